@@ -1,0 +1,39 @@
+// `npm run bench [suite...] [--quick]`: runs benchmark suites and prints one JSON document.
+// Every suite reports its figures beside a baseline measured in the same run, as ratios, so
+// results compare across machines and across runs on a busy machine.
+import os from 'node:os';
+
+export interface BenchOptions {
+  /** A short run (seconds, not minutes): what CI-like smoke runs use. */
+  quick: boolean;
+}
+
+export type BenchSuite = (opts: BenchOptions) => Promise<Record<string, unknown>>;
+
+const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const wanted = args.filter((a) => !a.startsWith('--'));
+  const names = wanted.length > 0 ? wanted : Object.keys(suites);
+  const results: Record<string, unknown> = {};
+  for (const name of names) {
+    const load = suites[name];
+    if (load === undefined) throw new Error(`unknown bench suite '${name}'`);
+    const { run } = await load();
+    process.stderr.write(`bench: ${name}...\n`);
+    results[name] = await run({ quick });
+  }
+  const report = {
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    date: new Date().toISOString(),
+    quick,
+    suites: results,
+  };
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+}
+
+await main();
