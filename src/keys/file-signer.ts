@@ -1,0 +1,203 @@
+// A local, file-backed Ed25519 signer for the embedded default (`agdr local`) and tests.
+//
+// The key file is JSON, created with mode 0600 and never rewritten in place:
+//   {"format": "agdr-ed25519-keys/v1", "name": "<key name>",
+//    "versions": [{"version": 1, "private_key": "<base64 32-byte seed>",
+//                  "public_key": "<base64>", "created_at": "<ISO 8601>"}, ...]}
+// The newest version signs; every version's public key stays published so checkpoints signed
+// before a rotation still verify. Key material never appears in errors or logs.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { bytesEqual, fromBase64, toBase64 } from '../core/bytes.ts';
+import { ed25519SignerFromSeed, type Signer } from '../core/signer.ts';
+
+const FORMAT = 'agdr-ed25519-keys/v1';
+
+export class KeyFileError extends Error {
+  readonly code: 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
+  readonly path: string;
+  constructor(code: KeyFileError['code'], file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'KeyFileError';
+    this.code = code;
+    this.path = file;
+  }
+}
+
+export interface PublicKeyVersion {
+  readonly keyVersion: number;
+  readonly publicKey: Uint8Array;
+}
+
+export interface FileSigner extends Signer {
+  /** Every version's public key, oldest first; the last is the signing one. */
+  readonly versions: readonly PublicKeyVersion[];
+}
+
+interface KeyFileVersion {
+  version: number;
+  private_key: string;
+  public_key: string;
+  created_at: string;
+}
+
+interface KeyFile {
+  format: string;
+  name: string;
+  versions: KeyFileVersion[];
+}
+
+interface LoadedVersion {
+  keyVersion: number;
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+function newVersion(version: number, now: Date): KeyFileVersion {
+  const seed = new Uint8Array(randomBytes(32));
+  const { publicKey } = ed25519SignerFromSeed('k', seed);
+  return {
+    version,
+    private_key: toBase64(seed),
+    public_key: toBase64(publicKey),
+    created_at: now.toISOString(),
+  };
+}
+
+// Validates the parsed file without echoing any of its content.
+interface LoadedKeyFile {
+  name: string;
+  versions: LoadedVersion[];
+  doc: KeyFile;
+}
+
+function decode(file: string, raw: string): LoadedKeyFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new KeyFileError('malformed_key_file', file, 'not valid JSON');
+  }
+  const bad = (what: string): KeyFileError => new KeyFileError('malformed_key_file', file, what);
+  const d = doc as Partial<KeyFile> | null;
+  if (typeof d !== 'object' || d === null || d.format !== FORMAT)
+    throw bad(`format is not ${FORMAT}`);
+  if (typeof d.name !== 'string' || d.name.length === 0) throw bad('missing key name');
+  if (!Array.isArray(d.versions) || d.versions.length === 0) throw bad('no key versions');
+  const versions = d.versions.map((v: Partial<KeyFileVersion>, i) => {
+    if (v.version !== i + 1) throw bad(`versions[${i}].version must be ${i + 1}`);
+    let seed: Uint8Array;
+    let publicKey: Uint8Array;
+    try {
+      seed = fromBase64(String(v.private_key));
+      publicKey = fromBase64(String(v.public_key));
+    } catch {
+      throw bad(`versions[${i}] has invalid base64`);
+    }
+    if (seed.length !== 32) throw bad(`versions[${i}].private_key must be 32 bytes`);
+    if (!bytesEqual(ed25519SignerFromSeed('k', seed).publicKey, publicKey)) {
+      throw bad(`versions[${i}].public_key does not match its private key`);
+    }
+    return { keyVersion: i + 1, seed, publicKey };
+  });
+  return { name: d.name, versions, doc: d as KeyFile };
+}
+
+function signerOf(name: string, versions: readonly LoadedVersion[]): FileSigner {
+  const newest = versions[versions.length - 1] as LoadedVersion;
+  const inner = ed25519SignerFromSeed(name, newest.seed, newest.keyVersion);
+  return {
+    name,
+    publicKey: inner.publicKey,
+    keyVersion: inner.keyVersion,
+    versions: versions.map((v) => ({ keyVersion: v.keyVersion, publicKey: v.publicKey.slice() })),
+    sign: (message) => inner.sign(message),
+  };
+}
+
+async function readKeyFile(file: string): Promise<LoadedKeyFile> {
+  const st = await stat(file);
+  if ((st.mode & 0o077) !== 0) {
+    throw new KeyFileError(
+      'insecure_permissions',
+      file,
+      `mode ${(st.mode & 0o777).toString(8)} gives others access; want 600`,
+    );
+  }
+  return decode(file, await readFile(file, 'utf8'));
+}
+
+// Writes `doc` to a fresh 0600 temporary file in the same directory, fsynced, and returns its path.
+async function writeTemp(file: string, doc: KeyFile): Promise<string> {
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(doc, null, 2) + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return tmp;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Loads the key file at `file`, or creates it with one fresh key if it does not exist. Creation
+ * is atomic: a complete file appears under its name or nothing does, and of two processes
+ * racing to create it both end up with the same key.
+ */
+export async function loadOrCreateFileSigner(
+  file: string,
+  name: string,
+  now: () => Date = () => new Date(),
+): Promise<FileSigner> {
+  try {
+    return checkedSigner(file, name, await readKeyFile(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const tmp = await writeTemp(file, { format: FORMAT, name, versions: [newVersion(1, now())] });
+  try {
+    await link(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await unlink(tmp);
+  }
+  await syncDir(path.dirname(file));
+  return checkedSigner(file, name, await readKeyFile(file));
+}
+
+function checkedSigner(file: string, name: string, loaded: LoadedKeyFile): FileSigner {
+  if (loaded.name !== name) {
+    throw new KeyFileError('name_mismatch', file, `key is named '${loaded.name}', want '${name}'`);
+  }
+  return signerOf(loaded.name, loaded.versions);
+}
+
+/** Adds a new key version to an existing key file (atomic replace) and returns the new signer. */
+export async function rotateFileKey(
+  file: string,
+  now: () => Date = () => new Date(),
+): Promise<FileSigner> {
+  const { doc } = await readKeyFile(file);
+  doc.versions.push(newVersion(doc.versions.length + 1, now()));
+  const tmp = await writeTemp(file, doc);
+  await rename(tmp, file);
+  await syncDir(path.dirname(file));
+  const loaded = await readKeyFile(file);
+  return signerOf(loaded.name, loaded.versions);
+}
