@@ -28,6 +28,9 @@ export function fromBase64(text: string): Uint8Array {
     throw new TypeError('invalid base64 string');
   }
   const buf = Buffer.from(text, 'base64');
+  // Unused trailing bits make several spellings decode to the same bytes; accept only the one
+  // canonical spelling so a signed or hashed document has exactly one encoding.
+  if (buf.toString('base64') !== text) throw new TypeError('non-canonical base64 string');
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 

@@ -1,0 +1,66 @@
+// Validation problems of a decision: every problem found, each with the JSON path of the field.
+
+export type DecisionProblemCode =
+  | 'required'
+  | 'type'
+  | 'empty'
+  | 'too_long'
+  | 'pattern'
+  | 'unknown_field'
+  | 'enum'
+  | 'unsupported_version'
+  | 'timestamp'
+  | 'not_json'
+  | 'too_deep'
+  | 'too_large'
+  | 'invalid_utf8'
+  | 'malformed_json'
+  | 'chain_empty'
+  | 'chain_too_long'
+  | 'chain_sequence'
+  | 'chain_time_order'
+  | 'chain_halt_not_last'
+  | 'chain_escalation_unresolved'
+  | 'chain_foi_not_last'
+  | 'chain_authority_required'
+  | 'chain_actor_required'
+  | 'chain_outcome'
+  | 'chain_field_not_allowed';
+
+export interface DecisionProblem {
+  /** JSON path of the offending field: `$.ppp_triplet.place`, `$.human_delta_chain[2].kind`. */
+  path: string;
+  code: DecisionProblemCode;
+  message: string;
+}
+
+/** A decision that failed validation; `problems` lists every problem found, in field order. */
+export class DecisionValidationError extends Error {
+  override readonly name = 'DecisionValidationError';
+  readonly code = 'invalid_decision';
+  readonly problems: readonly DecisionProblem[];
+  /** The path of the first problem (convenient for single-error APIs). */
+  readonly path: string;
+  constructor(problems: readonly DecisionProblem[]) {
+    const first = problems[0];
+    super(
+      first === undefined
+        ? 'invalid decision'
+        : `invalid decision: ${first.path}: ${first.message}` +
+            (problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''),
+    );
+    this.problems = problems;
+    this.path = first?.path ?? '$';
+  }
+}
+
+/** Collects problems; allocates nothing while the input is valid. */
+export class ProblemList {
+  items: DecisionProblem[] | null = null;
+  add(path: string, code: DecisionProblemCode, message: string): void {
+    (this.items ??= []).push({ path, code, message });
+  }
+  get ok(): boolean {
+    return this.items === null;
+  }
+}

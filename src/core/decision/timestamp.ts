@@ -1,0 +1,33 @@
+// Nanosecond timestamps travel as canonical decimal strings: a u64 does not fit a JSON double.
+
+const U64_MAX_TEXT = '18446744073709551615';
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
+
+/** True for the canonical decimal form of an integer in [0, 2^64-1]: no sign, no leading zeros. */
+export function isCanonicalU64(text: string): boolean {
+  if (text.length > 20 || !DECIMAL.test(text)) return false;
+  // Same length decimal strings without leading zeros compare like the numbers they spell.
+  return text.length < 20 || text <= U64_MAX_TEXT;
+}
+
+/** Parses a canonical u64 decimal string; throws RangeError otherwise. */
+export function parseU64(text: string): bigint {
+  if (!isCanonicalU64(text)) {
+    throw new RangeError(`not a canonical unsigned 64-bit decimal: ${JSON.stringify(text)}`);
+  }
+  return BigInt(text);
+}
+
+/** Canonical decimal text of a u64 bigint; throws RangeError when out of range. */
+export function formatU64(value: bigint): string {
+  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
+    throw new RangeError(`${value} is not an unsigned 64-bit integer`);
+  }
+  return value.toString(10);
+}
+
+/** Numeric comparison of two canonical u64 decimal strings (negative, zero or positive). */
+export function compareU64Text(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,152 @@
+// The leaf envelope: what a shard stores and hashes (BLAKE3(0x00 || envelope)) for each record.
+//
+//   canonical JSON of {decision, routing: {epoch, key, strategy}, seq, shard, timestamp_ns}
+//
+// The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
+// suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
+// the whole object.
+import { bytesEqual, utf8 } from './bytes.ts';
+import { isCanonicalU64 } from './decision/timestamp.ts';
+import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
+import { isIndex, isJsonObject } from './json-shape.ts';
+
+export interface EnvelopeRouting {
+  /** Routing epoch in force at the decision's timestamp. */
+  epoch: number;
+  /** The routing key the strategy hashed (entity_id, session_id, window index or domain). */
+  key: string;
+  strategy: string;
+}
+
+export interface EnvelopeMeta {
+  shard: number;
+  /** Leaf index in the shard's log. */
+  seq: number;
+  /** The shard's accept time, nanoseconds since the Unix epoch, canonical decimal string. */
+  timestamp_ns: string;
+  routing: EnvelopeRouting;
+}
+
+export interface DecodedEnvelope {
+  meta: EnvelopeMeta;
+  /** The decision as parsed from the envelope (not re-validated here). */
+  decision: unknown;
+  /** The canonical decision bytes exactly as they appear inside the envelope. */
+  decisionBytes: Uint8Array;
+}
+
+export type EnvelopeErrorCode = 'invalid_meta' | 'malformed' | 'not_canonical';
+
+export class EnvelopeError extends Error {
+  override readonly name = 'EnvelopeError';
+  readonly code: EnvelopeErrorCode;
+  readonly path: string;
+  constructor(code: EnvelopeErrorCode, path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.code = code;
+    this.path = path;
+  }
+}
+
+const PREFIX = utf8.encode('{"decision":');
+const encoder = new TextEncoder();
+
+/** Envelope bytes: `{"decision":` + canonicalDecision + the canonical rest of the envelope. */
+export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array): Uint8Array {
+  const suffix = envelopeSuffix(meta);
+  // One allocation of the exact size; the suffix is encoded straight into it.
+  const at = PREFIX.length + canonicalDecision.length;
+  const out = new Uint8Array(at + Buffer.byteLength(suffix, 'utf8'));
+  out.set(PREFIX, 0);
+  out.set(canonicalDecision, PREFIX.length);
+  encoder.encodeInto(suffix, out.subarray(at));
+  return out;
+}
+
+/** The text after the decision: members routing, seq, shard, timestamp_ns in canonical order. */
+function envelopeSuffix(meta: EnvelopeMeta): string {
+  checkMeta(meta);
+  const r = meta.routing;
+  return (
+    `,"routing":{"epoch":${r.epoch},"key":${canonicalString(r.key, '$.routing.key')}` +
+    `,"strategy":${canonicalString(r.strategy, '$.routing.strategy')}}` +
+    `,"seq":${meta.seq},"shard":${meta.shard},"timestamp_ns":"${meta.timestamp_ns}"}`
+  );
+}
+
+function checkMeta(meta: EnvelopeMeta): void {
+  if (!isIndex(meta.shard)) bad('$.shard', 'must be a non-negative integer');
+  if (!isIndex(meta.seq)) bad('$.seq', 'must be a non-negative integer');
+  if (typeof meta.timestamp_ns !== 'string' || !isCanonicalU64(meta.timestamp_ns)) {
+    bad('$.timestamp_ns', 'must be a canonical u64 decimal string');
+  }
+  const r = meta.routing as EnvelopeRouting | undefined;
+  if (typeof r !== 'object' || r === null) bad('$.routing', 'must be an object');
+  if (!isIndex(r.epoch)) bad('$.routing.epoch', 'must be a non-negative integer');
+  if (typeof r.key !== 'string') bad('$.routing.key', 'must be a string');
+  if (typeof r.strategy !== 'string' || r.strategy.length === 0) {
+    bad('$.routing.strategy', 'must be a non-empty string');
+  }
+}
+
+function bad(path: string, message: string): never {
+  throw new EnvelopeError('invalid_meta', path, message);
+}
+
+const ENVELOPE_MEMBERS = ['decision', 'routing', 'seq', 'shard', 'timestamp_ns'];
+const ROUTING_MEMBERS = ['epoch', 'key', 'strategy'];
+
+/**
+ * Parses envelope bytes strictly: they must be exactly the canonical encoding of a well-formed
+ * envelope (so one record has one byte string, and one leaf hash).
+ */
+export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch (err) {
+    if (!(err instanceof TypeError) && !(err instanceof SyntaxError)) throw err;
+    throw new EnvelopeError('malformed', '$', `not UTF-8 JSON: ${err.message}`);
+  }
+  if (!isJsonObject(value)) throw new EnvelopeError('malformed', '$', 'envelope must be an object');
+  expectMembers(value, ENVELOPE_MEMBERS, '$');
+  const routing = value.routing;
+  if (!isJsonObject(routing))
+    throw new EnvelopeError('malformed', '$.routing', 'must be an object');
+  expectMembers(routing, ROUTING_MEMBERS, '$.routing');
+  const meta = {
+    shard: value.shard,
+    seq: value.seq,
+    timestamp_ns: value.timestamp_ns,
+    routing: { epoch: routing.epoch, key: routing.key, strategy: routing.strategy },
+  } as EnvelopeMeta;
+  try {
+    checkMeta(meta);
+  } catch (err) {
+    if (err instanceof EnvelopeError) throw new EnvelopeError('malformed', err.path, err.message);
+    throw err;
+  }
+  let decisionText: string;
+  try {
+    decisionText = canonicalJson(value.decision);
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    throw new EnvelopeError('malformed', err.path.replace('$', '$.decision'), err.detail);
+  }
+  const decisionBytes = utf8.encode(decisionText);
+  if (!bytesEqual(encodeEnvelope(meta, decisionBytes), bytes)) {
+    throw new EnvelopeError('not_canonical', '$', 'bytes are not the canonical envelope encoding');
+  }
+  return { meta, decision: value.decision, decisionBytes };
+}
+
+function expectMembers(obj: Record<string, unknown>, names: string[], path: string): void {
+  const keys = Object.keys(obj);
+  for (const name of names) {
+    if (!(name in obj)) throw new EnvelopeError('malformed', `${path}.${name}`, 'is required');
+  }
+  if (keys.length !== names.length) {
+    const extra = keys.find((k) => !names.includes(k));
+    throw new EnvelopeError('malformed', `${path}.${extra}`, 'is not an envelope field');
+  }
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { utf8 } from '../../../src/core/bytes.ts';
+import { prepareDecision } from '../../../src/core/decision.ts';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  EnvelopeError,
+  type EnvelopeMeta,
+} from '../../../src/core/envelope.ts';
+import { canonicalBytes } from '../../../src/core/jcs.ts';
+
+const decision = JSON.parse(
+  readFileSync(
+    new URL('../../fixtures/decisions/valid/escalated-foi.json', import.meta.url),
+    'utf8',
+  ),
+) as unknown;
+
+const meta: EnvelopeMeta = {
+  shard: 2,
+  seq: 41,
+  timestamp_ns: '1773532800500000000',
+  routing: { epoch: 1, key: 'client-8812', strategy: 'hash-by-entity' },
+};
+
+const whole = (m: EnvelopeMeta, d: unknown): Uint8Array =>
+  canonicalBytes({
+    decision: d,
+    routing: m.routing,
+    seq: m.seq,
+    shard: m.shard,
+    timestamp_ns: m.timestamp_ns,
+  });
+
+const arbMeta: fc.Arbitrary<EnvelopeMeta> = fc.record({
+  shard: fc.nat(),
+  seq: fc.maxSafeNat(),
+  timestamp_ns: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((b) => b.toString()),
+  routing: fc.record({
+    epoch: fc.nat(),
+    key: fc.string({ unit: 'grapheme' }),
+    strategy: fc.string({ unit: 'grapheme', minLength: 1 }),
+  }),
+});
+
+describe('encodeEnvelope (splice) equals RFC 8785 of the whole envelope', () => {
+  it('for the fixture decision', () => {
+    const p = prepareDecision(decision);
+    expect(encodeEnvelope(meta, p.canonical)).toEqual(whole(meta, decision));
+  });
+  it('for arbitrary metadata (unicode routing keys) and arbitrary JSON decisions', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.jsonValue(), (m, d) => {
+        expect(encodeEnvelope(m, canonicalBytes(d))).toEqual(whole(m, d));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('rejects metadata that has no canonical form', () => {
+    const p = prepareDecision(decision);
+    const cases: [Partial<EnvelopeMeta>, string][] = [
+      [{ shard: -1 }, '$.shard'],
+      [{ seq: 1.5 }, '$.seq'],
+      [{ timestamp_ns: '01' }, '$.timestamp_ns'],
+      [{ routing: { epoch: 0, key: '\ud800', strategy: 'x' } }, '$.routing.key'],
+      [{ routing: { epoch: 0, key: 'k', strategy: '' } }, '$.routing.strategy'],
+    ];
+    for (const [patch, path] of cases) {
+      expect(() => encodeEnvelope({ ...meta, ...patch }, p.canonical)).toThrow(
+        expect.objectContaining({ path }),
+      );
+    }
+  });
+});
+
+describe('decodeEnvelope', () => {
+  it('round-trips', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.jsonValue(), (m, d) => {
+        const bytes = encodeEnvelope(m, canonicalBytes(d));
+        const out = decodeEnvelope(bytes);
+        expect(out.meta).toEqual(m);
+        expect(out.decisionBytes).toEqual(canonicalBytes(d));
+      }),
+      { numRuns: 200 },
+    );
+  });
+  const good = utf8.decode(encodeEnvelope(meta, prepareDecision(decision).canonical));
+  it.each([
+    ['whitespace', good.replace('"seq":41', '"seq": 41'), 'not_canonical'],
+    [
+      'member order',
+      good.replace(/^\{"decision":(.*),"routing":(\{[^}]*\})/, '{"routing":$2,"decision":$1'),
+      'not_canonical',
+    ],
+    ['number spelling', good.replace('"seq":41', '"seq":4.1e1'), 'not_canonical'],
+    ['escaped character', good.replace('client-8812"', 'client-881\\u0032"'), 'not_canonical'],
+    ['extra member', good.replace('"seq":41', '"extra":1,"seq":41'), 'malformed'],
+    ['missing member', good.replace(',"seq":41', ''), 'malformed'],
+    [
+      'timestamp as number',
+      good.replace('"timestamp_ns":"1773532800500000000"', '"timestamp_ns":1'),
+      'malformed',
+    ],
+    ['trailing newline', `${good}\n`, 'not_canonical'],
+    ['not JSON', good.slice(1), 'malformed'],
+  ])('rejects %s', (_name, text, code) => {
+    expect(text).not.toBe(good);
+    let caught: unknown;
+    try {
+      decodeEnvelope(utf8.encode(text));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(EnvelopeError);
+    expect((caught as EnvelopeError).code).toBe(code);
+  });
+  it('rejects invalid UTF-8', () => {
+    const bytes = utf8.encode(good);
+    bytes[20] = 0xff;
+    expect(() => decodeEnvelope(bytes)).toThrow(EnvelopeError);
+  });
+});

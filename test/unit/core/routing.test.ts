@@ -1,0 +1,275 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toHex, utf8 } from '../../../src/core/bytes.ts';
+import { blake3Reference } from '../../../src/core/hash.ts';
+import { canonicalBytes } from '../../../src/core/jcs.ts';
+import {
+  epochAt,
+  epochTableHash,
+  epochTableProblems,
+  jumpBucket,
+  keyHash,
+  moduloBucket,
+  route,
+  RoutingError,
+  validateEpochTable,
+  type EpochTable,
+  type RoutableDecision,
+  type RoutingEpoch,
+} from '../../../src/core/routing.ts';
+
+/** The key hash computed independently: @noble BLAKE3, first 8 bytes big-endian. */
+function referenceKeyHash(key: string): bigint {
+  const d = blake3Reference.digest(utf8.encode(key));
+  return BigInt(`0x${toHex(d.subarray(0, 8))}`);
+}
+
+const decision = (over: Partial<RoutableDecision> = {}): RoutableDecision => ({
+  entity_id: 'customer-42',
+  session_id: 'sess-7f3a',
+  domain: 'credit',
+  timestamp_ns: '1767225600000000000',
+  ...over,
+});
+
+const epoch = (over: Partial<RoutingEpoch>): RoutingEpoch => ({
+  epoch: 0,
+  strategy: 'hash-by-entity',
+  bucket: 'jump',
+  shards: 4,
+  params: {},
+  effective_from_ns: '0',
+  ...over,
+});
+
+describe('key hash', () => {
+  it('is the first 8 bytes of BLAKE3(UTF-8 key), big-endian (checked with @noble)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (key) => {
+        expect(keyHash(key)).toBe(referenceKeyHash(key));
+      }),
+      { numRuns: 200 },
+    );
+    expect(keyHash('')).toBe(0xaf1349b9f5f9a1a6n); // BLAKE3("") = af1349b9f5f9a1a6a040...
+  });
+});
+
+describe('jump consistent hash', () => {
+  // Golden values of Guava's Hashing.consistentHash, the same LCG and constants as the paper.
+  it('matches the Guava golden values', () => {
+    const golden100 = [
+      0, 55, 62, 8, 45, 59, 86, 97, 82, 59, 73, 37, 17, 56, 86, 21, 90, 37, 38, 83,
+    ];
+    golden100.forEach((want, i) => expect(jumpBucket(BigInt(i), 100)).toBe(want));
+    expect(jumpBucket(10863919174838991n, 11)).toBe(6);
+    expect(jumpBucket(2016238256797177309n, 11)).toBe(3);
+    expect(jumpBucket(1673758223894951030n, 11)).toBe(5);
+    expect(jumpBucket(2n, 100001)).toBe(80343);
+    expect(jumpBucket(2201n, 100001)).toBe(22152);
+    expect(jumpBucket(2202n, 100001)).toBe(15018);
+  });
+  it('growing N to N+1 keeps a key or moves it to the new bucket N', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.integer({ min: 1, max: 500 }),
+        (h, n) => {
+          const a = jumpBucket(h, n);
+          const b = jumpBucket(h, n + 1);
+          expect(a).toBeGreaterThanOrEqual(0);
+          expect(a).toBeLessThan(n);
+          expect(b === a || b === n).toBe(true);
+        },
+      ),
+    );
+  });
+  it('rejects bucket counts outside 1..2^31-1', () => {
+    for (const n of [0, -1, 1.5, 2 ** 31]) expect(() => jumpBucket(1n, n)).toThrow(RangeError);
+    expect(() => moduloBucket(1n, 0)).toThrow(RangeError);
+  });
+});
+
+describe('distribution and movement over 100k keys', () => {
+  const N = 10;
+  const hashes = Array.from({ length: 100_000 }, (_, i) => keyHash(`entity-${i}`));
+  // Chi-square with N-1 = 9 degrees of freedom; 27.88 is the 0.999 quantile.
+  const chiSquare = (buckets: number[]): number => {
+    const counts = new Array<number>(N).fill(0);
+    for (const b of buckets) counts[b] = (counts[b] as number) + 1;
+    const expected = hashes.length / N;
+    return counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+  };
+  const modN = hashes.map((h) => moduloBucket(h, N));
+  const jumpN = hashes.map((h) => jumpBucket(h, N));
+  it('modulo is uniform (chi-square)', () => expect(chiSquare(modN)).toBeLessThan(27.88));
+  it('jump is uniform (chi-square)', () => expect(chiSquare(jumpN)).toBeLessThan(27.88));
+  it('N -> N+1: jump moves ~1/(N+1) of keys, all to the new shard', () => {
+    let moved = 0;
+    hashes.forEach((h, i) => {
+      const b = jumpBucket(h, N + 1);
+      if (b !== jumpN[i]) {
+        moved++;
+        expect(b).toBe(N);
+      }
+    });
+    const share = moved / hashes.length;
+    expect(share).toBeGreaterThan(1 / (N + 1) - 0.01);
+    expect(share).toBeLessThan(1 / (N + 1) + 0.01);
+  });
+  it('N -> N+1: modulo moves ~N/(N+1) of keys', () => {
+    const moved = hashes.filter((h, i) => moduloBucket(h, N + 1) !== modN[i]).length;
+    const share = moved / hashes.length;
+    expect(share).toBeGreaterThan(N / (N + 1) - 0.01);
+    expect(share).toBeLessThan(N / (N + 1) + 0.01);
+  });
+});
+
+describe('strategies', () => {
+  it('hash-by-entity and hash-by-session hash their key with the epoch bucket function', () => {
+    for (const bucketFn of ['modulo', 'jump'] as const) {
+      const byEntity: EpochTable = { epochs: [epoch({ bucket: bucketFn, shards: 7 })] };
+      const bySession: EpochTable = {
+        epochs: [epoch({ bucket: bucketFn, shards: 7, strategy: 'hash-by-session' })],
+      };
+      const h = referenceKeyHash('customer-42');
+      const want = bucketFn === 'jump' ? jumpBucket(h, 7) : Number(h % 7n);
+      expect(route(decision(), byEntity)).toEqual({
+        shard: want,
+        epoch: 0,
+        strategy: 'hash-by-entity',
+        key: 'customer-42',
+      });
+      const r = route(decision(), bySession);
+      expect(r.key).toBe('sess-7f3a');
+      expect(r.shard).toBe(
+        bucketFn === 'jump'
+          ? jumpBucket(referenceKeyHash('sess-7f3a'), 7)
+          : Number(referenceKeyHash('sess-7f3a') % 7n),
+      );
+    }
+  });
+  it('time-partitioned: the key is the decimal window index of the decision timestamp', () => {
+    const table: EpochTable = {
+      epochs: [epoch({ strategy: 'time-partitioned', params: { window_ns: '3600000000000' } })],
+    };
+    const t = 1767225600000000000n; // a multiple of one hour
+    const at = (ns: bigint) => route(decision({ timestamp_ns: ns.toString() }), table);
+    expect(at(t).key).toBe((t / 3600000000000n).toString());
+    expect(at(t + 3599999999999n)).toEqual(at(t));
+    expect(at(t + 3600000000000n).key).toBe((t / 3600000000000n + 1n).toString());
+    // u64 timestamps beyond 2^53 are exact.
+    expect(at(2n ** 64n - 1n).key).toBe(((2n ** 64n - 1n) / 3600000000000n).toString());
+  });
+  it('domain-partitioned: the map, then the default', () => {
+    const table = validateEpochTable({
+      epochs: [
+        epoch({
+          strategy: 'domain-partitioned',
+          params: { map: { credit: 3, trading: 1 }, default: 0 },
+        }),
+      ],
+    });
+    expect(route(decision(), table)).toMatchObject({ shard: 3, key: 'credit' });
+    expect(route(decision({ domain: 'support' }), table).shard).toBe(0);
+    // Inherited object members are not domains.
+    expect(route(decision({ domain: 'constructor' }), table).shard).toBe(0);
+  });
+  it('domain-partitioned without a default is a clear error (validation and routing)', () => {
+    const e = epoch({ strategy: 'domain-partitioned', params: { map: { credit: 1 } } });
+    expect(epochTableProblems({ epochs: [e] })).toEqual([
+      expect.objectContaining({ path: '$.epochs[0].params.default', code: 'required' }),
+    ]);
+    expect(() => route(decision({ domain: 'x' }), { epochs: [e] })).toThrow(
+      expect.objectContaining({ code: 'unmapped_domain' }),
+    );
+  });
+});
+
+describe('epochs', () => {
+  const table: EpochTable = {
+    epochs: [
+      epoch({ epoch: 0, shards: 3, effective_from_ns: '0' }),
+      epoch({ epoch: 1, shards: 4, effective_from_ns: '1767225600000000000' }),
+      epoch({ epoch: 5, shards: 5, bucket: 'modulo', effective_from_ns: '1767312000000000000' }),
+    ],
+  };
+  it('epochAt picks the last epoch whose effective_from_ns <= t (boundaries inclusive)', () => {
+    expect(epochAt(table, '0').epoch).toBe(0);
+    expect(epochAt(table, '1767225599999999999').epoch).toBe(0);
+    expect(epochAt(table, 1767225600000000000n).epoch).toBe(1);
+    expect(epochAt(table, '1767311999999999999').epoch).toBe(1);
+    expect(epochAt(table, '18446744073709551615').epoch).toBe(5);
+  });
+  it('route uses the epoch in force at the decision timestamp', () => {
+    const old = route(decision({ timestamp_ns: '1000' }), table);
+    expect(old.epoch).toBe(0);
+    expect(old.shard).toBe(jumpBucket(referenceKeyHash('customer-42'), 3));
+    const later = route(decision({ timestamp_ns: '1767312000000000000' }), table);
+    expect(later).toMatchObject({ epoch: 5, shard: Number(referenceKeyHash('customer-42') % 5n) });
+  });
+  it('no epoch before the first one', () => {
+    const late: EpochTable = { epochs: [epoch({ effective_from_ns: '100' })] };
+    expect(() => epochAt(late, '99')).toThrow(RoutingError);
+    expect(() => epochAt(late, '99')).toThrow(expect.objectContaining({ code: 'no_epoch' }));
+  });
+  it('is deterministic', () => {
+    const a = Array.from({ length: 50 }, (_, i) => route(decision({ entity_id: `e${i}` }), table));
+    const b = Array.from({ length: 50 }, (_, i) => route(decision({ entity_id: `e${i}` }), table));
+    expect(a).toEqual(b);
+  });
+  it('epochTableHash is BLAKE3 of the canonical JSON, hex (checked with @noble)', () => {
+    expect(epochTableHash(table)).toBe(toHex(blake3Reference.digest(canonicalBytes(table))));
+    expect(epochTableHash(table)).toMatch(/^[0-9a-f]{64}$/);
+    // Member insertion order does not matter: the hash is over canonical JSON.
+    const reordered: EpochTable = {
+      epochs: table.epochs.map((e) => {
+        const { effective_from_ns, ...rest } = e;
+        return { effective_from_ns, ...rest };
+      }),
+    };
+    expect(epochTableHash(reordered)).toBe(epochTableHash(table));
+  });
+});
+
+describe('validateEpochTable', () => {
+  it('accepts a valid table and returns it', () => {
+    const t = { epochs: [epoch({})] };
+    expect(validateEpochTable(t)).toBe(t);
+  });
+  it('reports every problem with its field path', () => {
+    const problems = epochTableProblems({
+      epochs: [
+        epoch({ epoch: 2, effective_from_ns: '10' }),
+        { ...epoch({ epoch: 2, effective_from_ns: '10', shards: 0 }), bucket: 'ring', colour: 1 },
+        epoch({ epoch: 3, effective_from_ns: '20', strategy: 'time-partitioned', params: {} }),
+        epoch({
+          epoch: 4,
+          effective_from_ns: '030',
+          strategy: 'domain-partitioned',
+          params: { map: { a: 9 }, default: 0, extra: true } as never,
+        }),
+        { ...epoch({ epoch: 5, effective_from_ns: '40' }), strategy: 'random' },
+      ],
+      version: 1,
+    });
+    expect(problems.map((p) => [p.path, p.code])).toEqual([
+      ['$.version', 'unknown_field'],
+      ['$.epochs[1].colour', 'unknown_field'],
+      ['$.epochs[1].epoch', 'order'],
+      ['$.epochs[1].effective_from_ns', 'order'],
+      ['$.epochs[1].shards', 'range'],
+      ['$.epochs[1].bucket', 'enum'],
+      ['$.epochs[2].params.window_ns', 'required'],
+      ['$.epochs[3].effective_from_ns', 'type'],
+      ['$.epochs[3].params.extra', 'unknown_field'],
+      ['$.epochs[3].params.map.a', 'range'],
+      ['$.epochs[4].strategy', 'enum'],
+    ]);
+    expect(() => validateEpochTable({ epochs: [] })).toThrow(
+      expect.objectContaining({ code: 'invalid_epoch_table', path: '$.epochs' }),
+    );
+    expect(epochTableProblems(null)).toEqual([
+      expect.objectContaining({ path: '$', code: 'type' }),
+    ]);
+  });
+});
