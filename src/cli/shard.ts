@@ -1,0 +1,191 @@
+// `agdr shard`: one AgDR shard as a process.
+import path from 'node:path';
+import { pino } from 'pino';
+import { LogStoreError } from '../log-store/index.ts';
+import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
+import { parseDuration, parsePositiveInt } from './client/duration.ts';
+import { parseFlags, UsageError, type Command } from './command.ts';
+
+const help = `agdr shard — run one AgDR shard
+
+A durable, append-only Merkle log of decision envelopes with its own Ed25519 key. Decisions
+are validated, routed and group-committed (acknowledged only once on disk); a C2SP checkpoint
+is signed every interval while the log grew; proofs are served for any past size.
+
+Usage: agdr shard --data DIR --shard-id N --routing FILE [options]
+
+Options:
+  --data DIR                 data directory: log/, record-index/, key.json (created if missing)
+  --shard-id N               this shard's id (0-based, the StatefulSet ordinal)
+  --routing FILE             routing epoch table JSON; re-read when it changes
+  --key FILE                 Ed25519 key file (created with mode 0600 if missing;
+                             default: DIR/key.json)
+  --host ADDR                listen address (default: 127.0.0.1)
+  --port PORT                listen port (default: 7071; 0 picks a free one)
+  --checkpoint-interval DUR  sign a checkpoint this often while the log grew (default: 1s)
+  --namespace NAME           namespace part of the origin agdr.dev/NS/CLUSTER/shard-N
+                             (default: default)
+  --cluster NAME             cluster part of the origin (default: local)
+  --max-batch-entries N      most decisions in one group commit (default: 16384)
+  --max-batch-wait DUR       how long an idle writer waits to fill a group commit
+                             (default: 0ms: write at once, batch whatever queued meanwhile)
+  --max-body BYTES           largest POST /v1/decisions body (default: 4194304)
+  --max-batch-body BYTES     largest POST /v1/decisions:batch body (default: 67108864)
+  --max-batch-lines N        most NDJSON lines in one batch request (default: 20000)
+  --workers N                threads that parse and validate batches (default: cores - 1,
+                             at least 1; 0 validates on the main thread)
+  --full-check               on start, re-hash every record and tile instead of the tail
+  --json                     print one JSON line {"url", "shard_id", "origin", "verifier_key",
+                             "size"} on stdout once listening
+  --log-level LEVEL          pino level: debug, info, warn, error (default: info)
+  -h, --help                 this text
+
+Exit status: 0 after SIGTERM/SIGINT (stops accepting, finishes the group commit in flight,
+signs a final checkpoint); 1 if the log is corrupt or cannot be opened; 2 on bad usage.
+
+API: POST /v1/decisions, POST /v1/decisions:batch (NDJSON), GET /v1/checkpoint,
+/v1/checkpoints?size=N, /v1/proofs/inclusion?index=I&size=N, /v1/proofs/consistency?from=M&to=N,
+/v1/records/:seq, /v1/records?record_id=ID, /v1/routing, /healthz, /readyz, /metrics
+(see docs/API.md).
+`;
+
+function byteCount(text: string, flag: string): number {
+  return parsePositiveInt(text, flag, 2 ** 31 - 1);
+}
+
+function waitForStop(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(sig);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export const command: Command = {
+  name: 'shard',
+  summary: 'run one shard: durable Merkle log of decisions with an HTTP API',
+  help,
+  async run(argv) {
+    let flags;
+    try {
+      flags = parseFlags(argv, {
+        data: { type: 'string' },
+        'shard-id': { type: 'string' },
+        routing: { type: 'string' },
+        key: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '7071' },
+        'checkpoint-interval': { type: 'string', default: '1s' },
+        namespace: { type: 'string', default: 'default' },
+        cluster: { type: 'string', default: 'local' },
+        'max-batch-entries': { type: 'string', default: '16384' },
+        'max-batch-wait': { type: 'string', default: '0ms' },
+        'max-body': { type: 'string', default: String(4 << 20) },
+        'max-batch-body': { type: 'string', default: String(64 << 20) },
+        'max-batch-lines': { type: 'string', default: '20000' },
+        workers: { type: 'string' },
+        'full-check': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h' },
+      }).values;
+      if (flags.help) {
+        process.stdout.write(help);
+        return 0;
+      }
+      for (const name of ['data', 'shard-id', 'routing'] as const) {
+        if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
+      }
+    } catch (err) {
+      if (err instanceof UsageError) {
+        process.stderr.write(`agdr shard: ${err.message}\n\n${help}`);
+        return 2;
+      }
+      throw err;
+    }
+    let config;
+    try {
+      const shardId = flags['shard-id'] as string;
+      if (!/^(0|[1-9][0-9]{0,8})$/.test(shardId))
+        throw new UsageError('--shard-id: not a shard id');
+      const port = Number(flags.port);
+      if (!/^\d+$/.test(flags.port) || port > 65535)
+        throw new UsageError('--port: not a port number');
+      const wait = flags['max-batch-wait'].trim();
+      const workers = flags.workers;
+      if (workers !== undefined && !/^\d+$/.test(workers))
+        throw new UsageError('--workers: not a whole number');
+      const dataDir = path.resolve(flags.data as string);
+      config = {
+        dataDir,
+        shardId: Number(shardId),
+        routingFile: path.resolve(flags.routing as string),
+        keyFile: path.resolve(flags.key ?? path.join(dataDir, 'key.json')),
+        host: flags.host,
+        port,
+        checkpointIntervalMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
+        namespace: flags.namespace,
+        cluster: flags.cluster,
+        maxBatchEntries: parsePositiveInt(
+          flags['max-batch-entries'],
+          '--max-batch-entries',
+          1 << 20,
+        ),
+        maxBatchWaitMs: /^0+(ms|s)?$/.test(wait) ? 0 : parseDuration(wait, '--max-batch-wait'),
+        limits: {
+          maxBodyBytes: byteCount(flags['max-body'], '--max-body'),
+          maxBatchBodyBytes: byteCount(flags['max-batch-body'], '--max-batch-body'),
+          maxBatchLines: parsePositiveInt(
+            flags['max-batch-lines'],
+            '--max-batch-lines',
+            10_000_000,
+          ),
+        },
+        workers: workers === undefined ? defaultWorkers() : Number(workers),
+        fullCheck: flags['full-check'],
+        logger: pino({ level: flags['log-level'], base: { svc: 'shard' } }, pino.destination(2)),
+      };
+    } catch (err) {
+      if (err instanceof UsageError) {
+        process.stderr.write(`agdr shard: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    let running;
+    try {
+      running = await startShard(config);
+    } catch (err) {
+      if (err instanceof LogStoreError || err instanceof RoutingTableError) {
+        process.stderr.write(`agdr shard: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+    // Listen for the stop signal before announcing the URL: a caller may stop us right away.
+    const stopped = waitForStop();
+    if (flags.json) {
+      process.stdout.write(
+        JSON.stringify({
+          url: running.url,
+          shard_id: config.shardId,
+          origin: running.origin,
+          verifier_key: running.verifierKey,
+          size: running.log.size,
+        }) + '\n',
+      );
+    } else {
+      process.stderr.write(
+        `agdr shard: shard ${config.shardId} (${running.origin}) listening on ${running.url}\n`,
+      );
+    }
+    const signal = await stopped;
+    config.logger.info({ signal }, 'shutting down');
+    await running.close();
+    return 0;
+  },
+};

@@ -1,0 +1,104 @@
+// One append-only file on a raw descriptor: opened synchronously (so the single writer can
+// create files without yielding), appends take their position synchronously (several writes can
+// be in flight, in order), writes and syncs run on the thread pool, and small positional reads
+// are synchronous (page-cache hot reads are faster inline than through the pool).
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+const writeAsync = promisify(fs.write);
+const fdatasyncAsync = promisify(fs.fdatasync);
+const ftruncateAsync = promisify(fs.ftruncate);
+const closeAsync = promisify(fs.close);
+
+export class AppendFile {
+  readonly path: string;
+  readonly #fd: number;
+  #length: number;
+
+  private constructor(path: string, fd: number, length: number) {
+    this.path = path;
+    this.#fd = fd;
+    this.#length = length;
+  }
+
+  /** Opens for reading and writing (creating the file if `create`). */
+  static open(path: string, create: boolean): AppendFile {
+    const fd = fs.openSync(
+      path,
+      create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR,
+      0o644,
+    );
+    return new AppendFile(path, fd, fs.fstatSync(fd).size);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Appends `data`; the position is taken now, the bytes land when the promise resolves. */
+  append(data: Uint8Array): Promise<void> {
+    const position = this.#length;
+    this.#length += data.length;
+    return this.#writeFully(data, position);
+  }
+
+  /** Overwrites bytes at `position` (recovery repairs derived data this way). */
+  async writeAt(data: Uint8Array, position: number): Promise<void> {
+    if (position + data.length > this.#length) this.#length = position + data.length;
+    await this.#writeFully(data, position);
+  }
+
+  async #writeFully(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await writeAsync(
+        this.#fd,
+        data,
+        done,
+        data.length - done,
+        position + done,
+      );
+      done += bytesWritten;
+    }
+  }
+
+  /** Reads exactly `length` bytes at `position` (throws on a short read). */
+  read(position: number, length: number): Buffer {
+    return readExactly(this.#fd, this.path, position, length);
+  }
+
+  datasync(): Promise<void> {
+    return fdatasyncAsync(this.#fd);
+  }
+
+  async truncate(length: number): Promise<void> {
+    await ftruncateAsync(this.#fd, length);
+    this.#length = length;
+  }
+
+  close(): Promise<void> {
+    return closeAsync(this.#fd);
+  }
+}
+
+/** Reads exactly `length` bytes at `position` of an open descriptor. */
+export function readExactly(fd: number, path: string, position: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, out, done, length - done, position + done);
+    if (n === 0) throw new RangeError(`${path}: short read of ${length} bytes at ${position}`);
+    done += n;
+  }
+  return out;
+}
+
+/** fsyncs a directory so that entries created or removed in it are durable. */
+export function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,147 @@
+// Checkpoint history: every saved checkpoint note, by tree size (strictly increasing).
+// checkpoints.log holds frames [u32 note length][u48 size + 2 zero bytes][note][u32 CRC32];
+// checkpoints.idx holds [u64 size][u64 frame offset] per checkpoint for binary search, so
+// lookups need no in-memory history. Both are synced before save() resolves.
+import { crc32 } from 'node:zlib';
+import { AppendFile } from './append-file.ts';
+import { LogStoreError } from './errors.ts';
+import type { LogLayout } from './layout.ts';
+
+const HEADER = 12;
+const TRAILER = 4;
+const IDX_ENTRY = 16;
+/** Upper bound on one note; larger frames can only be garbage. */
+const MAX_NOTE = 1 << 20;
+
+export interface StoredCheckpoint {
+  readonly size: number;
+  readonly note: string;
+}
+
+function encodeFrame(size: number, note: string): Buffer {
+  const body = Buffer.from(note, 'utf8');
+  const frame = Buffer.alloc(HEADER + body.length + TRAILER);
+  frame.writeUInt32LE(body.length, 0);
+  frame.writeUIntLE(size, 4, 6);
+  body.copy(frame, HEADER);
+  frame.writeUInt32LE(crc32(frame.subarray(4, HEADER + body.length)), HEADER + body.length);
+  return frame;
+}
+
+export class CheckpointStore {
+  readonly #log: AppendFile;
+  readonly #idx: AppendFile;
+  #latest: StoredCheckpoint | undefined;
+
+  private constructor(log: AppendFile, idx: AppendFile, latest: StoredCheckpoint | undefined) {
+    this.#log = log;
+    this.#idx = idx;
+    this.#latest = latest;
+  }
+
+  /** Opens the history, dropping a torn last frame and re-indexing frames the index missed. */
+  static async open(layout: LogLayout): Promise<CheckpointStore> {
+    const log = AppendFile.open(layout.checkpointLog, true);
+    const idx = AppendFile.open(layout.checkpointIndex, true);
+    let count = Math.floor(idx.length / IDX_ENTRY);
+    let latest: { size: number; note: string; end: number } | undefined;
+    // The index may run ahead of a torn log (drop those entries) or behind it (add them).
+    while (count > 0 && latest === undefined) {
+      const entry = idx.read((count - 1) * IDX_ENTRY, IDX_ENTRY);
+      const frame = readFrame(log, Number(entry.readBigUInt64LE(8)));
+      if (frame !== undefined && frame.size === Number(entry.readBigUInt64LE(0))) latest = frame;
+      else count--;
+    }
+    await idx.truncate(count * IDX_ENTRY);
+    let offset = latest?.end ?? 0;
+    for (;;) {
+      const frame = readFrame(log, offset);
+      if (frame === undefined || (latest !== undefined && frame.size <= latest.size)) break;
+      await idx.append(indexEntry(frame.size, offset));
+      latest = frame;
+      offset = frame.end;
+    }
+    if (log.length > offset) await log.truncate(offset);
+    await Promise.all([log.datasync(), idx.datasync()]);
+    return new CheckpointStore(log, idx, latest && { size: latest.size, note: latest.note });
+  }
+
+  get latest(): StoredCheckpoint | undefined {
+    return this.#latest;
+  }
+
+  get count(): number {
+    return Math.floor(this.#idx.length / IDX_ENTRY);
+  }
+
+  /** The i-th checkpoint in size order. */
+  nth(i: number): StoredCheckpoint {
+    const entry = this.#idx.read(i * IDX_ENTRY, IDX_ENTRY);
+    const frame = readFrame(this.#log, Number(entry.readBigUInt64LE(8)));
+    if (frame === undefined)
+      throw new LogStoreError('corrupt', `checkpoint frame ${i} is unreadable`);
+    return { size: frame.size, note: frame.note };
+  }
+
+  /** The checkpoint saved for exactly `size`, if any. */
+  at(size: number): StoredCheckpoint | undefined {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = Number(this.#idx.read(mid * IDX_ENTRY, IDX_ENTRY).readBigUInt64LE(0));
+      if (s === size) return this.nth(mid);
+      if (s < size) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** Appends and syncs a checkpoint; sizes must increase (a repeat of the latest size is a no-op). */
+  async save(size: number, note: string): Promise<void> {
+    const latest = this.#latest;
+    if (latest !== undefined && size <= latest.size) {
+      if (size === latest.size) return;
+      throw new LogStoreError(
+        'bad_argument',
+        `checkpoint size ${size} is below the latest ${latest.size}`,
+      );
+    }
+    const offset = this.#log.length;
+    await Promise.all([
+      this.#log.append(encodeFrame(size, note)),
+      this.#idx.append(indexEntry(size, offset)),
+    ]);
+    await Promise.all([this.#log.datasync(), this.#idx.datasync()]);
+    this.#latest = { size, note };
+  }
+
+  async close(): Promise<void> {
+    await this.#log.close();
+    await this.#idx.close();
+  }
+}
+
+function indexEntry(size: number, offset: number): Buffer {
+  const buf = Buffer.alloc(IDX_ENTRY);
+  buf.writeBigUInt64LE(BigInt(size), 0);
+  buf.writeBigUInt64LE(BigInt(offset), 8);
+  return buf;
+}
+
+function readFrame(
+  log: AppendFile,
+  offset: number,
+): { size: number; note: string; end: number } | undefined {
+  if (offset + HEADER + TRAILER > log.length) return undefined;
+  const header = log.read(offset, HEADER);
+  const len = header.readUInt32LE(0);
+  if (len > MAX_NOTE || offset + HEADER + len + TRAILER > log.length) return undefined;
+  const frame = log.read(offset, HEADER + len + TRAILER);
+  if (frame.readUInt32LE(HEADER + len) !== crc32(frame.subarray(4, HEADER + len))) return undefined;
+  return {
+    size: frame.readUIntLE(4, 6),
+    note: frame.subarray(HEADER, HEADER + len).toString('utf8'),
+    end: offset + HEADER + len + TRAILER,
+  };
+}

@@ -1,0 +1,26 @@
+// Errors of the durable log. Callers act on `code`: `corrupt` means the stored data contradicts
+// itself or a durable commitment (refuse to serve); `failed` means an earlier write or sync
+// failed and the log must be reopened (recovery decides what is durable).
+
+export type LogStoreErrorCode =
+  'corrupt' | 'failed' | 'closed' | 'out_of_range' | 'bad_argument' | 'incompatible' | 'locked';
+
+export class LogStoreError extends Error {
+  readonly code: LogStoreErrorCode;
+  constructor(code: LogStoreErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LogStoreError';
+    this.code = code;
+  }
+}
+
+/** Stored data that contradicts itself or a durable commitment: the log refuses to open. */
+export class LogCorruptionError extends LogStoreError {
+  /** The file in which the contradiction was found. */
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super('corrupt', `log corrupt: ${file}: ${message}`);
+    this.name = 'LogCorruptionError';
+    this.file = file;
+  }
+}

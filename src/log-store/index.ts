@@ -1,0 +1,11 @@
+// The durable Merkle log library shared by the shard and the coordinator's global log.
+export {
+  MerkleLog,
+  type AppendedEntry,
+  type BatchStats,
+  type EntryBuilder,
+  type LogOptions,
+} from './merkle-log.ts';
+export type { StoredCheckpoint } from './checkpoint-store.ts';
+export type { RecoveryPhase, RecoveryReport } from './recovery.ts';
+export { LogCorruptionError, LogStoreError, type LogStoreErrorCode } from './errors.ts';

@@ -1,0 +1,542 @@
+// MerkleLog: a durable, append-only RFC 9162 Merkle log in one directory. append() resolves
+// once its entries are on disk (group commit: every append waiting while a batch is written
+// joins the next batch, and one fdatasync per file covers the batch); proofs and roots at any
+// past size are read from stored tile nodes, so memory stays flat in the number of records.
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { blake3, type Hasher } from '../core/hash.ts';
+import { CompactRange, frontierNodeIds } from '../core/merkle/compact.ts';
+import { consistencyPlan, inclusionPlan, proofFromNodes } from '../core/merkle/nodes.ts';
+import { bytesEqual } from '../core/bytes.ts';
+import type { AppendFile } from './append-file.ts';
+import { syncDirectory } from './append-file.ts';
+import { CheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
+import { LogStoreError } from './errors.ts';
+import {
+  HASH_SIZE,
+  INDEX_ENTRY,
+  SEGMENT_RECORDS,
+  logLayout,
+  segmentOf,
+  type LogLayout,
+} from './layout.ts';
+import { encodeBatch } from './batch-encoder.ts';
+import { acquireLock, releaseLock } from './lock.ts';
+import { loadMeta } from './meta.ts';
+import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
+import { SegmentFiles } from './segments.ts';
+import { StateMarker } from './state-marker.ts';
+import { TreeStore, readIndexEntry } from './tree-store.ts';
+
+/** Builds one entry's bytes; it receives the sequence number the entry will have. */
+export type EntryBuilder = (seq: number) => Uint8Array;
+
+export interface AppendedEntry {
+  readonly seq: number;
+  readonly leafHash: Uint8Array;
+}
+
+/** What one group commit did (for metrics). */
+export interface BatchStats {
+  readonly entries: number;
+  readonly bytes: number;
+  /** Seconds from the first write to the last fdatasync of the batch. */
+  readonly persistSeconds: number;
+  /** Seconds spent in fdatasync alone. */
+  readonly syncSeconds: number;
+  /** Seconds spent building, hashing and encoding the batch on the writer. */
+  readonly hashSeconds: number;
+}
+
+export interface LogOptions {
+  dir: string;
+  /** Tree hash; fixed when the log is created (default BLAKE3). */
+  hasher?: Hasher;
+  /** Most entries in one group commit (default 16384). */
+  maxBatchEntries?: number;
+  /** Bytes after which a batch closes (default 8 MiB). */
+  maxBatchBytes?: number;
+  /** How long an idle writer waits for more appends before writing (default 0: next tick). */
+  maxBatchWaitMs?: number;
+  /** Records per segment file, fixed when the log is created (default 2^20). */
+  segmentRecords?: number;
+  /** Re-hash every record and recompute every tile node on open (default: tail only). */
+  fullCheck?: boolean;
+  /** How often the durable marker (and tile files) are synced while appending (default 1000 ms). */
+  markIntervalMs?: number;
+  onProgress?: (phase: RecoveryPhase, done: number, total: number) => void;
+  onBatch?: (stats: BatchStats) => void;
+}
+
+interface PendingCall {
+  readonly builders: readonly EntryBuilder[];
+  readonly resolve: (r: AppendedEntry[], stats: BatchStats) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface PreparedBatch {
+  /** Each call with the position of its first entry in the batch. */
+  readonly calls: { readonly call: PendingCall; readonly at: number }[];
+  readonly first: number;
+  readonly end: number;
+  readonly count: number;
+  readonly bytes: number;
+  readonly data: { readonly file: AppendFile; readonly bytes: Uint8Array }[];
+  readonly index: Uint8Array;
+  readonly tiles: Map<number, Uint8Array[]>;
+  readonly root: Uint8Array;
+  readonly hashSeconds: number;
+}
+
+export class MerkleLog {
+  readonly dir: string;
+  readonly hasher: Hasher;
+  /** What recovery found and did when this log was opened. */
+  readonly recovery: RecoveryReport;
+  readonly #layout: LogLayout;
+  readonly #tree: TreeStore;
+  readonly #segments: SegmentFiles;
+  readonly #marker: StateMarker;
+  readonly #checkpoints: CheckpointStore;
+  readonly #range: CompactRange;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #waitMs: number;
+  readonly #markIntervalMs: number;
+  readonly #onBatch: ((stats: BatchStats) => void) | undefined;
+
+  #size: number;
+  #root: Uint8Array;
+  /** Offset just past the last record prepared in the current segment. */
+  #segmentEnd: number;
+  #queue: PendingCall[] = [];
+  #head = 0;
+  #running = false;
+  #loopDone: Promise<void> = Promise.resolve();
+  readonly #inflight = new Set<PreparedBatch>();
+  #failed: LogStoreError | undefined;
+  #closed = false;
+  #lastMark = performance.now();
+  #markChain: Promise<void> = Promise.resolve();
+  #checkpointChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    opts: LogOptions,
+    layout: LogLayout,
+    hasher: Hasher,
+    stores: {
+      tree: TreeStore;
+      segments: SegmentFiles;
+      marker: StateMarker;
+      checkpoints: CheckpointStore;
+    },
+    recovery: RecoveryReport,
+  ) {
+    this.dir = opts.dir;
+    this.hasher = hasher;
+    this.#layout = layout;
+    this.#tree = stores.tree;
+    this.#segments = stores.segments;
+    this.#marker = stores.marker;
+    this.#checkpoints = stores.checkpoints;
+    this.recovery = recovery;
+    this.#maxEntries = opts.maxBatchEntries ?? 16384;
+    this.#maxBytes = opts.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.#waitMs = opts.maxBatchWaitMs ?? 0;
+    this.#markIntervalMs = opts.markIntervalMs ?? 1000;
+    this.#onBatch = opts.onBatch;
+    const size = recovery.size;
+    this.#size = size;
+    this.#range = CompactRange.restore(hasher, size, stores.tree.nodes(frontierNodeIds(size)));
+    this.#root = this.#range.root();
+    this.#segmentEnd =
+      size % layout.segmentRecords === 0 ? 0 : stores.tree.indexEntry(size - 1).end;
+  }
+
+  /**
+   * Opens (creating if empty) the log in `opts.dir` and recovers it: torn tail truncated,
+   * derived tile nodes repaired, frontier rebuilt, roots checked. Throws LogCorruptionError
+   * (code `corrupt`) rather than open a log that contradicts its durable commitments.
+   */
+  static async open(opts: LogOptions): Promise<MerkleLog> {
+    const hasher = opts.hasher ?? blake3;
+    fs.mkdirSync(opts.dir, { recursive: true });
+    const lockPath = logLayout(opts.dir, SEGMENT_RECORDS).lock;
+    acquireLock(lockPath);
+    try {
+      const meta = loadMeta(opts.dir, hasher, opts.segmentRecords ?? SEGMENT_RECORDS);
+      const layout = logLayout(opts.dir, meta.segment_records);
+      fs.mkdirSync(layout.records, { recursive: true });
+      fs.mkdirSync(layout.tiles, { recursive: true });
+      const tree = TreeStore.open(hasher, layout);
+      const segments = new SegmentFiles(layout);
+      const marker = StateMarker.open(layout.state);
+      const checkpoints = await CheckpointStore.open(layout);
+      for (const d of [layout.dir, layout.records, layout.tiles]) syncDirectory(d);
+      const stores = { tree, segments, marker, checkpoints };
+      const report = await recover(
+        { layout, hasher, ...stores },
+        { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress },
+      );
+      const log = new MerkleLog(opts, layout, hasher, stores, report);
+      const mark = marker.mark;
+      if (mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root())) {
+        await log.#markDurable();
+      }
+      return log;
+    } catch (err) {
+      releaseLock(lockPath);
+      throw err;
+    }
+  }
+
+  /** Durable, integrated leaves. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Root at `size`. */
+  root(): Uint8Array {
+    return this.#root.slice();
+  }
+
+  /**
+   * Appends entries as one unit (all get consecutive sequence numbers, or none if a builder
+   * throws) and resolves once they are durable.
+   */
+  append(entries: readonly EntryBuilder[]): Promise<AppendedEntry[]> {
+    return this.appendWithStats(entries).then((r) => r.entries);
+  }
+
+  /** `append`, also reporting the group commit the entries went out in (for timing headers). */
+  appendWithStats(
+    entries: readonly EntryBuilder[],
+  ): Promise<{ entries: AppendedEntry[]; batch: BatchStats }> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
+    if (entries.length === 0) {
+      const none: BatchStats = {
+        entries: 0,
+        bytes: 0,
+        persistSeconds: 0,
+        syncSeconds: 0,
+        hashSeconds: 0,
+      };
+      return Promise.resolve({ entries: [], batch: none });
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        builders: entries,
+        resolve: (r, batch) => resolve({ entries: r, batch }),
+        reject,
+      });
+      this.#kick();
+    });
+  }
+
+  async read(seq: number): Promise<Uint8Array> {
+    this.#checkSeq(seq);
+    const first = seq % this.#layout.segmentRecords === 0;
+    const buf = first ? this.#tree.readIndex(seq, 1) : this.#tree.readIndex(seq - 1, 2);
+    const start = first ? 0 : readIndexEntry(buf, 0).end;
+    const end = readIndexEntry(buf, first ? 0 : 1).end;
+    const data = this.#segments.read(segmentOf(this.#layout, seq), start, end - start);
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async leafHash(seq: number): Promise<Uint8Array> {
+    this.#checkSeq(seq);
+    return this.#tree.indexEntry(seq).leafHash;
+  }
+
+  async rootAt(size: number): Promise<Uint8Array> {
+    this.#checkSize('size', size);
+    return size === this.#size ? this.root() : this.#tree.rootAt(size);
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    this.#checkSize('size', size);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new LogStoreError('out_of_range', `leaf index ${index} is not below tree size ${size}`);
+    }
+    const plan = inclusionPlan(index, size);
+    return proofFromNodes(this.hasher, plan, this.#tree.nodes(plan.nodes));
+  }
+
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    this.#checkSize('to', to);
+    if (!Number.isSafeInteger(from) || from < 1 || from > to) {
+      throw new LogStoreError(
+        'out_of_range',
+        `consistency needs 0 < from <= to, got ${from}, ${to}`,
+      );
+    }
+    const plan = consistencyPlan(from, to);
+    return proofFromNodes(this.hasher, plan, this.#tree.nodes(plan.nodes));
+  }
+
+  /**
+   * Persists a checkpoint note for `size` (sizes increase; repeating the latest is a no-op).
+   * A C2SP checkpoint note must carry this log's root at `size`.
+   */
+  saveCheckpoint(size: number, note: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
+    const run = async (): Promise<void> => {
+      this.#checkSize('size', size);
+      const head = treeHeadOfNote(note);
+      if (
+        head !== undefined &&
+        (head.size !== size || !bytesEqual(head.root, await this.rootAt(size)))
+      ) {
+        throw new LogStoreError(
+          'bad_argument',
+          `checkpoint note does not carry this log's root at size ${size}`,
+        );
+      }
+      // The durable marker must cover a signed size before the signature is kept.
+      if ((this.#marker.mark?.size ?? 0) < size) await this.#markDurable();
+      await this.#checkpoints.save(size, note);
+    };
+    const result = this.#checkpointChain.then(run);
+    this.#checkpointChain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  async checkpointAt(size: number): Promise<string | undefined> {
+    return this.#checkpoints.at(size)?.note;
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.#checkpoints.latest;
+  }
+
+  /** Number of checkpoints in the history, and the i-th one (size order). */
+  get checkpointCount(): number {
+    return this.#checkpoints.count;
+  }
+
+  async checkpointByIndex(i: number): Promise<StoredCheckpoint> {
+    if (!Number.isSafeInteger(i) || i < 0 || i >= this.#checkpoints.count) {
+      throw new LogStoreError('out_of_range', `no checkpoint number ${i}`);
+    }
+    return this.#checkpoints.nth(i);
+  }
+
+  /** Finishes every accepted append, syncs the durable marker and releases the directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#loopDone;
+    await this.#checkpointChain;
+    if (this.#failed === undefined) await this.#markDurable();
+    await this.#markChain;
+    await this.#segments.close();
+    await this.#tree.close();
+    await this.#marker.close();
+    await this.#checkpoints.close();
+    releaseLock(this.#layout.lock);
+  }
+
+  #checkSeq(seq: number): void {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#size) {
+      throw new LogStoreError('out_of_range', `no record ${seq} (log size ${this.#size})`);
+    }
+  }
+
+  #checkSize(name: string, size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.#size) {
+      throw new LogStoreError(
+        'out_of_range',
+        `${name} ${size} is beyond the log size ${this.#size}`,
+      );
+    }
+  }
+
+  #kick(): void {
+    if (this.#running || this.#failed !== undefined) return;
+    this.#running = true;
+    this.#loopDone = new Promise<void>((resolve) => {
+      const start = (): void => {
+        this.#loop().then(resolve, (err: unknown) => {
+          this.#fail(err);
+          resolve();
+        });
+      };
+      if (this.#waitMs > 0) setTimeout(start, this.#waitMs);
+      else setImmediate(start);
+    });
+  }
+
+  // The single writer. Up to two batches are in flight: while batch N syncs, batch N+1 is
+  // built, hashed and written; acknowledgements are strictly in order.
+  async #loop(): Promise<void> {
+    let prev: Promise<void> | undefined;
+    while (this.#failed === undefined) {
+      if (this.#head >= this.#queue.length) {
+        if (prev === undefined) break;
+        await prev;
+        prev = undefined;
+        continue;
+      }
+      const batch = this.#prepare();
+      if (batch === undefined) continue;
+      this.#inflight.add(batch);
+      const before = prev;
+      const written = this.#write(batch);
+      const done = (async () => {
+        const t0 = performance.now();
+        await written;
+        if (before !== undefined) await before;
+        if (this.#failed !== undefined) throw this.#failed;
+        const t1 = performance.now();
+        await Promise.all(
+          [...new Set(batch.data.map((d) => d.file)), this.#tree.index].map((f) => f.datasync()),
+        );
+        this.#segments.syncCreated();
+        const t2 = performance.now();
+        const stats: BatchStats = {
+          entries: batch.count,
+          bytes: batch.bytes,
+          persistSeconds: (t2 - t0) / 1000,
+          syncSeconds: (t2 - t1) / 1000,
+          hashSeconds: batch.hashSeconds,
+        };
+        this.#publish(batch, stats);
+        this.#onBatch?.(stats);
+        if (t2 - this.#lastMark >= this.#markIntervalMs) await this.#markDurable();
+      })().catch((err: unknown) => this.#fail(err));
+      if (before !== undefined) await before;
+      prev = done;
+    }
+    if (this.#failed === undefined) await this.#segments.closeRetired();
+    this.#running = false;
+    if (this.#head < this.#queue.length && this.#failed === undefined) this.#kick();
+  }
+
+  /** Takes whole append calls up to the batch limits, builds, hashes and encodes them. */
+  #prepare(): PreparedBatch | undefined {
+    const t0 = performance.now();
+    const first = this.#range.size;
+    const records: Uint8Array[] = [];
+    const calls: { call: PendingCall; at: number }[] = [];
+    let bytes = 0;
+    while (this.#head < this.#queue.length) {
+      const call = this.#queue[this.#head] as PendingCall;
+      if (
+        records.length > 0 &&
+        (records.length + call.builders.length > this.#maxEntries || bytes >= this.#maxBytes)
+      ) {
+        break;
+      }
+      this.#head++;
+      const built: Uint8Array[] = [];
+      try {
+        for (let i = 0; i < call.builders.length; i++) {
+          const b = (call.builders[i] as EntryBuilder)(first + records.length + i);
+          if (!(b instanceof Uint8Array))
+            throw new LogStoreError('bad_argument', 'an entry builder returned no bytes');
+          built.push(b);
+        }
+      } catch (err) {
+        call.reject(err);
+        continue;
+      }
+      for (const b of built) {
+        records.push(b);
+        bytes += b.length;
+      }
+      calls.push({ call, at: records.length - built.length });
+    }
+    // Taken calls must not stay reachable from the queue (their promises hold the receipts).
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (records.length === 0) return undefined;
+
+    const encoded = encodeBatch(
+      records,
+      this.#range,
+      this.hasher,
+      this.#layout.segmentRecords,
+      this.#segmentEnd,
+    );
+    this.#segmentEnd = encoded.segmentEnd;
+    const data = encoded.parts.map((p) => ({
+      file: this.#segments.writer(p.segment),
+      bytes: p.bytes,
+    }));
+    return {
+      calls,
+      first,
+      end: first + records.length,
+      count: records.length,
+      bytes,
+      data,
+      index: encoded.index,
+      tiles: encoded.tiles,
+      root: this.#range.root(),
+      hashSeconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  #write(batch: PreparedBatch): Promise<unknown> {
+    const writes: Promise<void>[] = batch.data.map((d) => d.file.append(d.bytes));
+    writes.push(this.#tree.index.append(batch.index));
+    for (const [q, nodes] of batch.tiles)
+      writes.push(this.#tree.tileFile(q).append(Buffer.concat(nodes)));
+    return Promise.all(writes);
+  }
+
+  #publish(batch: PreparedBatch, stats: BatchStats): void {
+    this.#inflight.delete(batch);
+    this.#size = batch.end;
+    this.#root = batch.root;
+    // Receipts are made now, not while the batch waits for its sync, so they die young.
+    const index = batch.index;
+    for (const c of batch.calls) {
+      const n = c.call.builders.length;
+      const receipts: AppendedEntry[] = new Array<AppendedEntry>(n);
+      for (let i = 0; i < n; i++) {
+        const at = (c.at + i) * INDEX_ENTRY;
+        receipts[i] = { seq: batch.first + c.at + i, leafHash: index.slice(at, at + HASH_SIZE) };
+      }
+      c.call.resolve(receipts, stats);
+    }
+  }
+
+  /** Syncs tile files and writes the durable marker at the current size (serialized). */
+  #markDurable(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const size = this.#size;
+      const root = this.#root;
+      await this.#tree.syncTiles();
+      await this.#marker.write({ size, root });
+      this.#lastMark = performance.now();
+    };
+    const result = this.#markChain.then(run);
+    this.#markChain = result.catch((err: unknown) => this.#fail(err));
+    return result;
+  }
+
+  /** A write or sync failed: nothing more is acknowledged until the log is reopened. */
+  #fail(err: unknown): void {
+    if (this.#failed !== undefined) return;
+    const cause = err instanceof Error ? err.message : String(err);
+    this.#failed = new LogStoreError('failed', `log write failed, reopen to recover: ${cause}`, {
+      cause: err,
+    });
+    for (const batch of this.#inflight) for (const c of batch.calls) c.call.reject(this.#failed);
+    this.#inflight.clear();
+    for (let i = this.#head; i < this.#queue.length; i++)
+      (this.#queue[i] as PendingCall).reject(this.#failed);
+    this.#queue = [];
+    this.#head = 0;
+  }
+}

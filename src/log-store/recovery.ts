@@ -1,0 +1,286 @@
+// Recovery on open. Decides how many records are durable and makes every file agree with it:
+//
+// 1. The durable floor M = max(state marker size, latest checkpoint size). Everything below M
+//    was synced before it was acknowledged or signed, so any contradiction there is corruption
+//    and the log refuses to open. Everything at or above M may be a torn tail of a crash.
+// 2. Records: the leaf index decides the candidate size n; records in [M - overlap, n) (all of
+//    them with fullCheck) are re-read and re-hashed against their index entry. The first bad
+//    record at or above M ends the log there (torn tail, truncated); below M it is corruption.
+// 3. Tiles: tile nodes are derived from the index; nodes past the marker are recomputed and
+//    rewritten where they differ, nodes below it are spot-checked (all checked with fullCheck).
+// 4. Roots: the marker's root and the latest checkpoint's root (every checkpoint's with
+//    fullCheck) must equal the root recomputed from stored nodes.
+import type { Hasher } from '../core/hash.ts';
+import { bytesEqual, fromBase64 } from '../core/bytes.ts';
+import { LogCorruptionError } from './errors.ts';
+import {
+  HASH_SIZE,
+  INDEX_ENTRY,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  segmentOf,
+  storedNodeCount,
+  type LogLayout,
+} from './layout.ts';
+import type { CheckpointStore } from './checkpoint-store.ts';
+import type { SegmentFiles } from './segments.ts';
+import type { StateMarker } from './state-marker.ts';
+import { foldRow, readIndexEntry, type TreeStore } from './tree-store.ts';
+
+/** Records below the durable floor that the cheap check still re-hashes. */
+const CHEAP_OVERLAP = 256;
+/** Records (or tile nodes) processed per read while checking. */
+const CHUNK = 4096;
+
+export type RecoveryPhase = 'records' | 'tiles' | 'checkpoints';
+
+export interface RecoveryOptions {
+  readonly fullCheck: boolean;
+  readonly onProgress?: ((phase: RecoveryPhase, done: number, total: number) => void) | undefined;
+}
+
+export interface RecoveryReport {
+  /** Durable records after recovery. */
+  readonly size: number;
+  /** The floor below which nothing may be lost (marker or checkpoint). */
+  readonly durableFloor: number;
+  /** Records dropped from a torn tail (never acknowledged). */
+  readonly truncatedRecords: number;
+  /** Records re-read and re-hashed. */
+  readonly checkedRecords: number;
+  /** Tile nodes recomputed and rewritten because they were missing or torn. */
+  readonly repairedTileNodes: number;
+  /** Checkpoints whose root was compared with the stored tree. */
+  readonly checkedCheckpoints: number;
+  readonly fullCheck: boolean;
+}
+
+export interface RecoveryStores {
+  readonly layout: LogLayout;
+  readonly hasher: Hasher;
+  readonly tree: TreeStore;
+  readonly segments: SegmentFiles;
+  readonly marker: StateMarker;
+  readonly checkpoints: CheckpointStore;
+}
+
+export async function recover(
+  stores: RecoveryStores,
+  opts: RecoveryOptions,
+): Promise<RecoveryReport> {
+  const { tree, marker, checkpoints, layout } = stores;
+  const floor = Math.max(marker.mark?.size ?? 0, checkpoints.latest?.size ?? 0);
+  const indexed = tree.indexCount;
+  if (indexed < floor) {
+    throw new LogCorruptionError(
+      layout.index,
+      `holds ${indexed} records but ${floor} were durably committed (state marker or checkpoint)`,
+    );
+  }
+  const from = opts.fullCheck ? 0 : Math.max(0, floor - CHEAP_OVERLAP);
+  checkSegmentSizes(stores, floor);
+  const size = checkRecords(stores, from, indexed, floor, opts);
+  await cutTail(stores, size);
+
+  const repaired = await repairTiles(stores, size, opts);
+  const checkedCheckpoints = checkRoots(stores, size, opts);
+  return {
+    size,
+    durableFloor: floor,
+    truncatedRecords: indexed - size,
+    checkedRecords: indexed - from,
+    repairedTileNodes: repaired,
+    checkedCheckpoints,
+    fullCheck: opts.fullCheck,
+  };
+}
+
+/** Every full segment below the floor must exist with exactly the bytes its index says. */
+function checkSegmentSizes({ tree, segments, layout }: RecoveryStores, floor: number): void {
+  const per = layout.segmentRecords;
+  for (let seg = 0; (seg + 1) * per <= floor; seg++) {
+    const last = (seg + 1) * per - 1;
+    const want = tree.indexEntry(last).end;
+    const have = segments.sizeOnDisk(seg);
+    if (have < want) {
+      throw new LogCorruptionError(
+        segments.path(seg),
+        `is ${have} bytes, its records need ${want}`,
+      );
+    }
+  }
+}
+
+/**
+ * Re-hashes records [from, to) against the index. Returns the size of the valid prefix; a bad
+ * record below `floor` throws.
+ */
+function checkRecords(
+  { hasher, tree, segments, layout }: RecoveryStores,
+  from: number,
+  to: number,
+  floor: number,
+  opts: RecoveryOptions,
+): number {
+  const per = layout.segmentRecords;
+  const segmentOf = (seq: number): number => Math.floor(seq / per);
+  let prevEnd = from % per === 0 ? 0 : tree.indexEntry(from - 1).end;
+  const bad = (seq: number, why: string): number => {
+    if (seq < floor) {
+      throw new LogCorruptionError(segments.path(segmentOf(seq)), `record ${seq} ${why}`);
+    }
+    return seq;
+  };
+  for (let start = from; start < to;) {
+    // One chunk never spans a segment boundary, so its data is one contiguous read.
+    const segEnd = (segmentOf(start) + 1) * per;
+    const count = Math.min(CHUNK, to - start, segEnd - start);
+    const idx = tree.readIndex(start, count);
+    const seg = segmentOf(start);
+    const entries = Array.from({ length: count }, (_, i) => readIndexEntry(idx, i));
+    // The valid run of end offsets: monotonic and within the segment file.
+    const fileSize = segments.sizeOnDisk(seg);
+    let valid = 0;
+    let end = prevEnd;
+    while (valid < count) {
+      const e = (entries[valid] as { end: number }).end;
+      if (e < end || e > fileSize) break;
+      end = e;
+      valid++;
+    }
+    const data = end > prevEnd ? segments.read(seg, prevEnd, end - prevEnd) : Buffer.alloc(0);
+    let pos = prevEnd;
+    for (let i = 0; i < valid; i++) {
+      const entry = entries[i] as { end: number; leafHash: Uint8Array };
+      const record = data.subarray(pos - prevEnd, entry.end - prevEnd);
+      if (!bytesEqual(hasher.hashLeaf(record), entry.leafHash)) {
+        return bad(start + i, 'does not match its leaf hash');
+      }
+      pos = entry.end;
+    }
+    if (valid < count) return bad(start + valid, 'has an end offset outside its segment');
+    prevEnd = segmentOf(start + count) === seg ? end : 0;
+    start += count;
+    opts.onProgress?.('records', start - from, to - from);
+  }
+  return to;
+}
+
+/** Makes the index and segments end exactly at `size`. */
+async function cutTail({ tree, segments, layout }: RecoveryStores, size: number): Promise<void> {
+  if (tree.index.length !== size * INDEX_ENTRY) await tree.index.truncate(size * INDEX_ENTRY);
+  const lastSeg = size === 0 ? -1 : segmentOf(layout, size - 1);
+  for (const seg of segments.listOnDisk()) if (seg > lastSeg) await segments.remove(seg);
+  if (lastSeg >= 0) {
+    const end = tree.indexEntry(size - 1).end;
+    if (segments.sizeOnDisk(lastSeg) !== end) await segments.truncate(lastSeg, end);
+  }
+  await tree.index.datasync();
+}
+
+/** Recomputes tile nodes past the marker (all with fullCheck); returns how many were rewritten. */
+async function repairTiles(
+  stores: RecoveryStores,
+  size: number,
+  opts: RecoveryOptions,
+): Promise<number> {
+  const { tree, marker, hasher } = stores;
+  const markSize = Math.min(marker.mark?.size ?? 0, size);
+  let repaired = 0;
+  for (let q = 1; storedNodeCount(size, q) > 0 || tree.storedCount(q) > 0; q++) {
+    const want = storedNodeCount(size, q);
+    const file = tree.tileFile(q);
+    if (tree.storedCount(q) > want || file.length % HASH_SIZE !== 0) {
+      await file.truncate(Math.min(tree.storedCount(q), want) * HASH_SIZE);
+    }
+    const sure = storedNodeCount(markSize, q);
+    // Re-check one node below the marker cheaply; everything with fullCheck.
+    const from = opts.fullCheck ? 0 : Math.max(0, sure - 1);
+    for (let start = from; start < want;) {
+      const count = Math.min(CHUNK / TILE_WIDTH, want - start);
+      const below = tree.readTileNodes(q - 1, start * TILE_WIDTH, count * TILE_WIDTH);
+      const stored = tree.storedCount(q);
+      for (let i = 0; i < count; i++) {
+        const node = start + i;
+        const computed = foldRow(
+          hasher,
+          below.slice(i * TILE_WIDTH, (i + 1) * TILE_WIDTH),
+          TILE_HEIGHT,
+        );
+        const have = node < stored ? file.read(node * HASH_SIZE, HASH_SIZE) : undefined;
+        if (have !== undefined && bytesEqual(have, computed)) continue;
+        if (node < sure) {
+          throw new LogCorruptionError(
+            file.path,
+            `tile node ${node} does not match the nodes below it`,
+          );
+        }
+        await file.writeAt(computed, node * HASH_SIZE);
+        repaired++;
+      }
+      start += count;
+      opts.onProgress?.('tiles', start - from, want - from);
+    }
+  }
+  if (repaired > 0) await tree.syncTiles();
+  return repaired;
+}
+
+/** Compares the marker's and checkpoints' roots with the stored tree; returns checkpoints checked. */
+function checkRoots(
+  { tree, marker, checkpoints, layout }: RecoveryStores,
+  size: number,
+  opts: RecoveryOptions,
+): number {
+  const mark = marker.mark;
+  if (mark !== undefined && mark.size <= size && !bytesEqual(tree.rootAt(mark.size), mark.root)) {
+    throw new LogCorruptionError(
+      layout.state,
+      `root at size ${mark.size} differs from the stored tree`,
+    );
+  }
+  const total = checkpoints.count;
+  const first = opts.fullCheck ? 0 : Math.max(0, total - 1);
+  let checked = 0;
+  for (let i = first; i < total; i++) {
+    const cp = checkpoints.nth(i);
+    const head = treeHeadOfNote(cp.note);
+    if (head === undefined) continue;
+    if (head.size !== cp.size) {
+      throw new LogCorruptionError(
+        layout.checkpointLog,
+        `checkpoint filed at size ${cp.size} is for size ${head.size}`,
+      );
+    }
+    if (!bytesEqual(tree.rootAt(cp.size), head.root)) {
+      throw new LogCorruptionError(
+        layout.checkpointLog,
+        `signed root at size ${cp.size} differs from the stored tree`,
+      );
+    }
+    checked++;
+    opts.onProgress?.('checkpoints', i - first + 1, total - first);
+  }
+  return checked;
+}
+
+/** Size and root of a C2SP checkpoint note body (origin, size, base64 root); undefined if not one. */
+export function treeHeadOfNote(note: string): { size: number; root: Uint8Array } | undefined {
+  const lines = note.split('\n');
+  const sizeLine = lines[1];
+  const rootLine = lines[2];
+  if (
+    sizeLine === undefined ||
+    rootLine === undefined ||
+    !/^(0|[1-9][0-9]{0,15})$/.test(sizeLine)
+  ) {
+    return undefined;
+  }
+  try {
+    const root = fromBase64(rootLine);
+    return root.length === HASH_SIZE ? { size: Number(sizeLine), root } : undefined;
+  } catch (err) {
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+}

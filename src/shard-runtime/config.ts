@@ -1,0 +1,91 @@
+// The shard's configuration: built once by `agdr shard` (or an embedding runner) and passed down.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { DecisionLimits } from '../core/decision.ts';
+import type { Signer } from '../core/signer.ts';
+
+export interface ShardLimits {
+  /** Largest POST /v1/decisions body, bytes. */
+  maxBodyBytes: number;
+  /** Largest POST /v1/decisions:batch body, bytes. */
+  maxBatchBodyBytes: number;
+  /** Most NDJSON lines in one batch request. */
+  maxBatchLines: number;
+  /** Field and record limits applied to every decision. */
+  decision: Partial<DecisionLimits>;
+}
+
+export const DEFAULT_SHARD_LIMITS: Readonly<ShardLimits> = Object.freeze({
+  maxBodyBytes: 4 << 20,
+  maxBatchBodyBytes: 64 << 20,
+  maxBatchLines: 20_000,
+  decision: {},
+});
+
+export interface ShardConfig {
+  /** Data directory: the log, the record_id index and (by default) the key file. */
+  dataDir: string;
+  shardId: number;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Routing epoch table (JSON file), reloaded when it changes. */
+  routingFile: string;
+  /** Ed25519 key file for the local signer (created 0600 if missing). Ignored if `signer` is set. */
+  keyFile: string;
+  /** A signer supplied by the embedder (e.g. a Vault transit signer); its name must be the origin. */
+  signer?: Signer;
+  namespace: string;
+  cluster: string;
+  checkpointIntervalMs: number;
+  /** How often the routing file is checked for changes. */
+  routingPollMs: number;
+  limits: ShardLimits;
+  /** Group commit: most entries per batch and how long an idle writer waits for more. */
+  maxBatchEntries: number;
+  maxBatchWaitMs: number;
+  /** Re-check the whole log on start instead of its tail. */
+  fullCheck: boolean;
+  /** Worker threads that parse, validate and canonicalize batches (0: on the main thread). */
+  workers: number;
+  logger: Logger;
+}
+
+/** What an embedder must give; everything else has a default (see `shardConfig`). */
+export type ShardOptions = Pick<ShardConfig, 'dataDir' | 'shardId' | 'routingFile'> &
+  Partial<Omit<ShardConfig, 'limits'>> & { limits?: Partial<ShardLimits> };
+
+export const SHARD_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  namespace: 'default',
+  cluster: 'local',
+  checkpointIntervalMs: 1000,
+  routingPollMs: 1000,
+  maxBatchEntries: 16384,
+  maxBatchWaitMs: 0,
+  fullCheck: false,
+});
+
+/** Fills defaults: key file `<dataDir>/key.json`, silent logger, one prepare worker per spare core. */
+export function shardConfig(
+  opts: ShardOptions,
+  defaults: { workers: number; logger: Logger },
+): ShardConfig {
+  const given = stripUndefined(opts);
+  return {
+    ...SHARD_DEFAULTS,
+    keyFile: path.join(opts.dataDir, 'key.json'),
+    workers: defaults.workers,
+    logger: defaults.logger,
+    ...given,
+    dataDir: opts.dataDir,
+    shardId: opts.shardId,
+    routingFile: opts.routingFile,
+    limits: { ...DEFAULT_SHARD_LIMITS, ...stripUndefined(opts.limits ?? {}) },
+  } as ShardConfig;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

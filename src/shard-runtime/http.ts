@@ -1,0 +1,317 @@
+// The shard's HTTP API (docs/API.md "Shard API"): a thin layer over the log, the ingestor and
+// the routing table. Ingest bodies are read raw; parsing, validation and canonicalization happen
+// in prepareBody (in the worker pool for batches), never in middleware.
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { toBase64, toHex, utf8 } from '../core/bytes.ts';
+import type { DecisionLimits } from '../core/decision.ts';
+import { LogStoreError, type MerkleLog } from '../log-store/index.ts';
+import { ShardApiError, intParam } from './errors.ts';
+import type { Ingestor, Receipt } from './ingest.ts';
+import type { RejectReason, ShardMetrics } from './metrics.ts';
+import { prepareBody, type PackedBatch, type PrepareResult } from './prepare.ts';
+import { PreparePoolError, type PreparePool } from './prepare-pool.ts';
+import type { RoutingTable } from './routing-table.ts';
+import type { ShardLimits } from './config.ts';
+
+export interface ShardHttpDeps {
+  shardId: number;
+  log: MerkleLog;
+  ingestor: Ingestor;
+  routing: RoutingTable;
+  pool: PreparePool | undefined;
+  metrics: ShardMetrics;
+  limits: ShardLimits;
+  /** False while shutting down: ingest gets 503, /readyz fails. */
+  accepting: () => boolean;
+  onError: (err: unknown, req: Request) => void;
+  /** A prepare job failed in the pool (the request is then prepared inline). */
+  onPoolError: (err: Error) => void;
+}
+
+/** Batches at least this large go to the worker pool; smaller ones are cheaper inline. */
+const POOL_MIN_BYTES = 16 * 1024;
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const wrap =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve()
+      .then(() => h(req, res))
+      .catch(next);
+  };
+
+function countLines(body: Uint8Array, max: number): number {
+  let n = 0;
+  for (let i = body.indexOf(0x0a); i >= 0 && n <= max; i = body.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
+function ms(from: number, to: number): string {
+  return (to - from).toFixed(3);
+}
+
+export function shardApp(d: ShardHttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const decisionLimits: Partial<DecisionLimits> = d.limits.decision;
+
+  const reject = (reason: RejectReason, err: ShardApiError): never => {
+    d.metrics.reject(reason);
+    throw err;
+  };
+
+  async function prepare(body: Uint8Array, ndjson: boolean): Promise<PrepareResult> {
+    if (d.pool !== undefined && body.length >= POOL_MIN_BYTES) {
+      try {
+        const result = await d.pool.prepare(body, ndjson, decisionLimits);
+        // A table reload raced the job: route again below with the table now in force.
+        if (!result.ok || result.tableVersion === d.routing.current.version) return result;
+      } catch (err) {
+        // A worker died (it is replaced): this request is prepared here instead of failing.
+        if (!(err instanceof PreparePoolError)) throw err;
+        d.onPoolError(err);
+      }
+    }
+    const current = d.routing.current;
+    return prepareBody(body, ndjson, decisionLimits, current.table, current.version);
+  }
+
+  const ingest = (ndjson: boolean): Handler => {
+    return async (req, res) => {
+      const t0 = performance.now();
+      if (!d.accepting())
+        reject(
+          'unavailable',
+          new ShardApiError(503, 'shutting_down', 'the shard is shutting down'),
+        );
+      const body = req.body as unknown;
+      if (!(body instanceof Uint8Array)) {
+        reject('bad_request', new ShardApiError(400, 'bad_request', 'request body missing'));
+      }
+      const bytes = body as Uint8Array;
+      if (ndjson) {
+        const lines = countLines(bytes, d.limits.maxBatchLines);
+        if (lines > d.limits.maxBatchLines) {
+          reject(
+            'too_many_lines',
+            new ShardApiError(
+              413,
+              'too_many_lines',
+              `a batch may hold at most ${d.limits.maxBatchLines} lines`,
+            ),
+          );
+        }
+      }
+      const prepared = await prepare(bytes, ndjson);
+      const t1 = performance.now();
+      if (!prepared.ok) {
+        const first = prepared.problems[0];
+        const problems = ndjson
+          ? prepared.problems
+          : prepared.problems.map(({ path, code, message }) => ({ path, code, message }));
+        reject(
+          'invalid_decision',
+          new ShardApiError(
+            400,
+            'invalid_decision',
+            ndjson
+              ? `${prepared.problems.length} problem(s) in the batch; nothing was appended`
+              : `invalid decision: ${first?.message ?? 'unknown problem'}`,
+            first?.path ?? '$',
+            { problems },
+          ),
+        );
+      }
+      const outcome = await d.ingestor.ingest(prepared as PackedBatch);
+      const t2 = performance.now();
+      if (!outcome.ok) {
+        const first = outcome.misrouted[0];
+        reject(
+          'misrouted',
+          new ShardApiError(
+            421,
+            'misrouted',
+            `decision routes to shard ${first?.shard_id} (epoch ${first?.epoch}), not shard ${d.shardId}; nothing was appended`,
+            '$',
+            { shard_id: first?.shard_id, misrouted: outcome.misrouted },
+          ),
+        );
+        return;
+      }
+      const hashMs = (outcome.batch?.hashSeconds ?? 0) * 1000;
+      const persistMs = (outcome.batch?.persistSeconds ?? 0) * 1000;
+      res.setHeader(
+        'Server-Timing',
+        `validate;dur=${ms(t0, t1)}, hash;dur=${hashMs.toFixed(3)}, persist;dur=${persistMs.toFixed(3)}, total;dur=${ms(t0, t2)}`,
+      );
+      const dupes = outcome.created.filter((c) => !c).length;
+      if (dupes > 0) d.metrics.duplicates.inc(dupes);
+      if (ndjson) {
+        res.status(200).json({ receipts: outcome.receipts });
+      } else {
+        res.status(outcome.created[0] === true ? 201 : 200).json(outcome.receipts[0] as Receipt);
+      }
+    };
+  };
+
+  const raw = (limit: number) => express.raw({ type: () => true, limit });
+  app.post(/^\/v1\/decisions:batch$/, raw(d.limits.maxBatchBodyBytes), wrap(ingest(true)));
+  app.post('/v1/decisions', raw(d.limits.maxBodyBytes), wrap(ingest(false)));
+
+  app.get(
+    '/v1/checkpoint',
+    wrap(async (_req, res) => {
+      const latest = await d.log.latestCheckpoint();
+      if (latest === undefined)
+        throw new ShardApiError(503, 'no_checkpoint', 'no checkpoint has been signed yet');
+      res.type('text/plain; charset=utf-8').send(latest.note);
+    }),
+  );
+  app.get(
+    '/v1/checkpoints',
+    wrap(async (req, res) => {
+      const size = intParam(req.query.size, 'size');
+      const note = await d.log.checkpointAt(size);
+      if (note === undefined)
+        throw new ShardApiError(
+          404,
+          'not_found',
+          `no checkpoint was issued at size ${size}`,
+          'size',
+        );
+      res.type('text/plain; charset=utf-8').send(note);
+    }),
+  );
+  /** A tree size parameter: at most the log's durable size. */
+  const sizeParam = (raw: unknown, name: string): number => {
+    const size = intParam(raw, name);
+    if (size > d.log.size) {
+      throw new ShardApiError(
+        400,
+        'bad_parameter',
+        `${name} ${size} is beyond the log size ${d.log.size}`,
+        name,
+      );
+    }
+    return size;
+  };
+  app.get(
+    '/v1/proofs/inclusion',
+    wrap(async (req, res) => {
+      const index = intParam(req.query.index, 'index');
+      const size = sizeParam(req.query.size, 'size');
+      if (index >= size)
+        throw new ShardApiError(400, 'bad_parameter', `index must be below size ${size}`, 'index');
+      const hashes = await d.log.inclusionProof(index, size);
+      res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
+    }),
+  );
+  app.get(
+    '/v1/proofs/consistency',
+    wrap(async (req, res) => {
+      const from = intParam(req.query.from, 'from');
+      const to = sizeParam(req.query.to, 'to');
+      if (from < 1 || from > to)
+        throw new ShardApiError(400, 'bad_parameter', 'need 0 < from <= to', 'from');
+      const hashes = await d.log.consistencyProof(from, to);
+      res.json({ from, to, hashes: hashes.map(toHex) });
+    }),
+  );
+
+  const record = async (seq: number): Promise<Record<string, unknown>> => {
+    const [bytes, leaf] = await Promise.all([d.log.read(seq), d.log.leafHash(seq)]);
+    return {
+      seq,
+      leaf_hash: toHex(leaf),
+      envelope: JSON.parse(utf8.decode(bytes)) as unknown,
+      envelope_base64: toBase64(bytes),
+    };
+  };
+  app.get(
+    '/v1/records/:seq',
+    wrap(async (req, res) => {
+      const seq = intParam(req.params.seq, 'seq');
+      if (seq >= d.log.size)
+        throw new ShardApiError(
+          404,
+          'not_found',
+          `no record ${seq} (log size ${d.log.size})`,
+          'seq',
+        );
+      res.json(await record(seq));
+    }),
+  );
+  app.get(
+    '/v1/records',
+    wrap(async (req, res) => {
+      const id = req.query.record_id;
+      if (typeof id !== 'string' || id.length === 0) {
+        throw new ShardApiError(400, 'bad_parameter', 'record_id is required', 'record_id');
+      }
+      const seq = d.ingestor.seqOf(id);
+      if (seq === undefined || seq >= d.log.size) {
+        throw new ShardApiError(
+          404,
+          'not_found',
+          'no record with that record_id on this shard',
+          'record_id',
+        );
+      }
+      res.json(await record(seq));
+    }),
+  );
+
+  app.get('/v1/routing', (_req, res) => {
+    const t = d.routing.current;
+    res.setHeader('X-AgDR-Routing-Hash', t.hash);
+    res.json(t.table);
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ok = d.accepting();
+    res.status(ok ? 200 : 503).json({ ready: ok, tree_size: d.log.size });
+  });
+  app.get(
+    '/metrics',
+    wrap(async (_req, res) => {
+      res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
+    }),
+  );
+
+  app.use((req: Request) => {
+    throw new ShardApiError(404, 'not_found', `no route ${req.method} ${req.path}`, req.path);
+  });
+  // Express's signature for error handlers needs all four parameters.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toApiError(err, d);
+    if (e.status >= 500) d.onError(err, req);
+    if (!res.headersSent) res.status(e.status).json(e.toJSON());
+  });
+  return app;
+}
+
+function toApiError(err: unknown, d: ShardHttpDeps): ShardApiError {
+  if (err instanceof ShardApiError) return err;
+  if (err instanceof LogStoreError) {
+    if (err.code === 'out_of_range') return new ShardApiError(400, 'bad_parameter', err.message);
+    return new ShardApiError(
+      503,
+      'log_unavailable',
+      `the log cannot accept writes: ${err.message}`,
+    );
+  }
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e.type === 'entity.too.large') {
+    d.metrics.reject('body_too_large');
+    return new ShardApiError(413, 'body_too_large', 'request body is larger than the limit');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    d.metrics.reject('bad_request');
+    return new ShardApiError(e.status, 'bad_request', e.message ?? 'bad request');
+  }
+  return new ShardApiError(500, 'internal', 'internal error');
+}

@@ -1,0 +1,12 @@
+// The shard runtime: one AgDR shard (durable Merkle log of decisions with an HTTP API).
+export { startShard, defaultWorkers, ShardStartError, type RunningShard } from './shard.ts';
+export {
+  DEFAULT_SHARD_LIMITS,
+  SHARD_DEFAULTS,
+  shardConfig,
+  type ShardConfig,
+  type ShardLimits,
+  type ShardOptions,
+} from './config.ts';
+export type { Receipt } from './ingest.ts';
+export { RoutingTableError } from './routing-table.ts';

@@ -1,0 +1,228 @@
+// Ingest of prepared decisions into the shard's log: routing check (nothing misrouted is
+// appended), record_id idempotency (a known record_id returns its original receipt and appends
+// nothing, also when the original is still in flight), envelope splicing in the log writer, and
+// receipts once durable.
+import { toHex, utf8 } from '../core/bytes.ts';
+import { encodeEnvelope, type EnvelopeRouting } from '../core/envelope.ts';
+import type { AppendedEntry, BatchStats, MerkleLog } from '../log-store/index.ts';
+import { canonicalAt, type PackedBatch } from './prepare.ts';
+import type { RecordIndex } from './record-index.ts';
+
+export interface Receipt {
+  shard_id: number;
+  seq: number;
+  leaf_hash: string;
+  record_id: string;
+  routing: EnvelopeRouting;
+}
+
+export interface Misrouted {
+  line: number;
+  record_id: string;
+  /** The shard the decision routes to under the epoch in force at its timestamp. */
+  shard_id: number;
+  epoch: number;
+}
+
+export type IngestOutcome =
+  | {
+      ok: true;
+      receipts: Receipt[];
+      /** created[i]: decision i was appended by this request (false: an earlier original). */
+      created: boolean[];
+      /** The group commit this request's new decisions went out in. */
+      batch: BatchStats | undefined;
+    }
+  | { ok: false; misrouted: Misrouted[] };
+
+interface InFlight {
+  readonly appended: Promise<{ entries: AppendedEntry[] }>;
+  /** Set once durable, until the index has the record_id. */
+  seq?: number;
+  readonly k: number;
+  readonly recordId: string;
+  readonly routing: EnvelopeRouting;
+}
+
+/** Nanoseconds since the Unix epoch as a canonical decimal string. */
+export function nowNs(): string {
+  const ms = performance.timeOrigin + performance.now();
+  return (BigInt(Math.floor(ms)) * 1_000_000n + BigInt(Math.floor((ms % 1) * 1e6))).toString();
+}
+
+export class Ingestor {
+  readonly shardId: number;
+  readonly #log: MerkleLog;
+  readonly #index: RecordIndex;
+  readonly #pending = new Map<string, InFlight>();
+  readonly #clock: () => string;
+  readonly #onIndexError: (err: unknown) => void;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(
+    log: MerkleLog,
+    index: RecordIndex,
+    shardId: number,
+    onIndexError: (err: unknown) => void,
+    clock: () => string = nowNs,
+  ) {
+    this.#log = log;
+    this.#index = index;
+    this.shardId = shardId;
+    this.#onIndexError = onIndexError;
+    this.#clock = clock;
+  }
+
+  async ingest(batch: PackedBatch): Promise<IngestOutcome> {
+    const n = batch.count;
+    const misrouted: Misrouted[] = [];
+    for (let i = 0; i < n; i++) {
+      const shard = batch.shards[i] as number;
+      if (shard !== this.shardId) {
+        misrouted.push({
+          line: batch.lines[i] as number,
+          record_id: batch.recordIds[i] as string,
+          shard_id: shard,
+          epoch: batch.epochs[i] as number,
+        });
+      }
+    }
+    if (misrouted.length > 0) return { ok: false, misrouted };
+
+    const routingOf = (i: number): EnvelopeRouting => ({
+      epoch: batch.epochs[i] as number,
+      key: batch.keys[i] as string,
+      strategy: batch.strategies[i] as string,
+    });
+    const receipts: (Receipt | Promise<Receipt> | number)[] = new Array(n);
+    const created: boolean[] = new Array<boolean>(n).fill(false);
+    const fresh: number[] = [];
+    const firstInBatch = n > 1 ? new Map<string, number>() : undefined;
+    for (let i = 0; i < n; i++) {
+      const id = batch.recordIds[i] as string;
+      const earlier = firstInBatch?.get(id);
+      if (earlier !== undefined) {
+        receipts[i] = earlier; // resolved below to the earlier line's receipt
+        continue;
+      }
+      firstInBatch?.set(id, i);
+      const pending = this.#pending.get(id);
+      if (pending !== undefined) {
+        receipts[i] = pending.appended.then((r) => this.#receipt(pending, r.entries));
+        continue;
+      }
+      const seq = this.#index.get(id);
+      if (seq !== undefined) {
+        receipts[i] = this.receiptOf(seq);
+        continue;
+      }
+      fresh.push(i);
+    }
+
+    let stats: BatchStats | undefined;
+    if (fresh.length > 0) {
+      const timestamp = this.#clock();
+      const builders = fresh.map((i) => {
+        const routing = routingOf(i);
+        const canonical = canonicalAt(batch, i);
+        return (seq: number) =>
+          encodeEnvelope({ shard: this.shardId, seq, timestamp_ns: timestamp, routing }, canonical);
+      });
+      const appended = this.#log.appendWithStats(builders);
+      const flights = fresh.map((i, k): InFlight => {
+        const f: InFlight = {
+          appended,
+          k,
+          recordId: batch.recordIds[i] as string,
+          routing: routingOf(i),
+        };
+        this.#pending.set(f.recordId, f);
+        return f;
+      });
+      let result: { entries: AppendedEntry[]; batch: BatchStats };
+      try {
+        result = await appended;
+      } catch (err) {
+        for (const f of flights) this.#pending.delete(f.recordId);
+        throw err;
+      }
+      flights.forEach((f, k) => (f.seq = (result.entries[k] as AppendedEntry).seq));
+      // Synchronously after the append resolved, so index writes follow log order.
+      const indexed = this.#index.add(
+        flights.map((f) => f.recordId),
+        (result.entries[0] as AppendedEntry).seq,
+      );
+      const forget = indexed.finally(() => {
+        for (const f of flights)
+          if (this.#pending.get(f.recordId) === f) this.#pending.delete(f.recordId);
+      });
+      this.#track(forget);
+      stats = result.batch;
+      fresh.forEach((i, k) => {
+        receipts[i] = this.#receipt(flights[k] as InFlight, result.entries);
+        created[i] = true;
+      });
+    }
+    const settled: Receipt[] = new Array<Receipt>(n);
+    for (let i = 0; i < n; i++) {
+      const r = receipts[i];
+      if (typeof r !== 'number') settled[i] = await (r as Receipt | Promise<Receipt>);
+    }
+    for (let i = 0; i < n; i++) {
+      const r = receipts[i];
+      if (typeof r === 'number') settled[i] = settled[r] as Receipt;
+    }
+    return { ok: true, receipts: settled, created, batch: stats };
+  }
+
+  #receipt(f: InFlight, entries: readonly AppendedEntry[]): Receipt {
+    const e = entries[f.k] as AppendedEntry;
+    return {
+      shard_id: this.shardId,
+      seq: e.seq,
+      leaf_hash: toHex(e.leafHash),
+      record_id: f.recordId,
+      routing: f.routing,
+    };
+  }
+
+  /** The receipt of a stored record, rebuilt from its envelope. */
+  async receiptOf(seq: number): Promise<Receipt> {
+    const [bytes, leafHash] = await Promise.all([this.#log.read(seq), this.#log.leafHash(seq)]);
+    const env = JSON.parse(utf8.decode(bytes)) as {
+      decision: { record_id: string };
+      routing: EnvelopeRouting;
+    };
+    return {
+      shard_id: this.shardId,
+      seq,
+      leaf_hash: toHex(leafHash),
+      record_id: env.decision.record_id,
+      routing: { epoch: env.routing.epoch, key: env.routing.key, strategy: env.routing.strategy },
+    };
+  }
+
+  /** The sequence number of a record_id in this shard's log. */
+  seqOf(recordId: string): number | undefined {
+    return this.#pending.get(recordId)?.seq ?? this.#index.get(recordId);
+  }
+
+  #track(p: Promise<unknown>): void {
+    const done: Promise<void> = p.then(
+      () => {
+        this.#inflight.delete(done);
+      },
+      (err: unknown) => {
+        this.#inflight.delete(done);
+        // The log holds the records; the index catches up from it on the next start.
+        this.#onIndexError(err);
+      },
+    );
+    this.#inflight.add(done);
+  }
+
+  /** Waits for index writes still in flight. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#inflight]);
+  }
+}

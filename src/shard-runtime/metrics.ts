@@ -1,0 +1,112 @@
+// Prometheus metrics of one shard, in its own registry (several shards can share a process).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchStats } from '../log-store/index.ts';
+
+export type RejectReason =
+  | 'invalid_decision'
+  | 'misrouted'
+  | 'body_too_large'
+  | 'too_many_lines'
+  | 'bad_request'
+  | 'unavailable';
+
+export class ShardMetrics {
+  readonly registry = new Registry();
+  readonly appends: Counter;
+  readonly duplicates: Counter;
+  readonly batchEntries: Histogram;
+  readonly fsyncSeconds: Histogram;
+  readonly persistSeconds: Histogram;
+  readonly treeSize: Gauge;
+  readonly checkpointAge: Gauge;
+  readonly checkpoints: Counter;
+  readonly checkpointFailures: Counter;
+  readonly rejected: Counter<'reason'>;
+  #lastCheckpointMs: number | undefined;
+
+  constructor(shardId: number, treeSize: () => number, withProcessMetrics: boolean) {
+    const r = this.registry;
+    r.setDefaultLabels({ shard: String(shardId) });
+    if (withProcessMetrics) collectDefaultMetrics({ register: r });
+    this.appends = new Counter({
+      name: 'agdr_shard_appends_total',
+      help: 'Decisions appended to the log',
+      registers: [r],
+    });
+    this.duplicates = new Counter({
+      name: 'agdr_shard_duplicates_total',
+      help: 'Decisions whose record_id was already in the log (original receipt returned)',
+      registers: [r],
+    });
+    this.batchEntries = new Histogram({
+      name: 'agdr_shard_group_commit_entries',
+      help: 'Entries per group commit',
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
+      registers: [r],
+    });
+    this.fsyncSeconds = new Histogram({
+      name: 'agdr_shard_fsync_seconds',
+      help: 'fdatasync time per group commit',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [r],
+    });
+    this.persistSeconds = new Histogram({
+      name: 'agdr_shard_persist_seconds',
+      help: 'Write plus fdatasync time per group commit',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [r],
+    });
+    const checkpointAge = (): number => {
+      const last = this.#lastCheckpointMs;
+      return last === undefined ? -1 : (Date.now() - last) / 1000;
+    };
+    this.treeSize = new Gauge({
+      name: 'agdr_shard_tree_size',
+      help: 'Durable leaves in the log',
+      registers: [r],
+      collect() {
+        this.set(treeSize());
+      },
+    });
+    this.checkpointAge = new Gauge({
+      name: 'agdr_shard_checkpoint_age_seconds',
+      help: 'Seconds since the latest checkpoint was signed by this process (-1: none yet)',
+      registers: [r],
+      collect() {
+        this.set(checkpointAge());
+      },
+    });
+    this.checkpoints = new Counter({
+      name: 'agdr_shard_checkpoints_total',
+      help: 'Checkpoints signed',
+      registers: [r],
+    });
+    this.checkpointFailures = new Counter({
+      name: 'agdr_shard_checkpoint_failures_total',
+      help: 'Checkpoint signing or saving failures (appends continue)',
+      registers: [r],
+    });
+    this.rejected = new Counter({
+      name: 'agdr_shard_rejected_total',
+      help: 'Rejected ingest requests by reason',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+  }
+
+  observeBatch(stats: BatchStats): void {
+    this.appends.inc(stats.entries);
+    this.batchEntries.observe(stats.entries);
+    this.fsyncSeconds.observe(stats.syncSeconds);
+    this.persistSeconds.observe(stats.persistSeconds);
+  }
+
+  checkpointSigned(): void {
+    this.#lastCheckpointMs = Date.now();
+    this.checkpoints.inc();
+  }
+
+  reject(reason: RejectReason): void {
+    this.rejected.inc({ reason });
+  }
+}

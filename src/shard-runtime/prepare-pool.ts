@@ -1,0 +1,122 @@
+// A pool of worker threads running prepareBody, so JSON parsing, validation and canonical
+// re-serialization (the costly part of ingest) stay off the thread that owns the log writer.
+// Jobs go to the worker with the fewest outstanding jobs; a crashed worker is replaced and its
+// jobs fail with PreparePoolError (the HTTP layer then prepares the request inline).
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { DecisionLimits } from '../core/decision.ts';
+import type { EpochTable } from '../core/routing.ts';
+import type { PrepareResult } from './prepare.ts';
+import type { WorkerRequest } from './prepare-worker.ts';
+
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './prepare-worker.ts' : './prepare-worker.js',
+  import.meta.url,
+);
+
+export class PreparePoolError extends Error {
+  readonly code = 'prepare_failed';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreparePoolError';
+  }
+}
+
+interface Pending {
+  resolve: (r: PrepareResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Pending>;
+  startedAt: number;
+  dead: boolean;
+}
+
+/** A worker that dies sooner than this after starting is replaced only after this delay. */
+const RESPAWN_BACKOFF_MS = 1000;
+
+export class PreparePool {
+  readonly size: number;
+  readonly #slots: Slot[] = [];
+  readonly #logger: Logger;
+  #table: { table: EpochTable; version: number };
+  #nextId = 1;
+  #closed = false;
+
+  constructor(size: number, table: EpochTable, version: number, logger: Logger) {
+    this.size = size;
+    this.#logger = logger;
+    this.#table = { table, version };
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(WORKER_URL);
+    // Workers must not keep the process alive on their own: the server does.
+    worker.unref();
+    const slot: Slot = { worker, jobs: new Map(), startedAt: performance.now(), dead: false };
+    worker.on('message', (msg: { id: number; result?: PrepareResult; error?: string }) => {
+      const job = slot.jobs.get(msg.id);
+      if (job === undefined) return;
+      slot.jobs.delete(msg.id);
+      if (msg.result !== undefined) job.resolve(msg.result);
+      else job.reject(new PreparePoolError(msg.error ?? 'worker failed'));
+    });
+    const fail = (why: string): void => {
+      for (const job of slot.jobs.values()) job.reject(new PreparePoolError(why));
+      slot.jobs.clear();
+      if (this.#closed || slot.dead) return;
+      slot.dead = true;
+      this.#logger.error({ why }, 'prepare worker died; replacing it');
+      const replace = (): void => {
+        const i = this.#slots.indexOf(slot);
+        if (i >= 0 && !this.#closed) this.#slots[i] = this.#spawn();
+      };
+      // A worker that cannot even start (e.g. out of memory) is not restarted in a tight loop.
+      if (performance.now() - slot.startedAt >= RESPAWN_BACKOFF_MS) replace();
+      else setTimeout(replace, RESPAWN_BACKOFF_MS).unref();
+    };
+    worker.on('error', (err) => fail(err.message));
+    worker.on('exit', (code) => {
+      if (!this.#closed) fail(`worker exited with code ${code}`);
+    });
+    worker.postMessage({ type: 'table', ...this.#table } satisfies WorkerRequest);
+    return slot;
+  }
+
+  /** Sends a new routing table to every worker (jobs report the version they used). */
+  setTable(table: EpochTable, version: number): void {
+    this.#table = { table, version };
+    for (const s of this.#slots)
+      s.worker.postMessage({ type: 'table', table, version } satisfies WorkerRequest);
+  }
+
+  prepare(
+    body: Uint8Array,
+    ndjson: boolean,
+    limits: Partial<DecisionLimits>,
+  ): Promise<PrepareResult> {
+    if (this.#closed) return Promise.reject(new PreparePoolError('prepare pool is closed'));
+    let slot: Slot | undefined;
+    for (const s of this.#slots)
+      if (!s.dead && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s;
+    if (slot === undefined)
+      return Promise.reject(new PreparePoolError('no prepare worker is running'));
+    const target = slot;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      target.jobs.set(id, { resolve, reject });
+      target.worker.postMessage({ type: 'job', id, body, ndjson, limits } satisfies WorkerRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+    for (const s of this.#slots) {
+      for (const job of s.jobs.values()) job.reject(new PreparePoolError('prepare pool is closed'));
+    }
+  }
+}

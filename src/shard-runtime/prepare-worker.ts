@@ -1,0 +1,36 @@
+// Worker thread: runs prepareBody for the pool. Messages in: {type: 'table', table, version} and
+// {type: 'job', id, body, ndjson, limits}; out: {id, result} with the canonical buffer transferred.
+import { parentPort } from 'node:worker_threads';
+import type { DecisionLimits } from '../core/decision.ts';
+import type { EpochTable } from '../core/routing.ts';
+import { prepareBody } from './prepare.ts';
+
+export type WorkerRequest =
+  | { type: 'table'; table: EpochTable; version: number }
+  | { type: 'job'; id: number; body: Uint8Array; ndjson: boolean; limits: Partial<DecisionLimits> };
+
+if (parentPort === null) throw new Error('prepare-worker must run as a worker thread');
+const port = parentPort;
+let table: EpochTable | undefined;
+let version = 0;
+
+port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'table') {
+    table = msg.table;
+    version = msg.version;
+    return;
+  }
+  if (table === undefined) {
+    port.postMessage({ id: msg.id, error: 'no routing table' });
+    return;
+  }
+  try {
+    const result = prepareBody(msg.body, msg.ndjson, msg.limits, table, version);
+    port.postMessage(
+      { id: msg.id, result },
+      result.ok ? [result.canonical.buffer as ArrayBuffer] : [],
+    );
+  } catch (err) {
+    port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
+  }
+});

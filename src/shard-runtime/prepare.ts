@@ -1,0 +1,168 @@
+// Ingest preparation: NDJSON (or one JSON body) -> validated, canonical, routed decisions. Pure
+// CPU work with no shared state, so it runs in worker threads (prepare-worker.ts) as well as
+// inline. Results are packed into a few flat arrays (one buffer of canonical bytes) so that
+// passing a batch between threads costs one transfer, not one structured clone per decision.
+import { parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
+import { RoutingError, route, type EpochTable, type RoutingStrategy } from '../core/routing.ts';
+
+export interface LineProblem {
+  /** 1-based NDJSON line number (1 for a single-decision body). */
+  line: number;
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Prepared decisions in flat arrays; decision i's canonical bytes end at ends[i]. */
+export interface PackedBatch {
+  ok: true;
+  count: number;
+  canonical: Uint8Array;
+  ends: Uint32Array;
+  recordIds: string[];
+  /** Line number of each decision in the request. */
+  lines: Uint32Array;
+  shards: Int32Array;
+  epochs: Int32Array;
+  strategies: RoutingStrategy[];
+  keys: string[];
+  /** Version of the routing table the routes were computed with. */
+  tableVersion: number;
+}
+
+export interface RejectedBatch {
+  ok: false;
+  problems: LineProblem[];
+}
+
+export type PrepareResult = PackedBatch | RejectedBatch;
+
+/** Most problems reported for one request (the rest are counted in the message). */
+export const MAX_PROBLEMS = 1000;
+
+/** Start and end offsets of the non-empty lines of an NDJSON body (a trailing \r is dropped). */
+export function splitLines(body: Uint8Array): {
+  starts: number[];
+  ends: number[];
+  numbers: number[];
+} {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const numbers: number[] = [];
+  let start = 0;
+  let line = 1;
+  while (start <= body.length) {
+    let nl = body.indexOf(0x0a, start);
+    if (nl < 0) nl = body.length;
+    let end = nl;
+    if (end > start && body[end - 1] === 0x0d) end--;
+    if (!isBlank(body, start, end)) {
+      starts.push(start);
+      ends.push(end);
+      numbers.push(line);
+    }
+    start = nl + 1;
+    line++;
+  }
+  return { starts, ends, numbers };
+}
+
+function isBlank(body: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = body[i];
+    if (c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
+}
+
+/**
+ * Validates, canonicalizes and routes every line of `body` (NDJSON when `ndjson`, else the
+ * whole body is one decision). Any problem rejects the batch with every problem listed.
+ */
+export function prepareBody(
+  body: Uint8Array,
+  ndjson: boolean,
+  limits: Partial<DecisionLimits>,
+  table: EpochTable,
+  tableVersion: number,
+): PrepareResult {
+  const spans = ndjson ? splitLines(body) : { starts: [0], ends: [body.length], numbers: [1] };
+  const n = spans.starts.length;
+  const problems: LineProblem[] = [];
+  const canon: Uint8Array[] = [];
+  const recordIds: string[] = [];
+  const strategies: RoutingStrategy[] = [];
+  const keys: string[] = [];
+  const shards = new Int32Array(n);
+  const epochs = new Int32Array(n);
+  let problemCount = 0;
+  const problem = (p: LineProblem): void => {
+    problemCount++;
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
+  if (n === 0) {
+    problem({ line: 1, path: '$', code: 'empty', message: 'the request has no decisions' });
+  }
+  for (let i = 0; i < n; i++) {
+    const line = spans.numbers[i] as number;
+    const bytes = body.subarray(spans.starts[i], spans.ends[i]);
+    const result = parseDecisionLine(bytes, limits);
+    if (!result.ok) {
+      for (const p of result.problems)
+        problem({ line, path: p.path, code: p.code, message: p.message });
+      continue;
+    }
+    const prepared = result.prepared;
+    try {
+      const r = route(prepared.decision, table);
+      shards[i] = r.shard;
+      epochs[i] = r.epoch;
+      strategies.push(r.strategy);
+      keys.push(r.key);
+    } catch (err) {
+      if (!(err instanceof RoutingError)) throw err;
+      const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';
+      problem({ line, path, code: err.code, message: err.message });
+      continue;
+    }
+    canon.push(prepared.canonical);
+    recordIds.push(prepared.recordId);
+  }
+  if (problemCount > 0) {
+    if (problemCount > problems.length) {
+      const last = problems[problems.length - 1] as LineProblem;
+      last.message += ` (${problemCount - problems.length} more problems not listed)`;
+    }
+    return { ok: false, problems };
+  }
+  let total = 0;
+  for (const c of canon) total += c.length;
+  const canonical = new Uint8Array(total);
+  const ends = new Uint32Array(n);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const c = canon[i] as Uint8Array;
+    canonical.set(c, off);
+    off += c.length;
+    ends[i] = off;
+  }
+  return {
+    ok: true,
+    count: n,
+    canonical,
+    ends,
+    recordIds,
+    lines: Uint32Array.from(spans.numbers),
+    shards,
+    epochs,
+    strategies,
+    keys,
+    tableVersion,
+  };
+}
+
+/** Canonical bytes of decision i of a packed batch (a view, no copy). */
+export function canonicalAt(batch: PackedBatch, i: number): Uint8Array {
+  const start = i === 0 ? 0 : (batch.ends[i - 1] as number);
+  return batch.canonical.subarray(start, batch.ends[i]);
+}

@@ -1,0 +1,97 @@
+// record_id -> seq, for idempotent ingest. Kept in LMDB (the `lmdb` package): an embedded,
+// memory-mapped B+tree with prebuilt binaries, lock-free reads that are synchronous (~1 µs, so
+// the duplicate check needs no await on the hot path) and batched asynchronous writes that
+// commit off the event loop. The index is derived data: the log is the truth. It is written
+// after each durable append (not awaited by the request), with a watermark (records indexed so
+// far) in the same transaction; on open, records past the watermark are re-indexed from the log,
+// and an index that disagrees with the log is rebuilt from scratch. Commits keep LMDB's default
+// sync, so a power loss can lose the last transactions (re-indexed) but not corrupt the index.
+import fs from 'node:fs';
+import path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Logger } from 'pino';
+import { utf8 } from '../core/bytes.ts';
+import type { MerkleLog } from '../log-store/index.ts';
+
+// Not a valid record_id (those match /^[A-Za-z0-9._:-]+$/), so it cannot collide.
+const WATERMARK = '\u0000indexed';
+const REINDEX_CHUNK = 10_000;
+
+/** The record_id stored in an envelope (the log's bytes are canonical JSON). */
+export function recordIdOfEnvelope(bytes: Uint8Array): string {
+  const env = JSON.parse(utf8.decode(bytes)) as { decision?: { record_id?: unknown } };
+  const id = env.decision?.record_id;
+  if (typeof id !== 'string') throw new TypeError('envelope has no decision.record_id');
+  return id;
+}
+
+export class RecordIndex {
+  readonly #root: RootDatabase;
+  readonly #db: Database<number, string>;
+
+  private constructor(root: RootDatabase) {
+    this.#root = root;
+    this.#db = root as unknown as Database<number, string>;
+  }
+
+  /** Opens the index in `dir` and brings it level with `log`. */
+  static async open(dir: string, log: MerkleLog, logger: Logger): Promise<RecordIndex> {
+    let index = RecordIndex.#openAt(dir);
+    let from = index.#watermark();
+    if (from > log.size || !(await index.#agreesWith(log, from))) {
+      logger.warn(
+        { indexed: from, logSize: log.size },
+        'record_id index disagrees with the log; rebuilding',
+      );
+      await index.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      index = RecordIndex.#openAt(dir);
+      from = 0;
+    }
+    if (from < log.size) {
+      logger.info({ from, to: log.size }, 'indexing record_ids from the log');
+      for (let start = from; start < log.size; start += REINDEX_CHUNK) {
+        const end = Math.min(log.size, start + REINDEX_CHUNK);
+        const ids: string[] = [];
+        for (let seq = start; seq < end; seq++) ids.push(recordIdOfEnvelope(await log.read(seq)));
+        await index.add(ids, start);
+      }
+    }
+    return index;
+  }
+
+  static #openAt(dir: string): RecordIndex {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    return new RecordIndex(open({ path: dir, compression: false }));
+  }
+
+  #watermark(): number {
+    return (this.#db.get(WATERMARK) as number | undefined) ?? 0;
+  }
+
+  async #agreesWith(log: MerkleLog, indexed: number): Promise<boolean> {
+    if (indexed === 0) return true;
+    const last = indexed - 1;
+    return this.get(recordIdOfEnvelope(await log.read(last))) === last;
+  }
+
+  /** The sequence number of `recordId`, if it is in the log. */
+  get(recordId: string): number | undefined {
+    return this.#db.get(recordId);
+  }
+
+  /**
+   * Records that ids[i] has seq first + i; callers add durable records in log order. Resolves
+   * when the LMDB transaction committed (not synced).
+   */
+  async add(ids: readonly string[], first: number): Promise<void> {
+    await this.#db.transaction(() => {
+      for (let i = 0; i < ids.length; i++) void this.#db.put(ids[i] as string, first + i);
+      void this.#db.put(WATERMARK, first + ids.length);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#root.close();
+  }
+}

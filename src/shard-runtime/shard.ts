@@ -1,0 +1,176 @@
+// One running shard: log + record_id index + prepare pool + checkpointer + HTTP server, wired
+// from one ShardConfig. `startShard` returns once recovery is done and the server listens.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { shardOrigin } from '../core/checkpoint.ts';
+import { verifierKeyString } from '../core/note.ts';
+import type { Signer } from '../core/signer.ts';
+import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
+import { MerkleLog } from '../log-store/index.ts';
+import { Checkpointer } from './checkpointer.ts';
+import { shardConfig, type ShardConfig, type ShardOptions } from './config.ts';
+import { shardApp } from './http.ts';
+import { Ingestor } from './ingest.ts';
+import { ShardMetrics } from './metrics.ts';
+import { PreparePool } from './prepare-pool.ts';
+import { RecordIndex } from './record-index.ts';
+import { RoutingTable } from './routing-table.ts';
+
+export class ShardStartError extends Error {
+  readonly code: 'signer_mismatch';
+  constructor(code: ShardStartError['code'], message: string) {
+    super(message);
+    this.name = 'ShardStartError';
+    this.code = code;
+  }
+}
+
+export interface RunningShard {
+  readonly config: ShardConfig;
+  /** http://host:port */
+  readonly url: string;
+  readonly port: number;
+  /** The checkpoint origin, `agdr.dev/<namespace>/<cluster>/shard-<i>` (also the key name). */
+  readonly origin: string;
+  /** C2SP verifier key of the signing key (`name+keyid+base64`). */
+  readonly verifierKey: string;
+  readonly signer: Signer;
+  readonly log: MerkleLog;
+  /** Stops accepting, finishes in-flight appends, signs a final checkpoint, closes everything. */
+  close(): Promise<void>;
+}
+
+/** Default prepare workers: one per core beyond the one running the writer and HTTP. */
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+export async function startShard(options: ShardOptions): Promise<RunningShard> {
+  const config = shardConfig(options, {
+    workers: defaultWorkers(),
+    logger: options.logger ?? pino({ level: 'silent' }),
+  });
+  const logger = config.logger.child({ shard: config.shardId });
+  const origin = shardOrigin(config.namespace, config.cluster, config.shardId);
+  const routing = new RoutingTable(config.routingFile, logger);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  if (config.signer === undefined) fs.mkdirSync(path.dirname(config.keyFile), { recursive: true });
+  const signer = config.signer ?? (await loadOrCreateFileSigner(config.keyFile, origin));
+  if (signer.name !== origin) {
+    throw new ShardStartError(
+      'signer_mismatch',
+      `signing key is named '${signer.name}', the shard origin is '${origin}'`,
+    );
+  }
+  let treeSize = (): number => 0;
+  const metrics = new ShardMetrics(config.shardId, () => treeSize(), true);
+  const started = performance.now();
+  const log = await MerkleLog.open({
+    dir: path.join(config.dataDir, 'log'),
+    maxBatchEntries: config.maxBatchEntries,
+    maxBatchWaitMs: config.maxBatchWaitMs,
+    fullCheck: config.fullCheck,
+    onBatch: (s) => metrics.observeBatch(s),
+  });
+  const closers: (() => Promise<void>)[] = [() => log.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    logger.info({ ...log.recovery, ms: Math.round(performance.now() - started) }, 'log recovered');
+    treeSize = () => log.size;
+    const index = await RecordIndex.open(path.join(config.dataDir, 'record-index'), log, logger);
+    closers.push(() => index.close());
+    const ingestor = new Ingestor(log, index, config.shardId, (err) =>
+      logger.error({ err: (err as Error).message }, 'record_id index write failed'),
+    );
+    closers.push(() => ingestor.drain());
+    const pool =
+      config.workers > 0
+        ? new PreparePool(config.workers, routing.current.table, routing.current.version, logger)
+        : undefined;
+    if (pool !== undefined) closers.push(() => pool.close());
+    routing.onChange((t) => pool?.setTable(t.table, t.version));
+    routing.watch(config.routingPollMs);
+    closers.push(async () => routing.close());
+
+    const checkpointer = new Checkpointer({
+      log,
+      signer,
+      origin,
+      intervalMs: config.checkpointIntervalMs,
+      routing: () => routing.current.table,
+      logger,
+      onSigned: () => metrics.checkpointSigned(),
+      onFailure: () => metrics.checkpointFailures.inc(),
+    });
+    await checkpointer.signIfGrown();
+    checkpointer.start();
+    // On close: stop the timer, then one final checkpoint of everything acknowledged.
+    closers.push(async () => {
+      await checkpointer.stop();
+      await checkpointer.signIfGrown();
+    });
+
+    let accepting = true;
+    const app = shardApp({
+      shardId: config.shardId,
+      log,
+      ingestor,
+      routing,
+      pool,
+      metrics,
+      limits: config.limits,
+      accepting: () => accepting,
+      onError: (err, req) =>
+        logger.error({ err, method: req.method, path: req.path }, 'request failed'),
+      onPoolError: (err) =>
+        logger.warn({ err: err.message }, 'prepare worker failed; prepared inline'),
+    });
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, origin, size: log.size }, 'shard listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        accepting = false;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        });
+        await closeAll();
+        logger.info({ size: log.size }, 'shard stopped');
+      })();
+      return closing;
+    };
+    return {
+      config,
+      url,
+      port,
+      origin,
+      verifierKey: verifierKeyString(origin, signer.publicKey),
+      signer,
+      log,
+      close,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

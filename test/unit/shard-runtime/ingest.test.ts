@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toHex, utf8 } from '../../../src/core/bytes.ts';
+import { decodeEnvelope } from '../../../src/core/envelope.ts';
+import { blake3Reference } from '../../../src/core/hash.ts';
+import { MerkleLog } from '../../../src/log-store/index.ts';
+import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
+import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
+import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
+import {
+  decision,
+  decisionsFor,
+  epochTable,
+  ndjson,
+} from '../../integration/shard/shard-process.ts';
+
+const table = epochTable(2);
+const silent = pino({ level: 'silent' });
+const dirs: string[] = [];
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agdr-ingest-'))) {
+  dirs.push(dir);
+  const log = await MerkleLog.open({ dir: path.join(dir, 'log') });
+  const index = await RecordIndex.open(path.join(dir, 'index'), log, silent);
+  open.push(log, index);
+  const errors: unknown[] = [];
+  const ingestor = new Ingestor(
+    log,
+    index,
+    0,
+    (e) => errors.push(e),
+    () => '1800000000000000000',
+  );
+  open.push({ close: () => ingestor.drain() });
+  return { dir, log, index, ingestor, errors };
+}
+
+function packed(ds: readonly unknown[]): PackedBatch {
+  const r = prepareBody(utf8.encode(ndjson(ds)), true, {}, table, 1);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r;
+}
+
+describe('Ingestor', () => {
+  it('appends envelopes that carry shard, seq, accept time and routing around the canonical decision', async () => {
+    const { log, ingestor } = await setup();
+    const ds = decisionsFor(table, 0, 3);
+    const out = await ingestor.ingest(packed(ds));
+    if (!out.ok) throw new Error('misrouted');
+    expect(out.created).toEqual([true, true, true]);
+    for (const [i, r] of out.receipts.entries()) {
+      const bytes = await log.read(r.seq);
+      expect(toHex(blake3Reference.hashLeaf(bytes))).toBe(r.leaf_hash);
+      const env = decodeEnvelope(bytes);
+      expect(env.meta).toEqual({
+        shard: 0,
+        seq: r.seq,
+        timestamp_ns: '1800000000000000000',
+        routing: r.routing,
+      });
+      expect(env.decision).toEqual(ds[i]);
+    }
+  });
+
+  it('appends nothing for a batch with a misrouted decision', async () => {
+    const { log, ingestor } = await setup();
+    const [mine] = decisionsFor(table, 0, 1);
+    const [theirs] = decisionsFor(table, 1, 1);
+    const out = await ingestor.ingest(packed([mine, theirs]));
+    expect(out).toEqual({
+      ok: false,
+      misrouted: [{ line: 2, record_id: theirs?.record_id, shard_id: 1, epoch: 0 }],
+    });
+    expect(log.size).toBe(0);
+  });
+
+  it('returns the original receipt for a record_id seen before: in the batch, in flight, or stored', async () => {
+    const { log, ingestor } = await setup();
+    const ds = decisionsFor(table, 0, 4);
+    // Two concurrent requests with an overlapping record_id: it is appended once.
+    const [a, b] = await Promise.all([
+      ingestor.ingest(packed([ds[0], ds[1], ds[0]])),
+      ingestor.ingest(packed([ds[1], ds[2]])),
+    ]);
+    if (!a.ok || !b.ok) throw new Error('misrouted');
+    expect(log.size).toBe(3);
+    expect(a.receipts[2]).toEqual(a.receipts[0]);
+    expect(b.receipts[0]).toEqual(a.receipts[1]);
+    expect([a.created, b.created]).toEqual([
+      [true, true, false],
+      [false, true],
+    ]);
+    await ingestor.drain();
+    const c = await ingestor.ingest(packed([ds[2], ds[3]]));
+    if (!c.ok) throw new Error('misrouted');
+    expect(c.receipts[0]).toEqual(b.receipts[1]);
+    expect(c.created).toEqual([false, true]);
+    expect(log.size).toBe(4);
+  });
+
+  it('rebuilds the record_id index from the log when it is lost or behind', async () => {
+    const first = await setup();
+    const ds = decisionsFor(table, 0, 25);
+    const out = await first.ingestor.ingest(packed(ds));
+    if (!out.ok) throw new Error('misrouted');
+    for (const o of open.splice(0).reverse()) await o.close();
+    fs.rmSync(path.join(first.dir, 'index'), { recursive: true });
+    const again = await setup(first.dir);
+    dirs.pop(); // same directory, cleaned once
+    expect(ds.map((d) => again.index.get(d.record_id as string))).toEqual(
+      out.receipts.map((r) => r.seq),
+    );
+    const dup = await again.ingestor.ingest(packed([ds[7]]));
+    expect(dup.ok && dup.receipts[0]).toEqual(out.receipts[7]);
+    expect(again.log.size).toBe(25);
+  });
+
+  it('builds a stored receipt from the envelope', async () => {
+    const { ingestor } = await setup();
+    const out = await ingestor.ingest(packed(decisionsFor(table, 0, 2)));
+    if (!out.ok) throw new Error('misrouted');
+    expect(await ingestor.receiptOf(1)).toEqual(out.receipts[1]);
+    expect(ingestor.seqOf(String(out.receipts[0]?.record_id))).toBe(0);
+    expect(ingestor.seqOf(String(decision(999_999).record_id))).toBeUndefined();
+  });
+});

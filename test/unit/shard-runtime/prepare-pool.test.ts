@@ -1,0 +1,36 @@
+import { pino } from 'pino';
+import { afterEach, expect, it } from 'vitest';
+import { utf8 } from '../../../src/core/bytes.ts';
+import { prepareBody } from '../../../src/shard-runtime/prepare.ts';
+import { PreparePool } from '../../../src/shard-runtime/prepare-pool.ts';
+import { decision, epochTable, ndjson } from '../../integration/shard/shard-process.ts';
+
+let pool: PreparePool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+it('gives the same result as preparing inline, and reports the routing table version it used', async () => {
+  pool = new PreparePool(2, epochTable(4), 1, pino({ level: 'silent' }));
+  const body = utf8.encode(ndjson(Array.from({ length: 200 }, (_, i) => decision(i))));
+  const inline = prepareBody(body, true, {}, epochTable(4), 1);
+  const [a, b] = await Promise.all([pool.prepare(body, true, {}), pool.prepare(body, true, {})]);
+  expect(a).toEqual(inline);
+  expect(b).toEqual(inline);
+  pool.setTable(epochTable(5), 2);
+  const after = await pool.prepare(body, true, {});
+  expect(after.ok && after.tableVersion).toBe(2);
+  expect(after).toEqual(prepareBody(body, true, {}, epochTable(5), 2));
+  const bad = await pool.prepare(utf8.encode('{"x":1}\n'), true, {});
+  expect(bad.ok).toBe(false);
+});
+
+it('rejects jobs after close', async () => {
+  pool = new PreparePool(1, epochTable(1), 1, pino({ level: 'silent' }));
+  await pool.close();
+  await expect(pool.prepare(new Uint8Array(1), true, {})).rejects.toMatchObject({
+    code: 'prepare_failed',
+  });
+  pool = undefined;
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { utf8 } from '../../../src/core/bytes.ts';
+import { canonicalJson } from '../../../src/core/jcs.ts';
+import type { EpochTable } from '../../../src/core/routing.ts';
+import { route } from '../../../src/core/routing.ts';
+import { canonicalAt, prepareBody, splitLines } from '../../../src/shard-runtime/prepare.ts';
+import { decision, epochTable, ndjson } from '../../integration/shard/shard-process.ts';
+
+const table: EpochTable = epochTable(3);
+
+describe('splitLines', () => {
+  it('numbers lines from 1, drops a trailing CR and skips blank lines', () => {
+    const body = utf8.encode('a\r\n\n  \nbb\n\tc');
+    const { starts, ends, numbers } = splitLines(body);
+    expect(numbers).toEqual([1, 4, 5]);
+    expect(starts.map((s, i) => utf8.decode(body.subarray(s, ends[i])))).toEqual([
+      'a',
+      'bb',
+      '\tc',
+    ]);
+  });
+});
+
+describe('prepareBody', () => {
+  it('packs canonical bytes, record ids and routes of every line', () => {
+    const ds = [decision(1), decision(2, { bytes: 500 }), decision(3)];
+    // Key order and whitespace in the input do not matter: the stored bytes are RFC 8785.
+    const text = ds
+      .map((d) => Object.fromEntries(Object.entries(d).reverse()))
+      .map((d) => JSON.stringify(d, null, 1).replace(/\n/g, ''))
+      .join('\n');
+    const r = prepareBody(utf8.encode(text), true, {}, table, 7);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect(r.count).toBe(3);
+    expect(r.tableVersion).toBe(7);
+    expect([...r.lines]).toEqual([1, 2, 3]);
+    ds.forEach((d, i) => {
+      expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
+      expect(r.recordIds[i]).toBe(d.record_id);
+      const want = route(d as never, table);
+      expect([r.shards[i], r.epochs[i], r.strategies[i], r.keys[i]]).toEqual([
+        want.shard,
+        want.epoch,
+        want.strategy,
+        want.key,
+      ]);
+    });
+  });
+
+  it('rejects the whole batch listing every problem with its line and path', () => {
+    const good = decision(1);
+    const body = utf8.encode(
+      [
+        JSON.stringify(good),
+        JSON.stringify({ ...good, ppp_triplet: { provenance: 'p', place: 'x' } }),
+        'nope',
+        JSON.stringify(good),
+      ].join('\n'),
+    );
+    const r = prepareBody(body, true, {}, table, 1);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => [p.line, p.path, p.code])).toEqual([
+      [2, '$.ppp_triplet.purpose', 'required'],
+      [3, '$', 'malformed_json'],
+    ]);
+  });
+
+  it('reports a decision before the first routing epoch as a problem at $.timestamp_ns', () => {
+    const late: EpochTable = {
+      epochs: [
+        {
+          ...(table.epochs[0] as EpochTable['epochs'][0]),
+          effective_from_ns: '1900000000000000000',
+        },
+      ],
+    };
+    const r = prepareBody(utf8.encode(ndjson([decision(1)])), true, {}, late, 1);
+    expect(r.ok ? [] : r.problems.map((p) => [p.path, p.code])).toEqual([
+      ['$.timestamp_ns', 'no_epoch'],
+    ]);
+  });
+
+  it('treats a single-decision body as one line, whatever its newlines', () => {
+    const pretty = JSON.stringify(decision(4), null, 2);
+    const r = prepareBody(utf8.encode(pretty), false, {}, table, 1);
+    expect(r.ok && r.count).toBe(1);
+    const empty = prepareBody(new Uint8Array(0), true, {}, table, 1);
+    expect(empty.ok ? 'ok' : empty.problems[0]?.code).toBe('empty');
+  });
+
+  it('applies decision limits', () => {
+    const r = prepareBody(
+      utf8.encode(JSON.stringify(decision(1, { bytes: 2000 }))),
+      false,
+      { maxRecordBytes: 1000 },
+      table,
+      1,
+    );
+    expect(r.ok ? 'ok' : r.problems[0]?.code).toBe('too_large');
+  });
+});
