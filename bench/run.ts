@@ -10,7 +10,14 @@ export interface BenchOptions {
 
 export type BenchSuite = (opts: BenchOptions) => Promise<Record<string, unknown>>;
 
-const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {};
+const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
+  coordinator: () => import('./coordinator.ts'),
+  core: () => import('./core.ts'),
+  records: () => import('./records.ts'),
+  'shard-memory': () => import('./shard-memory.ts'),
+  'shard-crash': () => import('./shard-crash.ts'),
+  shard: () => import('./shard.ts'),
+};
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

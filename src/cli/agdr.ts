@@ -3,7 +3,14 @@
 import type { Command } from './command.ts';
 
 // Lazy imports keep `agdr --help` fast and each command's dependencies out of the others.
-const commands: Record<string, () => Promise<{ command: Command }>> = {};
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  coordinator: () => import('./coordinator.ts'),
+  local: () => import('./local.ts'),
+  prove: () => import('./prove.ts'),
+  shard: () => import('./shard.ts'),
+  submit: () => import('./submit.ts'),
+  verify: () => import('./verify.ts'),
+};
 
 function usage(): string {
   return `agdr — AgDR (Agent Decision Record) sharded evidentiary log

@@ -1,0 +1,220 @@
+// Court production: gather, from running services, everything an evidence bundle needs for one
+// record, check it with the same offline verifier a court would use, and return it.
+import { fromBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { BUNDLE_FORMAT, verifyBundle } from '../../core/bundle.ts';
+import type { BundleReport, EvidenceBundle } from '../../core/bundle.ts';
+import { parseCheckpoint, coordinatorOrigin } from '../../core/checkpoint.ts';
+import { decodeEnvelope } from '../../core/envelope.ts';
+import { shardEntryInclusionProof } from '../../core/global-root.ts';
+import type { GlobalRootRecord } from '../../core/global-root.ts';
+import { blake3 } from '../../core/hash.ts';
+import { canonicalJson } from '../../core/jcs.ts';
+import { parseNote } from '../../core/note.ts';
+import type { EpochTable } from '../../core/routing.ts';
+import { getJson, joinUrl } from '../../coordinator/http.ts';
+import { reasonOf } from '../../coordinator/errors.ts';
+import type { CoordinatorClient } from './coordinator-api.ts';
+import { ShardClient } from './shard-api.ts';
+import type { ShardRecord } from './shard-api.ts';
+
+export type RecordLocator = { recordId: string } | { shard: number; seq: number };
+
+export type EvidenceErrorCode = 'not_found' | 'not_sealed' | 'inconsistent' | 'unavailable';
+
+export class EvidenceError extends Error {
+  override name = 'EvidenceError';
+  readonly code: EvidenceErrorCode;
+  readonly report: BundleReport | undefined;
+  constructor(code: EvidenceErrorCode, message: string, report?: BundleReport) {
+    super(message);
+    this.code = code;
+    this.report = report;
+  }
+}
+
+export interface EvidenceOptions {
+  /** How long to wait for the record's shard checkpoint to be sealed in a global root. */
+  waitMs: number;
+  timeoutMs: number;
+}
+
+interface Located {
+  shard: number;
+  client: ShardClient;
+  record: ShardRecord;
+}
+
+async function locate(
+  coordinator: CoordinatorClient,
+  at: RecordLocator,
+  timeoutMs: number,
+): Promise<Located> {
+  const listing = await coordinator.shards();
+  const clients = listing
+    .filter((s) => s.url !== null)
+    .map((s) => ({ shard: s.shard_id, client: new ShardClient(s.url as string, timeoutMs) }));
+  if ('recordId' in at) {
+    // The coordinator does not index records; the shard that holds it answers, the others 404.
+    const found = await Promise.all(
+      clients.map(async (c) => {
+        try {
+          return { ...c, record: await c.client.recordById(at.recordId), error: undefined };
+        } catch (err) {
+          return { ...c, record: undefined, error: reasonOf(err) };
+        }
+      }),
+    );
+    const hit = found.find((f) => f.record !== undefined);
+    if (hit === undefined || hit.record === undefined) {
+      const down = found
+        .filter((f) => f.error !== undefined)
+        .map((f) => `shard ${f.shard}: ${f.error}`);
+      throw new EvidenceError(
+        down.length > 0 ? 'unavailable' : 'not_found',
+        `no shard holds record_id ${JSON.stringify(at.recordId)}` +
+          (down.length > 0 ? ` (no answer from ${down.join('; ')})` : ''),
+      );
+    }
+    return { shard: hit.shard, client: hit.client, record: hit.record };
+  }
+  const c = clients.find((x) => x.shard === at.shard);
+  if (c === undefined)
+    throw new EvidenceError('not_found', `the coordinator knows no URL for shard ${at.shard}`);
+  return { ...c, record: await c.client.record(at.seq) };
+}
+
+/** The exact envelope text: the stored bytes when the shard sends them, else the canonical form. */
+function envelopeText(record: ShardRecord): string {
+  if (record.envelope_base64 !== undefined) return utf8.decode(fromBase64(record.envelope_base64));
+  return typeof record.envelope === 'string' ? record.envelope : canonicalJson(record.envelope);
+}
+
+async function waitForSeal(
+  coordinator: CoordinatorClient,
+  shard: number,
+  size: number,
+  waitMs: number,
+): Promise<{ index: number; record: GlobalRootRecord }> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const e = await coordinator.sealing(shard, size);
+    if (e !== undefined) return { index: e.index, record: e.record as unknown as GlobalRootRecord };
+    if (Date.now() >= until) {
+      throw new EvidenceError(
+        'not_sealed',
+        `shard ${shard} has not been sealed at size >= ${size} by a global root yet; wait for the next interval (or pass a longer --wait)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Builds the evidence bundle for one record and verifies it before returning it. */
+export async function buildEvidenceBundle(
+  coordinator: CoordinatorClient,
+  at: RecordLocator,
+  opts: EvidenceOptions,
+): Promise<EvidenceBundle> {
+  const { shard, client, record } = await locate(coordinator, at, opts.timeoutMs);
+  const envelope = envelopeText(record);
+  const leaf = blake3.hashLeaf(utf8.encode(envelope));
+  if (toHex(leaf) !== record.leaf_hash) {
+    throw new EvidenceError(
+      'inconsistent',
+      `shard ${shard} record ${record.seq}: envelope does not hash to its leaf_hash`,
+    );
+  }
+  const meta = decodeEnvelope(utf8.encode(envelope)).meta;
+  if (meta.shard !== shard || meta.seq !== record.seq) {
+    throw new EvidenceError(
+      'inconsistent',
+      `envelope says shard ${meta.shard} seq ${meta.seq}, served as shard ${shard} seq ${record.seq}`,
+    );
+  }
+
+  // The first global root that sealed this shard at a size that contains the record.
+  const sealed = await waitForSeal(coordinator, shard, record.seq + 1, opts.waitMs);
+  const entry = sealed.record.shard_roots.find((e) => e.shard_id === shard);
+  if (entry === undefined || entry.checkpoint === null) {
+    throw new EvidenceError(
+      'inconsistent',
+      `global root ${sealed.record.global_root_id} has no sealed checkpoint for shard ${shard}`,
+    );
+  }
+  const sealedSize = entry.tree_size;
+  const inclusion = await client.inclusionProof(record.seq, sealedSize);
+
+  const table = await getJson<EpochTable>(
+    joinUrl(coordinator.url, `/v1/routing-tables/${sealed.record.routing_epoch_hash}`),
+    opts.timeoutMs,
+  );
+
+  // The global root record's place in the global log, under a signed global checkpoint that
+  // covers it (the latest; a coordinator signs it right after appending, so wait briefly).
+  const until = Date.now() + Math.max(opts.waitMs, 5000);
+  let globalCheckpoint = await coordinator.latestCheckpoint();
+  let globalSize = parseCheckpoint(parseNote(globalCheckpoint).text).size;
+  while (globalSize <= sealed.index) {
+    if (Date.now() >= until) {
+      throw new EvidenceError(
+        'not_sealed',
+        `no signed global checkpoint covers global log entry ${sealed.index} yet`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    globalCheckpoint = await coordinator.latestCheckpoint();
+    globalSize = parseCheckpoint(parseNote(globalCheckpoint).text).size;
+  }
+  const globalInclusion = await coordinator.inclusionProof(sealed.index, globalSize);
+
+  const trust = await coordinator.keys();
+  const coordinatorName = sealed.record.signature.key_name;
+  const expectedCoordinator = coordinatorOrigin(...originParts(entry.origin));
+  if (coordinatorName !== expectedCoordinator) {
+    throw new EvidenceError(
+      'inconsistent',
+      `global root signed by ${coordinatorName}, expected ${expectedCoordinator}`,
+    );
+  }
+  const keys = trust.keys
+    .filter((k) => k.origin === entry.origin || k.origin === coordinatorName)
+    .map((k) => k.verifier_key);
+
+  const bundle: EvidenceBundle = {
+    format: BUNDLE_FORMAT,
+    envelope,
+    shard: {
+      origin: entry.origin,
+      checkpoint: entry.checkpoint,
+      inclusion_proof: inclusion.map(toHex),
+    },
+    seal: {
+      record: sealed.record,
+      consistency_proof: [],
+      entry_proof: shardEntryInclusionProof(sealed.record, shard),
+    },
+    routing: { epoch_table: table },
+    global_log: {
+      index: sealed.index,
+      checkpoint: globalCheckpoint,
+      inclusion_proof: globalInclusion.map(toHex),
+    },
+    keys: [...new Set(keys)],
+  };
+  const report = verifyBundle(bundle);
+  if (!report.ok) {
+    const failed = report.checks.find((c) => !c.ok);
+    throw new EvidenceError(
+      'inconsistent',
+      `the services' answers do not verify: ${failed?.name}: ${failed?.detail}`,
+      report,
+    );
+  }
+  return bundle;
+}
+
+/** [namespace, cluster] of an AgDR origin `agdr.dev/<ns>/<cluster>/...`. */
+function originParts(origin: string): [string, string] {
+  const [, ns, cluster] = origin.split('/');
+  return [ns as string, cluster as string];
+}

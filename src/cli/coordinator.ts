@@ -1,0 +1,207 @@
+// `agdr coordinator`: the Root Merkle Coordinator as a process.
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import type { Command } from './command.ts';
+import { parseFlags, UsageError } from './command.ts';
+import { usageExit } from './client/usage.ts';
+import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
+import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
+import { coordinatorOrigin } from '../core/checkpoint.ts';
+import { parseShardDirectory } from '../coordinator/shard-endpoints.ts';
+import { startCoordinator } from '../coordinator/coordinator.ts';
+import type { CoordinatorConfig } from '../coordinator/coordinator.ts';
+import type { ShardDirectory } from '../coordinator/shard-endpoints.ts';
+import { coordinatorKeyEntry } from '../coordinator/checkpoints.ts';
+import { CoordinatorError } from '../coordinator/errors.ts';
+import { LogStoreError } from '../log-store/index.ts';
+
+const help = `agdr coordinator — the Root Merkle Coordinator
+
+Every interval it fetches each shard's signed checkpoint, verifies the signature against the
+trust bundle and the consistency proof from the checkpoint it sealed last, builds the Root
+Merkle Tree, signs a Global Root Record and appends it to the global log (a Merkle log with
+its own signed checkpoints). Shards that cannot be reached or verified are recorded as missing
+or unverified and reconstructed when they come back.
+
+Usage: agdr coordinator --shards SHARDS --data DIR --trust FILE --routing FILE [options]
+
+Options:
+  --shards SHARDS       the shards: URL,URL,... (ids 0,1,... in order), ID=URL,ID=URL,...,
+                        or one URL template with {i} for the shard id
+                        (e.g. http://agdr-shard-{i}.agdr-shard.ns.svc:7070)
+  --data DIR            global log directory (created if missing)
+  --trust FILE          trust bundle JSON (verifier keys of the shards); re-read on change
+  --routing FILE        routing epoch table JSON; re-read on change
+  --key FILE            coordinator Ed25519 key file (created with mode 0600 if missing;
+                        default: DIR/coordinator.key)
+  --interval DURATION   aggregation interval, 1s or more (default 60s)
+  --publish-url URL     POST every new global checkpoint (text/plain note) here; retried
+  --namespace NAME      namespace part of the log origins (default: default)
+  --cluster NAME        cluster part of the log origins (default: local)
+  --host ADDR           listen address (default: 127.0.0.1)
+  --port PORT           listen port (default: 7070; 0 picks a free one)
+  --concurrency N       shards fetched at once (default: 64)
+  --shard-timeout DUR   per-shard time limit in a round (default: 5s; every fetch also ends
+                        by the round's deadline: the interval less 2s, or less 20% under 10s)
+  --json                print one JSON line {"url", "origin", "verifier_key"} on stdout once
+                        listening
+  --log-level LEVEL     pino level: trace, debug, info, warn, error, fatal, silent
+                        (default: info)
+  -h, --help            this text
+
+API: GET /v1/global-roots, /v1/global-roots/latest, /v1/global-roots/:id, /v1/checkpoint,
+/v1/checkpoints?size=N, /v1/proofs/inclusion, /v1/proofs/consistency, /v1/records/:index,
+/v1/sealed?shard=&size=, /v1/missing, /v1/keys, /v1/routing, /v1/routing-tables/:hash,
+/v1/shards, /healthz, /readyz, /metrics (see docs/API.md).
+`;
+
+export const command: Command = {
+  name: 'coordinator',
+  summary: 'run the Root Merkle Coordinator',
+  help,
+  async run(argv) {
+    let flags;
+    let config: ReturnType<typeof checkFlags>;
+    try {
+      flags = parseFlags(argv, {
+        shards: { type: 'string' },
+        data: { type: 'string' },
+        trust: { type: 'string' },
+        routing: { type: 'string' },
+        key: { type: 'string' },
+        interval: { type: 'string', default: '60s' },
+        'publish-url': { type: 'string' },
+        namespace: { type: 'string', default: 'default' },
+        cluster: { type: 'string', default: 'local' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '7070' },
+        concurrency: { type: 'string', default: '64' },
+        'shard-timeout': { type: 'string', default: '5s' },
+        'log-level': { type: 'string', default: 'info' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      }).values;
+      if (flags.help) {
+        process.stdout.write(help);
+        return 0;
+      }
+      for (const name of ['shards', 'data', 'trust', 'routing'] as const) {
+        if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
+      }
+      config = checkFlags(flags);
+    } catch (err) {
+      return usageExit('coordinator', err);
+    }
+    try {
+      const dataDir = path.resolve(flags.data as string);
+      fs.mkdirSync(dataDir, { recursive: true });
+      // Logs (JSON lines) go to stderr, as the shard's do; stdout is for --json.
+      const logger = pino(
+        { level: flags['log-level'], base: { svc: 'coordinator' } },
+        pino.destination(2),
+      );
+      const origin = coordinatorOrigin(flags.namespace, flags.cluster);
+      const signer = await loadOrCreateFileSigner(
+        flags.key ?? path.join(dataDir, 'coordinator.key'),
+        origin,
+      );
+      const running = await startCoordinator({
+        namespace: flags.namespace,
+        cluster: flags.cluster,
+        dataDir,
+        trustFile: path.resolve(flags.trust as string),
+        routingFile: path.resolve(flags.routing as string),
+        signer,
+        host: flags.host,
+        logger,
+        ...config,
+      });
+      process.stderr.write(`agdr coordinator: listening on ${running.url}\n`);
+      if (flags.json) {
+        const key = coordinatorKeyEntry(signer).verifier_key;
+        process.stdout.write(
+          JSON.stringify({ url: running.url, origin, verifier_key: key }) + '\n',
+        );
+      }
+      const outcome = await Promise.race([waitForSignal(), running.failed]);
+      if (outcome instanceof Error) {
+        process.stderr.write(`agdr coordinator: stopped: ${outcome.message}; restart to recover\n`);
+        await running
+          .close()
+          .catch((err: unknown) => logger.error({ err: String(err) }, 'close failed'));
+        return 1;
+      }
+      logger.info('shutting down');
+      await running.close();
+      return 0;
+    } catch (err) {
+      process.stderr.write(`agdr coordinator: ${failureMessage(err)}\n`);
+      return 1;
+    }
+  },
+};
+
+type FlagValues = Record<string, string | boolean | undefined>;
+
+/** Every flag value checked before anything is created on disk; throws UsageError. */
+function checkFlags(
+  flags: FlagValues,
+): Pick<
+  CoordinatorConfig,
+  'shards' | 'intervalMs' | 'publishUrl' | 'port' | 'concurrency' | 'shardTimeoutMs'
+> {
+  const str = (name: string): string => flags[name] as string;
+  const intervalMs = parseDuration(str('interval'), '--interval');
+  if (intervalMs < 1000) throw new UsageError('--interval: must be at least 1s');
+  const port = Number(str('port'));
+  if (!/^\d+$/.test(str('port')) || port > 65535)
+    throw new UsageError(`--port: '${str('port')}' is not a port number (0 to 65535)`);
+  if (!LOG_LEVELS.includes(str('log-level'))) {
+    throw new UsageError(
+      `--log-level: '${str('log-level')}' is not one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  let shards: ShardDirectory;
+  try {
+    shards = parseShardDirectory(str('shards'));
+  } catch (err) {
+    if (!(err instanceof CoordinatorError)) throw err;
+    throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
+  }
+  const publishUrl = flags['publish-url'] as string | undefined;
+  if (publishUrl !== undefined) parseHttpUrl(publishUrl, '--publish-url');
+  return {
+    shards,
+    intervalMs,
+    ...(publishUrl !== undefined ? { publishUrl } : {}),
+    port,
+    concurrency: parsePositiveInt(str('concurrency'), '--concurrency', 4096),
+    shardTimeoutMs: parseDuration(str('shard-timeout'), '--shard-timeout'),
+  };
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** One line for a failure to start or run: the typed code when there is one, no stack. */
+export function failureMessage(err: unknown): string {
+  if (err instanceof CoordinatorError || err instanceof LogStoreError)
+    return `${err.code}: ${err.message}`;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e.code === 'EADDRINUSE')
+    return `${e.address ?? ''}:${e.port ?? ''} is already in use (pick another --port)`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -1,0 +1,244 @@
+// `agdr submit`: send decisions (NDJSON) to the shards they route to, in batches.
+import fs from 'node:fs';
+import type { Command } from './command.ts';
+import { parseFlags, UsageError } from './command.ts';
+import { usageExit } from './client/usage.ts';
+import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
+import { CoordinatorClient, shardUrls } from './client/coordinator-api.ts';
+import { ShardClient } from './client/shard-api.ts';
+import type { ShardReceipt } from './client/shard-api.ts';
+import { parseShardDirectory, shardUrl } from '../coordinator/shard-endpoints.ts';
+import type { ShardDirectory } from '../coordinator/shard-endpoints.ts';
+import { CoordinatorError, reasonOf } from '../coordinator/errors.ts';
+import { mapPool } from '../coordinator/pool.ts';
+import { route, validateEpochTable } from '../core/routing.ts';
+import type { EpochTable } from '../core/routing.ts';
+import { parseDecisionText } from '../core/decision.ts';
+
+const help = `agdr submit — send decisions to the shards they route to
+
+Reads NDJSON (one AgDR decision per line) from FILE, or stdin when FILE is - or absent.
+Validates every line first (nothing is sent if any line is invalid), routes each decision
+with the routing epoch table, and posts NDJSON batches to each shard's /v1/decisions:batch.
+A shard acknowledges a batch only once it is durable.
+
+Usage: agdr submit [FILE|-] --coordinator URL [options]
+       agdr submit [FILE|-] --shards URL,URL,... [--routing FILE] [options]
+
+Options:
+  --coordinator URL   take the routing table and shard URLs from the coordinator
+  --shards LIST       shard URLs (URL,URL,... or ID=URL,...), instead of --coordinator
+  --routing FILE      routing epoch table JSON (default: the coordinator's, or shard 0's)
+  --batch N           decisions per request (default: 1000)
+  --concurrency N     requests in flight (default: 4)
+  --timeout DURATION  per-request time limit (default: 60s)
+  --json              print each receipt as one JSON line on stdout
+  -h, --help          this text
+
+Exit status: 0 when every decision was acknowledged, 1 when some batch failed, 2 on bad
+input (with the line number and field path of every problem).
+`;
+
+interface Batch {
+  shard: number;
+  lines: { line: number; text: string }[];
+}
+
+export const command: Command = {
+  name: 'submit',
+  summary: 'send decisions to the shards they route to',
+  help,
+  async run(argv) {
+    let values;
+    let positionals: string[];
+    let batchSize: number;
+    let concurrency: number;
+    let timeoutMs: number;
+    let shardDir: ShardDirectory | undefined;
+    let fileTable: EpochTable | undefined;
+    try {
+      const parsed = parseFlags(
+        argv,
+        {
+          coordinator: { type: 'string' },
+          shards: { type: 'string' },
+          routing: { type: 'string' },
+          batch: { type: 'string', default: '1000' },
+          concurrency: { type: 'string', default: '4' },
+          timeout: { type: 'string', default: '60s' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h' },
+        },
+        true,
+      );
+      values = parsed.values;
+      positionals = parsed.positionals;
+      if (values.help) {
+        process.stdout.write(help);
+        return 0;
+      }
+      if (positionals.length > 1) throw new UsageError('at most one input FILE');
+      if ((values.coordinator === undefined) === (values.shards === undefined)) {
+        throw new UsageError('give exactly one of --coordinator URL or --shards LIST');
+      }
+      batchSize = parsePositiveInt(values.batch, '--batch', 100_000);
+      concurrency = parsePositiveInt(values.concurrency, '--concurrency', 256);
+      timeoutMs = parseDuration(values.timeout, '--timeout');
+      if (values.coordinator !== undefined) parseHttpUrl(values.coordinator, '--coordinator');
+      if (values.shards !== undefined) shardDir = shardsFlag(values.shards);
+      if (values.routing !== undefined) fileTable = readTable(values.routing);
+    } catch (err) {
+      return usageExit('submit', err);
+    }
+    const file = positionals[0] ?? '-';
+    // Reading a terminal waits for the person to type: say so, so it does not look like a hang.
+    if (file === '-' && process.stdin.isTTY)
+      process.stderr.write('agdr submit: reading NDJSON decisions from stdin (end with Ctrl-D)\n');
+    const input = file === '-' ? fs.readFileSync(0, 'utf8') : readInput(file);
+    if (input === undefined) return 2;
+
+    // Where the shards are, and the routing table.
+    let table: EpochTable;
+    let urlOf: (id: number) => string | undefined;
+    try {
+      if (values.coordinator !== undefined) {
+        const coordinator = new CoordinatorClient(values.coordinator, timeoutMs);
+        const urls = await shardUrls(coordinator);
+        urlOf = (id) => urls.get(id);
+        table = fileTable ?? validateEpochTable(await coordinator.routing());
+      } else {
+        const dir = shardDir as ShardDirectory;
+        urlOf = (id) => shardUrl(dir, id);
+        const first = urlOf(0) ?? (dir.kind === 'list' ? dir.shards[0]?.url : undefined);
+        table =
+          fileTable ??
+          validateEpochTable(await new ShardClient(first as string, timeoutMs).routing());
+      }
+    } catch (err) {
+      process.stderr.write(
+        `agdr submit: cannot get the routing table or shard list: ${reasonOf(err)}\n`,
+      );
+      return 1;
+    }
+
+    // Validate and route every line before sending anything.
+    const byShard = new Map<number, { line: number; text: string }[]>();
+    const problems: string[] = [];
+    let count = 0;
+    input.split('\n').forEach((raw, i) => {
+      const text = raw.trim();
+      if (text === '') return;
+      const line = i + 1;
+      const result = parseDecisionText(text);
+      if (!result.ok) {
+        for (const p of result.problems) problems.push(`line ${line}: ${p.path}: ${p.message}`);
+        return;
+      }
+      const d = result.prepared.decision;
+      let shard: number;
+      try {
+        shard = route(
+          {
+            entity_id: d.entity_id,
+            session_id: d.session_id,
+            domain: d.domain,
+            timestamp_ns: d.timestamp_ns,
+          },
+          table,
+        ).shard;
+      } catch (err) {
+        problems.push(`line ${line}: routing: ${reasonOf(err)}`);
+        return;
+      }
+      if (urlOf(shard) === undefined) {
+        problems.push(`line ${line}: routes to shard ${shard}, whose URL is unknown`);
+        return;
+      }
+      let list = byShard.get(shard);
+      if (list === undefined) byShard.set(shard, (list = []));
+      list.push({ line, text });
+      count++;
+    });
+    if (problems.length > 0) {
+      process.stderr.write(`agdr submit: nothing sent; ${problems.length} problem(s):\n`);
+      for (const p of problems.slice(0, 50)) process.stderr.write(`  ${p}\n`);
+      if (problems.length > 50) process.stderr.write(`  ... and ${problems.length - 50} more\n`);
+      return 2;
+    }
+    if (count === 0) {
+      process.stderr.write('agdr submit: no decisions in the input\n');
+      return 2;
+    }
+
+    const batches: Batch[] = [];
+    for (const [shard, lines] of [...byShard.entries()].sort(([a], [b]) => a - b)) {
+      for (let i = 0; i < lines.length; i += batchSize)
+        batches.push({ shard, lines: lines.slice(i, i + batchSize) });
+    }
+    const clients = new Map<number, ShardClient>();
+    const results = await mapPool(
+      batches,
+      async (b) => {
+        let client = clients.get(b.shard);
+        if (client === undefined)
+          clients.set(b.shard, (client = new ShardClient(urlOf(b.shard) as string, timeoutMs)));
+        return client.submitBatch(b.lines.map((l) => l.text).join('\n') + '\n');
+      },
+      { concurrency, itemTimeoutMs: timeoutMs, deadlineMs: Number.MAX_SAFE_INTEGER, now: Date.now },
+    );
+    let acked = 0;
+    let failed = 0;
+    const perShard = new Map<number, number>();
+    results.forEach((r, i) => {
+      const b = batches[i] as Batch;
+      if (r.ok) {
+        acked += r.value.length;
+        perShard.set(b.shard, (perShard.get(b.shard) ?? 0) + r.value.length);
+        if (values.json)
+          for (const receipt of r.value)
+            process.stdout.write(JSON.stringify(receipt satisfies ShardReceipt) + '\n');
+      } else {
+        failed += b.lines.length;
+        const first = b.lines[0]?.line ?? 0;
+        const last = b.lines[b.lines.length - 1]?.line ?? 0;
+        process.stderr.write(
+          `agdr submit: shard ${b.shard}: batch of lines ${first}..${last} failed: ${r.reason}\n`,
+        );
+      }
+    });
+    const summary = [...perShard.entries()].map(([s, n]) => `shard ${s}: ${n}`).join(', ');
+    process.stderr.write(
+      `agdr submit: ${acked} of ${count} decisions acknowledged (durable)${summary ? ` — ${summary}` : ''}` +
+        (failed > 0 ? `; ${failed} failed` : '') +
+        '\n',
+    );
+    return failed > 0 ? 1 : 0;
+  },
+};
+
+function readInput(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    process.stderr.write(`agdr submit: cannot read ${file}: ${reasonOf(err)}\n`);
+    return undefined;
+  }
+}
+
+/** The --routing file; a UsageError naming the file if it is unreadable or not a table. */
+function readTable(file: string): EpochTable {
+  try {
+    return validateEpochTable(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch (err) {
+    throw new UsageError(`--routing ${file}: ${reasonOf(err)}`);
+  }
+}
+
+function shardsFlag(spec: string): ShardDirectory {
+  try {
+    return parseShardDirectory(spec);
+  } catch (err) {
+    if (!(err instanceof CoordinatorError)) throw err;
+    throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
+  }
+}

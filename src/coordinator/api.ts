@@ -1,0 +1,313 @@
+// The coordinator's HTTP API: global roots, the global log's checkpoints and proofs, missing
+// intervals, the trust bundle and routing table, health and metrics. A thin layer: every
+// answer comes from the CoordinatorView; nothing here decides anything.
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { Registry } from 'prom-client';
+import { toHex } from '../core/bytes.ts';
+
+export interface GlobalLogEntry {
+  /** Index of the entry in the global log (its leaf index). */
+  index: number;
+  leaf_hash: string;
+  /** The record as stored (a global root record or a reconstruction record). */
+  record: Record<string, unknown>;
+}
+
+/** What the API serves; implemented by the running coordinator. */
+export interface CoordinatorView {
+  ready(): boolean;
+  /** Number of global roots (the next id). */
+  globalRootCount(): number;
+  /** Global root records in id order, from `from` (an id), at most `limit` (fewer past a size cap). */
+  globalRoots(from: number, limit: number): Promise<GlobalLogEntry[]>;
+  globalRoot(id: number): Promise<GlobalLogEntry | undefined>;
+  latestGlobalRoot(): Promise<GlobalLogEntry | undefined>;
+  /** The earliest entry that sealed `shard` at a size >= `minSize`. */
+  sealing(shard: number, minSize: number): Promise<GlobalLogEntry | undefined>;
+  entry(index: number): Promise<GlobalLogEntry | undefined>;
+  size(): number;
+  latestCheckpoint(): Promise<string | undefined>;
+  checkpointAt(size: number): Promise<string | undefined>;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(from: number, to: number): Promise<Uint8Array[]>;
+  missing(): unknown;
+  keys(): unknown;
+  routing(): unknown;
+  /** A routing epoch table a global root was built under, by its hash. */
+  routingTable(hash: string): Promise<unknown>;
+  shards(): unknown;
+  registry(): Registry;
+}
+
+class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly path: string | undefined;
+  constructor(status: number, code: string, message: string, path?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.path = path;
+  }
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+/** A non-negative decimal integer (at most 2^53 - 1), or undefined when it is not one. */
+function parseIndex(raw: string): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function intParam(req: Request, name: string, opts: { min?: number; def?: number } = {}): number {
+  const raw = req.query[name];
+  if (raw === undefined && opts.def !== undefined) return opts.def;
+  if (raw === undefined) throw new ApiError(400, 'bad_parameter', `${name} is required`, name);
+  if (Array.isArray(raw)) {
+    throw new ApiError(400, 'bad_parameter', `${name} is given more than once`, name);
+  }
+  const n = typeof raw === 'string' ? parseIndex(raw) : undefined;
+  if (n === undefined) {
+    throw new ApiError(
+      400,
+      'bad_parameter',
+      `${name} must be a whole number from ${opts.min ?? 0} to ${MAX_INT}`,
+      name,
+    );
+  }
+  if (n < (opts.min ?? 0)) {
+    throw new ApiError(400, 'bad_parameter', `${name} must be at least ${opts.min ?? 0}`, name);
+  }
+  return n;
+}
+
+function pathInt(value: string | undefined, name: string): number {
+  const n = value === undefined ? undefined : parseIndex(value);
+  if (n === undefined) {
+    throw new ApiError(
+      400,
+      'bad_parameter',
+      `${name} must be a whole number from 0 to ${MAX_INT}`,
+      name,
+    );
+  }
+  return n;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const wrap =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve()
+      .then(() => h(req, res))
+      .catch(next);
+  };
+
+function reasonOfRequest(err: unknown): string {
+  return err instanceof URIError
+    ? 'the URL has a malformed %-escape'
+    : String((err as Error).message);
+}
+
+const notFound = (message: string): ApiError => new ApiError(404, 'not_found', message);
+
+export function coordinatorApi(
+  view: CoordinatorView,
+  logError: (err: unknown) => void,
+): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.status(view.ready() ? 200 : 503).json({ ready: view.ready() });
+  });
+  app.get(
+    '/metrics',
+    wrap(async (_req, res) => {
+      const registry = view.registry();
+      res.type(registry.contentType).send(await registry.metrics());
+    }),
+  );
+
+  app.get(
+    '/v1/global-roots',
+    wrap(async (req, res) => {
+      const from = intParam(req, 'from', { def: 0 });
+      const limit = Math.min(intParam(req, 'limit', { def: 100, min: 1 }), 1000);
+      const roots = await view.globalRoots(from, limit);
+      const last = roots[roots.length - 1]?.record.global_root_id;
+      // next_from: where the next page starts, or null at the end of the log.
+      const next = typeof last === 'number' && last + 1 < view.globalRootCount() ? last + 1 : null;
+      res.json({ global_roots: roots, next_from: next });
+    }),
+  );
+  app.get(
+    '/v1/global-roots/latest',
+    wrap(async (_req, res) => {
+      const e = await view.latestGlobalRoot();
+      if (!e) throw notFound('no global root has been sealed yet');
+      res.json(e);
+    }),
+  );
+  app.get(
+    '/v1/global-roots/:id',
+    wrap(async (req, res) => {
+      const id = pathInt(req.params.id as string | undefined, 'id');
+      const e = await view.globalRoot(id);
+      if (!e) throw notFound(`no global root with id ${id} (${view.globalRootCount()} sealed)`);
+      res.json(e);
+    }),
+  );
+  app.get(
+    '/v1/sealed',
+    wrap(async (req, res) => {
+      const shard = intParam(req, 'shard');
+      const size = intParam(req, 'size', { min: 1 });
+      const e = await view.sealing(shard, size);
+      if (!e) {
+        throw new ApiError(
+          404,
+          'not_found',
+          `no global root has sealed shard ${shard} at size >= ${size} yet`,
+        );
+      }
+      res.json(e);
+    }),
+  );
+  app.get(
+    '/v1/records/:index',
+    wrap(async (req, res) => {
+      const index = pathInt(req.params.index as string | undefined, 'index');
+      const e = await view.entry(index);
+      if (!e) throw notFound(`no global log entry at index ${index} (log size ${view.size()})`);
+      res.json(e);
+    }),
+  );
+
+  app.get(
+    '/v1/checkpoint',
+    wrap(async (_req, res) => {
+      const note = await view.latestCheckpoint();
+      if (note === undefined) throw notFound('the global log is empty: no checkpoint yet');
+      res.type('text/plain; charset=utf-8').send(note);
+    }),
+  );
+  app.get(
+    '/v1/checkpoints',
+    wrap(async (req, res) => {
+      const size = intParam(req, 'size', { min: 1 });
+      const note = await view.checkpointAt(size);
+      if (note === undefined) throw notFound(`no global checkpoint was signed at size ${size}`);
+      res.type('text/plain; charset=utf-8').send(note);
+    }),
+  );
+  app.get(
+    '/v1/proofs/inclusion',
+    wrap(async (req, res) => {
+      const index = intParam(req, 'index');
+      const size = intParam(req, 'size', { min: 1 });
+      if (size > view.size()) {
+        throw new ApiError(
+          400,
+          'out_of_range',
+          `size ${size} is past the global log size ${view.size()}`,
+          'size',
+        );
+      }
+      if (index >= size) {
+        throw new ApiError(
+          400,
+          'out_of_range',
+          `index ${index} is not below size ${size}`,
+          'index',
+        );
+      }
+      const hashes = await view.inclusionProof(index, size);
+      res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
+    }),
+  );
+  app.get(
+    '/v1/proofs/consistency',
+    wrap(async (req, res) => {
+      const from = intParam(req, 'from', { min: 1 });
+      const to = intParam(req, 'to', { min: 1 });
+      if (to > view.size()) {
+        throw new ApiError(
+          400,
+          'out_of_range',
+          `to ${to} is past the global log size ${view.size()}`,
+          'to',
+        );
+      }
+      if (from > to) {
+        throw new ApiError(400, 'out_of_range', `from ${from} is larger than to ${to}`, 'from');
+      }
+      const hashes = await view.consistencyProof(from, to);
+      res.json({ from, to, hashes: hashes.map(toHex) });
+    }),
+  );
+
+  app.get('/v1/missing', (_req, res) => {
+    res.json(view.missing());
+  });
+  app.get('/v1/keys', (_req, res) => {
+    res.json(view.keys());
+  });
+  app.get('/v1/routing', (_req, res) => {
+    res.json(view.routing());
+  });
+  app.get(
+    '/v1/routing-tables/:hash',
+    wrap(async (req, res) => {
+      const hash = String(req.params.hash);
+      if (!/^[0-9a-f]{64}$/.test(hash)) {
+        throw new ApiError(400, 'bad_parameter', 'hash must be 64 lowercase hex digits', 'hash');
+      }
+      const table = await view.routingTable(hash);
+      if (table === undefined)
+        throw notFound('no global root was built under a routing table with that hash');
+      res.json(table);
+    }),
+  );
+  app.get('/v1/shards', (_req, res) => {
+    res.json(view.shards());
+  });
+
+  // Every endpoint is read-only: another method on a known path is 405, not "no such endpoint".
+  const paths = (app.router.stack as { route?: { path: string } }[]).flatMap((l) =>
+    l.route ? [l.route.path] : [],
+  );
+  app.all(paths, (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('allow', 'GET, HEAD');
+    next(new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; use GET`));
+  });
+  app.use((req: Request, _res: Response, next: NextFunction) =>
+    next(notFound(`no such endpoint: ${req.method} ${req.path}`)),
+  );
+  // Express recognises an error handler by its four parameters.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ApiError) {
+      res
+        .status(err.status)
+        .json({ error: { code: err.code, message: err.message, path: err.path } });
+      return;
+    }
+    // Express's own 4xx errors (a malformed %-escape in the path, say): the request was bad,
+    // not the server.
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({
+        error: { code: 'bad_request', message: reasonOfRequest(err), path: 'url' },
+      });
+      return;
+    }
+    logError(err);
+    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  });
+  return app;
+}

@@ -1,0 +1,669 @@
+// The Root Merkle Coordinator: every interval, fetch and verify every shard's checkpoint,
+// seal the verified ones into a signed global root record (plus reconstruction records for
+// shards that come back), append them durably to the global log, sign the global log's
+// checkpoint, and publish it.
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { bytesEqual, toHex } from '../core/bytes.ts';
+import type { Signer } from '../core/signer.ts';
+import { coordinatorApi } from './api.ts';
+import type { CoordinatorView, GlobalLogEntry } from './api.ts';
+import { RoundTimer, roundDeadline } from './aggregation-timer.ts';
+import { CoordinatorError, reasonOf } from './errors.ts';
+import { GlobalLog } from './global-log.ts';
+import { createCoordinatorMetrics } from './metrics.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
+import { mapPool } from './pool.ts';
+import { CheckpointPublisher } from './publisher.ts';
+import { buildGlobalRoot, buildReconstruction, entryFacts } from './records.ts';
+import {
+  checkpointVerification,
+  coordinatorKeyEntry,
+  signGlobalCheckpoint,
+} from './checkpoints.ts';
+import type { CheckpointVerification } from './shard-check.ts';
+import { shardOrigin } from '../core/checkpoint.ts';
+import type { ShardRound } from './records.ts';
+import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
+import type { EpochTable } from '../core/routing.ts';
+import type { Registry } from 'prom-client';
+import { checkShard } from './shard-check.ts';
+import type { ShardObservation, ShardReader } from './shard-check.ts';
+import { shardUrl } from './shard-endpoints.ts';
+import type { ShardDirectory } from './shard-endpoints.ts';
+import { CoordinatorState } from './state.ts';
+import { keysForOrigin, openTrustFile } from './trust.ts';
+import type { TrustBundle } from './trust.ts';
+import type { WatchedJsonFile } from './watched-file.ts';
+import { HttpShardReader } from './shard-reader.ts';
+import { RoutingHistory } from './routing-history.ts';
+import { earliestAtLeast } from './seal-search.ts';
+import {
+  readSnapshot,
+  restoreSnapshot,
+  snapshotOf,
+  SnapshotError,
+  writeSnapshot,
+} from './state-snapshot.ts';
+import type { GlobalRootRecord, ShardEntry } from '../core/global-root.ts';
+
+export interface CoordinatorConfig {
+  namespace: string;
+  cluster: string;
+  /** Directory of the global log. */
+  dataDir: string;
+  shards: ShardDirectory;
+  intervalMs: number;
+  trustFile: string;
+  routingFile: string;
+  signer: Signer;
+  publishUrl?: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Shards fetched at once. */
+  concurrency: number;
+  /** Per-shard time limit for one round (checkpoint + consistency proof). */
+  shardTimeoutMs: number;
+  logger: Logger;
+  /** Wall clock in nanoseconds since the Unix epoch. */
+  clockNs?: () => bigint;
+  /** Called after every sealed global root (e.g. to print a line for a person watching). */
+  onSealed?: (result: RoundResult) => void;
+  /** How to read a shard; HTTP by default (benchmarks plug in simulated shards). */
+  readerFor?: (id: number, url: string) => ShardReader;
+}
+
+export interface RoundResult {
+  globalRootId: number;
+  /** global_merkle_root of the record, lowercase hex. */
+  globalMerkleRoot: string;
+  totalRecords: number;
+  logSize: number;
+  statuses: Record<number, ShardObservation['status']>;
+  reconstructions: number[];
+  durationMs: number;
+}
+
+const wallClockNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** A page of GET /v1/global-roots stops after this many bytes of records. */
+const PAGE_BYTES = 8 * 1024 * 1024;
+
+/** Global roots between state snapshots (a restart replays at most this many entries and then some). */
+const SNAPSHOT_EVERY = 64;
+
+export class Coordinator implements CoordinatorView {
+  readonly config: CoordinatorConfig;
+  state = new CoordinatorState();
+  readonly log: GlobalLog;
+  readonly metrics: CoordinatorMetrics;
+  readonly #trust: WatchedJsonFile<TrustBundle>;
+  readonly #routing: WatchedJsonFile<EpochTable>;
+  readonly #publisher: CheckpointPublisher | undefined;
+  readonly #clockNs: () => bigint;
+  readonly #readers = new Map<number, ShardReader>();
+  readonly #tables: RoutingHistory;
+  readonly #verification: CheckpointVerification = checkpointVerification();
+  /** End of the latest sealed interval, ns on the coordinator's clock (what lag is measured from). */
+  #lastSealedAtNs: bigint | undefined;
+  #intervalStartNs: string;
+  #roundChain: Promise<unknown> = Promise.resolve();
+  /** Aborted on shutdown: a round in flight stops waiting for shards and seals nothing. */
+  readonly #stopping = new AbortController();
+  #ready = false;
+  #replayedFrom = 0;
+  /**
+   * Set when writing the global log failed part-way: what is durable is only known after a
+   * reopen (recovery), so this instance stops sealing and the process should restart.
+   */
+  #fatal: Error | undefined;
+
+  private constructor(config: CoordinatorConfig, log: GlobalLog, tables: RoutingHistory) {
+    this.config = config;
+    this.log = log;
+    this.#tables = tables;
+    this.#clockNs = config.clockNs ?? wallClockNs;
+    this.metrics = createCoordinatorMetrics(() =>
+      this.#lastSealedAtNs === undefined
+        ? undefined
+        : Number(this.#clockNs() - this.#lastSealedAtNs) / 1e9,
+    );
+    this.#trust = openTrustFile(config.trustFile, (result, error) => {
+      this.metrics.trustReloads.inc({ result });
+      if (result === 'ok') config.logger.info({ file: config.trustFile }, 'trust bundle reloaded');
+      else
+        config.logger.error(
+          { file: config.trustFile, error },
+          'trust bundle reload failed; keeping the previous one',
+        );
+    });
+    this.#routing = openRoutingFile(config.routingFile, (result, error) => {
+      if (result === 'ok')
+        config.logger.info({ file: config.routingFile }, 'routing table reloaded');
+      else
+        config.logger.error(
+          { file: config.routingFile, error },
+          'routing table reload failed; keeping the previous one',
+        );
+    });
+    this.#intervalStartNs = this.#clockNs().toString();
+    if (config.publishUrl !== undefined) {
+      this.#publisher = new CheckpointPublisher({
+        url: config.publishUrl,
+        timeoutMs: 10_000,
+        backoffMs: 1000,
+        maxBackoffMs: 60_000,
+        onPublished: (size) => config.logger.info({ size }, 'global checkpoint published'),
+        onFailure: (size, reason, attempt) => {
+          this.metrics.publishFailures.inc();
+          config.logger.warn(
+            { size, reason, attempt },
+            'publishing global checkpoint failed; will retry',
+          );
+        },
+      });
+    }
+  }
+
+  /** Opens the global log and rebuilds the state from it. */
+  static async open(config: CoordinatorConfig): Promise<Coordinator> {
+    const log = await GlobalLog.open(path.join(config.dataDir, 'log'));
+    const c = new Coordinator(
+      config,
+      log,
+      new RoutingHistory(path.join(config.dataDir, 'routing-tables')),
+    );
+    await c.#recover();
+    return c;
+  }
+
+  get #snapshotFile(): string {
+    return path.join(this.config.dataDir, 'state.json');
+  }
+
+  async #recover(): Promise<void> {
+    const size = this.log.size;
+    const from = await this.#restoreSnapshot();
+    this.#replayedFrom = from;
+    for (let i = from; i < size; i++) this.state.apply(i, entryFacts(await this.log.read(i)));
+    if (this.state.lastRoot !== undefined) {
+      const last = entryFacts(await this.log.read(this.state.lastRoot.index));
+      if (last.kind === 'global_root') {
+        this.#intervalStartNs = last.interval_end_ns;
+        // Lag counts from when the latest root was sealed, not from this restart: a coordinator
+        // that was down for an hour is an hour behind.
+        this.#lastSealedAtNs = BigInt(last.interval_end_ns);
+      }
+    }
+    // A crash between appending and checkpointing leaves the log ahead of its checkpoint.
+    const latest = this.log.latestCheckpointSize();
+    if (size > 0 && latest < size) await this.#checkpoint();
+    this.metrics.globalLogSize.set(size);
+    this.metrics.openMissedIntervals.set(this.state.openIntervalCount());
+    this.#ready = true;
+    this.config.logger.info(
+      {
+        size,
+        replayed_from: this.#replayedFrom,
+        next_global_root_id: this.state.nextId,
+        open_intervals: this.state.openIntervalCount(),
+      },
+      'global log recovered',
+    );
+  }
+
+  /** Loads the state snapshot if it matches the log; returns the size to replay from. */
+  async #restoreSnapshot(): Promise<number> {
+    try {
+      const value = readSnapshot(this.#snapshotFile);
+      if (value === undefined) return 0;
+      const snap = restoreSnapshot(value);
+      if (
+        snap.size > this.log.size ||
+        !bytesEqual(await this.log.rootAt(snap.size), snap.logRoot)
+      ) {
+        throw new SnapshotError(`snapshot at size ${snap.size} is not a state of this global log`);
+      }
+      this.state = snap.state;
+      return snap.size;
+    } catch (err) {
+      if (!(err instanceof SnapshotError)) throw err;
+      this.config.logger.warn(
+        { err: err.message },
+        'state snapshot ignored; replaying the whole global log',
+      );
+      this.state = new CoordinatorState();
+      return 0;
+    }
+  }
+
+  async #saveSnapshot(): Promise<void> {
+    await writeSnapshot(
+      this.#snapshotFile,
+      snapshotOf(this.state, await this.log.rootAt(this.state.size)),
+    );
+  }
+
+  #reader(id: number, url: string): ShardReader {
+    let r = this.#readers.get(id);
+    if (r === undefined) {
+      r = this.config.readerFor
+        ? this.config.readerFor(id, url)
+        : new HttpShardReader(url, this.config.shardTimeoutMs);
+      this.#readers.set(id, r);
+    }
+    return r;
+  }
+
+  /** Runs one aggregation round now (rounds never overlap: a second call waits for the first). */
+  aggregate(): Promise<RoundResult> {
+    const run = this.#roundChain.then(() => {
+      if (this.#fatal !== undefined) throw this.#fatal;
+      return this.#round();
+    });
+    this.#roundChain = run.catch((err: unknown) => {
+      if (err instanceof CoordinatorError && err.code === 'stopped')
+        this.config.logger.info('aggregation round abandoned for shutdown');
+      else this.config.logger.error({ err: reasonOf(err) }, 'aggregation round failed');
+    });
+    return run;
+  }
+
+  async #round(): Promise<RoundResult> {
+    const t0 = Date.now();
+    const nowNs = this.#clockNs();
+    const trust = this.#trust.current();
+    const routing = this.#routing.current();
+    const ids = shardsToAggregate(routing, nowNs, this.state);
+    const observations = await mapPool(
+      ids,
+      (id, signal) => {
+        const url = shardUrl(this.config.shards, id);
+        if (url === undefined) {
+          return Promise.resolve<ShardObservation>({
+            status: 'missing',
+            reason: `no URL configured for shard ${id}`,
+          });
+        }
+        const origin = shardOrigin(this.config.namespace, this.config.cluster, id);
+        const sealed = this.state.shards.get(id)?.sealed;
+        return checkShard(
+          this.#reader(id, url),
+          origin,
+          keysForOrigin(trust, origin, nowNs),
+          sealed,
+          this.#verification,
+          signal,
+        );
+      },
+      {
+        concurrency: this.config.concurrency,
+        itemTimeoutMs: this.config.shardTimeoutMs,
+        deadlineMs: roundDeadline(t0, this.config.intervalMs),
+        now: Date.now,
+        stop: this.#stopping.signal,
+      },
+    );
+    // Shutting down: a root with every unanswered shard marked missing would be a false record.
+    if (this.#stopping.signal.aborted) {
+      throw new CoordinatorError('stopped', 'round abandoned: the coordinator is shutting down');
+    }
+    // An interval never ends before it started, even if the wall clock stepped back.
+    const endNs = this.#clockNs();
+    const startNs = BigInt(this.#intervalStartNs);
+    const intervalEndNs = (endNs > startNs ? endNs : startNs).toString();
+    const rounds: ShardRound[] = ids.map((id, i) => {
+      const r = observations[i];
+      const observation: ShardObservation =
+        r === undefined
+          ? { status: 'missing', reason: 'not checked' }
+          : r.ok
+            ? r.value
+            : { status: 'missing', reason: r.reason };
+      const s = this.state.shards.get(id);
+      return { shard_id: id, observation, sealed: s?.sealed, open: s?.open ?? [] };
+    });
+
+    const origins = { namespace: this.config.namespace, cluster: this.config.cluster };
+    // The exact table the record commits to must stay retrievable for evidence bundles.
+    await this.#tables.remember(routing);
+    const prevGlobalRoot = this.state.lastRoot?.root ?? null;
+    const entries: Uint8Array[] = [];
+    const reconstructed: number[] = [];
+    for (const r of rounds) {
+      if (r.observation.status === 'ok' && r.open.length > 0) {
+        entries.push(
+          await buildReconstruction(r, intervalEndNs, prevGlobalRoot, origins, this.config.signer),
+        );
+        reconstructed.push(r.shard_id);
+      }
+    }
+    const globalRoot = await buildGlobalRoot(
+      {
+        id: this.state.nextId,
+        timestampNs: intervalEndNs,
+        intervalStartNs: this.#intervalStartNs,
+        intervalEndNs,
+        prevGlobalRoot,
+        routing,
+        shards: rounds,
+      },
+      origins,
+      this.config.signer,
+    );
+    entries.push(globalRoot);
+
+    try {
+      const first = this.log.size;
+      await this.log.append(entries);
+      // Sign the checkpoint before the new entries become visible through the state (latest
+      // root, seals): whatever the API shows is then covered by a signed global checkpoint.
+      await this.#checkpoint();
+      entries.forEach((bytes, k) => this.state.apply(first + k, entryFacts(bytes)));
+      this.#intervalStartNs = intervalEndNs;
+    } catch (err) {
+      this.#fatal = new CoordinatorError(
+        'global_log_failed',
+        `global log write failed: ${reasonOf(err)}`,
+      );
+      this.#ready = false;
+      throw this.#fatal;
+    }
+    if (this.state.nextId % SNAPSHOT_EVERY === 0) {
+      // Only a shortcut for restarts: failing to write one costs a longer replay, nothing else.
+      await this.#saveSnapshot().catch((err: unknown) =>
+        this.config.logger.warn({ err: reasonOf(err) }, 'state snapshot not written'),
+      );
+    }
+
+    const statuses: Record<number, ShardObservation['status']> = {};
+    const counts = { ok: 0, missing: 0, unverified: 0 };
+    for (const r of rounds) {
+      statuses[r.shard_id] = r.observation.status;
+      counts[r.observation.status]++;
+      if (r.observation.status !== 'ok') {
+        this.config.logger.warn(
+          { shard_id: r.shard_id, status: r.observation.status, reason: r.observation.reason },
+          'shard not sealed this interval',
+        );
+      }
+    }
+    for (const status of ['ok', 'missing', 'unverified'] as const)
+      this.metrics.shards.set({ status }, counts[status]);
+    const durationMs = Date.now() - t0;
+    this.#lastSealedAtNs = BigInt(intervalEndNs);
+    this.metrics.intervalDuration.observe(durationMs / 1000);
+    this.metrics.rounds.inc({ result: 'sealed' });
+    this.metrics.reconstructions.inc(reconstructed.length);
+    this.metrics.globalLogSize.set(this.log.size);
+    this.metrics.openMissedIntervals.set(this.state.openIntervalCount());
+    const id = this.state.nextId - 1;
+    this.config.logger.info(
+      {
+        global_root_id: id,
+        log_size: this.log.size,
+        ...counts,
+        reconstructed,
+        duration_ms: durationMs,
+      },
+      'global root sealed',
+    );
+    const result: RoundResult = {
+      globalRootId: id,
+      globalMerkleRoot: this.state.lastRoot?.root ?? '',
+      totalRecords: rounds.reduce(
+        (n, r) =>
+          n +
+          (r.observation.status === 'ok'
+            ? r.observation.checkpoint.size - (r.sealed?.size ?? 0)
+            : 0),
+        0,
+      ),
+      logSize: this.log.size,
+      statuses,
+      reconstructions: reconstructed,
+      durationMs,
+    };
+    this.config.onSealed?.(result);
+    return result;
+  }
+
+  async #checkpoint(): Promise<void> {
+    const size = this.log.size;
+    const note = await signGlobalCheckpoint(
+      this.config.namespace,
+      this.config.cluster,
+      size,
+      this.log.root(),
+      this.#clockNs(),
+      this.config.signer,
+    );
+    await this.log.saveCheckpoint(size, note);
+    this.#publisher?.publish(size, note);
+  }
+
+  // --- CoordinatorView -------------------------------------------------------------------
+
+  ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The global log size the last recovery replayed from (0: the whole log; else a snapshot's). */
+  get replayedFrom(): number {
+    return this.#replayedFrom;
+  }
+
+  /** The error that stopped this coordinator from sealing, if any (restart to recover). */
+  get fatal(): Error | undefined {
+    return this.#fatal;
+  }
+
+  registry(): Registry {
+    return this.metrics.registry;
+  }
+
+  size(): number {
+    return this.log.size;
+  }
+
+  globalRootCount(): number {
+    return this.state.nextId;
+  }
+
+  async entry(index: number): Promise<GlobalLogEntry | undefined> {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.log.size) return undefined;
+    return this.#entryOf(index, await this.log.read(index));
+  }
+
+  async #entryOf(index: number, bytes: Uint8Array): Promise<GlobalLogEntry> {
+    return {
+      index,
+      leaf_hash: toHex(await this.log.leafHash(index)),
+      record: JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>,
+    };
+  }
+
+  async globalRoots(from: number, limit: number): Promise<GlobalLogEntry[]> {
+    const out: GlobalLogEntry[] = [];
+    // A record lists every shard; with many shards a page is cut by size as well as count.
+    let bytes = 0;
+    for (let id = from; id < this.state.nextId && out.length < limit && bytes < PAGE_BYTES; id++) {
+      const index = this.state.rootIndex.at(id) as number;
+      const raw = await this.log.read(index);
+      bytes += raw.length;
+      out.push(await this.#entryOf(index, raw));
+    }
+    return out;
+  }
+
+  globalRoot(id: number): Promise<GlobalLogEntry | undefined> {
+    const index = this.state.rootIndex.at(id);
+    return index === undefined ? Promise.resolve(undefined) : this.entry(index);
+  }
+
+  latestGlobalRoot(): Promise<GlobalLogEntry | undefined> {
+    const last = this.state.lastRoot;
+    return last === undefined ? Promise.resolve(undefined) : this.entry(last.index);
+  }
+
+  async sealing(shard: number, minSize: number): Promise<GlobalLogEntry | undefined> {
+    const entryOf = async (id: number): Promise<{ e: GlobalLogEntry; shard: ShardEntry }> => {
+      const e = (await this.globalRoot(id)) as GlobalLogEntry;
+      const s = (e.record as unknown as GlobalRootRecord).shard_roots.find(
+        (x) => x.shard_id === shard,
+      );
+      if (s === undefined)
+        throw new RangeError(`global root ${id} has no entry for shard ${shard}`);
+      return { e, shard: s };
+    };
+    for (const run of this.state.presence.get(shard) ?? []) {
+      const first = await earliestAtLeast(
+        run.from,
+        run.to,
+        minSize,
+        async (id) => (await entryOf(id)).shard.tree_size,
+      );
+      if (first === undefined) continue;
+      // The first root at that size sealed it (ok), unless the seal was a reconstruction record,
+      // whose round's global root is the next one with the shard ok.
+      for (let id = first; id <= run.to; id++) {
+        const { e, shard: s } = await entryOf(id);
+        if (s.status === 'ok') return e;
+      }
+    }
+    return undefined;
+  }
+
+  latestCheckpoint(): Promise<string | undefined> {
+    return this.log.latestCheckpoint();
+  }
+
+  checkpointAt(size: number): Promise<string | undefined> {
+    return this.log.checkpointAt(size);
+  }
+
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    return this.log.inclusionProof(index, size);
+  }
+
+  consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    return this.log.consistencyProof(from, to);
+  }
+
+  missing(): unknown {
+    return this.state.missingReport();
+  }
+
+  keys(): unknown {
+    const bundle = this.#trust.current();
+    const own = coordinatorKeyEntry(this.config.signer);
+    const keys = bundle.keys.some((k) => k.verifier_key === own.verifier_key)
+      ? bundle.keys
+      : [...bundle.keys, own];
+    return { version: 1, keys };
+  }
+
+  routing(): unknown {
+    return this.#routing.current();
+  }
+
+  routingTable(hash: string): Promise<unknown> {
+    return this.#tables.get(hash);
+  }
+
+  shards(): unknown {
+    const ids = shardsToAggregate(this.#routing.current(), this.#clockNs(), this.state);
+    const known = new Set([...ids, ...this.state.shards.keys()]);
+    return {
+      shards: [...known]
+        .sort((a, b) => a - b)
+        .map((id) => ({
+          ...this.state.describeShard(id),
+          url: shardUrl(this.config.shards, id) ?? null,
+        })),
+    };
+  }
+
+  // --- lifecycle -------------------------------------------------------------------------
+
+  /** Stops a round in flight from waiting for shards (it then seals nothing); for shutdown. */
+  interrupt(): void {
+    this.#stopping.abort();
+  }
+
+  async close(): Promise<void> {
+    this.interrupt();
+    this.#publisher?.close();
+    await this.#roundChain;
+    if (this.#fatal === undefined && this.state.size > 0) await this.#saveSnapshot();
+    await this.log.close();
+  }
+}
+
+export interface RunningCoordinator {
+  url: string;
+  coordinator: Coordinator;
+  /** Resolves with the error if the coordinator stops sealing (the process should exit). */
+  failed: Promise<Error>;
+  close(): Promise<void>;
+}
+
+/** Opens the coordinator, serves its API, and starts the interval timer. */
+export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
+  const coordinator = await Coordinator.open(config);
+  const app = coordinatorApi(coordinator, (err) =>
+    config.logger.error({ err: reasonOf(err) }, 'request failed'),
+  );
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (err?: Error) =>
+        err ? reject(err) : resolve(s),
+      );
+    });
+  } catch (err) {
+    // Release the global log (and its lock) before reporting, e.g., a port in use.
+    await coordinator.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  let reportFailure: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
+  // The round function never rejects: a failed round is counted and logged, and a fatal one
+  // (the global log could not be written) is reported to the process.
+  const timer = new RoundTimer(config.intervalMs, async () => {
+    await coordinator.aggregate().then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof CoordinatorError && err.code === 'stopped') return;
+        coordinator.metrics.rounds.inc({ result: 'failed' });
+        if (coordinator.fatal !== undefined) reportFailure(coordinator.fatal);
+      },
+    );
+  });
+  timer.start();
+  config.logger.info(
+    { url, interval_ms: config.intervalMs, data: config.dataDir },
+    'coordinator listening',
+  );
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    coordinator,
+    failed,
+    close(): Promise<void> {
+      closed ??= (async () => {
+        coordinator.interrupt();
+        await timer.stop();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await coordinator.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The global log: the coordinator's own Merkle log (the same durable log-store a shard uses)
+// whose entries are the canonical bytes of signed global root and reconstruction records,
+// with a signed checkpoint after every round.
+import { MerkleLog } from '../log-store/index.ts';
+
+export class GlobalLog {
+  readonly #log: MerkleLog;
+  #checkpointSize: number;
+
+  private constructor(log: MerkleLog, checkpointSize: number) {
+    this.#log = log;
+    this.#checkpointSize = checkpointSize;
+  }
+
+  static async open(dir: string): Promise<GlobalLog> {
+    const log = await MerkleLog.open({ dir });
+    const latest = await log.latestCheckpoint();
+    return new GlobalLog(log, latest?.size ?? 0);
+  }
+
+  get size(): number {
+    return this.#log.size;
+  }
+
+  root(): Uint8Array {
+    return this.#log.root();
+  }
+
+  /** Appends entries durably, in order; resolves with the index of the first. */
+  async append(entries: Uint8Array[]): Promise<number> {
+    const first = this.#log.size;
+    await this.#log.append(entries.map((bytes) => () => bytes));
+    return first;
+  }
+
+  async rootAt(size: number): Promise<Uint8Array> {
+    return await this.#log.rootAt(size);
+  }
+
+  async read(index: number): Promise<Uint8Array> {
+    return await this.#log.read(index);
+  }
+
+  async leafHash(index: number): Promise<Uint8Array> {
+    return await this.#log.leafHash(index);
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    return await this.#log.inclusionProof(index, size);
+  }
+
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    return await this.#log.consistencyProof(from, to);
+  }
+
+  latestCheckpointSize(): number {
+    return this.#checkpointSize;
+  }
+
+  async saveCheckpoint(size: number, note: string): Promise<void> {
+    await this.#log.saveCheckpoint(size, note);
+    this.#checkpointSize = size;
+  }
+
+  async latestCheckpoint(): Promise<string | undefined> {
+    return (await this.#log.latestCheckpoint())?.note;
+  }
+
+  async checkpointAt(size: number): Promise<string | undefined> {
+    return await this.#log.checkpointAt(size);
+  }
+
+  async close(): Promise<void> {
+    await this.#log.close();
+  }
+}

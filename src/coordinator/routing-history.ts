@@ -1,0 +1,54 @@
+// Every routing epoch table a global root was built under, by its hash, kept next to the global
+// log: an evidence bundle must carry the exact table whose hash the record commits to, even
+// after the table in force has changed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { epochTableHash, validateEpochTable } from '../core/routing.ts';
+import type { EpochTable } from '../core/routing.ts';
+
+const HASH = /^[0-9a-f]{64}$/;
+
+export class RoutingHistory {
+  readonly dir: string;
+  readonly #known = new Set<string>();
+
+  constructor(dir: string) {
+    this.dir = dir;
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of fs.readdirSync(dir)) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (m) this.#known.add(m[1] as string);
+    }
+  }
+
+  /** Stores `table` durably (once per distinct table); returns its hash. */
+  async remember(table: EpochTable): Promise<string> {
+    const hash = epochTableHash(table);
+    if (this.#known.has(hash)) return hash;
+    const file = path.join(this.dir, `${hash}.json`);
+    const tmp = `${file}.tmp`;
+    const fh = await fs.promises.open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(table));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
+    const dh = await fs.promises.open(this.dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+    this.#known.add(hash);
+    return hash;
+  }
+
+  /** The table with this hash, if one was used. */
+  async get(hash: string): Promise<EpochTable | undefined> {
+    if (!HASH.test(hash) || !this.#known.has(hash)) return undefined;
+    const text = await fs.promises.readFile(path.join(this.dir, `${hash}.json`), 'utf8');
+    return validateEpochTable(JSON.parse(text));
+  }
+}

@@ -1,0 +1,208 @@
+// Real `agdr` processes on 127.0.0.1 for integration tests: spawn, read their output, wait
+// for conditions, and always clean up.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../../..');
+const AGDR = path.join(ROOT, 'src/cli/agdr.ts');
+
+export interface AgdrProcess {
+  child: ChildProcess;
+  /** Lines printed on stdout so far. */
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Resolves with the first stdout line; rejects if the process exits before printing one. */
+  firstLine(): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<AgdrProcess>();
+
+export function spawnAgdr(args: string[]): AgdrProcess {
+  const child = spawn(process.execPath, [AGDR, ...args], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let err = '';
+  let buf = '';
+  const waiters: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+  let exitError: Error | undefined;
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if (lines.length === 1) for (const w of waiters.splice(0)) w.resolve(lines[0] as string);
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code, signal) => {
+      running.delete(proc);
+      exitError = new Error(
+        `agdr ${args[0]} exited (${code ?? signal}) before printing: ${err.slice(-2000)}`,
+      );
+      for (const w of waiters.splice(0)) w.reject(exitError);
+      resolve(code);
+    });
+  });
+  const proc: AgdrProcess = {
+    child,
+    lines,
+    stderr: () => err,
+    exited,
+    firstLine: () =>
+      new Promise<string>((resolve, reject) => {
+        if (lines.length > 0) resolve(lines[0] as string);
+        else if (exitError !== undefined) reject(exitError);
+        else waiters.push({ resolve, reject });
+      }),
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+/** Kills every process still running (afterAll / afterEach). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill('SIGKILL')));
+}
+
+export async function runAgdr(
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnAgdr(args);
+  if (input !== undefined) p.child.stdin?.end(input);
+  else p.child.stdin?.end();
+  const code = await p.exited;
+  return { code, stdout: p.lines.join('\n'), stderr: p.stderr() };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `agdr-${prefix}-`));
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/**
+ * Starts a server command with `--json` (shard, coordinator) and waits for its first line,
+ * `{"url": ...}`. Pass `--port 0` the first time and the returned port on a restart.
+ */
+export async function startServer(
+  args: string[],
+): Promise<{ proc: AgdrProcess; url: string; port: number }> {
+  const proc = spawnAgdr([...args, '--json']);
+  const { url } = JSON.parse(await proc.firstLine()) as { url: string };
+  return { proc, url, port: Number(new URL(url).port) };
+}
+
+/** NDJSON of `n` valid decisions spread over entities, with unique record ids. */
+export function decisions(n: number, tag: string, t0 = 1_700_000_000_000_000_000n): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      JSON.stringify({
+        record_id: `${tag}-${i}`,
+        spec_version: '0.2',
+        ctx: { task: 'loan-review', i },
+        model_id: 'example-model-1',
+        reasoning_trace: `step ${i}`,
+        output: { approve: i % 2 === 0 },
+        ppp_triplet: { provenance: 'crm', place: 'eu-west', purpose: 'credit decision' },
+        human_delta_chain: [
+          {
+            sequence: 0,
+            kind: 'autonomous',
+            timestamp_ns: (t0 + BigInt(i)).toString(),
+            authority_ref: 'policy/loans-v3',
+          },
+        ],
+        timestamp_ns: (t0 + BigInt(i)).toString(),
+        entity_id: `entity-${i % 17}`,
+        session_id: `session-${i % 5}`,
+        domain: 'lending',
+      }),
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The files `agdr local --init` writes (keys, routing table, trust bundle) for separate processes. */
+export interface ClusterFiles {
+  routing: string;
+  trust: string;
+  shards: { data: string; key: string }[];
+  coordinator: { data: string; key: string };
+}
+
+export async function initCluster(dir: string, shards: number): Promise<ClusterFiles> {
+  const r = await runAgdr(['local', '--init', '--shards', String(shards), '--data', dir]);
+  if (r.code !== 0) throw new Error(`agdr local --init failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as ClusterFiles;
+}
+
+/**
+ * Starts `agdr coordinator` over a cluster's files with a 1 s interval on a free port; `extra`
+ * flags come last (a later flag wins, so they can override).
+ */
+export function startCoordinatorProcess(
+  files: ClusterFiles,
+  shards: string,
+  extra: string[] = [],
+): Promise<{ proc: AgdrProcess; url: string; port: number }> {
+  return startServer([
+    'coordinator',
+    '--shards',
+    shards,
+    '--data',
+    files.coordinator.data,
+    '--key',
+    files.coordinator.key,
+    '--trust',
+    files.trust,
+    '--routing',
+    files.routing,
+    '--interval',
+    '1s',
+    '--port',
+    '0',
+    ...extra,
+  ]);
+}

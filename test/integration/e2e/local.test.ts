@@ -1,0 +1,263 @@
+// End to end on real processes: `agdr local` with 3 shards and a coordinator, decisions
+// submitted across entities, every record proven and verified, any tampered byte rejected.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle } from '../../../src/core/bundle.ts';
+import { parseCheckpoint, verifyCheckpoint } from '../../../src/core/checkpoint.ts';
+import { parseNote } from '../../../src/core/note.ts';
+import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
+import { blake3 } from '../../../src/core/hash.ts';
+import { fromHex } from '../../../src/core/bytes.ts';
+import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import { decisions, getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
+import type { AgdrProcess } from './harness.ts';
+
+interface LocalInfo {
+  coordinator: string;
+  shards: { id: number; url: string }[];
+  data: string;
+}
+
+let dir: string;
+let local: AgdrProcess;
+let info: LocalInfo;
+const N = 60;
+
+async function sealedSizes(): Promise<Map<number, number>> {
+  const body = await getJson<{ shards: { shard_id: number; sealed_size: number | null }[] }>(
+    `${info.coordinator}/v1/shards`,
+  );
+  return new Map(body.shards.map((s) => [s.shard_id, s.sealed_size ?? 0]));
+}
+
+beforeAll(async () => {
+  dir = tempDir('e2e');
+  local = spawnAgdr([
+    'local',
+    '--shards',
+    '3',
+    '--data',
+    dir,
+    '--port',
+    '0',
+    '--interval',
+    '1s',
+    '--json',
+  ]);
+  info = JSON.parse(await local.firstLine()) as LocalInfo;
+});
+
+afterAll(async () => {
+  await killAll();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('agdr local, submit, prove, verify', () => {
+  it('prints exactly one JSON line with the coordinator, the shards and the data directory', () => {
+    expect(Object.keys(info).sort()).toEqual(['coordinator', 'data', 'shards']);
+    expect(info.shards.map((s) => s.id)).toEqual([0, 1, 2]);
+    expect(info.coordinator).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(info.data).toBe(dir);
+  });
+
+  it('serves the trust bundle: every shard key and the coordinator key, with versions', async () => {
+    const trust = await getJson<TrustBundle>(`${info.coordinator}/v1/keys`);
+    expect(trust.keys.map((k) => [k.role, k.origin, k.key_version])).toEqual([
+      ['shard', 'agdr.dev/default/local/shard-0', 1],
+      ['shard', 'agdr.dev/default/local/shard-1', 1],
+      ['shard', 'agdr.dev/default/local/shard-2', 1],
+      ['coordinator', 'agdr.dev/default/local/coordinator', 1],
+    ]);
+    // The first global root appears within an interval; its checkpoint verifies under the bundle.
+    const checkpoint = await waitFor('the first global checkpoint', async () => {
+      const res = await fetch(`${info.coordinator}/v1/checkpoint`);
+      return res.ok ? res.text() : undefined;
+    });
+    expect(
+      verifyCheckpoint(
+        checkpoint,
+        trust.keys.map((k) => k.verifier_key),
+        'agdr.dev/default/local/coordinator',
+      ).size,
+    ).toBeGreaterThan(0);
+  });
+
+  it('submits decisions routed by the client; every record proves and verifies; any tampered byte fails', async () => {
+    const input = decisions(N, 'e2e');
+    const submitted = await runAgdr(
+      ['submit', '-', '--coordinator', info.coordinator, '--json', '--batch', '25'],
+      input,
+    );
+    expect(submitted.stderr).toContain(`${N} of ${N} decisions acknowledged`);
+    expect(submitted.code).toBe(0);
+    const receipts = submitted.stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as { shard_id: number; seq: number; record_id: string });
+    expect(receipts).toHaveLength(N);
+    const perShard = new Map<number, number>();
+    for (const r of receipts)
+      perShard.set(r.shard_id, Math.max(perShard.get(r.shard_id) ?? 0, r.seq + 1));
+    expect(perShard.size).toBe(3);
+
+    // A global root seals every shard at its acknowledged size.
+    await waitFor('every shard sealed', async () => {
+      const sealed = await sealedSizes();
+      return [...perShard].every(([s, n]) => (sealed.get(s) ?? 0) >= n) ? true : undefined;
+    });
+
+    const out = path.join(dir, 'bundles');
+    const ids = receipts.map((r) => r.record_id);
+    const proved = await runAgdr([
+      'prove',
+      '--coordinator',
+      info.coordinator,
+      '--out-dir',
+      out,
+      ...ids.flatMap((id) => ['--record-id', id]),
+    ]);
+    // Every record: a bundle written, nothing else said.
+    const problems = proved.stderr.split('\n').filter((l) => l !== '' && !/ -> /.test(l));
+    expect(problems).toEqual([]);
+    expect(proved.code).toBe(0);
+    const trustFile = path.join(dir, 'trust-pinned.json');
+    fs.writeFileSync(
+      trustFile,
+      JSON.stringify(await getJson<TrustBundle>(`${info.coordinator}/v1/keys`)),
+    );
+    const trusted = (JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle).keys.map(
+      (k) => k.verifier_key,
+    );
+    for (const r of receipts) {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(out, `${r.record_id}.bundle.json`)));
+      const report = verifyBundle(bytes, { trustedKeys: trusted });
+      expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(report.ok).toBe(true);
+    }
+
+    // The CLI, offline, with pinned keys: a readable report and exit 0.
+    const one = path.join(out, `${ids[0]}.bundle.json`);
+    const ok = await runAgdr(['verify', one, '--trust', trustFile]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/record_inclusion/);
+    expect(ok.stdout).toMatch(/VERIFIED$/);
+
+    // Every single-byte change of a bundle file is caught (x ^ 1 never maps a hex digit to
+    // another spelling of the same value, so every change is a real tamper).
+    const original = new Uint8Array(fs.readFileSync(one));
+    let caught = 0;
+    for (let i = 0; i < original.length; i++) {
+      const tampered = original.slice();
+      tampered[i] = (tampered[i] as number) ^ 1;
+      if (!verifyBundle(tampered, { trustedKeys: trusted }).ok) caught++;
+      else throw new Error(`bundle with byte ${i} changed still verifies`);
+    }
+    expect(caught).toBe(original.length);
+
+    // And the CLI names the failing check and exits non-zero.
+    const bad = original.slice();
+    const at = Buffer.from(bad).indexOf('"inclusion_proof":["') + 20;
+    bad[at] = (bad[at] as number) ^ 1;
+    const badFile = path.join(dir, 'tampered.json');
+    fs.writeFileSync(badFile, bad);
+    const failed = await runAgdr(['verify', badFile, '--trust', trustFile]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^FAILED: \S+/m);
+  });
+
+  it('rejects bad input with the line and field path, and an unknown record with its reason', async () => {
+    const lines = decisions(3, 'bad').trim().split('\n');
+    const broken = JSON.parse(lines[1] as string) as Record<string, unknown>;
+    delete (broken.ppp_triplet as Record<string, unknown>).place;
+    const input = [lines[0], JSON.stringify(broken), 'not json', lines[2]].join('\n') + '\n';
+    const r = await runAgdr(['submit', '-', '--coordinator', info.coordinator], input);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nothing sent');
+    expect(r.stderr).toMatch(/line 2: \$\.ppp_triplet\.place: /);
+    expect(r.stderr).toMatch(/line 3: \$: /);
+    const missing = await runAgdr([
+      'prove',
+      '--coordinator',
+      info.coordinator,
+      '--record-id',
+      'no-such-record',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not_found: no shard holds record_id "no-such-record"/);
+  });
+
+  it('keeps one append-only global log: consistency between two global checkpoints verifies', async () => {
+    const trust = await getJson<TrustBundle>(`${info.coordinator}/v1/keys`);
+    const a = parseCheckpoint(
+      parseNote(await (await fetch(`${info.coordinator}/v1/checkpoint`)).text()).text,
+    );
+    const b = await waitFor('the global log to grow', async () => {
+      const note = await (await fetch(`${info.coordinator}/v1/checkpoint`)).text();
+      const cp = verifyCheckpoint(
+        note,
+        trust.keys.map((k) => k.verifier_key),
+        'agdr.dev/default/local/coordinator',
+      );
+      return cp.size > a.size ? cp : undefined;
+    });
+    const proof = await getJson<{ hashes: string[] }>(
+      `${info.coordinator}/v1/proofs/consistency?from=${a.size}&to=${b.size}`,
+    );
+    expect(() =>
+      verifyConsistency(blake3, a.size, b.size, proof.hashes.map(fromHex), a.rootHash, b.rootHash),
+    ).not.toThrow();
+  });
+
+  it('stops cleanly, passes fsck, resumes the same logs on restart, and fsck catches a flipped byte', async () => {
+    const trust = await getJson<TrustBundle>(`${info.coordinator}/v1/keys`);
+    const keys = trust.keys.map((k) => k.verifier_key);
+    const before = await sealedSizes();
+    const a = verifyCheckpoint(
+      await (await fetch(`${info.coordinator}/v1/checkpoint`)).text(),
+      keys,
+      'agdr.dev/default/local/coordinator',
+    );
+    expect(await local.kill('SIGTERM')).toBe(0);
+
+    for (const sub of ['shards/0', 'shards/1', 'shards/2', 'coordinator']) {
+      const fsck = await runAgdr([
+        'verify',
+        '--log',
+        path.join(dir, sub),
+        '--trust',
+        path.join(dir, 'trust.json'),
+      ]);
+      expect(fsck.stdout).toMatch(/OK$/);
+      expect(fsck.code).toBe(0);
+    }
+
+    local = spawnAgdr(['local', '--data', dir, '--port', '0', '--interval', '1s', '--json']);
+    info = JSON.parse(await local.firstLine()) as LocalInfo;
+    expect(info.shards).toHaveLength(3);
+    const b = await waitFor('the resumed global log to grow', async () => {
+      const res = await fetch(`${info.coordinator}/v1/checkpoint`);
+      const cp = res.ok
+        ? verifyCheckpoint(await res.text(), keys, 'agdr.dev/default/local/coordinator')
+        : undefined;
+      return cp !== undefined && cp.size > a.size ? cp : undefined;
+    });
+    const proof = await getJson<{ hashes: string[] }>(
+      `${info.coordinator}/v1/proofs/consistency?from=${a.size}&to=${b.size}`,
+    );
+    verifyConsistency(blake3, a.size, b.size, proof.hashes.map(fromHex), a.rootHash, b.rootHash);
+    const after = await sealedSizes();
+    for (const [shard, size] of before) expect(after.get(shard)).toBe(size);
+    expect(await local.kill('SIGTERM')).toBe(0);
+
+    // One flipped byte inside a stored record: the full check refuses the log.
+    const segments = path.join(dir, 'shards/1/log/records');
+    const seg = path.join(segments, fs.readdirSync(segments)[0] as string);
+    const bytes = fs.readFileSync(seg);
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = (bytes[mid] as number) ^ 1;
+    fs.writeFileSync(seg, bytes);
+    const broken = await runAgdr(['verify', '--log', path.join(dir, 'shards/1')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/FAILED/);
+  });
+});
