@@ -25,6 +25,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 900_000,
           fileParallelism: false,

@@ -1,0 +1,47 @@
+// What the cluster tier's global setup hands to test files (vitest provide/inject), and the
+// small client for the harness control endpoint (restarting the apiserver from a test).
+import { inject } from 'vitest';
+
+import type { ClusterInfo } from './cluster.ts';
+import { Kubectl } from './kubectl.ts';
+import { HarnessError } from './process.ts';
+
+export interface HarnessControl {
+  /** http://127.0.0.1:PORT of the global setup's control endpoint. */
+  readonly url: string;
+  /** Bearer token the endpoint requires. */
+  readonly token: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: ClusterInfo;
+    harnessControl: HarnessControl;
+  }
+}
+
+export function clusterInfo(): ClusterInfo {
+  return inject('cluster');
+}
+
+/** kubectl (the built one) with the harness admin kubeconfig. */
+export function clusterKubectl(): Kubectl {
+  const info = inject('cluster');
+  return new Kubectl(info.bins.kubectl, info.kubeconfig);
+}
+
+/** Asks the global setup to restart kube-apiserver; resolves once it is ready again. */
+export async function restartApiserver(timeoutMs = 120_000): Promise<void> {
+  const control = inject('harnessControl');
+  const res = await fetch(`${control.url}/apiserver/restart`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${control.token}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (res.status !== 200) {
+    throw new HarnessError(
+      'RESTART_FAILED',
+      `apiserver restart failed (${res.status}): ${await res.text()}`,
+    );
+  }
+}
