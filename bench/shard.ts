@@ -17,7 +17,8 @@ import { utf8 } from '../src/core/bytes.ts';
 import { encodeEnvelope } from '../src/core/envelope.ts';
 import { blake3 } from '../src/core/hash.ts';
 import { CompactRange } from '../src/core/merkle/compact.ts';
-import { MerkleLog } from '../src/log-store/index.ts';
+import { MerkleLog, type EntryWriter } from '../src/log-store/index.ts';
+import { EnvelopeWriter, type EnvelopeSource } from '../src/shard-runtime/envelope-writer.ts';
 import {
   ROOT,
   epochTable,
@@ -55,21 +56,50 @@ function rawRate(n: number, build: (seq: number) => Uint8Array): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-/** Durable appends of `n` entries through MerkleLog, `window` calls of `call` entries in flight. */
+/** `call` prepared decisions, all `canonical`, packed as the shard's prepare step packs them. */
+function packedDecisions(canonical: Uint8Array, call: number): EnvelopeSource {
+  const packed = new Uint8Array(canonical.length * call);
+  const ends = new Uint32Array(call);
+  for (let i = 0; i < call; i++) {
+    packed.set(canonical, i * canonical.length);
+    ends[i] = (i + 1) * canonical.length;
+  }
+  return {
+    canonical: packed,
+    ends,
+    epochs: new Int32Array(call),
+    keys: Array.from({ length: call }, () => 'entity-1'),
+    strategies: Array.from({ length: call }, () => 'hash-by-entity' as const),
+  };
+}
+
+/**
+ * Durable appends of `n` entries through MerkleLog, `window` calls of `call` entries in flight:
+ * either the shard's path (an EnvelopeWriter per call, as ingest makes one per request) or
+ * prebuilt entries through `append` (the coordinator's global log path).
+ */
 async function appendRate(
   log: MerkleLog,
   n: number,
-  build: (seq: number) => Uint8Array,
+  entries: { source: EnvelopeSource } | { prebuilt: (seq: number) => Uint8Array },
   call = 1000,
   window = 64,
 ): Promise<number> {
-  const builders = Array.from({ length: call }, () => build);
+  const decisions = Array.from({ length: call }, (_, i) => i);
+  const builders =
+    'prebuilt' in entries ? Array.from({ length: call }, () => entries.prebuilt) : [];
+  const timestamp = '1800000000000000000';
   let issued = 0;
   const t0 = performance.now();
   const client = async (): Promise<void> => {
     while (issued < n) {
       issued += call;
-      await log.append(builders);
+      if ('source' in entries) {
+        const writer: EntryWriter = new EnvelopeWriter(entries.source, decisions, 0, timestamp);
+        await log.appendEntries(writer);
+      } else {
+        await log.append(builders);
+      }
     }
   };
   await Promise.all(Array.from({ length: window }, client));
@@ -87,6 +117,7 @@ export async function inProcessAppend(
   // The log alone: entries already encoded (what the coordinator's global log appends).
   const encoded = Array.from({ length: 4096 }, (_, i) => build(i));
   const prebuilt = (seq: number): Uint8Array => encoded[seq & 4095] as Uint8Array;
+  const source = packedDecisions(canonical, 1000);
   const log = await MerkleLog.open({ dir: path.join(dir, 'inproc') });
   rawRate(n / 4, build); // warm the JIT on the hashing path
   let raw = 0;
@@ -94,8 +125,8 @@ export async function inProcessAppend(
   let logOnly = 0;
   for (let r = 0; r < rounds; r++) {
     raw = Math.max(raw, rawRate(n, build));
-    append = Math.max(append, await appendRate(log, n, build));
-    logOnly = Math.max(logOnly, await appendRate(log, n, prebuilt));
+    append = Math.max(append, await appendRate(log, n, { source }));
+    logOnly = Math.max(logOnly, await appendRate(log, n, { prebuilt }));
   }
   await log.close();
   return {

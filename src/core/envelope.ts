@@ -63,6 +63,118 @@ export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array
   return out;
 }
 
+// The fixed ASCII pieces of the suffix, for the allocation-free encoder below.
+const ascii = (s: string): Uint8Array => utf8.encode(s);
+const ROUTING_EPOCH = ascii(',"routing":{"epoch":');
+const KEY = ascii(',"key":');
+const STRATEGY = ascii(',"strategy":');
+const SEQ = ascii('},"seq":');
+const SHARD = ascii(',"shard":');
+const TIMESTAMP = ascii(',"timestamp_ns":"');
+const END = ascii('"}');
+const FIXED =
+  PREFIX.length +
+  ROUTING_EPOCH.length +
+  KEY.length +
+  STRATEGY.length +
+  SEQ.length +
+  SHARD.length +
+  TIMESTAMP.length +
+  END.length;
+/** Digits of the largest safe integer (epoch, seq and shard are safe non-negative integers). */
+const MAX_INT_DIGITS = 16;
+/** Bytes of one UTF-16 unit in a JSON string at most (`\u001f`; a UTF-8 sequence is <= 3 per unit). */
+const MAX_BYTES_PER_UNIT = 6;
+
+/**
+ * An upper bound on the length of the envelope of `meta` around a canonical decision of
+ * `decisionLength` bytes (any seq): the room `encodeEnvelopeInto` needs. O(1).
+ */
+export function envelopeMaxLength(meta: EnvelopeMeta, decisionLength: number): number {
+  const r = meta.routing;
+  return (
+    FIXED +
+    decisionLength +
+    3 * MAX_INT_DIGITS +
+    meta.timestamp_ns.length +
+    MAX_BYTES_PER_UNIT * (r.key.length + r.strategy.length) +
+    4
+  );
+}
+
+/**
+ * Writes the envelope bytes (exactly `encodeEnvelope(meta, canonicalDecision)`) into `target`
+ * at `offset` and returns their length, without allocating for the common case of routing
+ * keys that need no JSON escape. `target` must have `envelopeMaxLength` bytes of room.
+ */
+export function encodeEnvelopeInto(
+  meta: EnvelopeMeta,
+  canonicalDecision: Uint8Array,
+  target: Uint8Array,
+  offset: number,
+): number {
+  checkMeta(meta);
+  if (!(
+    offset >= 0 && target.length - offset >= envelopeMaxLength(meta, canonicalDecision.length)
+  )) {
+    throw new RangeError(`no room for the envelope at offset ${offset}`);
+  }
+  const r = meta.routing;
+  let at = offset;
+  target.set(PREFIX, at);
+  at += PREFIX.length;
+  target.set(canonicalDecision, at);
+  at += canonicalDecision.length;
+  target.set(ROUTING_EPOCH, at);
+  at = writeInteger(target, at + ROUTING_EPOCH.length, r.epoch);
+  target.set(KEY, at);
+  at = writeJsonString(target, at + KEY.length, r.key, '$.routing.key');
+  target.set(STRATEGY, at);
+  at = writeJsonString(target, at + STRATEGY.length, r.strategy, '$.routing.strategy');
+  target.set(SEQ, at);
+  at = writeInteger(target, at + SEQ.length, meta.seq);
+  target.set(SHARD, at);
+  at = writeInteger(target, at + SHARD.length, meta.shard);
+  target.set(TIMESTAMP, at);
+  at = writeAscii(target, at + TIMESTAMP.length, meta.timestamp_ns);
+  target.set(END, at);
+  return at + END.length - offset;
+}
+
+/** Decimal digits of a safe non-negative integer; returns the offset after them. */
+function writeInteger(target: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  let rest = n;
+  for (let i = digits - 1; i >= 0; i--) {
+    const q = Math.floor(rest / 10);
+    target[at + i] = 0x30 + (rest - q * 10);
+    rest = q;
+  }
+  return at + digits;
+}
+
+function writeAscii(target: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) target[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+/** The canonical JSON string literal of `s`; printable ASCII without `"` or `\\` is copied. */
+function writeJsonString(target: Uint8Array, at: number, s: string, path: string): number {
+  target[at] = 0x22;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      // Needs escapes or UTF-8: rewrite the literal from its start.
+      const { written } = encoder.encodeInto(canonicalString(s, path), target.subarray(at));
+      return at + written;
+    }
+    target[at + 1 + i] = c;
+  }
+  target[at + 1 + s.length] = 0x22;
+  return at + s.length + 2;
+}
+
 /** The text after the decision: members routing, seq, shard, timestamp_ns in canonical order. */
 function envelopeSuffix(meta: EnvelopeMeta): string {
   checkMeta(meta);

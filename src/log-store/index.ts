@@ -2,6 +2,8 @@
 export {
   MerkleLog,
   type AppendedEntry,
+  type AppendedRange,
+  type EntryWriter,
   type BatchStats,
   type EntryBuilder,
   type LogOptions,

@@ -20,7 +20,7 @@ import {
   segmentOf,
   type LogLayout,
 } from './layout.ts';
-import { encodeBatch } from './batch-encoder.ts';
+import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
 import { acquireLock, releaseLock } from './lock.ts';
 import { loadMeta } from './meta.ts';
 import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
@@ -31,9 +31,31 @@ import { TreeStore, readIndexEntry } from './tree-store.ts';
 /** Builds one entry's bytes; it receives the sequence number the entry will have. */
 export type EntryBuilder = (seq: number) => Uint8Array;
 
+/**
+ * The entries of one append call, written by the writer straight into its batch buffer. For
+ * each entry in order the log calls `maxLength(i, seq)` and then `write(i, seq, ...)`.
+ */
+export interface EntryWriter {
+  readonly count: number;
+  /** An upper bound on the length of entry `i`, which gets sequence number `seq`. */
+  maxLength(i: number, seq: number): number;
+  /** Writes entry `i` at `target[offset..]` (at most `maxLength` bytes); returns its length. */
+  write(i: number, seq: number, target: Uint8Array, offset: number): number;
+}
+
 export interface AppendedEntry {
   readonly seq: number;
   readonly leafHash: Uint8Array;
+}
+
+/** The durable result of one append call: entries `first .. first + count - 1`. */
+export interface AppendedRange {
+  readonly first: number;
+  readonly count: number;
+  /** Leaf hash of the call's k-th entry (a copy). */
+  leafHash(k: number): Uint8Array;
+  /** The group commit the entries went out in. */
+  readonly batch: BatchStats;
 }
 
 /** What one group commit did (for metrics). */
@@ -69,9 +91,62 @@ export interface LogOptions {
 }
 
 interface PendingCall {
-  readonly builders: readonly EntryBuilder[];
-  readonly resolve: (r: AppendedEntry[], stats: BatchStats) => void;
+  readonly writer: EntryWriter;
+  readonly resolve: (r: AppendedRange) => void;
   readonly reject: (e: unknown) => void;
+}
+
+/** The classic builder-per-entry call as an EntryWriter (one copy into the batch buffer). */
+class BuilderWriter implements EntryWriter {
+  readonly count: number;
+  readonly #builders: readonly EntryBuilder[];
+  #built: Uint8Array = new Uint8Array(0);
+
+  constructor(builders: readonly EntryBuilder[]) {
+    this.#builders = builders;
+    this.count = builders.length;
+  }
+
+  maxLength(i: number, seq: number): number {
+    const b = (this.#builders[i] as EntryBuilder)(seq);
+    if (!(b instanceof Uint8Array))
+      throw new LogStoreError('bad_argument', 'an entry builder returned no bytes');
+    this.#built = b;
+    return b.length;
+  }
+
+  write(_i: number, _seq: number, target: Uint8Array, offset: number): number {
+    target.set(this.#built, offset);
+    return this.#built.length;
+  }
+}
+
+class Appended implements AppendedRange {
+  readonly first: number;
+  readonly count: number;
+  readonly batch: BatchStats;
+  readonly #index: Uint8Array;
+  readonly #at: number;
+
+  constructor(index: Uint8Array, at: number, first: number, count: number, batch: BatchStats) {
+    this.#index = index;
+    this.#at = at;
+    this.first = first;
+    this.count = count;
+    this.batch = batch;
+  }
+
+  leafHash(k: number): Uint8Array {
+    const at = (this.#at + k) * INDEX_ENTRY;
+    return this.#index.slice(at, at + HASH_SIZE);
+  }
+
+  entries(): AppendedEntry[] {
+    const out = new Array<AppendedEntry>(this.count);
+    for (let k = 0; k < this.count; k++)
+      out[k] = { seq: this.first + k, leafHash: this.leafHash(k) };
+    return out;
+  }
 }
 
 interface PreparedBatch {
@@ -86,7 +161,12 @@ interface PreparedBatch {
   readonly tiles: Map<number, Uint8Array[]>;
   readonly root: Uint8Array;
   readonly hashSeconds: number;
+  /** The batch buffer the record bytes are views of; reused once they are written. */
+  readonly buffer: BatchBuffer;
 }
+
+/** Batch buffers kept for reuse: one being built, two being written, one spare. */
+const BUFFER_POOL = 4;
 
 export class MerkleLog {
   readonly dir: string;
@@ -118,6 +198,7 @@ export class MerkleLog {
   #closed = false;
   #lastMark = performance.now();
   #markChain: Promise<void> = Promise.resolve();
+  readonly #buffers: BatchBuffer[] = [];
   #checkpointChain: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -209,12 +290,22 @@ export class MerkleLog {
   }
 
   /** `append`, also reporting the group commit the entries went out in (for timing headers). */
-  appendWithStats(
+  async appendWithStats(
     entries: readonly EntryBuilder[],
   ): Promise<{ entries: AppendedEntry[]; batch: BatchStats }> {
+    const r = (await this.appendEntries(new BuilderWriter(entries))) as Appended;
+    return { entries: r.entries(), batch: r.batch };
+  }
+
+  /**
+   * Appends the entries of `writer` as one unit (consecutive sequence numbers, or none if
+   * writing one throws), each written straight into the group commit's buffer; resolves once
+   * they are durable, with one result for the whole call.
+   */
+  appendEntries(writer: EntryWriter): Promise<AppendedRange> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
-    if (entries.length === 0) {
+    if (writer.count === 0) {
       const none: BatchStats = {
         entries: 0,
         bytes: 0,
@@ -222,14 +313,10 @@ export class MerkleLog {
         syncSeconds: 0,
         hashSeconds: 0,
       };
-      return Promise.resolve({ entries: [], batch: none });
+      return Promise.resolve(new Appended(new Uint8Array(0), 0, this.#size, 0, none));
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({
-        builders: entries,
-        resolve: (r, batch) => resolve({ entries: r, batch }),
-        reject,
-      });
+      this.#queue.push({ writer, resolve, reject });
       this.#kick();
     });
   }
@@ -370,15 +457,18 @@ export class MerkleLog {
     });
   }
 
-  // The single writer. Up to two batches are in flight: while batch N syncs, batch N+1 is
-  // built, hashed and written; acknowledgements are strictly in order.
+  // The single writer. Up to three batches are in flight: while batch N syncs and N+1 is
+  // written, N+2 is built and hashed (the writer idles less when the disk or the thread pool
+  // is slow). Syncs and acknowledgements are strictly in order.
   async #loop(): Promise<void> {
     let prev: Promise<void> | undefined;
+    let prev2: Promise<void> | undefined;
     while (this.#failed === undefined) {
       if (this.#head >= this.#queue.length) {
         if (prev === undefined) break;
         await prev;
         prev = undefined;
+        prev2 = undefined;
         continue;
       }
       const batch = this.#prepare();
@@ -389,6 +479,7 @@ export class MerkleLog {
       const done = (async () => {
         const t0 = performance.now();
         await written;
+        this.#recycle(batch.buffer);
         if (before !== undefined) await before;
         if (this.#failed !== undefined) throw this.#failed;
         const t1 = performance.now();
@@ -408,7 +499,8 @@ export class MerkleLog {
         this.#onBatch?.(stats);
         if (t2 - this.#lastMark >= this.#markIntervalMs) await this.#markDurable();
       })().catch((err: unknown) => this.#fail(err));
-      if (before !== undefined) await before;
+      if (prev2 !== undefined) await prev2;
+      prev2 = before;
       prev = done;
     }
     if (this.#failed === undefined) await this.#segments.closeRetired();
@@ -420,35 +512,27 @@ export class MerkleLog {
   #prepare(): PreparedBatch | undefined {
     const t0 = performance.now();
     const first = this.#range.size;
-    const records: Uint8Array[] = [];
+    const buffer = this.#buffers.pop() ?? new BatchBuffer();
+    buffer.reset();
     const calls: { call: PendingCall; at: number }[] = [];
-    let bytes = 0;
     while (this.#head < this.#queue.length) {
       const call = this.#queue[this.#head] as PendingCall;
       if (
-        records.length > 0 &&
-        (records.length + call.builders.length > this.#maxEntries || bytes >= this.#maxBytes)
+        buffer.count > 0 &&
+        (buffer.count + call.writer.count > this.#maxEntries || buffer.length >= this.#maxBytes)
       ) {
         break;
       }
       this.#head++;
-      const built: Uint8Array[] = [];
+      const at = buffer.count;
       try {
-        for (let i = 0; i < call.builders.length; i++) {
-          const b = (call.builders[i] as EntryBuilder)(first + records.length + i);
-          if (!(b instanceof Uint8Array))
-            throw new LogStoreError('bad_argument', 'an entry builder returned no bytes');
-          built.push(b);
-        }
+        writeEntries(call.writer, first + at, buffer);
       } catch (err) {
+        buffer.truncate(at);
         call.reject(err);
         continue;
       }
-      for (const b of built) {
-        records.push(b);
-        bytes += b.length;
-      }
-      calls.push({ call, at: records.length - built.length });
+      calls.push({ call, at });
     }
     // Taken calls must not stay reachable from the queue (their promises hold the receipts).
     if (this.#head === this.#queue.length) {
@@ -458,10 +542,13 @@ export class MerkleLog {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
-    if (records.length === 0) return undefined;
+    if (buffer.count === 0) {
+      this.#recycle(buffer);
+      return undefined;
+    }
 
     const encoded = encodeBatch(
-      records,
+      buffer,
       this.#range,
       this.hasher,
       this.#layout.segmentRecords,
@@ -475,15 +562,23 @@ export class MerkleLog {
     return {
       calls,
       first,
-      end: first + records.length,
-      count: records.length,
-      bytes,
+      end: first + buffer.count,
+      count: buffer.count,
+      bytes: buffer.length - 1,
       data,
       index: encoded.index,
       tiles: encoded.tiles,
       root: this.#range.root(),
       hashSeconds: (performance.now() - t0) / 1000,
+      buffer,
     };
+  }
+
+  /** Keeps a written batch's buffer for reuse (not one grown far past the batch limit). */
+  #recycle(buffer: BatchBuffer): void {
+    if (this.#buffers.length < BUFFER_POOL && buffer.bytes.length <= 4 * this.#maxBytes) {
+      this.#buffers.push(buffer);
+    }
   }
 
   #write(batch: PreparedBatch): Promise<unknown> {
@@ -498,16 +593,10 @@ export class MerkleLog {
     this.#inflight.delete(batch);
     this.#size = batch.end;
     this.#root = batch.root;
-    // Receipts are made now, not while the batch waits for its sync, so they die young.
-    const index = batch.index;
     for (const c of batch.calls) {
-      const n = c.call.builders.length;
-      const receipts: AppendedEntry[] = new Array<AppendedEntry>(n);
-      for (let i = 0; i < n; i++) {
-        const at = (c.at + i) * INDEX_ENTRY;
-        receipts[i] = { seq: batch.first + c.at + i, leafHash: index.slice(at, at + HASH_SIZE) };
-      }
-      c.call.resolve(receipts, stats);
+      c.call.resolve(
+        new Appended(batch.index, c.at, batch.first + c.at, c.call.writer.count, stats),
+      );
     }
   }
 
@@ -538,5 +627,21 @@ export class MerkleLog {
       (this.#queue[i] as PendingCall).reject(this.#failed);
     this.#queue = [];
     this.#head = 0;
+  }
+}
+
+/** Writes a call's entries (sequence numbers from `seq`) into the batch buffer. */
+function writeEntries(writer: EntryWriter, seq: number, buffer: BatchBuffer): void {
+  for (let i = 0; i < writer.count; i++, seq++) {
+    const max = writer.maxLength(i, seq);
+    buffer.reserve(max);
+    const n = writer.write(i, seq, buffer.bytes, buffer.length);
+    if (!Number.isSafeInteger(n) || n < 0 || n > max) {
+      throw new LogStoreError(
+        'bad_argument',
+        `entry ${i}: wrote ${n} bytes, at most ${max} allowed`,
+      );
+    }
+    buffer.push(n);
   }
 }

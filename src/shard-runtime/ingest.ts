@@ -3,9 +3,10 @@
 // nothing, also when the original is still in flight), envelope splicing in the log writer, and
 // receipts once durable.
 import { toHex, utf8 } from '../core/bytes.ts';
-import { encodeEnvelope, type EnvelopeRouting } from '../core/envelope.ts';
-import type { AppendedEntry, BatchStats, MerkleLog } from '../log-store/index.ts';
-import { canonicalAt, type PackedBatch } from './prepare.ts';
+import type { EnvelopeRouting } from '../core/envelope.ts';
+import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
+import { EnvelopeWriter } from './envelope-writer.ts';
+import type { PackedBatch } from './prepare.ts';
 import type { RecordIndex } from './record-index.ts';
 
 export interface Receipt {
@@ -36,7 +37,7 @@ export type IngestOutcome =
   | { ok: false; misrouted: Misrouted[] };
 
 interface InFlight {
-  readonly appended: Promise<{ entries: AppendedEntry[] }>;
+  readonly appended: Promise<AppendedRange>;
   /** Set once durable, until the index has the record_id. */
   seq?: number;
   readonly k: number;
@@ -108,7 +109,7 @@ export class Ingestor {
       firstInBatch?.set(id, i);
       const pending = this.#pending.get(id);
       if (pending !== undefined) {
-        receipts[i] = pending.appended.then((r) => this.#receipt(pending, r.entries));
+        receipts[i] = pending.appended.then((r) => this.#receipt(pending, r));
         continue;
       }
       const seq = this.#index.get(id);
@@ -122,13 +123,9 @@ export class Ingestor {
     let stats: BatchStats | undefined;
     if (fresh.length > 0) {
       const timestamp = this.#clock();
-      const builders = fresh.map((i) => {
-        const routing = routingOf(i);
-        const canonical = canonicalAt(batch, i);
-        return (seq: number) =>
-          encodeEnvelope({ shard: this.shardId, seq, timestamp_ns: timestamp, routing }, canonical);
-      });
-      const appended = this.#log.appendWithStats(builders);
+      const appended = this.#log.appendEntries(
+        new EnvelopeWriter(batch, fresh, this.shardId, timestamp),
+      );
       const flights = fresh.map((i, k): InFlight => {
         const f: InFlight = {
           appended,
@@ -139,18 +136,18 @@ export class Ingestor {
         this.#pending.set(f.recordId, f);
         return f;
       });
-      let result: { entries: AppendedEntry[]; batch: BatchStats };
+      let result: AppendedRange;
       try {
         result = await appended;
       } catch (err) {
         for (const f of flights) this.#pending.delete(f.recordId);
         throw err;
       }
-      flights.forEach((f, k) => (f.seq = (result.entries[k] as AppendedEntry).seq));
+      flights.forEach((f, k) => (f.seq = result.first + k));
       // Synchronously after the append resolved, so index writes follow log order.
       const indexed = this.#index.add(
         flights.map((f) => f.recordId),
-        (result.entries[0] as AppendedEntry).seq,
+        result.first,
       );
       const forget = indexed.finally(() => {
         for (const f of flights)
@@ -159,7 +156,7 @@ export class Ingestor {
       this.#track(forget);
       stats = result.batch;
       fresh.forEach((i, k) => {
-        receipts[i] = this.#receipt(flights[k] as InFlight, result.entries);
+        receipts[i] = this.#receipt(flights[k] as InFlight, result);
         created[i] = true;
       });
     }
@@ -175,12 +172,11 @@ export class Ingestor {
     return { ok: true, receipts: settled, created, batch: stats };
   }
 
-  #receipt(f: InFlight, entries: readonly AppendedEntry[]): Receipt {
-    const e = entries[f.k] as AppendedEntry;
+  #receipt(f: InFlight, appended: AppendedRange): Receipt {
     return {
       shard_id: this.shardId,
-      seq: e.seq,
-      leaf_hash: toHex(e.leafHash),
+      seq: appended.first + f.k,
+      leaf_hash: toHex(appended.leafHash(f.k)),
       record_id: f.recordId,
       routing: f.routing,
     };

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -205,4 +206,34 @@ export function startCoordinatorProcess(
     '0',
     ...extra,
   ]);
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server that must be known before it starts). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Starts `agdr shard` for shard `id` of a cluster's files on `port` (0: a free one), signing a
+ * checkpoint every 200 ms, with the decisions prepared in-process.
+ */
+export function startShardOf(
+  files: ClusterFiles,
+  id: number,
+  port = 0,
+): Promise<{ proc: AgdrProcess; url: string; port: number }> {
+  const s = files.shards[id];
+  if (s === undefined) throw new RangeError(`the cluster has no shard ${id}`);
+  return startServer(
+    ['shard', '--data', s.data, '--shard-id', String(id), '--routing', files.routing]
+      .concat(['--key', s.key, '--port', String(port)])
+      .concat(['--checkpoint-interval', '200ms', '--workers', '0']),
+  );
 }

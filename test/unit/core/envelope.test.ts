@@ -6,6 +6,8 @@ import { prepareDecision } from '../../../src/core/decision.ts';
 import {
   decodeEnvelope,
   encodeEnvelope,
+  encodeEnvelopeInto,
+  envelopeMaxLength,
   EnvelopeError,
   type EnvelopeMeta,
 } from '../../../src/core/envelope.ts';
@@ -72,6 +74,59 @@ describe('encodeEnvelope (splice) equals RFC 8785 of the whole envelope', () => 
         expect.objectContaining({ path }),
       );
     }
+  });
+});
+
+/** encodeEnvelopeInto at `offset` of a buffer with exactly the room it asks for, pre-filled. */
+function encodeInto(m: EnvelopeMeta, canonical: Uint8Array, offset: number): Uint8Array {
+  const target = new Uint8Array(offset + envelopeMaxLength(m, canonical.length)).fill(0xa5);
+  const n = encodeEnvelopeInto(m, canonical, target, offset);
+  expect(target.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+  expect(target.subarray(offset + n).every((b) => b === 0xa5)).toBe(true);
+  return target.slice(offset, offset + n);
+}
+
+describe('encodeEnvelopeInto (splice into a buffer) equals RFC 8785 of the whole envelope', () => {
+  it('for the fixture decision', () => {
+    const p = prepareDecision(decision);
+    expect(encodeInto(meta, p.canonical, 7)).toEqual(whole(meta, decision));
+  });
+  it('for arbitrary metadata (unicode routing keys), decisions and offsets', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.jsonValue(), fc.nat(64), (m, d, offset) => {
+        expect(encodeInto(m, canonicalBytes(d), offset)).toEqual(whole(m, d));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('for routing keys that need escapes or are not ASCII', () => {
+    const keys = fc.string({
+      unit: fc.constantFrom('"', '\\', '\n', '\u001f', '\u007f', 'é', '😀', 'a'),
+    });
+    fc.assert(
+      fc.property(keys, keys, (key, strategy) => {
+        const m = { ...meta, routing: { epoch: 3, key, strategy: strategy || 's' } };
+        expect(encodeInto(m, canonicalBytes(decision), 1)).toEqual(whole(m, decision));
+      }),
+      { numRuns: 200 },
+    );
+  });
+  it('rejects metadata that has no canonical form, and a target without room', () => {
+    const p = prepareDecision(decision);
+    const target = new Uint8Array(envelopeMaxLength(meta, p.canonical.length));
+    const cases: [Partial<EnvelopeMeta>, string][] = [
+      [{ shard: -1 }, '$.shard'],
+      [{ seq: 2 ** 53 }, '$.seq'],
+      [{ timestamp_ns: '-1' }, '$.timestamp_ns'],
+      [{ routing: { epoch: 0, key: 'k\udc00', strategy: 'x' } }, '$.routing.key'],
+      [{ routing: { epoch: 0, key: 'k', strategy: '\ud800' } }, '$.routing.strategy'],
+    ];
+    for (const [patch, path] of cases) {
+      expect(() => encodeEnvelopeInto({ ...meta, ...patch }, p.canonical, target, 0)).toThrow(
+        expect.objectContaining({ path }),
+      );
+    }
+    expect(() => encodeEnvelopeInto(meta, p.canonical, target, 1)).toThrow(RangeError);
   });
 });
 

@@ -1,0 +1,344 @@
+// Scaling on real processes: routing epoch changes at a future boundary. Scale up 2 -> 3 (the
+// new shard is aggregated once its epoch is in force, decisions route by the epoch in force at
+// their own timestamp, old records keep proving under the old epoch) and scale down 3 -> 2 (the
+// retired shard is aggregated until a checkpoint taken after the boundary is sealed, then no
+// longer fetched, and everything it acknowledged stays provable).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoordinatorClient } from '../../../src/cli/client/coordinator-api.ts';
+import { ShardClient } from '../../../src/cli/client/shard-api.ts';
+import type { ShardReceipt } from '../../../src/cli/client/shard-api.ts';
+import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
+import { verifyBundle } from '../../../src/core/bundle.ts';
+import type { EvidenceBundle } from '../../../src/core/bundle.ts';
+import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
+import { epochTableHash, route } from '../../../src/core/routing.ts';
+import type { RoutingEpoch, EpochTable } from '../../../src/core/routing.ts';
+import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import {
+  decisions,
+  freePort,
+  getJson,
+  initCluster,
+  killAll,
+  runAgdr,
+  startCoordinatorProcess,
+  startShardOf,
+  tempDir,
+  waitFor,
+} from '../e2e/harness.ts';
+import type { AgdrProcess, ClusterFiles } from '../e2e/harness.ts';
+
+interface Decision {
+  record_id: string;
+  entity_id: string;
+  session_id: string;
+  domain: string;
+  timestamp_ns: string;
+}
+
+let dir: string;
+let files: ClusterFiles;
+let trusted: string[];
+let epoch0: RoutingEpoch;
+let table0: EpochTable;
+let table1: EpochTable;
+let boundary1: bigint;
+const ports: number[] = [];
+const procs: (AgdrProcess | undefined)[] = [];
+let coordinator: CoordinatorClient;
+/** Every receipt each shard gave, by shard id. */
+const acked = new Map<number, ShardReceipt[]>([
+  [0, []],
+  [1, []],
+  [2, []],
+]);
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+const shardUrl = (id: number): string => `http://127.0.0.1:${ports[id]}`;
+
+/** Replaces the routing file the shards and the coordinator watch (atomically). */
+function publishRouting(table: EpochTable): void {
+  const tmp = `${files.routing}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(table));
+  fs.renameSync(tmp, files.routing);
+}
+
+async function startShard(id: number): Promise<void> {
+  procs[id] = (await startShardOf(files, id, ports[id])).proc;
+}
+
+/** Waits until every listed shard routes by `table`. */
+async function shardsUse(table: EpochTable, ids: number[]): Promise<void> {
+  const want = epochTableHash(table);
+  for (const id of ids) {
+    await waitFor(`shard ${id} to load routing table ${want}`, async () => {
+      const res = await fetch(`${shardUrl(id)}/v1/routing`);
+      await res.arrayBuffer();
+      return res.headers.get('x-agdr-routing-hash') === want ? true : undefined;
+    });
+  }
+}
+
+/** Decisions grouped by the shard `table` routes them to. */
+function routed(lines: string[], table: EpochTable): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const line of lines) {
+    const { shard } = route(JSON.parse(line) as Decision, table);
+    out.set(shard, [...(out.get(shard) ?? []), line]);
+  }
+  return out;
+}
+
+async function submit(groups: Map<number, string[]>): Promise<ShardReceipt[]> {
+  const all: ShardReceipt[] = [];
+  for (const [shard, lines] of groups) {
+    const receipts = await new ShardClient(shardUrl(shard), 5000).submitBatch(
+      lines.join('\n') + '\n',
+    );
+    expect(receipts).toHaveLength(lines.length);
+    for (const r of receipts) expect(r.shard_id).toBe(shard);
+    acked.get(shard)?.push(...receipts);
+    all.push(...receipts);
+  }
+  return all;
+}
+
+/** POSTs one decision to a shard; returns the status and body text. */
+async function post(shard: number, line: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${shardUrl(shard)}/v1/decisions`, {
+    method: 'POST',
+    body: line,
+    headers: { 'content-type': 'application/json' },
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function roots(): Promise<GlobalRootRecord[]> {
+  const page = await getJson<{ global_roots: { record: GlobalRootRecord }[] }>(
+    `${coordinator.url}/v1/global-roots?from=0&limit=10000`,
+  );
+  return page.global_roots.map((e) => e.record);
+}
+
+const entryOf = (g: GlobalRootRecord, shard: number) =>
+  g.shard_roots.find((e) => e.shard_id === shard);
+
+/** Builds and verifies (against the trust bundle's keys) the evidence bundle of a receipt. */
+async function prove(receipt: ShardReceipt): Promise<EvidenceBundle> {
+  const bundle = await buildEvidenceBundle(
+    coordinator,
+    { shard: receipt.shard_id, seq: receipt.seq },
+    { waitMs: 10_000, timeoutMs: 5000 },
+  );
+  expect(JSON.parse(bundle.envelope).decision.record_id).toBe(receipt.record_id);
+  const report = verifyBundle(bundle, { trustedKeys: trusted });
+  expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+  expect(report.ok).toBe(true);
+  return bundle;
+}
+
+beforeAll(async () => {
+  dir = tempDir('scaling');
+  files = await initCluster(dir, 3);
+  trusted = (JSON.parse(fs.readFileSync(files.trust, 'utf8')) as TrustBundle).keys.map(
+    (k) => k.verifier_key,
+  );
+  // The cluster starts with two shards; shard 2 is keyed and trusted but not routed to yet.
+  const initial = JSON.parse(fs.readFileSync(files.routing, 'utf8')) as EpochTable;
+  epoch0 = { ...(initial.epochs[0] as RoutingEpoch), shards: 2 };
+  table0 = { epochs: [epoch0] };
+  publishRouting(table0);
+  for (let i = 0; i < 3; i++) ports.push(await freePort());
+  await Promise.all([0, 1].map(startShard));
+  const list = ports.map((p, i) => `${i}=http://127.0.0.1:${p}`).join(',');
+  const started = await startCoordinatorProcess(files, list, ['--shard-timeout', '500ms']);
+  coordinator = new CoordinatorClient(started.url);
+}, 30_000);
+
+afterAll(async () => {
+  await killAll();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('coordinator scaling through routing epochs (real processes)', () => {
+  it('scales up 2 -> 3 at a future boundary', async () => {
+    const before = await submit(routed(decisions(40, 'pre').trim().split('\n'), table0));
+    expect(acked.get(0)?.length).toBeGreaterThan(0);
+    expect(acked.get(1)?.length).toBeGreaterThan(0);
+    const g0 = await waitFor('a global root over shards 0 and 1', async () => {
+      const g = (await coordinator.latestGlobalRoot())?.record as GlobalRootRecord | undefined;
+      return g !== undefined && g.shard_roots.every((e) => e.status === 'ok') ? g : undefined;
+    });
+    expect(g0.shard_roots.map((e) => e.shard_id)).toEqual([0, 1]);
+
+    // New shard Ready first, then the new epoch at a boundary a few seconds ahead.
+    await startShard(2);
+    boundary1 = nowNs() + 3_000_000_000n;
+    table1 = {
+      epochs: [epoch0, { ...epoch0, epoch: 1, shards: 3, effective_from_ns: String(boundary1) }],
+    };
+    publishRouting(table1);
+    await shardsUse(table1, [0, 1, 2]);
+
+    // Decisions timestamped after the boundary route (client-side) to all three shards.
+    const after = decisions(90, 'post', boundary1 + 1n)
+      .trim()
+      .split('\n');
+    const groups = routed(after, table1);
+    expect([...groups.keys()].sort()).toEqual([0, 1, 2]);
+    for (const r of await submit(groups)) expect(r.routing.epoch).toBe(1);
+
+    // A shard refuses what routes elsewhere under the epoch in force at the decision's time.
+    const moved = after.find(
+      (l) =>
+        route(JSON.parse(l) as Decision, table0).shard !== 2 &&
+        route(JSON.parse(l) as Decision, table1).shard === 2,
+    ) as string;
+    expect(moved).toBeDefined();
+    const oldHome = route(JSON.parse(moved) as Decision, table0).shard;
+    const refused = await post(oldHome, moved);
+    expect(refused.status).toBe(421);
+    expect(JSON.parse(refused.text)).toMatchObject({ error: { code: 'misrouted', shard_id: 2 } });
+    const oldLine = decisions(1, 'late-old').trim();
+    const oldShard = route(JSON.parse(oldLine) as Decision, table1).shard;
+    expect(oldShard).toBeLessThan(2);
+    const refusedOld = await post(2, oldLine);
+    expect(refusedOld.status).toBe(421);
+    expect(JSON.parse(refusedOld.text)).toMatchObject({
+      error: { code: 'misrouted', shard_id: oldShard },
+    });
+
+    // From the first round that starts after the boundary on, shard 2 is in every global root, ok.
+    const size2 = acked.get(2)?.length ?? 0;
+    await waitFor('shard 2 sealed with every record it acknowledged', async () => {
+      const g = (await coordinator.latestGlobalRoot())?.record as GlobalRootRecord | undefined;
+      if (g === undefined || BigInt(g.interval_start_ns) < boundary1) return undefined;
+      const e = entryOf(g, 2);
+      return e?.status === 'ok' && e.tree_size >= size2 ? true : undefined;
+    });
+    const all = await roots();
+    const afterBoundary = all.filter((g) => BigInt(g.interval_start_ns) >= boundary1);
+    expect(afterBoundary.length).toBeGreaterThan(0);
+    for (const g of afterBoundary) {
+      expect(g.shard_roots.map((e) => [e.shard_id, e.status])).toEqual([
+        [0, 'ok'],
+        [1, 'ok'],
+        [2, 'ok'],
+      ]);
+      expect(g.routing_epoch_hash).toBe(epochTableHash(table1));
+    }
+    for (const g of all.filter((x) => BigInt(x.interval_end_ns) < boundary1))
+      expect(entryOf(g, 2)).toBeUndefined();
+
+    // Records from before the boundary prove and verify under the old epoch.
+    for (const receipt of before.filter((_, i) => i % 4 === 0)) {
+      const bundle = await prove(receipt);
+      const decision = JSON.parse(bundle.envelope).decision as Decision;
+      expect(route(decision, bundle.routing.epoch_table)).toMatchObject({
+        epoch: 0,
+        shard: receipt.shard_id,
+      });
+      expect(JSON.parse(bundle.envelope).routing.epoch).toBe(0);
+    }
+    // ... and through the CLI: `agdr prove` then `agdr verify` on one of them.
+    const out = path.join(dir, 'pre-0.bundle.json');
+    const proved = await runAgdr([
+      'prove',
+      '--coordinator',
+      coordinator.url,
+      '--record-id',
+      (before[0] as ShardReceipt).record_id,
+      '--out',
+      out,
+      '--wait',
+      '10s',
+    ]);
+    expect(proved.code, proved.stderr).toBe(0);
+    const verified = await runAgdr(['verify', out]);
+    expect(verified.code).toBe(0);
+    // Records after the boundary prove too, on every shard, under the new epoch.
+    for (const shard of [0, 1, 2]) {
+      const receipt = (acked.get(shard) ?? []).find((r) => r.record_id.startsWith('post-'));
+      const bundle = await prove(receipt as ShardReceipt);
+      expect(JSON.parse(bundle.envelope).routing.epoch).toBe(1);
+    }
+  }, 30_000);
+
+  it('scales down 3 -> 2: the retired shard is sealed to the end, then no longer fetched', async () => {
+    // More records for shard 2 while it is still routed to.
+    const more = decisions(60, 'late', boundary1 + 1_000_000n)
+      .trim()
+      .split('\n');
+    await submit(routed(more, table1));
+    const size2 = acked.get(2)?.length ?? 0;
+
+    const boundary2 = nowNs() + 3_000_000_000n;
+    const table2: EpochTable = {
+      epochs: [
+        ...table1.epochs,
+        { ...epoch0, epoch: 2, shards: 2, effective_from_ns: String(boundary2) },
+      ],
+    };
+    publishRouting(table2);
+    await shardsUse(table2, [0, 1, 2]);
+    // After the boundary no new record reaches shard 2.
+    const next = decisions(30, 'gone', boundary2).trim().split('\n');
+    const wouldHaveGone = next.find(
+      (l) => route(JSON.parse(l) as Decision, table1).shard === 2,
+    ) as string;
+    expect(wouldHaveGone).toBeDefined();
+    const refused = await post(2, wouldHaveGone);
+    expect(refused.status).toBe(421);
+    await submit(routed(next, table2));
+    expect(acked.get(2)).toHaveLength(size2);
+
+    // Shard 2 stays in the global roots until its final checkpoint is sealed after the boundary.
+    const last = await waitFor(
+      'a global root without shard 2',
+      async () => {
+        const all = await roots();
+        const i = all.findIndex((g) => BigInt(g.interval_end_ns) > boundary2 && !entryOf(g, 2));
+        return i > 0 ? { dropped: all[i] as GlobalRootRecord, before: all.slice(0, i) } : undefined;
+      },
+      15_000,
+    );
+    const final = last.before.at(-1) as GlobalRootRecord;
+    expect(BigInt(final.interval_end_ns)).toBeGreaterThan(boundary2);
+    expect(entryOf(final, 2)).toMatchObject({ status: 'ok', tree_size: size2 });
+    for (const g of last.before.filter((x) => BigInt(x.interval_start_ns) >= boundary1))
+      expect(entryOf(g, 2)?.status).toBe('ok');
+    expect(last.dropped.shard_roots.map((e) => e.shard_id)).toEqual([0, 1]);
+
+    // Its process can go away: the following global roots do not mark it missing.
+    await procs[2]?.kill('SIGTERM');
+    const stoppedAt = (await roots()).length;
+    const later = await waitFor('two more global roots', async () => {
+      const all = await roots();
+      return all.length >= stoppedAt + 2 ? all.slice(last.dropped.global_root_id) : undefined;
+    });
+    for (const g of later) {
+      expect(g.shard_roots.map((e) => [e.shard_id, e.status])).toEqual([
+        [0, 'ok'],
+        [1, 'ok'],
+      ]);
+      expect(g.routing_epoch_hash).toBe(epochTableHash(table2));
+    }
+    const missing = await getJson<{ open: { shard_id: number }[] }>(
+      `${coordinator.url}/v1/missing`,
+    );
+    expect(missing.open).toEqual([]);
+
+    // Every record it ever acknowledged still proves and verifies, served from its archived log.
+    await startShard(2);
+    for (const receipt of acked.get(2) ?? []) await prove(receipt);
+    // Serving its archive again does not bring it back into aggregation.
+    const now = (await roots()).length;
+    const again = await waitFor('one more global root', async () => {
+      const all = await roots();
+      return all.length > now ? all.at(-1) : undefined;
+    });
+    expect(entryOf(again as GlobalRootRecord, 2)).toBeUndefined();
+  }, 30_000);
+});
