@@ -1,4 +1,6 @@
 // `npm run bench [suite...] [--quick]`: runs benchmark suites and prints one JSON document.
+// Without names it runs the throughput suites; the soak (`shard-crash`, 200 SIGKILL rounds) and
+// the 50M-record memory run (`shard-memory`, ~22 GB of disk) run only when named.
 // Every suite reports its figures beside a baseline measured in the same run, as ratios, so
 // results compare across machines and across runs on a busy machine.
 import os from 'node:os';
@@ -19,15 +21,19 @@ const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
   shard: () => import('./shard.ts'),
 };
 
+const defaultSuites = ['core', 'records', 'shard', 'coordinator'];
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const wanted = args.filter((a) => !a.startsWith('--'));
-  const names = wanted.length > 0 ? wanted : Object.keys(suites);
+  const names = wanted.length > 0 ? wanted : defaultSuites;
   const results: Record<string, unknown> = {};
   for (const name of names) {
     const load = suites[name];
-    if (load === undefined) throw new Error(`unknown bench suite '${name}'`);
+    if (load === undefined) {
+      throw new Error(`unknown bench suite '${name}' (known: ${Object.keys(suites).join(', ')})`);
+    }
     const { run } = await load();
     process.stderr.write(`bench: ${name}...\n`);
     results[name] = await run({ quick });
@@ -43,4 +49,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
-await main();
+await main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
