@@ -18,34 +18,9 @@ import {
 } from '../src/core/merkle/nodes.ts';
 import { verifyConsistency, verifyInclusion } from '../src/core/merkle/proof.ts';
 import { ed25519SignerFromSeed, verifyEd25519 } from '../src/core/signer.ts';
+import { rate, rateAsync, round, ratio } from './measure.ts';
 
 const RECORD_BYTES = 256;
-
-/** Runs `op` in batches for about `ms` milliseconds; returns operations per second. */
-function rate(ms: number, batch: number, op: (i: number) => void): number {
-  let n = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    for (let i = 0; i < batch; i++) op(n + i);
-    n += batch;
-    now = performance.now();
-  }
-  return n / ((now - start) / 1000);
-}
-
-async function rateAsync(ms: number, op: () => Promise<unknown>): Promise<number> {
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    await op();
-    n++;
-  }
-  return n / ((performance.now() - start) / 1000);
-}
-
-const round = (x: number): number => Math.round(x);
-const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
 
 export const run: BenchSuite = async ({ quick }) => {
   const ms = quick ? 150 : 1000;

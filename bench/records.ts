@@ -13,6 +13,7 @@ import { parseDecisionLine, prepareDecision, type PreparedDecision } from '../sr
 import { encodeEnvelope, type EnvelopeMeta } from '../src/core/envelope.ts';
 import { canonicalBytes } from '../src/core/jcs.ts';
 import { route, type EpochTable } from '../src/core/routing.ts';
+import { rate, round, ratio } from './measure.ts';
 
 /** A small decision (about 390 bytes of canonical JSON: the required members and one chain node). */
 function decisionLine(i: number): string {
@@ -33,21 +34,6 @@ function decisionLine(i: number): string {
     domain: 'credit',
   });
 }
-
-function rate(ms: number, batch: number, op: (i: number) => unknown): number {
-  let n = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    for (let i = 0; i < batch; i++) op(n + i);
-    n += batch;
-    now = performance.now();
-  }
-  return n / ((now - start) / 1000);
-}
-
-const round = (x: number): number => Math.round(x);
-const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
 
 export const run: BenchSuite = async ({ quick }) => {
   const ms = quick ? 150 : 800;

@@ -27,10 +27,9 @@ import {
   writeRouting,
   type ShardProcess,
 } from '../test/integration/shard/shard-process.ts';
+import { round, ratio } from './measure.ts';
 
 const run$ = promisify(execFile);
-const round = (x: number): number => Math.round(x);
-const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
 
 /** 256 bytes of canonical decision JSON (the in-process figure is about the log, not validation). */
 export function canonicalDecision256(): Uint8Array {
