@@ -11,16 +11,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-cache="${AGDR_TEST_BIN_CACHE:-$HOME/.cache/agdr-test-bin}"
 
-if command -v go >/dev/null 2>&1; then
-  GO="$(command -v go)"
-elif [ -x /usr/local/go/bin/go ]; then
-  GO=/usr/local/go/bin/go
-else
-  echo "build.sh: no Go toolchain (looked on PATH and at /usr/local/go/bin/go)" >&2
-  exit 1
-fi
+# shellcheck source=tools/go-env.sh
+. "$here/../go-env.sh"
+cache="$CACHE"
 
 # name | version (cache directory suffix) | binaries (the `tool` directives of the module;
 # `final=built` renames a binary that go names after its package directory)

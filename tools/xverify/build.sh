@@ -8,16 +8,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-cache="${AGDR_TEST_BIN_CACHE:-$HOME/.cache/agdr-test-bin}"
 
-if command -v go >/dev/null 2>&1; then
-  GO="$(command -v go)"
-elif [ -x /usr/local/go/bin/go ]; then
-  GO=/usr/local/go/bin/go
-else
-  echo "xverify/build.sh: no Go toolchain (looked on PATH and at /usr/local/go/bin/go)" >&2
-  exit 1
-fi
+# shellcheck source=tools/go-env.sh
+. "$here/../go-env.sh"
+cache="$CACHE"
 
 stamp="$(cd "$here" && cat go.mod go.sum build.sh $(ls ./*.go | sort) | sha256sum | cut -c1-16)"
 dir="$cache/xverify-$stamp"
