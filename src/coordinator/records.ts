@@ -1,7 +1,7 @@
 // Global log entries as the coordinator writes and replays them: signed global root records
 // and reconstruction records (src/core/global-root.ts), stored as their canonical JSON.
 import { fromHex } from '../core/bytes.ts';
-import { shardOrigin } from '../core/checkpoint.ts';
+import { parseCheckpoint, shardOrigin } from '../core/checkpoint.ts';
 import {
   buildGlobalRootRecord,
   buildReconstructionRecord,
@@ -13,6 +13,7 @@ import {
 } from '../core/global-root.ts';
 import type { MissedInterval } from '../core/global-root.ts';
 import type { EpochTable } from '../core/routing.ts';
+import { parseNote } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import type { ShardObservation } from './shard-check.ts';
 import type { EntryFacts, SealedState } from './state.ts';
@@ -110,6 +111,12 @@ export async function buildReconstruction(
   return globalLogEntryBytes(await signReconstructionRecord(unsigned, signer));
 }
 
+/** timestamp_ns of a signed checkpoint note (already checked by the entry parser), if any. */
+function checkpointNs(note: string): { checkpoint_ns?: string } {
+  const ts = parseCheckpoint(parseNote(note).text).timestampNs;
+  return ts === undefined ? {} : { checkpoint_ns: ts.toString() };
+}
+
 /** What the coordinator's state needs from one stored entry (parsed strictly). */
 export function entryFacts(bytes: Uint8Array): EntryFacts {
   const record = parseGlobalLogEntry(bytes);
@@ -121,6 +128,7 @@ export function entryFacts(bytes: Uint8Array): EntryFacts {
       size: record.tree_size,
       root: fromHex(record.root),
       timestamp_ns: record.timestamp_ns,
+      ...checkpointNs(record.checkpoint),
     };
   }
   return {
@@ -131,7 +139,13 @@ export function entryFacts(bytes: Uint8Array): EntryFacts {
     root: record.global_merkle_root,
     shards: record.shard_roots.map((e) =>
       e.status === 'ok'
-        ? { shard_id: e.shard_id, status: 'ok', size: e.tree_size, root: fromHex(e.root as string) }
+        ? {
+            shard_id: e.shard_id,
+            status: 'ok',
+            size: e.tree_size,
+            root: fromHex(e.root as string),
+            ...checkpointNs(e.checkpoint as string),
+          }
         : { shard_id: e.shard_id, status: e.status, reason: e.reason ?? e.status },
     ),
   };

@@ -1,6 +1,8 @@
 // Which shards a round aggregates: every shard of the routing epoch in force, plus every
-// shard retired by a later epoch until it has been sealed after its retirement (so its last
-// records are in a global root before anyone may remove it).
+// shard retired by a later epoch until a checkpoint it signed at or after the boundary has been
+// sealed (it signs one once retired and appends nothing after, so that checkpoint covers every
+// record it acknowledged; a round merely ending after the boundary proves nothing).
+
 import { epochAt, validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { WatchedJsonFile } from './watched-file.ts';
@@ -46,8 +48,8 @@ export function shardsToAggregate(
     const done =
       s !== undefined &&
       s.open.length === 0 &&
-      s.sealed !== undefined &&
-      cmpNs(s.sealed.sealedAtNs, at) > 0;
+      s.sealed?.checkpointNs !== undefined &&
+      cmpNs(s.sealed.checkpointNs, at) >= 0;
     if (!done) ids.add(id);
   }
   return [...ids].sort((a, b) => a - b);

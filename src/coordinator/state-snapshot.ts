@@ -10,11 +10,18 @@ import { canonicalJson } from '../core/jcs.ts';
 import { CoordinatorState, RootIndex } from './state.ts';
 import type { MissedInterval, ReconstructionFact, ShardStatus } from './state.ts';
 
-export const SNAPSHOT_FORMAT = 'agdr-coordinator-state/1';
+// /2 added sealed.checkpoint_ns; an older snapshot is refused, so the log is replayed instead.
+export const SNAPSHOT_FORMAT = 'agdr-coordinator-state/2';
 
 interface ShardJson {
   shard_id: number;
-  sealed: { size: number; root: string; index: number; sealed_at_ns: string } | null;
+  sealed: {
+    size: number;
+    root: string;
+    index: number;
+    sealed_at_ns: string;
+    checkpoint_ns: string | null;
+  } | null;
   open: MissedInterval[];
   last_status: ShardStatus | null;
   last_reason: string | null;
@@ -64,6 +71,7 @@ export function snapshotOf(
                 root: toHex(s.sealed.root),
                 index: s.sealed.index,
                 sealed_at_ns: s.sealed.sealedAtNs,
+                checkpoint_ns: s.sealed.checkpointNs ?? null,
               }
             : null,
           open: s?.open ?? [],
@@ -107,6 +115,7 @@ export function restoreSnapshot(value: unknown): {
             root: fromHex(s.sealed.root),
             index: s.sealed.index,
             sealedAtNs: s.sealed.sealed_at_ns,
+            checkpointNs: s.sealed.checkpoint_ns ?? undefined,
           }
         : undefined,
       open: s.open,

@@ -13,6 +13,8 @@ export interface ShardFact {
   /** For ok: the sealed tree size and root. */
   size?: number;
   root?: Uint8Array;
+  /** For ok: timestamp_ns of the sealed checkpoint (the shard's clock), when it carries one. */
+  checkpoint_ns?: string;
   reason?: string;
 }
 
@@ -34,6 +36,8 @@ export type EntryFacts =
       size: number;
       root: Uint8Array;
       timestamp_ns: string;
+      /** timestamp_ns of the sealed checkpoint, when it carries one. */
+      checkpoint_ns?: string;
     };
 
 export interface SealedState {
@@ -43,6 +47,8 @@ export interface SealedState {
   index: number;
   /** End of the interval (or time of the reconstruction) in which it was sealed. */
   sealedAtNs: string;
+  /** timestamp_ns signed in the sealed checkpoint (the shard's clock); undefined if it has none. */
+  checkpointNs: string | undefined;
 }
 
 export interface ShardState {
@@ -134,8 +140,15 @@ export class CoordinatorState {
     return s;
   }
 
-  #seal(shardId: number, size: number, root: Uint8Array, index: number, sealedAtNs: string): void {
-    this.shard(shardId).sealed = { size, root, index, sealedAtNs };
+  #seal(
+    shardId: number,
+    size: number,
+    root: Uint8Array,
+    index: number,
+    sealedAtNs: string,
+    checkpointNs: string | undefined,
+  ): void {
+    this.shard(shardId).sealed = { size, root, index, sealedAtNs, checkpointNs };
   }
 
   #present(shardId: number, id: number): void {
@@ -155,7 +168,14 @@ export class CoordinatorState {
       const ids = new Set(facts.missed);
       const missed = s.open.filter((m) => ids.has(m.global_root_id));
       s.open = s.open.filter((m) => !ids.has(m.global_root_id));
-      this.#seal(facts.shard_id, facts.size, facts.root, index, facts.timestamp_ns);
+      this.#seal(
+        facts.shard_id,
+        facts.size,
+        facts.root,
+        index,
+        facts.timestamp_ns,
+        facts.checkpoint_ns,
+      );
       this.reconstructions.push({ index, shard_id: facts.shard_id, missed, size: facts.size });
       if (this.reconstructions.length > RECENT_RECONSTRUCTIONS) this.reconstructions.shift();
       return;
@@ -181,7 +201,7 @@ export class CoordinatorState {
             `global root ${facts.id}: ok shard ${f.shard_id} without size and root`,
           );
         }
-        this.#seal(f.shard_id, f.size, f.root, index, facts.interval_end_ns);
+        this.#seal(f.shard_id, f.size, f.root, index, facts.interval_end_ns, f.checkpoint_ns);
       } else {
         s.open.push({
           global_root_id: facts.id,

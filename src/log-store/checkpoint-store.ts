@@ -1,4 +1,6 @@
-// Checkpoint history: every saved checkpoint note, by tree size (strictly increasing).
+// Checkpoint history: every saved checkpoint note, by tree size (non-decreasing: a size repeats
+// only when the latest checkpoint is signed again at the same size, e.g. with a newer timestamp;
+// the last note saved for a size is the one served for it).
 // checkpoints.log holds frames [u32 note length][u48 size + 2 zero bytes][note][u32 CRC32];
 // checkpoints.idx holds [u64 size][u64 frame offset] per checkpoint for binary search, so
 // lookups need no in-memory history. Both are synced before save() resolves.
@@ -56,7 +58,7 @@ export class CheckpointStore {
     let offset = latest?.end ?? 0;
     for (;;) {
       const frame = readFrame(log, offset);
-      if (frame === undefined || (latest !== undefined && frame.size <= latest.size)) break;
+      if (frame === undefined || (latest !== undefined && frame.size < latest.size)) break;
       await idx.append(indexEntry(frame.size, offset));
       latest = frame;
       offset = frame.end;
@@ -83,30 +85,38 @@ export class CheckpointStore {
     return { size: frame.size, note: frame.note };
   }
 
-  /** The checkpoint saved for exactly `size`, if any. */
+  /** The checkpoint saved last for exactly `size`, if any. */
   at(size: number): StoredCheckpoint | undefined {
     let lo = 0;
     let hi = this.count - 1;
+    let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const s = Number(this.#idx.read(mid * IDX_ENTRY, IDX_ENTRY).readBigUInt64LE(0));
-      if (s === size) return this.nth(mid);
-      if (s < size) lo = mid + 1;
+      if (s === size) found = mid;
+      if (s <= size) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return found < 0 ? undefined : this.nth(found);
   }
 
-  /** Appends and syncs a checkpoint; sizes must increase (a repeat of the latest size is a no-op). */
+  /**
+   * Appends and syncs a checkpoint; sizes must not decrease. Repeating the latest note is a
+   * no-op; a different note at the latest size (signed again) is kept and becomes the latest.
+   */
   async save(size: number, note: string): Promise<void> {
     const latest = this.#latest;
-    if (latest !== undefined && size <= latest.size) {
-      if (size === latest.size) return;
+    if (latest !== undefined && size < latest.size) {
       throw new LogStoreError(
         'bad_argument',
         `checkpoint size ${size} is below the latest ${latest.size}`,
       );
     }
+    if (latest !== undefined && size === latest.size && note === latest.note) return;
+    await this.#append(size, note);
+  }
+
+  async #append(size: number, note: string): Promise<void> {
     const offset = this.#log.length;
     await Promise.all([
       this.#log.append(encodeFrame(size, note)),

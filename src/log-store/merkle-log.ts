@@ -363,7 +363,8 @@ export class MerkleLog {
   }
 
   /**
-   * Persists a checkpoint note for `size` (sizes increase; repeating the latest is a no-op).
+   * Persists a checkpoint note for `size` (sizes never decrease; repeating the latest note is a
+   * no-op, a newly signed note at the latest size becomes the latest).
    * A C2SP checkpoint note must carry this log's root at `size`.
    */
   saveCheckpoint(size: number, note: string): Promise<void> {

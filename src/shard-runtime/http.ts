@@ -126,6 +126,20 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       }
       const outcome = await d.ingestor.ingest(prepared as PackedBatch);
       const t2 = performance.now();
+      if (!outcome.ok && 'retired' in outcome) {
+        const { epoch, retiredFromNs } = outcome.retired;
+        reject(
+          'retired',
+          new ShardApiError(
+            409,
+            'shard_retired',
+            `shard ${d.shardId} was retired by the routing epoch in force (epoch ${epoch}, shard retired from ${retiredFromNs} ns); nothing was appended: re-submit the decision with a current timestamp_ns so it routes to a live shard`,
+            '$',
+            { epoch, retired_from_ns: retiredFromNs },
+          ),
+        );
+        return;
+      }
       if (!outcome.ok) {
         const first = outcome.misrouted[0];
         reject(

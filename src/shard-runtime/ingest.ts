@@ -1,13 +1,15 @@
 // Ingest of prepared decisions into the shard's log: routing check (nothing misrouted is
-// appended), record_id idempotency (a known record_id returns its original receipt and appends
-// nothing, also when the original is still in flight), envelope splicing in the log writer, and
-// receipts once durable.
+// appended, and nothing new once the epoch in force has retired the shard), record_id
+// idempotency (a known record_id returns its original receipt and appends nothing, also when the
+// original is still in flight), envelope splicing in the log writer, and receipts once durable.
 import { toHex, utf8 } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
+import type { EpochTable } from '../core/routing.ts';
 import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
 import { EnvelopeWriter } from './envelope-writer.ts';
 import type { PackedBatch } from './prepare.ts';
 import type { RecordIndex } from './record-index.ts';
+import { retirementAt, type Retirement } from './retirement.ts';
 
 export interface Receipt {
   shard_id: number;
@@ -34,7 +36,9 @@ export type IngestOutcome =
       /** The group commit this request's new decisions went out in. */
       batch: BatchStats | undefined;
     }
-  | { ok: false; misrouted: Misrouted[] };
+  | { ok: false; misrouted: Misrouted[] }
+  /** The epoch in force now has retired this shard: nothing new may be appended. */
+  | { ok: false; retired: Retirement };
 
 interface InFlight {
   readonly appended: Promise<AppendedRange>;
@@ -59,19 +63,25 @@ export class Ingestor {
   readonly #clock: () => string;
   readonly #onIndexError: (err: unknown) => void;
   readonly #inflight = new Set<Promise<void>>();
+  /** Appends not yet durable (what a final checkpoint must wait for). */
+  readonly #appending = new Set<Promise<unknown>>();
+  readonly #routing: (() => EpochTable) | undefined;
 
+  /** `routing`: the epoch table in force; without it the shard is never treated as retired. */
   constructor(
     log: MerkleLog,
     index: RecordIndex,
     shardId: number,
     onIndexError: (err: unknown) => void,
     clock: () => string = nowNs,
+    routing?: () => EpochTable,
   ) {
     this.#log = log;
     this.#index = index;
     this.shardId = shardId;
     this.#onIndexError = onIndexError;
     this.#clock = clock;
+    this.#routing = routing;
   }
 
   async ingest(batch: PackedBatch): Promise<IngestOutcome> {
@@ -89,6 +99,13 @@ export class Ingestor {
       }
     }
     if (misrouted.length > 0) return { ok: false, misrouted };
+    // Checked in the same synchronous run as the append below, so once the shard clock has
+    // passed the boundary no append can start after a final checkpoint waited for appends.
+    const retired =
+      this.#routing === undefined
+        ? undefined
+        : retirementAt(this.#routing(), this.shardId, this.#clock());
+    if (retired !== undefined && this.#hasNew(batch)) return { ok: false, retired };
 
     const routingOf = (i: number): EnvelopeRouting => ({
       epoch: batch.epochs[i] as number,
@@ -126,6 +143,11 @@ export class Ingestor {
       const appended = this.#log.appendEntries(
         new EnvelopeWriter(batch, fresh, this.shardId, timestamp),
       );
+      const done: Promise<unknown> = appended.then(
+        () => this.#appending.delete(done),
+        () => this.#appending.delete(done),
+      );
+      this.#appending.add(done);
       const flights = fresh.map((i, k): InFlight => {
         const f: InFlight = {
           appended,
@@ -170,6 +192,20 @@ export class Ingestor {
       if (typeof r === 'number') settled[i] = settled[r] as Receipt;
     }
     return { ok: true, receipts: settled, created, batch: stats };
+  }
+
+  /** Whether a batch holds a record_id this shard has neither stored nor in flight. */
+  #hasNew(batch: PackedBatch): boolean {
+    for (let i = 0; i < batch.count; i++) {
+      const id = batch.recordIds[i] as string;
+      if (!this.#pending.has(id) && this.#index.get(id) === undefined) return true;
+    }
+    return false;
+  }
+
+  /** Resolves once every append started so far has settled (durable or failed). */
+  async appendsSettled(): Promise<void> {
+    await Promise.all([...this.#appending]);
   }
 
   #receipt(f: InFlight, appended: AppendedRange): Receipt {

@@ -5,6 +5,7 @@ import type { BatchStats } from '../log-store/index.ts';
 export type RejectReason =
   | 'invalid_decision'
   | 'misrouted'
+  | 'retired'
   | 'body_too_large'
   | 'too_many_lines'
   | 'bad_request'

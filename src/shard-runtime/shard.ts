@@ -85,8 +85,13 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     treeSize = () => log.size;
     const index = await RecordIndex.open(path.join(config.dataDir, 'record-index'), log, logger);
     closers.push(() => index.close());
-    const ingestor = new Ingestor(log, index, config.shardId, (err) =>
-      logger.error({ err: (err as Error).message }, 'record_id index write failed'),
+    const ingestor = new Ingestor(
+      log,
+      index,
+      config.shardId,
+      (err) => logger.error({ err: (err as Error).message }, 'record_id index write failed'),
+      undefined,
+      () => routing.current.table,
     );
     closers.push(() => ingestor.drain());
     const pool =
@@ -101,12 +106,14 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     const checkpointer = new Checkpointer({
       log,
       signer,
+      shardId: config.shardId,
       origin,
       intervalMs: config.checkpointIntervalMs,
       routing: () => routing.current.table,
       logger,
       onSigned: () => metrics.checkpointSigned(),
       onFailure: () => metrics.checkpointFailures.inc(),
+      appendsSettled: () => ingestor.appendsSettled(),
     });
     await checkpointer.signIfGrown();
     checkpointer.start();

@@ -1,8 +1,9 @@
 // Scaling on real processes: routing epoch changes at a future boundary. Scale up 2 -> 3 (the
 // new shard is aggregated once its epoch is in force, decisions route by the epoch in force at
 // their own timestamp, old records keep proving under the old epoch) and scale down 3 -> 2 (the
-// retired shard is aggregated until a checkpoint taken after the boundary is sealed, then no
-// longer fetched, and everything it acknowledged stays provable).
+// retired shard takes decisions right up to the boundary, refuses every append after it, is
+// aggregated until a checkpoint it signed at or after the boundary is sealed, then no longer
+// fetched, and everything it acknowledged stays sealed and provable).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,9 @@ import type { ShardReceipt } from '../../../src/cli/client/shard-api.ts';
 import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
+import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
 import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
+import { parseNote } from '../../../src/core/note.ts';
 import { epochTableHash, route } from '../../../src/core/routing.ts';
 import type { RoutingEpoch, EpochTable } from '../../../src/core/routing.ts';
 import type { TrustBundle } from '../../../src/coordinator/trust.ts';
@@ -283,6 +286,44 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     };
     publishRouting(table2);
     await shardsUse(table2, [0, 1, 2]);
+
+    // Decisions stamped with the current time go to shard 2 right up to the boundary; past it
+    // (on the shard's clock) it refuses them, even those stamped before the boundary.
+    for (let k = 0; nowNs() < boundary2 + 300_000_000n; k++) {
+      const lines = decisions(17, `edge-${k}`, nowNs()).trim().split('\n');
+      const line = routed(lines, table2).get(2)?.[0];
+      if (line !== undefined) {
+        const r = await post(2, line);
+        if (r.status === 201) {
+          acked.get(2)?.push(JSON.parse(r.text) as ShardReceipt);
+        } else {
+          expect(r.status, r.text).toBe(409);
+          expect(JSON.parse(r.text)).toMatchObject({ error: { code: 'shard_retired', epoch: 2 } });
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((acked.get(2)?.length ?? 0) - size2).toBeGreaterThan(0);
+    // A late decision stamped before the boundary, routed to shard 2 by the old epoch: refused.
+    const late = decisions(17, 'late-before', boundary2 - 1_000_000n)
+      .trim()
+      .split('\n');
+    const lateLine = routed(late, table2).get(2)?.[0] as string;
+    expect(lateLine).toBeDefined();
+    const lateRefused = await post(2, lateLine);
+    expect(lateRefused.status).toBe(409);
+    expect(JSON.parse(lateRefused.text)).toMatchObject({
+      error: { code: 'shard_retired', epoch: 2, retired_from_ns: String(boundary2) },
+    });
+    expect(JSON.parse(lateRefused.text).error.message).toMatch(/current timestamp/);
+    const sizeAtBoundary = acked.get(2)?.length ?? 0;
+    expect(
+      acked
+        .get(2)
+        ?.map((r) => r.seq)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: sizeAtBoundary }, (_, i) => i));
+
     // After the boundary no new record reaches shard 2.
     const next = decisions(30, 'gone', boundary2).trim().split('\n');
     const wouldHaveGone = next.find(
@@ -292,7 +333,7 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     const refused = await post(2, wouldHaveGone);
     expect(refused.status).toBe(421);
     await submit(routed(next, table2));
-    expect(acked.get(2)).toHaveLength(size2);
+    expect(acked.get(2)).toHaveLength(sizeAtBoundary);
 
     // Shard 2 stays in the global roots until its final checkpoint is sealed after the boundary.
     const last = await waitFor(
@@ -306,7 +347,11 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     );
     const final = last.before.at(-1) as GlobalRootRecord;
     expect(BigInt(final.interval_end_ns)).toBeGreaterThan(boundary2);
-    expect(entryOf(final, 2)).toMatchObject({ status: 'ok', tree_size: size2 });
+    const finalEntry = entryOf(final, 2);
+    expect(finalEntry).toMatchObject({ status: 'ok', tree_size: sizeAtBoundary });
+    // ... sealing a checkpoint the shard signed at or after the boundary.
+    const signed = parseCheckpoint(parseNote(finalEntry?.checkpoint as string).text);
+    expect(signed.timestampNs).toBeGreaterThanOrEqual(boundary2);
     for (const g of last.before.filter((x) => BigInt(x.interval_start_ns) >= boundary1))
       expect(entryOf(g, 2)?.status).toBe('ok');
     expect(last.dropped.shard_roots.map((e) => e.shard_id)).toEqual([0, 1]);

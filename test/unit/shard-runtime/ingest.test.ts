@@ -10,6 +10,7 @@ import { MerkleLog } from '../../../src/log-store/index.ts';
 import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
 import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
 import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
+import type { EpochTable, RoutingEpoch } from '../../../src/core/routing.ts';
 import {
   decision,
   decisionsFor,
@@ -121,6 +122,55 @@ describe('Ingestor', () => {
     const dup = await again.ingestor.ingest(packed([ds[7]]));
     expect(dup.ok && dup.receipts[0]).toEqual(out.receipts[7]);
     expect(again.log.size).toBe(25);
+  });
+
+  it('refuses new decisions once the epoch in force has retired the shard, still answering known ones', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agdr-ingest-'));
+    dirs.push(dir);
+    const log = await MerkleLog.open({ dir: path.join(dir, 'log') });
+    const index = await RecordIndex.open(path.join(dir, 'index'), log, silent);
+    open.push(log, index);
+    // Shard 2 of 3 until the boundary, when an epoch with 2 shards takes effect.
+    const boundary = '1800000000000000000';
+    const scaled: EpochTable = {
+      epochs: [
+        { ...(table.epochs[0] as RoutingEpoch), shards: 3 },
+        { ...(table.epochs[0] as RoutingEpoch), epoch: 1, shards: 2, effective_from_ns: boundary },
+      ],
+    };
+    let now = '1799999999999999999';
+    const ingestor = new Ingestor(
+      log,
+      index,
+      2,
+      () => undefined,
+      () => now,
+      () => scaled,
+    );
+    open.push({ close: () => ingestor.drain() });
+    const prep = (ds: readonly unknown[]): PackedBatch => {
+      const r = prepareBody(utf8.encode(ndjson(ds)), true, {}, scaled, 1);
+      if (!r.ok) throw new Error(JSON.stringify(r.problems));
+      return r;
+    };
+    // Timestamped before the boundary, so they route to shard 2 under epoch 0.
+    const ds = decisionsFor(scaled, 2, 3);
+    const before = await ingestor.ingest(prep([ds[0]]));
+    expect(before.ok).toBe(true);
+    now = boundary;
+    expect(await ingestor.ingest(prep([ds[1]]))).toEqual({
+      ok: false,
+      retired: { epoch: 1, retiredFromNs: boundary },
+    });
+    // A batch with one new decision appends nothing, not even the known one.
+    expect(await ingestor.ingest(prep([ds[0], ds[2]]))).toMatchObject({ ok: false });
+    expect(log.size).toBe(1);
+    // A retry of an acknowledged decision still gets its original receipt.
+    await ingestor.drain();
+    const again = await ingestor.ingest(prep([ds[0]]));
+    expect(again.ok && again.receipts[0]).toEqual(before.ok && before.receipts[0]);
+    await ingestor.appendsSettled();
+    expect(log.size).toBe(1);
   });
 
   it('builds a stored receipt from the envelope', async () => {

@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { utf8 } from '../../../src/core/bytes.ts';
+import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
+import { parseNote } from '../../../src/core/note.ts';
+import type { EpochTable } from '../../../src/core/routing.ts';
+import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
+import { MerkleLog } from '../../../src/log-store/index.ts';
+import { Checkpointer } from '../../../src/shard-runtime/checkpointer.ts';
+import { epoch } from './epochs.ts';
+
+const silent = pino({ level: 'silent' });
+const dirs: string[] = [];
+const logs: MerkleLog[] = [];
+afterEach(async () => {
+  for (const l of logs.splice(0)) await l.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const BOUNDARY = '2000';
+const table: EpochTable = { epochs: [epoch(0, 2, '0'), epoch(1, 1, BOUNDARY)] };
+const origin = 'agdr.test/ns/c/shard-1';
+
+async function setup(shardId: number, clock: () => string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agdr-ckpt-'));
+  dirs.push(dir);
+  const log = await MerkleLog.open({ dir });
+  logs.push(log);
+  let settledCalls = 0;
+  const cp = new Checkpointer({
+    log,
+    signer: ed25519SignerFromSeed(origin, new Uint8Array(32).fill(7)),
+    shardId,
+    origin,
+    intervalMs: 60_000,
+    routing: () => table,
+    logger: silent,
+    clock,
+    appendsSettled: async () => {
+      settledCalls++;
+    },
+  });
+  const latest = async () => {
+    const c = await log.latestCheckpoint();
+    if (c === undefined) throw new Error('no checkpoint');
+    return { ...c, checkpoint: parseCheckpoint(parseNote(c.note).text) };
+  };
+  return { log, cp, latest, settled: () => settledCalls };
+}
+
+describe('Checkpointer', () => {
+  it('signs only when the log grew while the shard is live', async () => {
+    let now = '1000';
+    const { log, cp, latest } = await setup(0, () => now);
+    await cp.signIfGrown();
+    expect((await latest()).size).toBe(0);
+    await log.append([() => utf8.encode('a')]);
+    now = '1500';
+    await cp.signIfGrown();
+    const first = await latest();
+    expect([first.size, first.checkpoint.timestampNs]).toEqual([1, 1500n]);
+    now = '2500'; // shard 0 stays in the new epoch: nothing new to sign
+    await cp.signIfGrown();
+    expect((await latest()).note).toBe(first.note);
+    expect(log.checkpointCount).toBe(2);
+  });
+
+  it('signs once more at an unchanged size once retired, dated at or after the boundary', async () => {
+    let now = '1000';
+    const { log, cp, latest, settled } = await setup(1, () => now);
+    await log.append([() => utf8.encode('a'), () => utf8.encode('b')]);
+    await cp.signIfGrown();
+    expect((await latest()).checkpoint.timestampNs).toBe(1000n);
+    expect(settled()).toBe(0);
+    now = '1999';
+    await cp.signIfGrown();
+    expect(log.checkpointCount).toBe(1);
+    now = BOUNDARY;
+    await cp.signIfGrown();
+    const final = await latest();
+    expect([final.size, final.checkpoint.timestampNs, final.checkpoint.routingEpoch]).toEqual([
+      2,
+      2000n,
+      1,
+    ]);
+    expect(settled()).toBe(1);
+    expect(await log.checkpointAt(2)).toBe(final.note);
+    // Once a checkpoint dated after the boundary exists, nothing more is signed.
+    now = '3000';
+    await cp.signIfGrown();
+    expect((await latest()).note).toBe(final.note);
+    expect(log.checkpointCount).toBe(2);
+    // The re-signed checkpoint survives a restart as the latest, also for its size.
+    await log.close();
+    logs.splice(logs.indexOf(log), 1);
+    const reopened = await MerkleLog.open({ dir: dirs.at(-1) as string });
+    logs.push(reopened);
+    expect((await reopened.latestCheckpoint())?.note).toBe(final.note);
+    expect(await reopened.checkpointAt(2)).toBe(final.note);
+    expect(reopened.checkpointCount).toBe(2);
+  });
+});

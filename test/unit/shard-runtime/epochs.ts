@@ -1,0 +1,11 @@
+// A hash-by-entity routing epoch for tests that only care about shard counts and boundaries.
+import type { RoutingEpoch } from '../../../src/core/routing.ts';
+
+export const epoch = (n: number, shards: number, from: string): RoutingEpoch => ({
+  epoch: n,
+  strategy: 'hash-by-entity',
+  bucket: 'jump',
+  shards,
+  params: {},
+  effective_from_ns: from,
+});
