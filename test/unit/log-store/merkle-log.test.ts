@@ -179,6 +179,24 @@ describe('MerkleLog checkpoints', () => {
     await again.close();
   });
 
+  it('keeps a re-signed note at an unchanged size as the latest, across reopen', async () => {
+    const dir = tempDir();
+    const log = await MerkleLog.open({ dir });
+    await log.append(entries(4));
+    const first = note('example.org/log', 4, log.root());
+    // A later signature over the same tree (a retiring shard's final checkpoint).
+    const resigned = first.replace('— test AAAA', '— test BBBB');
+    await log.saveCheckpoint(4, first);
+    await log.saveCheckpoint(4, resigned);
+    expect(await log.latestCheckpoint()).toEqual({ size: 4, note: resigned });
+    expect(await log.checkpointAt(4)).toBe(resigned);
+    await log.close();
+    const again = await MerkleLog.open({ dir });
+    expect(await again.latestCheckpoint()).toEqual({ size: 4, note: resigned });
+    expect(await again.checkpointAt(4)).toBe(resigned);
+    await again.close();
+  });
+
   it('refuses a checkpoint note that carries another root', async () => {
     const log = await MerkleLog.open({ dir: tempDir() });
     await log.append(entries(3));
