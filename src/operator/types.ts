@@ -1,0 +1,199 @@
+// TypeScript shape of the AgDRCluster custom resource (crds/agdr.dev_agdrclusters.yaml).
+// Spec fields the apiserver defaults are required here only in `AgDRClusterSpecDefaulted`,
+// which is what the operator reads back from the server.
+
+export const AGDR_GROUP = 'agdr.dev';
+export const AGDR_VERSION = 'v1alpha1';
+export const AGDR_API_VERSION = `${AGDR_GROUP}/${AGDR_VERSION}`;
+export const AGDR_KIND = 'AgDRCluster';
+export const AGDR_PLURAL = 'agdrclusters';
+export const AGDR_SHORT_NAME = 'agdr';
+
+export const ROUTING_STRATEGIES = [
+  'hash-by-entity',
+  'hash-by-session',
+  'time-partitioned',
+  'domain-partitioned',
+] as const;
+export type RoutingStrategyName = (typeof ROUTING_STRATEGIES)[number];
+
+export const BUCKET_FUNCTIONS = ['jump', 'modulo'] as const;
+export type BucketFunctionName = (typeof BUCKET_FUNCTIONS)[number];
+
+export const KEY_PROVIDERS = ['vault', 'file'] as const;
+export type KeyProviderName = (typeof KEY_PROVIDERS)[number];
+
+export const MIGRATION_PHASES = [
+  'Pending',
+  'ProvisioningShards',
+  'EpochScheduled',
+  'Draining',
+  'Completed',
+  'Failed',
+] as const;
+export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
+
+/** The defaults the CRD schema declares (the apiserver fills them in). */
+export const AGDR_SPEC_DEFAULTS = {
+  shards: 3,
+  strategy: 'hash-by-entity',
+  bucket: 'jump',
+  aggregationInterval: '60s',
+  keyProvider: 'vault',
+  transitMount: 'transit',
+  rotationInterval: '720h',
+  storageSize: '10Gi',
+} as const;
+
+export const MIN_SHARDS = 1;
+export const MAX_SHARDS = 1024;
+
+export interface AgDRRoutingSpec {
+  strategy?: RoutingStrategyName;
+  bucket?: BucketFunctionName;
+  /** Window length in ns (decimal string); required for time-partitioned. */
+  windowNs?: string;
+  /** domain -> shard id, for domain-partitioned. */
+  domainMap?: Record<string, number>;
+  /** Shard id for unmapped domains; required for domain-partitioned. */
+  defaultShard?: number;
+}
+
+export interface AgDRAggregationSpec {
+  /** Duration: a whole number and one unit of ms|s|m|h (`60s`). */
+  interval?: string;
+  shardTimeout?: string;
+}
+
+export interface AgDRVaultSpec {
+  address?: string;
+  transitMount?: string;
+  authRole?: string;
+}
+
+export interface AgDRKeyRotationSpec {
+  interval?: string;
+  retainVersions?: number;
+}
+
+export interface AgDRKeysSpec {
+  provider?: KeyProviderName;
+  vault?: AgDRVaultSpec;
+  rotation?: AgDRKeyRotationSpec;
+}
+
+export interface AgDRStorageSpec {
+  /** A Kubernetes quantity (`10Gi`). */
+  size?: string;
+  storageClassName?: string;
+}
+
+/** core/v1 ResourceRequirements, kept open (the schema preserves unknown fields). */
+export interface AgDRResources {
+  requests?: Record<string, string | number>;
+  limits?: Record<string, string | number>;
+  [extra: string]: unknown;
+}
+
+export interface AgDRClusterSpec {
+  shards?: number;
+  routing?: AgDRRoutingSpec;
+  aggregation?: AgDRAggregationSpec;
+  keys?: AgDRKeysSpec;
+  storage?: AgDRStorageSpec;
+  image?: string;
+  resources?: AgDRResources;
+  publishUrl?: string;
+}
+
+/** The spec as stored: every field with a schema default is present. */
+export interface AgDRClusterSpecDefaulted extends AgDRClusterSpec {
+  shards: number;
+  routing: AgDRRoutingSpec & { strategy: RoutingStrategyName; bucket: BucketFunctionName };
+  aggregation: AgDRAggregationSpec & { interval: string };
+  keys: AgDRKeysSpec & {
+    provider: KeyProviderName;
+    rotation: AgDRKeyRotationSpec & { interval: string };
+  };
+  storage: AgDRStorageSpec & { size: string };
+}
+
+/** A metav1.Condition. */
+export interface AgDRCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  /** RFC 3339 time. */
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface AgDRGlobalRootStatus {
+  id?: number;
+  /** 64 lowercase hex digits. */
+  root?: string;
+  /** Decimal string. */
+  timestampNs?: string;
+}
+
+export interface AgDRShardStatus {
+  id: number;
+  ready?: boolean;
+  treeSize?: number;
+  keyVersion?: number;
+  /** C2SP signed-note verifier key. */
+  publicKey?: string;
+}
+
+export interface AgDRMigrationStatus {
+  epoch: number;
+  from: number;
+  to: number;
+  phase: MigrationPhase;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export interface AgDRMissingShardStatus {
+  id: number;
+  since?: string;
+  reason?: string;
+}
+
+export interface AgDRClusterStatus {
+  observedGeneration?: number;
+  conditions?: AgDRCondition[];
+  /** Ready shard count. */
+  shards?: number;
+  /** Label selector of the shard pods. */
+  selector?: string;
+  routingEpoch?: number;
+  globalRoot?: AgDRGlobalRootStatus;
+  shardStatus?: AgDRShardStatus[];
+  migrations?: AgDRMigrationStatus[];
+  missingShards?: AgDRMissingShardStatus[];
+}
+
+/** The subset of ObjectMeta the product reads and writes. */
+export interface AgDRObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface AgDRCluster<Spec extends AgDRClusterSpec = AgDRClusterSpec> {
+  apiVersion: typeof AGDR_API_VERSION;
+  kind: typeof AGDR_KIND;
+  metadata: AgDRObjectMeta;
+  spec: Spec;
+  status?: AgDRClusterStatus;
+}
+
+/** An AgDRCluster as read back from the apiserver (defaults filled in). */
+export type AgDRClusterStored = AgDRCluster<AgDRClusterSpecDefaulted>;
