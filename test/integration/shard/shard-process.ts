@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { verifyCheckpoint, type Checkpoint } from '../../../src/core/checkpoint.ts';
 import { route, type EpochTable } from '../../../src/core/routing.ts';
+import { initialEpochTable } from '../../../src/cli/client/local-cluster.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 const AGDR = path.join(ROOT, 'src/cli/agdr.ts');
@@ -133,21 +134,8 @@ export function removeTempDirs(): void {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
-/** One epoch from t=0: hash-by-entity over `shards` shards with jump hashing. */
-export function epochTable(shards: number): EpochTable {
-  return {
-    epochs: [
-      {
-        epoch: 0,
-        strategy: 'hash-by-entity',
-        bucket: 'jump',
-        shards,
-        params: {},
-        effective_from_ns: '0',
-      },
-    ],
-  };
-}
+/** One epoch from t=0: hash-by-entity over `shards` shards with jump hashing (as `agdr local`). */
+export const epochTable = initialEpochTable;
 
 export function writeRouting(dir: string, table: EpochTable): string {
   const file = path.join(dir, 'routing.json');
