@@ -96,15 +96,6 @@ function pathInt(value: string | undefined, name: string): number {
   return n;
 }
 
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap =
-  (h: Handler) =>
-  (req: Request, res: Response, next: NextFunction): void => {
-    Promise.resolve()
-      .then(() => h(req, res))
-      .catch(next);
-  };
-
 function reasonOfRequest(err: unknown): string {
   return err instanceof URIError
     ? 'the URL has a malformed %-escape'
@@ -126,131 +117,96 @@ export function coordinatorApi(
   app.get('/readyz', (_req, res) => {
     res.status(view.ready() ? 200 : 503).json({ ready: view.ready() });
   });
-  app.get(
-    '/metrics',
-    wrap(async (_req, res) => {
-      const registry = view.registry();
-      res.type(registry.contentType).send(await registry.metrics());
-    }),
-  );
+  app.get('/metrics', async (_req, res) => {
+    const registry = view.registry();
+    res.type(registry.contentType).send(await registry.metrics());
+  });
 
-  app.get(
-    '/v1/global-roots',
-    wrap(async (req, res) => {
-      const from = intParam(req, 'from', { def: 0 });
-      const limit = Math.min(intParam(req, 'limit', { def: 100, min: 1 }), 1000);
-      const roots = await view.globalRoots(from, limit);
-      const last = roots[roots.length - 1]?.record.global_root_id;
-      // next_from: where the next page starts, or null at the end of the log.
-      const next = typeof last === 'number' && last + 1 < view.globalRootCount() ? last + 1 : null;
-      res.json({ global_roots: roots, next_from: next });
-    }),
-  );
-  app.get(
-    '/v1/global-roots/latest',
-    wrap(async (_req, res) => {
-      const e = await view.latestGlobalRoot();
-      if (!e) throw notFound('no global root has been sealed yet');
-      res.json(e);
-    }),
-  );
-  app.get(
-    '/v1/global-roots/:id',
-    wrap(async (req, res) => {
-      const id = pathInt(req.params.id as string | undefined, 'id');
-      const e = await view.globalRoot(id);
-      if (!e) throw notFound(`no global root with id ${id} (${view.globalRootCount()} sealed)`);
-      res.json(e);
-    }),
-  );
-  app.get(
-    '/v1/sealed',
-    wrap(async (req, res) => {
-      const shard = intParam(req, 'shard');
-      const size = intParam(req, 'size', { min: 1 });
-      const e = await view.sealing(shard, size);
-      if (!e) {
-        throw new ApiError(
-          404,
-          'not_found',
-          `no global root has sealed shard ${shard} at size >= ${size} yet`,
-        );
-      }
-      res.json(e);
-    }),
-  );
-  app.get(
-    '/v1/records/:index',
-    wrap(async (req, res) => {
-      const index = pathInt(req.params.index as string | undefined, 'index');
-      const e = await view.entry(index);
-      if (!e) throw notFound(`no global log entry at index ${index} (log size ${view.size()})`);
-      res.json(e);
-    }),
-  );
+  app.get('/v1/global-roots', async (req, res) => {
+    const from = intParam(req, 'from', { def: 0 });
+    const limit = Math.min(intParam(req, 'limit', { def: 100, min: 1 }), 1000);
+    const roots = await view.globalRoots(from, limit);
+    const last = roots[roots.length - 1]?.record.global_root_id;
+    // next_from: where the next page starts, or null at the end of the log.
+    const next = typeof last === 'number' && last + 1 < view.globalRootCount() ? last + 1 : null;
+    res.json({ global_roots: roots, next_from: next });
+  });
+  app.get('/v1/global-roots/latest', async (_req, res) => {
+    const e = await view.latestGlobalRoot();
+    if (!e) throw notFound('no global root has been sealed yet');
+    res.json(e);
+  });
+  app.get('/v1/global-roots/:id', async (req, res) => {
+    const id = pathInt(req.params.id as string | undefined, 'id');
+    const e = await view.globalRoot(id);
+    if (!e) throw notFound(`no global root with id ${id} (${view.globalRootCount()} sealed)`);
+    res.json(e);
+  });
+  app.get('/v1/sealed', async (req, res) => {
+    const shard = intParam(req, 'shard');
+    const size = intParam(req, 'size', { min: 1 });
+    const e = await view.sealing(shard, size);
+    if (!e) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `no global root has sealed shard ${shard} at size >= ${size} yet`,
+      );
+    }
+    res.json(e);
+  });
+  app.get('/v1/records/:index', async (req, res) => {
+    const index = pathInt(req.params.index as string | undefined, 'index');
+    const e = await view.entry(index);
+    if (!e) throw notFound(`no global log entry at index ${index} (log size ${view.size()})`);
+    res.json(e);
+  });
 
-  app.get(
-    '/v1/checkpoint',
-    wrap(async (_req, res) => {
-      const note = await view.latestCheckpoint();
-      if (note === undefined) throw notFound('the global log is empty: no checkpoint yet');
-      res.type('text/plain; charset=utf-8').send(note);
-    }),
-  );
-  app.get(
-    '/v1/checkpoints',
-    wrap(async (req, res) => {
-      const size = intParam(req, 'size', { min: 1 });
-      const note = await view.checkpointAt(size);
-      if (note === undefined) throw notFound(`no global checkpoint was signed at size ${size}`);
-      res.type('text/plain; charset=utf-8').send(note);
-    }),
-  );
-  app.get(
-    '/v1/proofs/inclusion',
-    wrap(async (req, res) => {
-      const index = intParam(req, 'index');
-      const size = intParam(req, 'size', { min: 1 });
-      if (size > view.size()) {
-        throw new ApiError(
-          400,
-          'out_of_range',
-          `size ${size} is past the global log size ${view.size()}`,
-          'size',
-        );
-      }
-      if (index >= size) {
-        throw new ApiError(
-          400,
-          'out_of_range',
-          `index ${index} is not below size ${size}`,
-          'index',
-        );
-      }
-      const hashes = await view.inclusionProof(index, size);
-      res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
-    }),
-  );
-  app.get(
-    '/v1/proofs/consistency',
-    wrap(async (req, res) => {
-      const from = intParam(req, 'from', { min: 1 });
-      const to = intParam(req, 'to', { min: 1 });
-      if (to > view.size()) {
-        throw new ApiError(
-          400,
-          'out_of_range',
-          `to ${to} is past the global log size ${view.size()}`,
-          'to',
-        );
-      }
-      if (from > to) {
-        throw new ApiError(400, 'out_of_range', `from ${from} is larger than to ${to}`, 'from');
-      }
-      const hashes = await view.consistencyProof(from, to);
-      res.json({ from, to, hashes: hashes.map(toHex) });
-    }),
-  );
+  app.get('/v1/checkpoint', async (_req, res) => {
+    const note = await view.latestCheckpoint();
+    if (note === undefined) throw notFound('the global log is empty: no checkpoint yet');
+    res.type('text/plain; charset=utf-8').send(note);
+  });
+  app.get('/v1/checkpoints', async (req, res) => {
+    const size = intParam(req, 'size', { min: 1 });
+    const note = await view.checkpointAt(size);
+    if (note === undefined) throw notFound(`no global checkpoint was signed at size ${size}`);
+    res.type('text/plain; charset=utf-8').send(note);
+  });
+  app.get('/v1/proofs/inclusion', async (req, res) => {
+    const index = intParam(req, 'index');
+    const size = intParam(req, 'size', { min: 1 });
+    if (size > view.size()) {
+      throw new ApiError(
+        400,
+        'out_of_range',
+        `size ${size} is past the global log size ${view.size()}`,
+        'size',
+      );
+    }
+    if (index >= size) {
+      throw new ApiError(400, 'out_of_range', `index ${index} is not below size ${size}`, 'index');
+    }
+    const hashes = await view.inclusionProof(index, size);
+    res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
+  });
+  app.get('/v1/proofs/consistency', async (req, res) => {
+    const from = intParam(req, 'from', { min: 1 });
+    const to = intParam(req, 'to', { min: 1 });
+    if (to > view.size()) {
+      throw new ApiError(
+        400,
+        'out_of_range',
+        `to ${to} is past the global log size ${view.size()}`,
+        'to',
+      );
+    }
+    if (from > to) {
+      throw new ApiError(400, 'out_of_range', `from ${from} is larger than to ${to}`, 'from');
+    }
+    const hashes = await view.consistencyProof(from, to);
+    res.json({ from, to, hashes: hashes.map(toHex) });
+  });
 
   app.get('/v1/missing', (_req, res) => {
     res.json(view.missing());
@@ -261,19 +217,16 @@ export function coordinatorApi(
   app.get('/v1/routing', (_req, res) => {
     res.json(view.routing());
   });
-  app.get(
-    '/v1/routing-tables/:hash',
-    wrap(async (req, res) => {
-      const hash = String(req.params.hash);
-      if (!/^[0-9a-f]{64}$/.test(hash)) {
-        throw new ApiError(400, 'bad_parameter', 'hash must be 64 lowercase hex digits', 'hash');
-      }
-      const table = await view.routingTable(hash);
-      if (table === undefined)
-        throw notFound('no global root was built under a routing table with that hash');
-      res.json(table);
-    }),
-  );
+  app.get('/v1/routing-tables/:hash', async (req, res) => {
+    const hash = String(req.params.hash);
+    if (!/^[0-9a-f]{64}$/.test(hash)) {
+      throw new ApiError(400, 'bad_parameter', 'hash must be 64 lowercase hex digits', 'hash');
+    }
+    const table = await view.routingTable(hash);
+    if (table === undefined)
+      throw notFound('no global root was built under a routing table with that hash');
+    res.json(table);
+  });
   app.get('/v1/shards', (_req, res) => {
     res.json(view.shards());
   });

@@ -32,14 +32,9 @@ export interface ShardHttpDeps {
 /** Batches at least this large go to the worker pool; smaller ones are cheaper inline. */
 const POOL_MIN_BYTES = 16 * 1024;
 
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap =
-  (h: Handler) =>
-  (req: Request, res: Response, next: NextFunction): void => {
-    Promise.resolve()
-      .then(() => h(req, res))
-      .catch(next);
-  };
+// Express 5 passes a rejected handler promise to the error middleware, so handlers are plain
+// async functions.
+type Handler = (req: Request, res: Response) => Promise<void>;
 
 function countLines(body: Uint8Array, max: number): number {
   let n = 0;
@@ -171,33 +166,22 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   };
 
   const raw = (limit: number) => express.raw({ type: () => true, limit });
-  app.post(/^\/v1\/decisions:batch$/, raw(d.limits.maxBatchBodyBytes), wrap(ingest(true)));
-  app.post('/v1/decisions', raw(d.limits.maxBodyBytes), wrap(ingest(false)));
+  app.post(/^\/v1\/decisions:batch$/, raw(d.limits.maxBatchBodyBytes), ingest(true));
+  app.post('/v1/decisions', raw(d.limits.maxBodyBytes), ingest(false));
 
-  app.get(
-    '/v1/checkpoint',
-    wrap(async (_req, res) => {
-      const latest = await d.log.latestCheckpoint();
-      if (latest === undefined)
-        throw new ShardApiError(503, 'no_checkpoint', 'no checkpoint has been signed yet');
-      res.type('text/plain; charset=utf-8').send(latest.note);
-    }),
-  );
-  app.get(
-    '/v1/checkpoints',
-    wrap(async (req, res) => {
-      const size = intParam(req.query.size, 'size');
-      const note = await d.log.checkpointAt(size);
-      if (note === undefined)
-        throw new ShardApiError(
-          404,
-          'not_found',
-          `no checkpoint was issued at size ${size}`,
-          'size',
-        );
-      res.type('text/plain; charset=utf-8').send(note);
-    }),
-  );
+  app.get('/v1/checkpoint', async (_req, res) => {
+    const latest = await d.log.latestCheckpoint();
+    if (latest === undefined)
+      throw new ShardApiError(503, 'no_checkpoint', 'no checkpoint has been signed yet');
+    res.type('text/plain; charset=utf-8').send(latest.note);
+  });
+  app.get('/v1/checkpoints', async (req, res) => {
+    const size = intParam(req.query.size, 'size');
+    const note = await d.log.checkpointAt(size);
+    if (note === undefined)
+      throw new ShardApiError(404, 'not_found', `no checkpoint was issued at size ${size}`, 'size');
+    res.type('text/plain; charset=utf-8').send(note);
+  });
   /** A tree size parameter: at most the log's durable size. */
   const sizeParam = (raw: unknown, name: string): number => {
     const size = intParam(raw, name);
@@ -211,28 +195,22 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     }
     return size;
   };
-  app.get(
-    '/v1/proofs/inclusion',
-    wrap(async (req, res) => {
-      const index = intParam(req.query.index, 'index');
-      const size = sizeParam(req.query.size, 'size');
-      if (index >= size)
-        throw new ShardApiError(400, 'bad_parameter', `index must be below size ${size}`, 'index');
-      const hashes = await d.log.inclusionProof(index, size);
-      res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
-    }),
-  );
-  app.get(
-    '/v1/proofs/consistency',
-    wrap(async (req, res) => {
-      const from = intParam(req.query.from, 'from');
-      const to = sizeParam(req.query.to, 'to');
-      if (from < 1 || from > to)
-        throw new ShardApiError(400, 'bad_parameter', 'need 0 < from <= to', 'from');
-      const hashes = await d.log.consistencyProof(from, to);
-      res.json({ from, to, hashes: hashes.map(toHex) });
-    }),
-  );
+  app.get('/v1/proofs/inclusion', async (req, res) => {
+    const index = intParam(req.query.index, 'index');
+    const size = sizeParam(req.query.size, 'size');
+    if (index >= size)
+      throw new ShardApiError(400, 'bad_parameter', `index must be below size ${size}`, 'index');
+    const hashes = await d.log.inclusionProof(index, size);
+    res.json({ leaf_index: index, tree_size: size, hashes: hashes.map(toHex) });
+  });
+  app.get('/v1/proofs/consistency', async (req, res) => {
+    const from = intParam(req.query.from, 'from');
+    const to = sizeParam(req.query.to, 'to');
+    if (from < 1 || from > to)
+      throw new ShardApiError(400, 'bad_parameter', 'need 0 < from <= to', 'from');
+    const hashes = await d.log.consistencyProof(from, to);
+    res.json({ from, to, hashes: hashes.map(toHex) });
+  });
 
   const record = async (seq: number): Promise<Record<string, unknown>> => {
     const [bytes, leaf] = await Promise.all([d.log.read(seq), d.log.leafHash(seq)]);
@@ -243,39 +221,28 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       envelope_base64: toBase64(bytes),
     };
   };
-  app.get(
-    '/v1/records/:seq',
-    wrap(async (req, res) => {
-      const seq = intParam(req.params.seq, 'seq');
-      if (seq >= d.log.size)
-        throw new ShardApiError(
-          404,
-          'not_found',
-          `no record ${seq} (log size ${d.log.size})`,
-          'seq',
-        );
-      res.json(await record(seq));
-    }),
-  );
-  app.get(
-    '/v1/records',
-    wrap(async (req, res) => {
-      const id = req.query.record_id;
-      if (typeof id !== 'string' || id.length === 0) {
-        throw new ShardApiError(400, 'bad_parameter', 'record_id is required', 'record_id');
-      }
-      const seq = d.ingestor.seqOf(id);
-      if (seq === undefined || seq >= d.log.size) {
-        throw new ShardApiError(
-          404,
-          'not_found',
-          'no record with that record_id on this shard',
-          'record_id',
-        );
-      }
-      res.json(await record(seq));
-    }),
-  );
+  app.get('/v1/records/:seq', async (req, res) => {
+    const seq = intParam(req.params.seq, 'seq');
+    if (seq >= d.log.size)
+      throw new ShardApiError(404, 'not_found', `no record ${seq} (log size ${d.log.size})`, 'seq');
+    res.json(await record(seq));
+  });
+  app.get('/v1/records', async (req, res) => {
+    const id = req.query.record_id;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new ShardApiError(400, 'bad_parameter', 'record_id is required', 'record_id');
+    }
+    const seq = d.ingestor.seqOf(id);
+    if (seq === undefined || seq >= d.log.size) {
+      throw new ShardApiError(
+        404,
+        'not_found',
+        'no record with that record_id on this shard',
+        'record_id',
+      );
+    }
+    res.json(await record(seq));
+  });
 
   app.get('/v1/routing', (_req, res) => {
     const t = d.routing.current;
@@ -289,12 +256,9 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     const ok = d.accepting();
     res.status(ok ? 200 : 503).json({ ready: ok, tree_size: d.log.size });
   });
-  app.get(
-    '/metrics',
-    wrap(async (_req, res) => {
-      res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
-    }),
-  );
+  app.get('/metrics', async (_req, res) => {
+    res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
+  });
 
   app.use((req: Request) => {
     throw new ShardApiError(404, 'not_found', `no route ${req.method} ${req.path}`, req.path);
