@@ -7,7 +7,7 @@ import { toBase64, toHex, utf8 } from '../core/bytes.ts';
 import type { DecisionLimits } from '../core/decision.ts';
 import { LogStoreError, type MerkleLog } from '../log-store/index.ts';
 import { ShardApiError, intParam } from './errors.ts';
-import type { Ingestor, Receipt } from './ingest.ts';
+import type { Ingestor } from './ingest.ts';
 import type { RejectReason, ShardMetrics } from './metrics.ts';
 import { prepareBody, type PackedBatch, type PrepareResult } from './prepare.ts';
 import { PreparePoolError, type PreparePool } from './prepare-pool.ts';
@@ -155,13 +155,13 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         'Server-Timing',
         `validate;dur=${ms(t0, t1)}, hash;dur=${hashMs.toFixed(3)}, persist;dur=${persistMs.toFixed(3)}, total;dur=${ms(t0, t2)}`,
       );
-      const dupes = outcome.created.filter((c) => !c).length;
+      const receipts = outcome.receipts;
+      const dupes = receipts.duplicates();
       if (dupes > 0) d.metrics.duplicates.inc(dupes);
-      if (ndjson) {
-        res.status(200).json({ receipts: outcome.receipts });
-      } else {
-        res.status(outcome.created[0] === true ? 201 : 200).json(outcome.receipts[0] as Receipt);
-      }
+      res
+        .status(ndjson || !receipts.created(0) ? 200 : 201)
+        .set('Content-Type', 'application/json; charset=utf-8')
+        .send(ndjson ? receipts.batchJson() : receipts.json(0));
     };
   };
 

@@ -8,16 +8,9 @@ import type { EpochTable } from '../core/routing.ts';
 import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
 import { EnvelopeWriter } from './envelope-writer.ts';
 import type { PackedBatch } from './prepare.ts';
+import { ReceiptList, type Receipt } from './receipts.ts';
 import type { RecordIndex } from './record-index.ts';
 import { retirementAt, type Retirement } from './retirement.ts';
-
-export interface Receipt {
-  shard_id: number;
-  seq: number;
-  leaf_hash: string;
-  record_id: string;
-  routing: EnvelopeRouting;
-}
 
 export interface Misrouted {
   line: number;
@@ -30,9 +23,8 @@ export interface Misrouted {
 export type IngestOutcome =
   | {
       ok: true;
-      receipts: Receipt[];
-      /** created[i]: decision i was appended by this request (false: an earlier original). */
-      created: boolean[];
+      /** Receipt i, and whether decision i was appended by this request (`created(i)`). */
+      receipts: ReceiptList;
       /** The group commit this request's new decisions went out in. */
       batch: BatchStats | undefined;
     }
@@ -40,13 +32,20 @@ export type IngestOutcome =
   /** The epoch in force now has retired this shard: nothing new may be appended. */
   | { ok: false; retired: Retirement };
 
-interface InFlight {
+/** One appendEntries call of an ingest. */
+interface AppendCall {
   readonly appended: Promise<AppendedRange>;
-  /** Set once durable, until the index has the record_id. */
-  seq?: number;
+  readonly batch: PackedBatch;
+  /** Seq of the call's first entry, once durable. */
+  first?: number;
+}
+
+/** A record_id being appended: the original for repeats until the index has it. */
+interface InFlight {
+  readonly call: AppendCall;
+  /** Entry k of the call; decision i of its batch. */
   readonly k: number;
-  readonly recordId: string;
-  readonly routing: EnvelopeRouting;
+  readonly i: number;
 }
 
 /** Nanoseconds since the Unix epoch as a canonical decimal string. */
@@ -54,6 +53,8 @@ export function nowNs(): string {
   const ms = performance.timeOrigin + performance.now();
   return (BigInt(Math.floor(ms)) * 1_000_000n + BigInt(Math.floor((ms % 1) * 1e6))).toString();
 }
+
+export type { Receipt };
 
 export class Ingestor {
   readonly shardId: number;
@@ -107,31 +108,28 @@ export class Ingestor {
         : retirementAt(this.#routing(), this.shardId, this.#clock());
     if (retired !== undefined && this.#hasNew(batch)) return { ok: false, retired };
 
-    const routingOf = (i: number): EnvelopeRouting => ({
-      epoch: batch.epochs[i] as number,
-      key: batch.keys[i] as string,
-      strategy: batch.strategies[i] as string,
-    });
-    const receipts: (Receipt | Promise<Receipt> | number)[] = new Array(n);
-    const created: boolean[] = new Array<boolean>(n).fill(false);
+    const receipts = new ReceiptList(this.shardId, batch, n);
+    const waits: Promise<void>[] = [];
     const fresh: number[] = [];
     const firstInBatch = n > 1 ? new Map<string, number>() : undefined;
     for (let i = 0; i < n; i++) {
       const id = batch.recordIds[i] as string;
       const earlier = firstInBatch?.get(id);
       if (earlier !== undefined) {
-        receipts[i] = earlier; // resolved below to the earlier line's receipt
+        receipts.setSameAs(i, earlier);
         continue;
       }
       firstInBatch?.set(id, i);
       const pending = this.#pending.get(id);
       if (pending !== undefined) {
-        receipts[i] = pending.appended.then((r) => this.#receipt(pending, r));
+        waits.push(
+          pending.call.appended.then((r) => receipts.setExisting(i, this.#receipt(pending, r))),
+        );
         continue;
       }
       const seq = this.#index.get(id);
       if (seq !== undefined) {
-        receipts[i] = this.receiptOf(seq);
+        waits.push(this.receiptOf(seq).then((r) => receipts.setExisting(i, r)));
         continue;
       }
       fresh.push(i);
@@ -148,50 +146,33 @@ export class Ingestor {
         () => this.#appending.delete(done),
       );
       this.#appending.add(done);
-      const flights = fresh.map((i, k): InFlight => {
-        const f: InFlight = {
-          appended,
-          k,
-          recordId: batch.recordIds[i] as string,
-          routing: routingOf(i),
-        };
-        this.#pending.set(f.recordId, f);
-        return f;
-      });
+      const call: AppendCall = { appended, batch };
+      const ids = new Array<string>(fresh.length);
+      for (let k = 0; k < fresh.length; k++) {
+        const i = fresh[k] as number;
+        const id = batch.recordIds[i] as string;
+        ids[k] = id;
+        this.#pending.set(id, { call, k, i });
+      }
       let result: AppendedRange;
       try {
         result = await appended;
       } catch (err) {
-        for (const f of flights) this.#pending.delete(f.recordId);
+        for (const id of ids) this.#pending.delete(id);
         throw err;
       }
-      flights.forEach((f, k) => (f.seq = result.first + k));
+      call.first = result.first;
       // Synchronously after the append resolved, so index writes follow log order.
-      const indexed = this.#index.add(
-        flights.map((f) => f.recordId),
-        result.first,
-      );
+      const indexed = this.#index.add(ids, result.first);
       const forget = indexed.finally(() => {
-        for (const f of flights)
-          if (this.#pending.get(f.recordId) === f) this.#pending.delete(f.recordId);
+        for (const id of ids) if (this.#pending.get(id)?.call === call) this.#pending.delete(id);
       });
       this.#track(forget);
       stats = result.batch;
-      fresh.forEach((i, k) => {
-        receipts[i] = this.#receipt(flights[k] as InFlight, result);
-        created[i] = true;
-      });
+      receipts.setAppended(result, fresh);
     }
-    const settled: Receipt[] = new Array<Receipt>(n);
-    for (let i = 0; i < n; i++) {
-      const r = receipts[i];
-      if (typeof r !== 'number') settled[i] = await (r as Receipt | Promise<Receipt>);
-    }
-    for (let i = 0; i < n; i++) {
-      const r = receipts[i];
-      if (typeof r === 'number') settled[i] = settled[r] as Receipt;
-    }
-    return { ok: true, receipts: settled, created, batch: stats };
+    if (waits.length > 0) await Promise.all(waits);
+    return { ok: true, receipts, batch: stats };
   }
 
   /** Whether a batch holds a record_id this shard has neither stored nor in flight. */
@@ -209,12 +190,18 @@ export class Ingestor {
   }
 
   #receipt(f: InFlight, appended: AppendedRange): Receipt {
+    const { batch } = f.call;
+    const i = f.i;
     return {
       shard_id: this.shardId,
       seq: appended.first + f.k,
       leaf_hash: toHex(appended.leafHash(f.k)),
-      record_id: f.recordId,
-      routing: f.routing,
+      record_id: batch.recordIds[i] as string,
+      routing: {
+        epoch: batch.epochs[i] as number,
+        key: batch.keys[i] as string,
+        strategy: batch.strategies[i] as string,
+      },
     };
   }
 
@@ -236,7 +223,9 @@ export class Ingestor {
 
   /** The sequence number of a record_id in this shard's log. */
   seqOf(recordId: string): number | undefined {
-    return this.#pending.get(recordId)?.seq ?? this.#index.get(recordId);
+    const f = this.#pending.get(recordId);
+    const first = f?.call.first;
+    return first !== undefined ? first + (f as InFlight).k : this.#index.get(recordId);
   }
 
   #track(p: Promise<unknown>): void {

@@ -4,6 +4,7 @@
 // passing a batch between threads costs one transfer, not one structured clone per decision.
 import { parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { RoutingError, route, type EpochTable, type RoutingStrategy } from '../core/routing.ts';
+import { receiptTail } from './receipts.ts';
 
 export interface LineProblem {
   /** 1-based NDJSON line number (1 for a single-decision body). */
@@ -26,6 +27,9 @@ export interface PackedBatch {
   epochs: Int32Array;
   strategies: RoutingStrategy[];
   keys: string[];
+  /** Each decision's receipt after its leaf hash (`receiptTail`), UTF-8, ending at tailEnds[i]. */
+  tails: Uint8Array;
+  tailEnds: Uint32Array;
   /** Version of the routing table the routes were computed with. */
   tableVersion: number;
 }
@@ -93,6 +97,7 @@ export function prepareBody(
   const recordIds: string[] = [];
   const strategies: RoutingStrategy[] = [];
   const keys: string[] = [];
+  const tails: string[] = [];
   const shards = new Int32Array(n);
   const epochs = new Int32Array(n);
   let problemCount = 0;
@@ -119,6 +124,7 @@ export function prepareBody(
       epochs[i] = r.epoch;
       strategies.push(r.strategy);
       keys.push(r.key);
+      tails.push(receiptTail(prepared.recordId, r));
     } catch (err) {
       if (!(err instanceof RoutingError)) throw err;
       const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';
@@ -146,11 +152,14 @@ export function prepareBody(
     off += c.length;
     ends[i] = off;
   }
+  const packedTails = packStrings(tails);
   return {
     ok: true,
     count: n,
     canonical,
     ends,
+    tails: packedTails.bytes,
+    tailEnds: packedTails.ends,
     recordIds,
     lines: Uint32Array.from(spans.numbers),
     shards,
@@ -159,6 +168,21 @@ export function prepareBody(
     keys,
     tableVersion,
   };
+}
+
+/** UTF-8 of every string in one exclusively owned buffer (so it can be transferred). */
+function packStrings(strings: readonly string[]): { bytes: Uint8Array; ends: Uint32Array } {
+  let max = 0;
+  for (const t of strings) max += 3 * t.length;
+  const bytes = new Uint8Array(max);
+  const view = Buffer.from(bytes.buffer, 0, max);
+  const ends = new Uint32Array(strings.length);
+  let at = 0;
+  for (let i = 0; i < strings.length; i++) {
+    at += view.write(strings[i] as string, at, 'utf8');
+    ends[i] = at;
+  }
+  return { bytes, ends };
 }
 
 /** Canonical bytes of decision i of a packed batch (a view, no copy). */

@@ -8,9 +8,10 @@ import { decodeEnvelope } from '../../../src/core/envelope.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { MerkleLog } from '../../../src/log-store/index.ts';
 import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
+import type { ReceiptList } from '../../../src/shard-runtime/receipts.ts';
 import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
 import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
-import type { EpochTable, RoutingEpoch } from '../../../src/core/routing.ts';
+import { route, type EpochTable, type RoutingEpoch } from '../../../src/core/routing.ts';
 import {
   decision,
   decisionsFor,
@@ -50,14 +51,18 @@ function packed(ds: readonly unknown[]): PackedBatch {
   return r;
 }
 
+function createdOf(list: ReceiptList): boolean[] {
+  return Array.from({ length: list.count }, (_, i) => list.created(i));
+}
+
 describe('Ingestor', () => {
   it('appends envelopes that carry shard, seq, accept time and routing around the canonical decision', async () => {
     const { log, ingestor } = await setup();
     const ds = decisionsFor(table, 0, 3);
     const out = await ingestor.ingest(packed(ds));
     if (!out.ok) throw new Error('misrouted');
-    expect(out.created).toEqual([true, true, true]);
-    for (const [i, r] of out.receipts.entries()) {
+    expect(createdOf(out.receipts)).toEqual([true, true, true]);
+    for (const [i, r] of out.receipts.toArray().entries()) {
       const bytes = await log.read(r.seq);
       expect(toHex(blake3Reference.hashLeaf(bytes))).toBe(r.leaf_hash);
       const env = decodeEnvelope(bytes);
@@ -93,18 +98,45 @@ describe('Ingestor', () => {
     ]);
     if (!a.ok || !b.ok) throw new Error('misrouted');
     expect(log.size).toBe(3);
-    expect(a.receipts[2]).toEqual(a.receipts[0]);
-    expect(b.receipts[0]).toEqual(a.receipts[1]);
-    expect([a.created, b.created]).toEqual([
+    expect(a.receipts.get(2)).toEqual(a.receipts.get(0));
+    expect(b.receipts.get(0)).toEqual(a.receipts.get(1));
+    expect([createdOf(a.receipts), createdOf(b.receipts)]).toEqual([
       [true, true, false],
       [false, true],
     ]);
     await ingestor.drain();
     const c = await ingestor.ingest(packed([ds[2], ds[3]]));
     if (!c.ok) throw new Error('misrouted');
-    expect(c.receipts[0]).toEqual(b.receipts[1]);
-    expect(c.created).toEqual([false, true]);
+    expect(c.receipts.get(0)).toEqual(b.receipts.get(1));
+    expect(createdOf(c.receipts)).toEqual([false, true]);
     expect(log.size).toBe(4);
+  });
+
+  it('renders receipts as exactly the JSON of the receipt objects: new, repeated, stored, escaped keys', async () => {
+    const { ingestor } = await setup();
+    // Routing keys that need JSON escapes or are not ASCII, routed to this shard.
+    const odd = ['q"u\\o\u2028te-é-𝄞', 'tab\tnl\n-ü', 'ctl\u0001-ß'].flatMap((entity, e) =>
+      [0, 1, 2, 3].map((v) => decision(100 + 4 * e + v, { tag: 'odd', entity: `${entity}-${v}` })),
+    );
+    const routed = odd.filter((d) => route(d as never, table).shard === 0);
+    expect(routed.length).toBeGreaterThan(0);
+    const ds = [...decisionsFor(table, 0, 3), ...routed];
+    const first = await ingestor.ingest(packed(ds.slice(0, 2)));
+    if (!first.ok) throw new Error('misrouted');
+    await ingestor.drain();
+    // Line 0 is stored, line 3 repeats line 2 of this request, the rest are new.
+    const out = await ingestor.ingest(packed([ds[0], ds[2], ...ds.slice(2)]));
+    if (!out.ok) throw new Error('misrouted');
+    const list = out.receipts;
+    expect(createdOf(list)).toEqual([false, true, false, ...routed.map(() => true)]);
+    expect(list.toArray().map((r) => r.routing.key)).toContain(routed[0]?.entity_id);
+    expect(list.batchJson().toString('utf8')).toBe(JSON.stringify({ receipts: list.toArray() }));
+    for (let i = 0; i < list.count; i++) {
+      expect(list.json(i).toString('utf8')).toBe(JSON.stringify(list.get(i)));
+    }
+    expect(list.get(0)).toEqual(first.receipts.get(0));
+    expect(list.get(2)).toEqual(list.get(1));
+    expect(list.duplicates()).toBe(2);
   });
 
   it('rebuilds the record_id index from the log when it is lost or behind', async () => {
@@ -117,10 +149,10 @@ describe('Ingestor', () => {
     const again = await setup(first.dir);
     dirs.pop(); // same directory, cleaned once
     expect(ds.map((d) => again.index.get(d.record_id as string))).toEqual(
-      out.receipts.map((r) => r.seq),
+      out.receipts.toArray().map((r) => r.seq),
     );
     const dup = await again.ingestor.ingest(packed([ds[7]]));
-    expect(dup.ok && dup.receipts[0]).toEqual(out.receipts[7]);
+    expect(dup.ok && dup.receipts.get(0)).toEqual(out.receipts.get(7));
     expect(again.log.size).toBe(25);
   });
 
@@ -168,7 +200,7 @@ describe('Ingestor', () => {
     // A retry of an acknowledged decision still gets its original receipt.
     await ingestor.drain();
     const again = await ingestor.ingest(prep([ds[0]]));
-    expect(again.ok && again.receipts[0]).toEqual(before.ok && before.receipts[0]);
+    expect(again.ok && again.receipts.get(0)).toEqual(before.ok && before.receipts.get(0));
     await ingestor.appendsSettled();
     expect(log.size).toBe(1);
   });
@@ -177,8 +209,8 @@ describe('Ingestor', () => {
     const { ingestor } = await setup();
     const out = await ingestor.ingest(packed(decisionsFor(table, 0, 2)));
     if (!out.ok) throw new Error('misrouted');
-    expect(await ingestor.receiptOf(1)).toEqual(out.receipts[1]);
-    expect(ingestor.seqOf(String(out.receipts[0]?.record_id))).toBe(0);
+    expect(await ingestor.receiptOf(1)).toEqual(out.receipts.get(1));
+    expect(ingestor.seqOf(String(out.receipts.get(0)?.record_id))).toBe(0);
     expect(ingestor.seqOf(String(decision(999_999).record_id))).toBeUndefined();
   });
 });
