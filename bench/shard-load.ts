@@ -2,14 +2,22 @@
 // not share an event loop. Usage:
 //   node bench/shard-load.ts URL MODE CONCURRENCY SECONDS BATCH BYTES TAG
 // MODE is `batch` (NDJSON, BATCH decisions per request) or `single` (one per request). Every
-// decision has a fresh record_id (TAG-<n>), so nothing is deduplicated. Prints one JSON line.
+// decision has a fresh record_id (TAG-<10-digit counter>), so nothing is deduplicated. Prints one
+// JSON line, including the client's own CPU per decision (it shares the machine with the shard).
+//
+// Bodies are cheap to make: one canonical line of BYTES bytes is built once, each client fills
+// one Buffer with BATCH copies of it and, before each request, writes fresh counter digits in
+// place at a fixed offset per line. The buffer is rewritten only after its request was handed to
+// the OS in full and answered, and replaced after a failed request.
 import http from 'node:http';
+import { canonicalBytes } from '../src/core/jcs.ts';
 import { decision } from '../test/integration/shard/shard-process.ts';
 
 const [url, mode, concurrencyArg, secondsArg, batchArg, bytesArg, tag] = process.argv.slice(2);
 if (url === undefined || (mode !== 'batch' && mode !== 'single') || tag === undefined) {
   throw new Error('usage: shard-load.ts URL batch|single CONCURRENCY SECONDS BATCH BYTES TAG');
 }
+if (!/^[A-Za-z0-9._:-]+$/.test(tag)) throw new Error(`TAG must be a record_id prefix: ${tag}`);
 const concurrency = Number(concurrencyArg);
 const seconds = Number(secondsArg);
 const batch = mode === 'batch' ? Number(batchArg) : 1;
@@ -17,37 +25,76 @@ const bytes = Number(bytesArg);
 const target = new URL(mode === 'batch' ? '/v1/decisions:batch' : '/v1/decisions', url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
-// One template decision; each line swaps in a fresh record_id (same length, so same size).
-const template = JSON.stringify(decision(0, { tag: 'T', bytes }));
-const [head, tail] = template.split('"record_id":"T-0"') as [string, string];
-let next = 0;
-function body(): string {
-  let out = '';
-  for (let i = 0; i < batch; i++) {
-    const id = `${tag}-${String(next++).padStart(10, '0')}`;
-    out += `${head}"record_id":"${id}"${tail}\n`;
+const ID_DIGITS = 10;
+const ID_LIMIT = 10 ** ID_DIGITS;
+const placeholder = `${tag}-${'0'.repeat(ID_DIGITS)}`;
+
+/**
+ * The canonical line of `decision(0, {tag, bytes})` with its record_id widened to the fixed-width
+ * placeholder and the padding shortened to match, so the line stays exactly `bytes` long; and the
+ * offset of the record_id's digits in it.
+ */
+function templateLine(): { line: Buffer; digitsAt: number } {
+  const short = `${tag}-0`;
+  const d = decision(0, { tag, bytes: bytes - (placeholder.length - short.length) });
+  if (d.record_id !== short)
+    throw new Error(`unexpected template record_id ${String(d.record_id)}`);
+  d.record_id = placeholder;
+  const canonical = canonicalBytes(d);
+  if (canonical.length !== bytes) {
+    throw new Error(`template decision is ${canonical.length} bytes, not ${bytes}`);
   }
-  return out;
+  const line = Buffer.concat([canonical, Buffer.from('\n')]);
+  const member = `"record_id":"${placeholder}"`;
+  const at = line.indexOf(member);
+  if (at < 0 || line.indexOf(member, at + 1) >= 0) throw new Error('record_id not found once');
+  return { line, digitsAt: at + member.length - 1 - ID_DIGITS };
 }
 
-function post(payload: string): Promise<number> {
+const { line, digitsAt } = templateLine();
+const lineBytes = line.length;
+let next = 0;
+
+function newBody(): Buffer {
+  return Buffer.allocUnsafe(batch * lineBytes).fill(line);
+}
+
+/** Writes the next `batch` counter values, zero-padded, over the record_id digits of `body`. */
+function stamp(body: Buffer): void {
+  if (next + batch > ID_LIMIT) throw new Error('record_id counter exhausted');
+  for (let i = 0; i < batch; i++) {
+    let n = next++;
+    const last = i * lineBytes + digitsAt + ID_DIGITS - 1;
+    for (let k = 0; k < ID_DIGITS; k++) {
+      body[last - k] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+  }
+}
+
+/** Resolves with the status once the body was handed to the OS in full and the response ended. */
+function post(payload: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
+    let pending = 2;
+    let status = 0;
+    const done = (): void => {
+      if (--pending === 0) resolve(status);
+    };
     const req = http.request(
       target,
       {
         method: 'POST',
         agent,
-        headers: {
-          'content-type': 'application/x-ndjson',
-          'content-length': Buffer.byteLength(payload),
-        },
+        headers: { 'content-type': 'application/x-ndjson', 'content-length': payload.length },
       },
       (res) => {
+        status = res.statusCode ?? 0;
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', done);
         res.on('error', reject);
       },
     );
+    req.on('finish', done);
     req.on('error', reject);
     req.end(payload);
   });
@@ -56,38 +103,54 @@ function post(payload: string): Promise<number> {
 const latencies: number[] = [];
 let ok = 0;
 let errors = 0;
+let firstError: string | undefined;
+const cpu0 = process.cpuUsage();
 const start = performance.now();
 const stopAt = start + seconds * 1000;
 async function client(): Promise<void> {
+  let body = newBody();
   while (performance.now() < stopAt) {
-    const payload = body();
+    stamp(body);
     const t0 = performance.now();
     try {
-      const status = await post(payload);
+      const status = await post(body);
       if (status === 200 || status === 201) ok++;
-      else errors++;
-    } catch {
+      else {
+        errors++;
+        firstError ??= `HTTP ${status}`;
+      }
+    } catch (err) {
+      // The failed request may still reference the buffer: continue with a fresh one.
       errors++;
+      firstError ??= err instanceof Error ? err.message : String(err);
+      body = newBody();
     }
     latencies.push(performance.now() - t0);
   }
 }
 await Promise.all(Array.from({ length: concurrency }, client));
 const elapsed = (performance.now() - start) / 1000;
+const cpu = process.cpuUsage(cpu0);
 latencies.sort((a, b) => a - b);
 const pct = (p: number): number =>
   latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+const decisions = ok * batch;
 process.stdout.write(
   JSON.stringify({
     mode,
     concurrency,
     batch,
+    decision_bytes: lineBytes - 1,
     requests: ok + errors,
-    decisions_per_s: Math.round((ok * batch) / elapsed),
+    decisions,
+    decisions_per_s: Math.round(decisions / elapsed),
     requests_per_s: Math.round((ok + errors) / elapsed),
     p50_ms: Math.round(pct(0.5) * 1000) / 1000,
     p99_ms: Math.round(pct(0.99) * 1000) / 1000,
     error_rate: ok + errors === 0 ? 0 : errors / (ok + errors),
+    ...(firstError !== undefined ? { first_error: firstError } : {}),
+    client_cpu_us_per_decision:
+      decisions === 0 ? null : Math.round(((cpu.user + cpu.system) / decisions) * 100) / 100,
     seconds: Math.round(elapsed * 100) / 100,
   }) + '\n',
 );

@@ -6,6 +6,8 @@
 //   4. a load table: client concurrency 1/4/16/64, batched and single: throughput, p50/p99,
 //      shard RSS, error rate
 //   5. proof latency at the largest size reached: inclusion and consistency, p50/p99
+// Every HTTP step (2-4) also reports the shard's and the client's CPU per decision, the cores
+// each kept busy, and the 1-minute load average (client and shard share this machine's CPUs).
 // Related suites: `shard-crash` (SIGKILL soak) and `shard-memory` (RSS at 1M vs 50M records).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,19 +142,49 @@ export async function inProcessAppend(
   };
 }
 
+/** CPU ticks per second for /proc/<pid>/stat, from `getconf CLK_TCK` (100 if that fails). */
+async function clockTicks(): Promise<{ hz: number; source: string }> {
+  try {
+    const { stdout } = await run$('getconf', ['CLK_TCK']);
+    const hz = Number(stdout.trim());
+    if (Number.isInteger(hz) && hz > 0) return { hz, source: 'getconf CLK_TCK' };
+    return { hz: 100, source: `assumed (getconf printed ${JSON.stringify(stdout.trim())})` };
+  } catch (err) {
+    return { hz: 100, source: `assumed (getconf failed: ${(err as Error).message})` };
+  }
+}
+
+/** utime + stime of process `pid`, all its threads (the kernel sums them in /proc/<pid>/stat). */
+function cpuTicks(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/**
+ * One load step from `bench/shard-load.ts` in its own process, with the shard's CPU over the step
+ * (per decision, and as cores busy: decisions/s x CPU per decision) beside the client's, and
+ * the 1-minute load average after it: both processes share this machine's CPUs.
+ */
 async function load(
-  url: string,
+  shard: ShardProcess,
+  clock: { hz: number },
   mode: 'batch' | 'single',
   concurrency: number,
   seconds: number,
   batch: number,
   tag: string,
-): Promise<Record<string, number | string>> {
+): Promise<Record<string, number | string | null>> {
+  const pid = shard.child.pid as number;
+  const ticks0 = cpuTicks(pid);
   const { stdout } = await run$(
     process.execPath,
     [
       path.join(ROOT, 'bench/shard-load.ts'),
-      url,
+      shard.url,
       mode,
       String(concurrency),
       String(seconds),
@@ -162,7 +194,23 @@ async function load(
     ],
     { cwd: ROOT, maxBuffer: 1 << 20 },
   );
-  return JSON.parse(stdout) as Record<string, number | string>;
+  const shardCpuUs = ((cpuTicks(pid) - ticks0) * 1e6) / clock.hz;
+  const r = JSON.parse(stdout) as Record<string, number | string | null>;
+  const decisions = Number(r.decisions);
+  const perS = Number(r.decisions_per_s);
+  const shardUs = decisions > 0 ? shardCpuUs / decisions : null;
+  const clientUs =
+    typeof r.client_cpu_us_per_decision === 'number' ? r.client_cpu_us_per_decision : null;
+  return {
+    ...r,
+    shard_cpu_us_per_decision: shardUs === null ? null : r2(shardUs),
+    shard_cores: shardUs === null ? null : r2((perS * shardUs) / 1e6),
+    client_cores: clientUs === null ? null : r2((perS * clientUs) / 1e6),
+    // Extra, never instead of decisions_per_s: what one fully busy core of shard CPU would
+    // sustain at this step's cost per decision (the shard spreads it over its threads).
+    shard_decisions_per_cpu_s: shardUs === null || shardUs === 0 ? null : Math.round(1e6 / shardUs),
+    load_avg_1m: r2(os.loadavg()[0] ?? 0),
+  };
 }
 
 function rssMiB(pid: number): number {
@@ -217,14 +265,16 @@ export const run: BenchSuite = async ({ quick }) => {
     });
     try {
       const secs = quick ? 2 : 8;
-      const batched = await load(shard.url, 'batch', 4, secs, 2000, 'warm');
-      const best = await load(shard.url, 'batch', 8, secs, 5000, 'b');
-      const sequential = await load(shard.url, 'single', 1, secs, 1, 's');
+      const clock = await clockTicks();
+      const batched = await load(shard, clock, 'batch', 4, secs, 2000, 'warm');
+      const best = await load(shard, clock, 'batch', 8, secs, 5000, 'b');
+      const sequential = await load(shard, clock, 'single', 1, secs, 1, 's');
       const table: Record<string, unknown>[] = [];
       for (const concurrency of quick ? [1, 16] : [1, 4, 16, 64]) {
         for (const mode of ['batch', 'single'] as const) {
           const r = await load(
-            shard.url,
+            shard,
+            clock,
             mode,
             concurrency,
             quick ? 1 : 5,
@@ -255,8 +305,9 @@ export const run: BenchSuite = async ({ quick }) => {
         },
         load_table: table,
         proofs,
+        shard_cpu_clock: `${clock.hz} ticks/s, ${clock.source}`,
         notes:
-          'decisions of ~400 canonical bytes over HTTP (the smallest valid AgDR v0.2 decision is ~370 bytes); client and shard share the machine',
+          "decisions of 400 canonical bytes over HTTP (the smallest valid AgDR v0.2 decision is ~370 bytes); client and shard share the machine: *_cpu_us_per_decision is each process's CPU (all threads) over a step divided by the decisions acknowledged in it, *_cores = decisions_per_s x that, load_avg_1m is os.loadavg()[0] after the step",
       };
     } finally {
       await shard.stop();
