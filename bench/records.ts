@@ -1,6 +1,8 @@
-// `npm run bench records`: the ingest path of one ~300-byte decision, one core.
+// `npm run bench records`: the ingest path of one ~400-byte decision, one core.
 //   - JSON.parse of the line: the baseline every other figure is a ratio to
-//   - parseDecisionLine: UTF-8 decode + parse + validate + canonical bytes (what a worker does)
+//   - parseDecisionLine: UTF-8 decode + parse + validate + canonical bytes (what a worker does),
+//     on the line as a client wrote it (members not in canonical order), on its canonical form
+//     (the bytes are kept as they are) and pretty-printed (re-serialized)
 //   - prepareDecision on an already-parsed value (validate + canonical bytes)
 //   - canonicalize (the RFC author's package) on the same value, for comparison
 //   - encodeEnvelope (splice) vs canonical re-serialization of the whole envelope
@@ -42,6 +44,8 @@ export const run: BenchSuite = async ({ quick }) => {
   const lines = Array.from({ length: N }, (_, i) => decisionLine(i));
   const lineBytes = lines.map((l) => utf8.encode(l));
   const values = lines.map((l) => JSON.parse(l) as unknown);
+  const canonicalLines = values.map((v) => canonicalBytes(v));
+  const prettyLines = values.map((v) => utf8.encode(JSON.stringify(v, null, 2)));
   const prepared: PreparedDecision[] = values.map((v) => prepareDecision(v));
   const table: EpochTable = {
     epochs: [
@@ -73,6 +77,8 @@ export const run: BenchSuite = async ({ quick }) => {
   const stages: Record<string, (i: number) => unknown> = {
     json_parse: (i) => JSON.parse(at(lines, i)),
     parse_decision_line: (i) => parseDecisionLine(at(lineBytes, i)),
+    parse_decision_line_canonical: (i) => parseDecisionLine(at(canonicalLines, i)),
+    parse_decision_line_pretty: (i) => parseDecisionLine(at(prettyLines, i)),
     parse_and_prepare: (i) => prepareDecision(JSON.parse(at(lines, i))),
     prepare_parsed: (i) => prepareDecision(at(values, i)),
     canonicalize_package: (i) => canonicalize(at(values, i)),

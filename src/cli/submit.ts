@@ -1,5 +1,6 @@
 // `agdr submit`: send decisions (NDJSON) to the shards they route to, in batches.
 import fs from 'node:fs';
+import { utf8 } from '../core/bytes.ts';
 import type { Command } from './command.ts';
 import { parseFlags, UsageError } from './command.ts';
 import { usageExit } from './client/usage.ts';
@@ -156,7 +157,8 @@ export const command: Command = {
       }
       let list = byShard.get(shard);
       if (list === undefined) byShard.set(shard, (list = []));
-      list.push({ line, text });
+      // Canonical lines are stored byte for byte by the shard, without re-serialization.
+      list.push({ line, text: utf8.decode(result.prepared.canonical) });
       count++;
     });
     if (problems.length > 0) {

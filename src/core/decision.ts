@@ -16,6 +16,7 @@ import { decisionLimits, type DecisionLimits } from './decision/limits.ts';
 import { DecisionValidationError, ProblemList, type DecisionProblem } from './decision/problems.ts';
 import { SPEC_VERSION, type Decision, type PreparedDecision } from './decision/types.ts';
 import { CanonicalJsonError, canonicalJsonFast } from './jcs.ts';
+import { isCanonicalJsonBytes } from './jcs-bytes.ts';
 
 export * from './decision/types.ts';
 export * from './decision/problems.ts';
@@ -73,16 +74,39 @@ export function tryPrepareDecision(
   input: unknown,
   overrides?: Partial<DecisionLimits>,
 ): DecisionResult {
-  const limits = decisionLimits(overrides);
+  return prepareValue(input, decisionLimits(overrides), undefined);
+}
+
+/**
+ * Validates and canonicalizes `input`. `source`, when given, is the UTF-8 text `input` was
+ * parsed from: if it is already canonical it is kept as the canonical bytes (a view, no copy),
+ * since canonical(parse(b)) is b for canonical b; otherwise the value is serialized.
+ */
+function prepareValue(
+  input: unknown,
+  limits: DecisionLimits,
+  source: Uint8Array | undefined,
+): DecisionResult {
   const problems = new ProblemList();
   if (!isPlainObject(input)) {
     problems.add('$', 'type', `a decision must be a JSON object, got ${describe(input)}`);
     return { ok: false, problems: problems.items ?? [] };
   }
   checkFields(problems, input, limits);
-  const text = serialize(problems, input, limits);
-  if (problems.items !== null) return { ok: false, problems: problems.items };
-  const canonical = encodeUtf8View(text);
+  let canonical: Uint8Array;
+  // Declined (or a problem found) means serializing, which also reports values that are not
+  // JSON; the recognizer declines whatever the serializer would reject as too deep.
+  if (
+    problems.items === null &&
+    source !== undefined &&
+    isCanonicalJsonBytes(source, limits.maxDepth)
+  ) {
+    canonical = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  } else {
+    const text = serialize(problems, input, limits);
+    if (problems.items !== null) return { ok: false, problems: problems.items };
+    canonical = encodeUtf8View(text);
+  }
   if (canonical.length > limits.maxRecordBytes) {
     problems.add(
       '$',
@@ -108,7 +132,8 @@ export function tryPrepareDecision(
 
 /**
  * One NDJSON line (or request body) to a prepared decision. Invalid UTF-8, malformed JSON and
- * oversize input are problems like any other; nothing throws.
+ * oversize input are problems like any other; nothing throws. When `bytes` is already canonical
+ * JSON, `prepared.canonical` is a view of `bytes` itself: leave them unmodified while it is used.
  */
 export function parseDecisionLine(
   bytes: Uint8Array,
@@ -129,13 +154,22 @@ export function parseDecisionLine(
     if (!(err instanceof TypeError)) throw err;
     return fail('invalid_utf8', 'input is not valid UTF-8');
   }
-  return parseDecisionText(text, limits);
+  return parseAndPrepare(text, limits, bytes);
 }
 
 /** Like `parseDecisionLine`, for text already decoded. */
 export function parseDecisionText(
   text: string,
   overrides?: Partial<DecisionLimits>,
+): DecisionResult {
+  return parseAndPrepare(text, decisionLimits(overrides), undefined);
+}
+
+/** `text` as JSON, then `prepareValue`; `source` is the bytes `text` was decoded from, if any. */
+function parseAndPrepare(
+  text: string,
+  limits: DecisionLimits,
+  source: Uint8Array | undefined,
 ): DecisionResult {
   let value: unknown;
   try {
@@ -145,7 +179,7 @@ export function parseDecisionText(
     const detail = text.trim() === '' ? 'empty input' : err.message;
     return fail('malformed_json', `input is not JSON: ${detail}`);
   }
-  return tryPrepareDecision(value, overrides);
+  return prepareValue(value, limits, source);
 }
 
 /**

@@ -71,7 +71,7 @@ export interface PreparedDecision {
   decision: Decision;
   /**
    * RFC 8785 canonical JSON of `decision`, UTF-8. May be a view into a larger (pooled)
-   * ArrayBuffer: copy it, never transfer `canonical.buffer`.
+   * ArrayBuffer or of the parsed input itself: copy it, never transfer `canonical.buffer`.
    */
   canonical: Uint8Array;
   recordId: string;

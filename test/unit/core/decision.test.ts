@@ -8,9 +8,12 @@ import {
   parseDecisionLine,
   parseDecisionText,
   prepareDecision,
+  tryPrepareDecision,
   validateDecision,
+  type DecisionLimits,
   type DecisionProblem,
 } from '../../../src/core/decision.ts';
+import { canonicalJson } from '../../../src/core/jcs.ts';
 
 const FIXTURES = new URL('../../fixtures/decisions/', import.meta.url);
 const readJson = (rel: string): unknown => JSON.parse(readFileSync(new URL(rel, FIXTURES), 'utf8'));
@@ -244,5 +247,211 @@ describe('examples/decisions.ndjson (the quickstart input)', () => {
       if (r.ok) ids.add(r.prepared.recordId);
     }
     expect(ids.size).toBe(lines.length);
+  });
+});
+
+describe('parseDecisionLine keeps input that is already canonical', () => {
+  /** A decision as the shard tests send it: about 400 bytes, printable ASCII throughout. */
+  const shardStyle = (i: number): Record<string, unknown> => ({
+    ctx: {},
+    domain: 'd',
+    entity_id: `entity-${i % 1000}`,
+    human_delta_chain: [
+      { authority_ref: 'p', kind: 'autonomous', sequence: 0, timestamp_ns: `${1767225600 + i}` },
+    ],
+    model_id: 'm1',
+    output: 'y',
+    ppp_triplet: { place: 'CA', provenance: 'model v3', purpose: 'q' },
+    reasoning_trace: 'x'.repeat(150),
+    record_id: `r-${i}`,
+    session_id: 's',
+    spec_version: '0.2',
+    timestamp_ns: `${1767225600 + i}`,
+  });
+  const valid = (): [string, unknown][] => [
+    ['shard-style', shardStyle(7)],
+    ['minimal', minimal()],
+    ...validNames.map((n): [string, unknown] => [n, readJson(`valid/${n}`)]),
+  ];
+
+  /** Same members, every object's members in reverse canonical order. */
+  const reversed = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(reversed);
+    if (v === null || typeof v !== 'object') return v;
+    const keys = Object.keys(v).sort().reverse();
+    return Object.fromEntries(keys.map((k) => [k, reversed((v as Record<string, unknown>)[k])]));
+  };
+  const forms = (v: unknown): [string, string][] => {
+    const canonical = canonicalJson(v);
+    return [
+      ['canonical', canonical],
+      ['compact, members as given', JSON.stringify(v)],
+      ['pretty-printed', JSON.stringify(v, null, 2)],
+      ['members reversed', JSON.stringify(reversed(v))],
+      // The first letter of a string value as \u00xx, and "/" as "\/".
+      [
+        'escaped letter',
+        canonical.replace(
+          /":"([A-Za-z])/,
+          (_m, c: string) => `":"\\u00${c.charCodeAt(0).toString(16)}`,
+        ),
+      ],
+      ['escaped solidus', canonical.replaceAll('/', '\\/')],
+      ['trailing space', `${canonical} `],
+    ];
+  };
+  /** Before the fast path, parseDecisionLine was exactly this (the serializer's result). */
+  const reference = (text: string, limits?: Partial<DecisionLimits>) =>
+    tryPrepareDecision(JSON.parse(text), limits);
+
+  it.each(valid())('%s: the same result in every form; canonical input is kept', (_n, d) => {
+    for (const [form, text] of forms(d)) {
+      const bytes = utf8.encode(text);
+      const r = parseDecisionLine(bytes);
+      expect(r, form).toEqual(reference(text));
+      expect(r.ok, form).toBe(true);
+      if (!r.ok) continue;
+      expect(utf8.decode(r.prepared.canonical)).toBe(canonicalize(d));
+      expect(r.prepared.canonical.constructor).toBe(Uint8Array);
+      const isCanonical = text === canonicalJson(d);
+      expect(isCanonical || form !== 'canonical').toBe(true);
+      expect(Buffer.from(r.prepared.canonical).equals(bytes), form).toBe(isCanonical);
+    }
+  });
+
+  it('canonical input is a view of the input bytes, not a copy', () => {
+    const text = canonicalJson(shardStyle(1));
+    const body = Buffer.from(`xx${text}yy`);
+    const bytes = body.subarray(2, body.length - 2);
+    const r = parseDecisionLine(bytes);
+    expect(r.ok && r.prepared.canonical.buffer).toBe(bytes.buffer);
+    expect(r.ok && r.prepared.canonical.byteOffset).toBe(bytes.byteOffset);
+    expect(r.ok && r.prepared.canonical.length).toBe(text.length);
+    // A form the fast path declines (a member name outside ASCII) is serialized into new bytes.
+    const declined = canonicalJson({ ...shardStyle(1), ctx: { é: 1 } });
+    const rd = parseDecisionLine(utf8.encode(declined));
+    expect(rd.ok && utf8.decode(rd.prepared.canonical)).toBe(declined);
+    expect(rd).toEqual(reference(declined));
+  });
+
+  it('invalid decisions written canonically get the same problems', () => {
+    const base = shardStyle(2);
+    const cases: Record<string, unknown>[] = [
+      { ...base, zzz: 1 },
+      { ...base, ctx: 'not an object' },
+      { ...base, record_id: 'a b' },
+      { ...base, spec_version: '0.1', human_delta_chain: [] },
+      Object.fromEntries(Object.entries(base).filter(([k]) => k !== 'output')),
+      { ...base, human_delta_chain: [{ kind: 'halt', sequence: -1, timestamp_ns: '01' }] },
+    ];
+    for (const d of cases) {
+      const text = canonicalJson(d);
+      const r = parseDecisionLine(utf8.encode(text));
+      expect(r.ok, text).toBe(false);
+      expect(r, text).toEqual(reference(text));
+    }
+  });
+
+  it('texts JSON.parse accepts but that have no canonical form as written', () => {
+    const text = canonicalJson(shardStyle(3));
+    for (const variant of [
+      text.replace('"ctx":{}', '"ctx":{"a":1,"a":2}'), // duplicate: the last one counts
+      text.replace('"ctx":{}', '"ctx":{"b":1,"a":2}'),
+      text.replace('"ctx":{}', '"ctx":{"x":1e400}'), // Infinity: not JSON
+      text.replace('"ctx":{}', '"ctx":{"x":-0}'),
+      text.replace('"ctx":{}', '"ctx":{"x":1.0}'),
+      text.replace('"ctx":{}', '"ctx":{"x":"\\ud800"}'), // lone surrogate: not JSON
+      text.replace('"ctx":{}', '"ctx":{"x":"\\u001F"}'),
+    ]) {
+      expect(variant).not.toBe(text);
+      const r = parseDecisionLine(utf8.encode(variant));
+      expect(r, variant).toEqual(reference(variant));
+    }
+  });
+
+  it('nesting and size limits are the same as before, at and around the limit', () => {
+    const d = { ...shardStyle(4), ctx: { a: { b: { c: {} } } } };
+    const text = canonicalJson(d);
+    const size = utf8.encode(text).length;
+    const limits: Partial<DecisionLimits>[] = [
+      { maxDepth: 3 },
+      { maxDepth: 4 },
+      { maxDepth: 5 },
+      { maxRecordBytes: size },
+      { maxRecordBytes: size - 1 },
+      { maxInputBytes: size },
+      { maxInputBytes: size - 1 },
+    ];
+    const outcomes = limits.map((l) => {
+      const r = parseDecisionLine(utf8.encode(text), l);
+      if (l.maxInputBytes === undefined) expect(r, JSON.stringify(l)).toEqual(reference(text, l));
+      return r.ok ? 'ok' : r.problems.map((p) => `${p.path} ${p.code}`).join();
+    });
+    expect(outcomes).toEqual([
+      '$.ctx.a.b too_deep',
+      '$.ctx.a.b.c too_deep',
+      'ok',
+      'ok',
+      '$ too_large',
+      'ok',
+      '$ too_large',
+    ]);
+  });
+
+  it('the same result as the serializer for random decisions in random forms (fast-check)', () => {
+    // Mostly names the fast path handles; some it declines (escapes, non-ASCII).
+    const name = fc.oneof(
+      { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'Z', '_', '1', ' ') }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) },
+    );
+    const json = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(name, tie('value'), { maxKeys: 3 }),
+      ),
+    })).value;
+    const decision = fc.record({
+      ctx: fc.dictionary(name, json, { maxKeys: 3 }),
+      output: json,
+      ext: fc.option(fc.dictionary(name, json, { maxKeys: 2 }), { nil: undefined }),
+      reasoning_trace: fc.oneof(fc.string({ unit: 'binary' }), fc.array(json, { maxLength: 3 })),
+      purpose: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
+    });
+    // Half the texts in canonical form, the rest spread over the other forms.
+    const form = fc.oneof(fc.constant(0), fc.nat(6));
+    let kept = 0;
+    let serialized = 0;
+    fc.assert(
+      fc.property(decision, form, fc.integer({ min: 2, max: 8 }), (parts, formIndex, maxDepth) => {
+        const d: Record<string, unknown> = {
+          ...shardStyle(5),
+          ctx: parts.ctx,
+          output: parts.output,
+          reasoning_trace: parts.reasoning_trace,
+          ppp_triplet: { place: 'CA', provenance: 'p', purpose: parts.purpose },
+        };
+        if (parts.ext !== undefined) d.ext = parts.ext;
+        const text = (forms(d)[formIndex] as [string, string])[1];
+        const bytes = utf8.encode(text);
+        const r = parseDecisionLine(bytes, { maxDepth });
+        expect(r).toEqual(reference(text, { maxDepth }));
+        if (r.ok) {
+          const same = Buffer.from(r.prepared.canonical).equals(bytes);
+          expect(same).toBe(text === canonicalJson(JSON.parse(text)));
+          if (r.prepared.canonical.buffer === bytes.buffer) kept++;
+          else serialized++;
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Both paths ran.
+    expect(kept).toBeGreaterThan(20);
+    expect(serialized).toBeGreaterThan(20);
   });
 });
