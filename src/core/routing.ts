@@ -6,7 +6,7 @@
 //
 // Routing is versioned in epochs; a decision routes under the epoch in force at ITS timestamp,
 // so the assignment of a record never changes once written. See docs/spec/40-routing.md.
-import { toHex, utf8 } from './bytes.ts';
+import { toHex } from './bytes.ts';
 import { compareU64Text, isCanonicalU64 } from './decision/timestamp.ts';
 import { blake3 } from './hash.ts';
 import { canonicalBytes, memberPath } from './jcs.ts';
@@ -91,7 +91,8 @@ export class RoutingError extends Error {
 
 /** First 8 bytes of BLAKE3(UTF-8(key)), big-endian, as an unsigned 64-bit integer. */
 export function keyHash(key: string): bigint {
-  const d = blake3.digest(utf8.encode(key));
+  // Buffer.from encodes short strings several times faster than TextEncoder (same bytes).
+  const d = blake3.digest(Buffer.from(key, 'utf8'));
   return new DataView(d.buffer, d.byteOffset, 8).getBigUint64(0, false);
 }
 
