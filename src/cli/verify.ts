@@ -29,7 +29,10 @@ signed by the keys you trust.
 
 --log DIR checks a log data directory (a shard's, or the coordinator's global log) in full:
 every record re-hashed, every tree node recomputed, every checkpoint root compared, every
-envelope decoded, and (with --trust) every checkpoint signature verified. The process that
+envelope decoded, and (with --trust) every checkpoint signature verified. The check is
+read-only: it changes nothing in the directory (it only holds the directory's LOCK while it
+runs). What a shard start would repair after a crash (a torn, unacknowledged tail; stale
+derived tree nodes past the durable marker) is reported and left in place. The process that
 owns the directory must be stopped.
 
 Options:
@@ -111,7 +114,7 @@ async function verifyLog(
         JSON.stringify({ ok: false, dir, error: reasonOf(err), code: e.code }) + '\n',
       );
     process.stderr.write(`agdr verify: FAILED: ${dir}: ${reasonOf(err)}\n`);
-    return e.code === 'locked' ? 2 : 1;
+    return e.code === 'locked' || e.code === 'not_found' ? 2 : 1;
   }
   if (json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -124,10 +127,19 @@ async function verifyLog(
           ? `, signatures verified: ${report.signaturesChecked}`
           : ' (signatures not checked: no --trust)'),
     ];
-    if (report.truncatedRecords > 0)
-      out.push(`  torn tail dropped: ${report.truncatedRecords} unacknowledged record(s)`);
-    if (report.repairedTileNodes > 0)
-      out.push(`  derived tree nodes rewritten: ${report.repairedTileNodes}`);
+    // Left in place by the read-only check; the log's owner repairs them when it next starts.
+    const owner = report.kind === 'global' ? 'coordinator' : 'shard';
+    if (report.tornTailRecords > 0)
+      out.push(
+        `  torn tail: ${report.tornTailRecords} unacknowledged record(s) past the durable size` +
+          ` (left in place; the ${owner} drops them on its next start)`,
+      );
+    if (report.staleTileNodes > 0)
+      out.push(
+        `  stale tree nodes: ${report.staleTileNodes} derived tile node(s) past the durable` +
+          ` marker missing or out of date (left in place, checked with the recomputed values;` +
+          ` the ${owner} rewrites them on its next start)`,
+      );
     for (const p of report.problems) out.push(`  PROBLEM: ${p}`);
     out.push(report.ok ? 'OK' : `FAILED: ${report.problems.length} problem(s)`);
     process.stdout.write(out.join('\n') + '\n');

@@ -4,6 +4,8 @@
 // checkpoints.log holds frames [u32 note length][u48 size + 2 zero bytes][note][u32 CRC32];
 // checkpoints.idx holds [u64 size][u64 frame offset] per checkpoint for binary search, so
 // lookups need no in-memory history. Both are synced before save() resolves.
+// Opened read-only (a check), a torn frame is left in place and frames the index missed are
+// indexed in memory only.
 import { crc32 } from 'node:zlib';
 import { AppendFile } from './append-file.ts';
 import { LogStoreError } from './errors.ts';
@@ -34,17 +36,28 @@ export class CheckpointStore {
   readonly #log: AppendFile;
   readonly #idx: AppendFile;
   #latest: StoredCheckpoint | undefined;
+  /** Read-only: index entries served from checkpoints.idx, then those found past it. */
+  readonly #readOnly: { indexed: number; found: Buffer[] } | undefined;
 
-  private constructor(log: AppendFile, idx: AppendFile, latest: StoredCheckpoint | undefined) {
+  private constructor(
+    log: AppendFile,
+    idx: AppendFile,
+    latest: StoredCheckpoint | undefined,
+    readOnly?: { indexed: number; found: Buffer[] },
+  ) {
     this.#log = log;
     this.#idx = idx;
     this.#latest = latest;
+    this.#readOnly = readOnly;
   }
 
-  /** Opens the history, dropping a torn last frame and re-indexing frames the index missed. */
-  static async open(layout: LogLayout): Promise<CheckpointStore> {
-    const log = AppendFile.open(layout.checkpointLog, true);
-    const idx = AppendFile.open(layout.checkpointIndex, true);
+  /**
+   * Opens the history, dropping a torn last frame and re-indexing frames the index missed;
+   * `readOnly`, both files must exist and are not changed (see the file comment).
+   */
+  static async open(layout: LogLayout, readOnly = false): Promise<CheckpointStore> {
+    const log = AppendFile.open(layout.checkpointLog, !readOnly);
+    const idx = AppendFile.open(layout.checkpointIndex, !readOnly);
     let count = Math.floor(idx.length / IDX_ENTRY);
     let latest: { size: number; note: string; end: number } | undefined;
     // The index may run ahead of a torn log (drop those entries) or behind it (add them).
@@ -54,18 +67,22 @@ export class CheckpointStore {
       if (frame !== undefined && frame.size === Number(entry.readBigUInt64LE(0))) latest = frame;
       else count--;
     }
-    await idx.truncate(count * IDX_ENTRY);
+    const found: Buffer[] = [];
+    if (!readOnly) await idx.truncate(count * IDX_ENTRY);
     let offset = latest?.end ?? 0;
     for (;;) {
       const frame = readFrame(log, offset);
       if (frame === undefined || (latest !== undefined && frame.size < latest.size)) break;
-      await idx.append(indexEntry(frame.size, offset));
+      if (readOnly) found.push(indexEntry(frame.size, offset));
+      else await idx.append(indexEntry(frame.size, offset));
       latest = frame;
       offset = frame.end;
     }
+    const head = latest && { size: latest.size, note: latest.note };
+    if (readOnly) return new CheckpointStore(log, idx, head, { indexed: count, found });
     if (log.length > offset) await log.truncate(offset);
     await Promise.all([log.datasync(), idx.datasync()]);
-    return new CheckpointStore(log, idx, latest && { size: latest.size, note: latest.note });
+    return new CheckpointStore(log, idx, head);
   }
 
   get latest(): StoredCheckpoint | undefined {
@@ -73,12 +90,22 @@ export class CheckpointStore {
   }
 
   get count(): number {
-    return Math.floor(this.#idx.length / IDX_ENTRY);
+    const ro = this.#readOnly;
+    return ro === undefined
+      ? Math.floor(this.#idx.length / IDX_ENTRY)
+      : ro.indexed + ro.found.length;
+  }
+
+  /** Index entry i: [u64 size][u64 frame offset]. */
+  #entry(i: number): Buffer {
+    const ro = this.#readOnly;
+    if (ro !== undefined && i >= ro.indexed) return ro.found[i - ro.indexed] as Buffer;
+    return this.#idx.read(i * IDX_ENTRY, IDX_ENTRY);
   }
 
   /** The i-th checkpoint in size order. */
   nth(i: number): StoredCheckpoint {
-    const entry = this.#idx.read(i * IDX_ENTRY, IDX_ENTRY);
+    const entry = this.#entry(i);
     const frame = readFrame(this.#log, Number(entry.readBigUInt64LE(8)));
     if (frame === undefined)
       throw new LogStoreError('corrupt', `checkpoint frame ${i} is unreadable`);
@@ -92,7 +119,7 @@ export class CheckpointStore {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const s = Number(this.#idx.read(mid * IDX_ENTRY, IDX_ENTRY).readBigUInt64LE(0));
+      const s = Number(this.#entry(mid).readBigUInt64LE(0));
       if (s === size) found = mid;
       if (s <= size) lo = mid + 1;
       else hi = mid - 1;
@@ -105,6 +132,8 @@ export class CheckpointStore {
    * no-op; a different note at the latest size (signed again) is kept and becomes the latest.
    */
   async save(size: number, note: string): Promise<void> {
+    if (this.#readOnly !== undefined)
+      throw new LogStoreError('read_only', 'checkpoint history is open read-only');
     const latest = this.#latest;
     if (latest !== undefined && size < latest.size) {
       throw new LogStoreError(

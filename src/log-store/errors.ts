@@ -1,9 +1,19 @@
 // Errors of the durable log. Callers act on `code`: `corrupt` means the stored data contradicts
 // itself or a durable commitment (refuse to serve); `failed` means an earlier write or sync
-// failed and the log must be reopened (recovery decides what is durable).
+// failed and the log must be reopened (recovery decides what is durable); `read_only` means a
+// write was asked of a log opened read-only (a check); `not_found` means a read-only open found
+// no log, or a log missing one of its files (it creates nothing).
 
 export type LogStoreErrorCode =
-  'corrupt' | 'failed' | 'closed' | 'out_of_range' | 'bad_argument' | 'incompatible' | 'locked';
+  | 'corrupt'
+  | 'failed'
+  | 'closed'
+  | 'out_of_range'
+  | 'bad_argument'
+  | 'incompatible'
+  | 'locked'
+  | 'read_only'
+  | 'not_found';
 
 export class LogStoreError extends Error {
   readonly code: LogStoreErrorCode;

@@ -84,6 +84,14 @@ export interface LogOptions {
   segmentRecords?: number;
   /** Re-hash every record and recompute every tile node on open (default: tail only). */
   fullCheck?: boolean;
+  /**
+   * Open to check and read only (`agdr verify --log`): the same lock and every recovery check,
+   * but nothing in the directory is created, written, truncated or synced. A torn tail is left
+   * in place and not served; stale tile nodes past the marker are recomputed in memory; the
+   * recovery report says what a writable open would repair. Appends and checkpoint saves
+   * reject with LogStoreError `read_only`. The directory must hold a log (else `not_found`).
+   */
+  readOnly?: boolean;
   /** How often the durable marker (and tile files) are synced while appending (default 1000 ms). */
   markIntervalMs?: number;
   onProgress?: (phase: RecoveryPhase, done: number, total: number) => void;
@@ -200,6 +208,8 @@ export class MerkleLog {
   #markChain: Promise<void> = Promise.resolve();
   readonly #buffers: BatchBuffer[] = [];
   #checkpointChain: Promise<void> = Promise.resolve();
+  /** Read-only opens: the LOCK content a killed owner left, restored on close. */
+  #staleLock: Buffer | undefined;
 
   private constructor(
     opts: LogOptions,
@@ -238,36 +248,66 @@ export class MerkleLog {
    * Opens (creating if empty) the log in `opts.dir` and recovers it: torn tail truncated,
    * derived tile nodes repaired, frontier rebuilt, roots checked. Throws LogCorruptionError
    * (code `corrupt`) rather than open a log that contradicts its durable commitments.
+   * With `readOnly` it only checks: same lock and checks, nothing written (see LogOptions).
    */
   static async open(opts: LogOptions): Promise<MerkleLog> {
     const hasher = opts.hasher ?? blake3;
-    fs.mkdirSync(opts.dir, { recursive: true });
-    const lockPath = logLayout(opts.dir, SEGMENT_RECORDS).lock;
+    const readOnly = opts.readOnly ?? false;
+    const paths = logLayout(opts.dir, SEGMENT_RECORDS);
+    if (readOnly) {
+      // A check creates nothing: every file a log has once it was first opened must be there.
+      const { meta, index, state, checkpointLog, checkpointIndex } = paths;
+      const missing = [meta, index, state, checkpointLog, checkpointIndex].find(
+        (p) => !fs.existsSync(p),
+      );
+      if (missing !== undefined)
+        throw new LogStoreError('not_found', `${missing}: missing, not a log directory`);
+    } else {
+      fs.mkdirSync(opts.dir, { recursive: true });
+    }
+    const lockPath = paths.lock;
+    // The lock a killed owner left: a read-only open puts it back as it found it on close.
+    const staleLock = readOnly && fs.existsSync(lockPath) ? fs.readFileSync(lockPath) : undefined;
     acquireLock(lockPath);
     try {
       const meta = loadMeta(opts.dir, hasher, opts.segmentRecords ?? SEGMENT_RECORDS);
       const layout = logLayout(opts.dir, meta.segment_records);
-      fs.mkdirSync(layout.records, { recursive: true });
-      fs.mkdirSync(layout.tiles, { recursive: true });
-      const tree = TreeStore.open(hasher, layout);
+      if (!readOnly) {
+        fs.mkdirSync(layout.records, { recursive: true });
+        fs.mkdirSync(layout.tiles, { recursive: true });
+      }
+      const tree = TreeStore.open(hasher, layout, readOnly);
       const segments = new SegmentFiles(layout);
       const marker = StateMarker.open(layout.state);
-      const checkpoints = await CheckpointStore.open(layout);
-      for (const d of [layout.dir, layout.records, layout.tiles]) syncDirectory(d);
+      const checkpoints = await CheckpointStore.open(layout, readOnly);
+      if (!readOnly) for (const d of [layout.dir, layout.records, layout.tiles]) syncDirectory(d);
       const stores = { tree, segments, marker, checkpoints };
       const report = await recover(
         { layout, hasher, ...stores },
-        { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress },
+        { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress, readOnly },
       );
       const log = new MerkleLog(opts, layout, hasher, stores, report);
+      log.#staleLock = staleLock;
       const mark = marker.mark;
-      if (mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root())) {
-        await log.#markDurable();
-      }
+      const behind =
+        mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
+      if (behind && !readOnly) await log.#markDurable();
       return log;
     } catch (err) {
-      releaseLock(lockPath);
+      MerkleLog.#releaseLock(lockPath, staleLock);
       throw err;
+    }
+  }
+
+  /** Releases the directory lock; a stale lock found by a read-only open is put back. */
+  static #releaseLock(lockPath: string, staleLock: Buffer | undefined): void {
+    releaseLock(lockPath);
+    if (staleLock === undefined) return;
+    try {
+      // Exclusive create: an owner that took the lock meanwhile keeps it.
+      fs.writeFileSync(lockPath, staleLock, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
 
@@ -303,6 +343,7 @@ export class MerkleLog {
    * they are durable, with one result for the whole call.
    */
   appendEntries(writer: EntryWriter): Promise<AppendedRange> {
+    if (this.recovery.readOnly) return Promise.reject(readOnlyError('append'));
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
     if (writer.count === 0) {
@@ -368,6 +409,7 @@ export class MerkleLog {
    * A C2SP checkpoint note must carry this log's root at `size`.
    */
   saveCheckpoint(size: number, note: string): Promise<void> {
+    if (this.recovery.readOnly) return Promise.reject(readOnlyError('saveCheckpoint'));
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
     const run = async (): Promise<void> => {
       this.#checkSize('size', size);
@@ -417,6 +459,7 @@ export class MerkleLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.recovery.readOnly) return this.#closeReadOnly();
     await this.#loopDone;
     await this.#checkpointChain;
     if (this.#failed === undefined) await this.#markDurable();
@@ -426,6 +469,15 @@ export class MerkleLog {
     await this.#marker.close();
     await this.#checkpoints.close();
     releaseLock(this.#layout.lock);
+  }
+
+  /** Read-only: nothing was written, so nothing to finish or sync; closes files and the lock. */
+  async #closeReadOnly(): Promise<void> {
+    await this.#segments.close();
+    await this.#tree.close();
+    await this.#marker.close();
+    await this.#checkpoints.close();
+    MerkleLog.#releaseLock(this.#layout.lock, this.#staleLock);
   }
 
   #checkSeq(seq: number): void {
@@ -629,6 +681,10 @@ export class MerkleLog {
     this.#queue = [];
     this.#head = 0;
   }
+}
+
+function readOnlyError(what: string): LogStoreError {
+  return new LogStoreError('read_only', `${what} refused: the log is open read-only`);
 }
 
 /** Writes a call's entries (sequence numbers from `seq`) into the batch buffer. */

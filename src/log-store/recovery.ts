@@ -10,9 +10,14 @@
 //    rewritten where they differ, nodes below it are spot-checked (all checked with fullCheck).
 // 4. Roots: the marker's root and the latest checkpoint's root (every checkpoint's with
 //    fullCheck) must equal the root recomputed from stored nodes.
+//
+// Read-only (a check such as `agdr verify --log`): every check above runs and refuses the same
+// corruption, but nothing is repaired. The torn tail stays on disk and is not served (the size
+// is the recovered size); stale or missing tile nodes past the marker are recomputed into the
+// tree store's in-memory overlay, so roots and proofs are the ones a writable open would give.
 import type { Hasher } from '../core/hash.ts';
 import { bytesEqual, fromBase64 } from '../core/bytes.ts';
-import { LogCorruptionError } from './errors.ts';
+import { LogCorruptionError, LogStoreError } from './errors.ts';
 import {
   HASH_SIZE,
   INDEX_ENTRY,
@@ -20,6 +25,7 @@ import {
   TILE_WIDTH,
   segmentOf,
   storedNodeCount,
+  tileLevelPath,
   type LogLayout,
 } from './layout.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
@@ -36,6 +42,8 @@ export type RecoveryPhase = 'records' | 'tiles' | 'checkpoints';
 
 export interface RecoveryOptions {
   readonly fullCheck: boolean;
+  /** Check only: truncate, rewrite and sync nothing (the tree store must be read-only too). */
+  readonly readOnly?: boolean | undefined;
   readonly onProgress?: ((phase: RecoveryPhase, done: number, total: number) => void) | undefined;
 }
 
@@ -44,15 +52,24 @@ export interface RecoveryReport {
   readonly size: number;
   /** The floor below which nothing may be lost (marker or checkpoint). */
   readonly durableFloor: number;
-  /** Records dropped from a torn tail (never acknowledged). */
+  /**
+   * Records of a torn tail (never acknowledged) past `size`: dropped from the files, or with
+   * `readOnly` left in place and not served (a writable open would drop them).
+   */
   readonly truncatedRecords: number;
   /** Records re-read and re-hashed. */
   readonly checkedRecords: number;
-  /** Tile nodes recomputed and rewritten because they were missing or torn. */
+  /**
+   * Tile nodes past the durable marker that were missing or stale and were recomputed: rewritten
+   * in the tile files, or with `readOnly` served from memory only (a writable open would
+   * rewrite them).
+   */
   readonly repairedTileNodes: number;
   /** Checkpoints whose root was compared with the stored tree. */
   readonly checkedCheckpoints: number;
   readonly fullCheck: boolean;
+  /** Nothing was written: the counts above say what a writable open would have repaired. */
+  readonly readOnly: boolean;
 }
 
 export interface RecoveryStores {
@@ -69,6 +86,10 @@ export async function recover(
   opts: RecoveryOptions,
 ): Promise<RecoveryReport> {
   const { tree, marker, checkpoints, layout } = stores;
+  const readOnly = opts.readOnly ?? false;
+  if (readOnly !== tree.readOnly) {
+    throw new LogStoreError('bad_argument', 'a read-only recovery needs a read-only tree store');
+  }
   const floor = Math.max(marker.mark?.size ?? 0, checkpoints.latest?.size ?? 0);
   const indexed = tree.indexCount;
   if (indexed < floor) {
@@ -80,7 +101,7 @@ export async function recover(
   const from = opts.fullCheck ? 0 : Math.max(0, floor - CHEAP_OVERLAP);
   checkSegmentSizes(stores, floor);
   const size = checkRecords(stores, from, indexed, floor, opts);
-  await cutTail(stores, size);
+  if (!readOnly) await cutTail(stores, size);
 
   const repaired = await repairTiles(stores, size, opts);
   const checkedCheckpoints = checkRoots(stores, size, opts);
@@ -92,6 +113,7 @@ export async function recover(
     repairedTileNodes: repaired,
     checkedCheckpoints,
     fullCheck: opts.fullCheck,
+    readOnly,
   };
 }
 
@@ -178,19 +200,23 @@ async function cutTail({ tree, segments, layout }: RecoveryStores, size: number)
   await tree.index.datasync();
 }
 
-/** Recomputes tile nodes past the marker (all with fullCheck); returns how many were rewritten. */
+/**
+ * Recomputes tile nodes past the marker (all with fullCheck); returns how many were missing or
+ * stale. Those are rewritten, or on a read-only store kept in its overlay; nodes a torn tail left
+ * past the recovered size are cut, or read-only never read.
+ */
 async function repairTiles(
   stores: RecoveryStores,
   size: number,
   opts: RecoveryOptions,
 ): Promise<number> {
-  const { tree, marker, hasher } = stores;
+  const { tree, marker, hasher, layout } = stores;
   const markSize = Math.min(marker.mark?.size ?? 0, size);
   let repaired = 0;
   for (let q = 1; storedNodeCount(size, q) > 0 || tree.storedCount(q) > 0; q++) {
     const want = storedNodeCount(size, q);
-    const file = tree.tileFile(q);
-    if (tree.storedCount(q) > want || file.length % HASH_SIZE !== 0) {
+    const file = tree.readOnly ? undefined : tree.tileFile(q);
+    if (file !== undefined && (tree.storedCount(q) > want || file.length % HASH_SIZE !== 0)) {
       await file.truncate(Math.min(tree.storedCount(q), want) * HASH_SIZE);
     }
     const sure = storedNodeCount(markSize, q);
@@ -199,7 +225,6 @@ async function repairTiles(
     for (let start = from; start < want;) {
       const count = Math.min(CHUNK / TILE_WIDTH, want - start);
       const below = tree.readTileNodes(q - 1, start * TILE_WIDTH, count * TILE_WIDTH);
-      const stored = tree.storedCount(q);
       for (let i = 0; i < count; i++) {
         const node = start + i;
         const computed = foldRow(
@@ -207,22 +232,23 @@ async function repairTiles(
           below.slice(i * TILE_WIDTH, (i + 1) * TILE_WIDTH),
           TILE_HEIGHT,
         );
-        const have = node < stored ? file.read(node * HASH_SIZE, HASH_SIZE) : undefined;
+        const have = tree.storedNode(q, node);
         if (have !== undefined && bytesEqual(have, computed)) continue;
         if (node < sure) {
           throw new LogCorruptionError(
-            file.path,
+            tileLevelPath(layout, q),
             `tile node ${node} does not match the nodes below it`,
           );
         }
-        await file.writeAt(computed, node * HASH_SIZE);
+        if (file === undefined) tree.keepRecomputed(q, node, computed);
+        else await file.writeAt(computed, node * HASH_SIZE);
         repaired++;
       }
       start += count;
       opts.onProgress?.('tiles', start - from, want - from);
     }
   }
-  if (repaired > 0) await tree.syncTiles();
+  if (repaired > 0 && !tree.readOnly) await tree.syncTiles();
   return repaired;
 }
 

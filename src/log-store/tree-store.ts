@@ -3,6 +3,10 @@
 // completed node of tree level 8q, 32 bytes each, in index order. Any perfect-subtree node is
 // read directly (level a multiple of 8) or folded from at most 128 stored nodes of the tile
 // level below it, so proofs at any past size need no tree in memory.
+//
+// A store opened read-only (a check of a log directory) writes nothing: the tile nodes past the
+// durable marker that recovery would rewrite are kept in a small in-memory overlay instead, and
+// every node read sees the overlay first, so roots and proofs use the recomputed values.
 import fs from 'node:fs';
 import type { Hasher } from '../core/hash.ts';
 import { rangeNodes, type NodeId } from '../core/merkle/node-id.ts';
@@ -46,21 +50,37 @@ export class TreeStore {
   /** levels[q - 1] holds tile level q. */
   readonly #levels: AppendFile[];
   #created = false;
+  readonly readOnly: boolean;
+  /**
+   * Read-only stores only: recomputed tile nodes that differ from (or are missing in) the tile
+   * files, by tile level, then node index. Only nodes past the durable marker land here (below
+   * it a mismatch is corruption), and the marker trails the appends by at most its interval (1 s
+   * by default), so this holds a few thousand nodes at most for a log that was marked at all.
+   */
+  readonly #recomputed = new Map<number, Map<number, Uint8Array>>();
 
-  private constructor(hasher: Hasher, layout: LogLayout, index: AppendFile, levels: AppendFile[]) {
+  private constructor(
+    hasher: Hasher,
+    layout: LogLayout,
+    index: AppendFile,
+    levels: AppendFile[],
+    readOnly: boolean,
+  ) {
     this.hasher = hasher;
     this.#layout = layout;
     this.index = index;
     this.#levels = levels;
+    this.readOnly = readOnly;
   }
 
-  static open(hasher: Hasher, layout: LogLayout): TreeStore {
-    const index = AppendFile.open(layout.index, true);
+  /** Opens the stored tree; read-only, the leaf index must exist and no file is ever created. */
+  static open(hasher: Hasher, layout: LogLayout, readOnly = false): TreeStore {
+    const index = AppendFile.open(layout.index, !readOnly);
     const levels: AppendFile[] = [];
     for (let q = 1; fs.existsSync(tileLevelPath(layout, q)); q++) {
       levels.push(AppendFile.open(tileLevelPath(layout, q), false));
     }
-    return new TreeStore(hasher, layout, index, levels);
+    return new TreeStore(hasher, layout, index, levels, readOnly);
   }
 
   /** Entries in the leaf index (whole entries only). */
@@ -75,6 +95,7 @@ export class TreeStore {
 
   /** The file of tile level q, created when first needed. */
   tileFile(q: number): AppendFile {
+    if (this.readOnly) throw new LogStoreError('read_only', 'tree store is open read-only');
     while (this.#levels.length < q) {
       this.#created = true;
       this.#levels.push(
@@ -100,6 +121,20 @@ export class TreeStore {
     return file === undefined ? 0 : Math.floor(file.length / HASH_SIZE);
   }
 
+  /** Node `node` of tile level q >= 1 as stored in its file (no overlay); undefined if missing. */
+  storedNode(q: number, node: number): Uint8Array | undefined {
+    if (node >= this.storedCount(q)) return undefined;
+    return (this.#levels[q - 1] as AppendFile).read(node * HASH_SIZE, HASH_SIZE);
+  }
+
+  /** Read-only stores: serve `hash` for node `node` of tile level q instead of the stored one. */
+  keepRecomputed(q: number, node: number, hash: Uint8Array): void {
+    if (!this.readOnly) throw new LogStoreError('bad_argument', 'overlay on a writable store');
+    let level = this.#recomputed.get(q);
+    if (level === undefined) this.#recomputed.set(q, (level = new Map()));
+    level.set(node, hash);
+  }
+
   readIndex(from: number, count: number): Buffer {
     return this.index.read(from * INDEX_ENTRY, count * INDEX_ENTRY);
   }
@@ -117,11 +152,34 @@ export class TreeStore {
         out[i] = buf.subarray(i * INDEX_ENTRY, i * INDEX_ENTRY + HASH_SIZE);
       return out;
     }
+    const recomputed = this.#recomputed.get(q);
+    if (recomputed !== undefined) return this.#readOverlaid(q, from, count, recomputed, out);
     const file = this.#levels[q - 1];
     if (file === undefined)
       throw new LogStoreError('out_of_range', `no stored nodes at tile level ${q}`);
     const buf = file.read(from * HASH_SIZE, count * HASH_SIZE);
     for (let i = 0; i < count; i++) out[i] = buf.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    return out;
+  }
+
+  /** readTileNodes for a level with recomputed nodes: those win, the rest come from the file. */
+  #readOverlaid(
+    q: number,
+    from: number,
+    count: number,
+    recomputed: ReadonlyMap<number, Uint8Array>,
+    out: Uint8Array[],
+  ): Uint8Array[] {
+    const file = this.#levels[q - 1];
+    const stored = Math.max(0, Math.min(count, this.storedCount(q) - from));
+    const buf = stored > 0 ? (file as AppendFile).read(from * HASH_SIZE, stored * HASH_SIZE) : null;
+    for (let i = 0; i < count; i++) {
+      const node = recomputed.get(from + i);
+      if (node !== undefined) out[i] = node;
+      else if (buf !== null && i < stored)
+        out[i] = buf.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      else throw new LogStoreError('out_of_range', `tile level ${q} has no node ${from + i}`);
+    }
     return out;
   }
 

@@ -1,7 +1,9 @@
 // `agdr verify --log DIR`: a full check of one log directory (a shard's or the global log).
-// Opening with fullCheck re-hashes every record and every stored tree node and compares every
-// checkpoint's root with the tree; then every record is decoded and its seq checked, and with a
-// trust bundle every stored checkpoint's signature is verified.
+// The log is opened read-only with fullCheck: every record and every stored tree node is
+// re-hashed and every checkpoint's root compared with the tree, and nothing in the directory is
+// changed (a torn tail or stale tree nodes a shard start would repair are only reported). Then
+// every record is decoded and its seq checked, and with a trust bundle every stored checkpoint's
+// signature is verified.
 import { decodeEnvelope, EnvelopeError } from '../../core/envelope.ts';
 import { parseNote } from '../../core/note.ts';
 import { parseCheckpoint, verifyCheckpoint } from '../../core/checkpoint.ts';
@@ -21,8 +23,10 @@ export interface FsckReport {
   checkedRecords: number;
   checkpoints: number;
   signaturesChecked: number;
-  truncatedRecords: number;
-  repairedTileNodes: number;
+  /** Unacknowledged records of a torn tail past `size`: left in place, not checked further. */
+  tornTailRecords: number;
+  /** Tile nodes past the durable marker, missing or stale: the check used recomputed values. */
+  staleTileNodes: number;
   problems: string[];
 }
 
@@ -35,6 +39,7 @@ export async function fsckLog(
 ): Promise<FsckReport> {
   const log = await MerkleLog.open({
     dir,
+    readOnly: true,
     fullCheck: true,
     onProgress: (phase, done, total) => progress.update(`check ${phase}`, done, total),
   });
@@ -48,8 +53,8 @@ export async function fsckLog(
     checkedRecords: log.recovery.checkedRecords,
     checkpoints: log.checkpointCount,
     signaturesChecked: 0,
-    truncatedRecords: log.recovery.truncatedRecords,
-    repairedTileNodes: log.recovery.repairedTileNodes,
+    tornTailRecords: log.recovery.truncatedRecords,
+    staleTileNodes: log.recovery.repairedTileNodes,
     problems,
   };
   const chain = new GlobalChain(trust);

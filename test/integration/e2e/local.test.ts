@@ -12,6 +12,7 @@ import { fromHex } from '../../../src/core/bytes.ts';
 import type { TrustBundle } from '../../../src/coordinator/trust.ts';
 import { decisions, getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
 import type { AgdrProcess } from './harness.ts';
+import { snapshotTree } from '../../unit/log-store/snapshot.ts';
 
 interface LocalInfo {
   coordinator: string;
@@ -217,9 +218,14 @@ describe('agdr local, submit, prove, verify', () => {
       keys,
       'agdr.dev/default/local/coordinator',
     );
+    // A running shard's log is locked: the check refuses it (exit 2) rather than race it.
+    const live = await runAgdr(['verify', '--log', path.join(dir, 'shards/0')]);
+    expect(live.stderr).toMatch(/FAILED: .*open in process/);
+    expect(live.code).toBe(2);
     expect(await local.kill('SIGTERM')).toBe(0);
 
     for (const sub of ['shards/0', 'shards/1', 'shards/2', 'coordinator']) {
+      const before = snapshotTree(path.join(dir, sub));
       const fsck = await runAgdr([
         'verify',
         '--log',
@@ -229,6 +235,8 @@ describe('agdr local, submit, prove, verify', () => {
       ]);
       expect(fsck.stdout).toMatch(/OK$/);
       expect(fsck.code).toBe(0);
+      // The check is read-only: the directory is byte for byte as it was.
+      expect(snapshotTree(path.join(dir, sub))).toEqual(before);
     }
 
     local = spawnAgdr(['local', '--data', dir, '--port', '0', '--interval', '1s', '--json']);

@@ -1,0 +1,69 @@
+// `agdr verify --log` on the directory a killed shard left: the check reports what the next
+// start will repair, and leaves every byte of the directory (its stale LOCK included) as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { snapshotTree } from '../../unit/log-store/snapshot.ts';
+import {
+  decisionsFor,
+  epochTable,
+  ndjson,
+  removeTempDirs,
+  request,
+  startShardProcess,
+  tempDir,
+  writeRouting,
+} from '../shard/shard-process.ts';
+import { runAgdr } from './harness.ts';
+
+afterAll(() => removeTempDirs());
+
+const table = epochTable(1);
+
+it('checks a killed shard directory without changing it; the next start repairs what it reported', async () => {
+  const dir = tempDir();
+  const routingFile = writeRouting(dir, table);
+  const dataDir = path.join(dir, 'data');
+  const shard = await startShardProcess({ dataDir, shardId: 0, routingFile });
+  const res = await request(`${shard.url}/v1/decisions:batch`, {
+    body: ndjson(decisionsFor(table, 0, 300)),
+  });
+  expect(res.status).toBe(200);
+  expect(await shard.kill()).toBe(null);
+  // A torn tail: one more leaf-index entry whose record bytes never reached the segment.
+  const torn = Buffer.alloc(40, 0xa5);
+  torn.writeUInt32LE(0x7fffffff, 32);
+  fs.appendFileSync(path.join(dataDir, 'log', 'leaves.idx'), torn);
+  expect(fs.existsSync(path.join(dataDir, 'log', 'LOCK'))).toBe(true);
+
+  const before = snapshotTree(dataDir);
+  const checked = await runAgdr(['verify', '--log', dataDir]);
+  expect(checked.stdout).toContain(
+    'torn tail: 1 unacknowledged record(s) past the durable size (left in place; the shard drops them on its next start)',
+  );
+  expect(checked.stdout).toMatch(/size 300, root [0-9a-f]{64}/);
+  expect(checked.stdout).toMatch(/OK$/);
+  expect(checked.code).toBe(0);
+  expect(snapshotTree(dataDir)).toEqual(before);
+
+  const json = await runAgdr(['verify', '--log', dataDir, '--json']);
+  const report = JSON.parse(json.stdout) as { size: number; root: string; tornTailRecords: number };
+  expect(report).toMatchObject({ size: 300, tornTailRecords: 1 });
+  expect(snapshotTree(dataDir)).toEqual(before);
+
+  // The shard's own start drops the torn entry and serves the root the check reported.
+  const again = await startShardProcess({ dataDir, shardId: 0, routingFile });
+  expect(again.info.size).toBe(300);
+  const proof = await request<{ tree_size: number }>(
+    `${again.url}/v1/proofs/inclusion?index=0&size=300`,
+  );
+  expect(proof.status).toBe(200);
+  expect(await again.stop()).toBe(0);
+  expect(fs.statSync(path.join(dataDir, 'log', 'leaves.idx')).size).toBe(300 * 40);
+  const after = await runAgdr(['verify', '--log', dataDir, '--json']);
+  expect(JSON.parse(after.stdout)).toMatchObject({
+    size: 300,
+    root: report.root,
+    tornTailRecords: 0,
+  });
+});
