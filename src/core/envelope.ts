@@ -92,12 +92,21 @@ const MAX_BYTES_PER_UNIT = 6;
  */
 export function envelopeMaxLength(meta: EnvelopeMeta, decisionLength: number): number {
   const r = meta.routing;
+  return maxLength(meta.timestamp_ns.length, r.key, r.strategy, decisionLength);
+}
+
+function maxLength(
+  timestampLength: number,
+  key: string,
+  strategy: string,
+  decisionLength: number,
+): number {
   return (
     FIXED +
     decisionLength +
     3 * MAX_INT_DIGITS +
-    meta.timestamp_ns.length +
-    MAX_BYTES_PER_UNIT * (r.key.length + r.strategy.length) +
+    timestampLength +
+    MAX_BYTES_PER_UNIT * (key.length + strategy.length) +
     4
   );
 }
@@ -114,31 +123,139 @@ export function encodeEnvelopeInto(
   offset: number,
 ): number {
   checkMeta(meta);
-  if (!(
-    offset >= 0 && target.length - offset >= envelopeMaxLength(meta, canonicalDecision.length)
-  )) {
+  checkRoom(target, offset, envelopeMaxLength(meta, canonicalDecision.length));
+  const r = meta.routing;
+  let at = writeHead(target, offset, canonicalDecision, r.epoch, r.key, r.strategy, meta.seq);
+  at = writeTail(target, at, meta.shard, meta.timestamp_ns);
+  return at - offset;
+}
+
+/**
+ * The envelopes of one group of decisions that share shard and timestamp_ns (checked once, the
+ * fixed tail encoded once); each entry brings its own routing and seq. `encodeInto` writes
+ * exactly `encodeEnvelope` bytes, copying the decision from where it lies in a larger buffer
+ * (one view per entry and nothing else for routing keys that need no JSON escape).
+ */
+export class EnvelopeTemplate {
+  readonly shard: number;
+  readonly timestampNs: string;
+  // `,"shard":N,"timestamp_ns":"T"}` (empty when #invalid says why there is none).
+  readonly #tail: Uint8Array;
+  readonly #invalid: EnvelopeError | undefined;
+  readonly #timestampLength: number;
+
+  constructor(shard: number, timestampNs: string) {
+    this.shard = shard;
+    this.timestampNs = timestampNs;
+    this.#timestampLength = typeof timestampNs === 'string' ? timestampNs.length : 0;
+    this.#invalid = !isIndex(shard)
+      ? new EnvelopeError('invalid_meta', '$.shard', 'must be a non-negative integer')
+      : !isTimestamp(timestampNs)
+        ? new EnvelopeError('invalid_meta', '$.timestamp_ns', TIMESTAMP_RULE)
+        : undefined;
+    const tail = new Uint8Array(
+      this.#invalid === undefined
+        ? SHARD.length + MAX_INT_DIGITS + TIMESTAMP.length + timestampNs.length + END.length
+        : 0,
+    );
+    this.#tail =
+      this.#invalid === undefined ? tail.slice(0, writeTail(tail, 0, shard, timestampNs)) : tail;
+  }
+
+  /** The room `encodeInto` needs for a decision of `decisionLength` bytes with this routing. */
+  maxLength(key: string, strategy: string, decisionLength: number): number {
+    return maxLength(this.#timestampLength, key, strategy, decisionLength);
+  }
+
+  /**
+   * Writes the envelope of the canonical decision `source[start..end)` with this routing and
+   * seq into `target` at `offset`; returns its length. Throws EnvelopeError for metadata with
+   * no canonical form, RangeError without `maxLength` bytes of room.
+   */
+  encodeInto(
+    routing: EnvelopeRouting,
+    seq: number,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    target: Uint8Array,
+    offset: number,
+  ): number {
+    if (this.#invalid !== undefined) throw this.#invalid;
+    if (!isIndex(seq)) bad('$.seq', 'must be a non-negative integer');
+    checkRouting(routing);
+    const { epoch, key, strategy } = routing;
+    if (!(start >= 0 && start <= end && end <= source.length)) {
+      throw new RangeError(`no decision at [${start}, ${end})`);
+    }
+    checkRoom(target, offset, this.maxLength(key, strategy, end - start));
+    let at = offset;
+    target.set(PREFIX, at);
+    at += PREFIX.length;
+    target.set(source.subarray(start, end), at);
+    at = writeRest(target, at + end - start, epoch, key, strategy, seq);
+    target.set(this.#tail, at);
+    return at + this.#tail.length - offset;
+  }
+}
+
+function checkRoom(target: Uint8Array, offset: number, room: number): void {
+  if (!(offset >= 0 && target.length - offset >= room)) {
     throw new RangeError(`no room for the envelope at offset ${offset}`);
   }
-  const r = meta.routing;
+}
+
+/** `{"decision":` + decision + routing + seq (everything before `,"shard":`). */
+function writeHead(
+  target: Uint8Array,
+  offset: number,
+  decision: Uint8Array,
+  epoch: number,
+  key: string,
+  strategy: string,
+  seq: number,
+): number {
+  target.set(PREFIX, offset);
+  const at = offset + PREFIX.length;
+  target.set(decision, at);
+  return writeRest(target, at + decision.length, epoch, key, strategy, seq);
+}
+
+/** The routing object and seq after the decision. */
+function writeRest(
+  target: Uint8Array,
+  offset: number,
+  epoch: number,
+  key: string,
+  strategy: string,
+  seq: number,
+): number {
   let at = offset;
-  target.set(PREFIX, at);
-  at += PREFIX.length;
-  target.set(canonicalDecision, at);
-  at += canonicalDecision.length;
   target.set(ROUTING_EPOCH, at);
-  at = writeInteger(target, at + ROUTING_EPOCH.length, r.epoch);
+  at = writeInteger(target, at + ROUTING_EPOCH.length, epoch);
   target.set(KEY, at);
-  at = writeJsonString(target, at + KEY.length, r.key, '$.routing.key');
+  at = writeJsonString(target, at + KEY.length, key, '$.routing.key');
   target.set(STRATEGY, at);
-  at = writeJsonString(target, at + STRATEGY.length, r.strategy, '$.routing.strategy');
+  at = writeJsonString(target, at + STRATEGY.length, strategy, '$.routing.strategy');
   target.set(SEQ, at);
-  at = writeInteger(target, at + SEQ.length, meta.seq);
-  target.set(SHARD, at);
-  at = writeInteger(target, at + SHARD.length, meta.shard);
+  return writeInteger(target, at + SEQ.length, seq);
+}
+
+/** `,"shard":N,"timestamp_ns":"T"}`. */
+function writeTail(target: Uint8Array, offset: number, shard: number, timestampNs: string): number {
+  target.set(SHARD, offset);
+  let at = writeInteger(target, offset + SHARD.length, shard);
   target.set(TIMESTAMP, at);
-  at = writeAscii(target, at + TIMESTAMP.length, meta.timestamp_ns);
+  at = writeAscii(target, at + TIMESTAMP.length, timestampNs);
   target.set(END, at);
-  return at + END.length - offset;
+  return at + END.length;
+}
+
+/** "00".."99": two digits per division below. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 0x30 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 0x30 + (i % 10);
 }
 
 /** Decimal digits of a safe non-negative integer; returns the offset after them. */
@@ -146,10 +263,20 @@ function writeInteger(target: Uint8Array, at: number, n: number): number {
   let digits = 1;
   for (let p = 10; p <= n; p *= 10) digits++;
   let rest = n;
-  for (let i = digits - 1; i >= 0; i--) {
-    const q = Math.floor(rest / 10);
-    target[at + i] = 0x30 + (rest - q * 10);
+  let i = at + digits;
+  while (rest >= 100) {
+    const q = Math.floor(rest / 100);
+    const pair = (rest - q * 100) * 2;
+    target[--i] = DIGIT_PAIRS[pair + 1] as number;
+    target[--i] = DIGIT_PAIRS[pair] as number;
     rest = q;
+  }
+  // The leading one or two digits end at i.
+  if (rest >= 10) {
+    target[i - 1] = DIGIT_PAIRS[2 * rest + 1] as number;
+    target[i - 2] = DIGIT_PAIRS[2 * rest] as number;
+  } else {
+    target[i - 1] = 0x30 + rest;
   }
   return at + digits;
 }
@@ -189,10 +316,17 @@ function envelopeSuffix(meta: EnvelopeMeta): string {
 function checkMeta(meta: EnvelopeMeta): void {
   if (!isIndex(meta.shard)) bad('$.shard', 'must be a non-negative integer');
   if (!isIndex(meta.seq)) bad('$.seq', 'must be a non-negative integer');
-  if (typeof meta.timestamp_ns !== 'string' || !isCanonicalU64(meta.timestamp_ns)) {
-    bad('$.timestamp_ns', 'must be a canonical u64 decimal string');
-  }
-  const r = meta.routing as EnvelopeRouting | undefined;
+  if (!isTimestamp(meta.timestamp_ns)) bad('$.timestamp_ns', TIMESTAMP_RULE);
+  checkRouting(meta.routing as EnvelopeRouting | undefined);
+}
+
+const TIMESTAMP_RULE = 'must be a canonical u64 decimal string';
+
+function isTimestamp(timestampNs: unknown): boolean {
+  return typeof timestampNs === 'string' && isCanonicalU64(timestampNs);
+}
+
+function checkRouting(r: EnvelopeRouting | undefined): void {
   if (typeof r !== 'object' || r === null) bad('$.routing', 'must be an object');
   if (!isIndex(r.epoch)) bad('$.routing.epoch', 'must be a non-negative integer');
   if (typeof r.key !== 'string') bad('$.routing.key', 'must be a string');

@@ -9,6 +9,7 @@ import {
   encodeEnvelopeInto,
   envelopeMaxLength,
   EnvelopeError,
+  EnvelopeTemplate,
   type EnvelopeMeta,
 } from '../../../src/core/envelope.ts';
 import { canonicalBytes } from '../../../src/core/jcs.ts';
@@ -77,13 +78,38 @@ describe('encodeEnvelope (splice) equals RFC 8785 of the whole envelope', () => 
   });
 });
 
-/** encodeEnvelopeInto at `offset` of a buffer with exactly the room it asks for, pre-filled. */
-function encodeInto(m: EnvelopeMeta, canonical: Uint8Array, offset: number): Uint8Array {
-  const target = new Uint8Array(offset + envelopeMaxLength(m, canonical.length)).fill(0xa5);
-  const n = encodeEnvelopeInto(m, canonical, target, offset);
+/** Metadata with no canonical form, and the path the error names. */
+const badMeta: [Partial<EnvelopeMeta>, string][] = [
+  [{ shard: -1 }, '$.shard'],
+  [{ seq: 2 ** 53 }, '$.seq'],
+  [{ timestamp_ns: '-1' }, '$.timestamp_ns'],
+  [{ routing: { epoch: 1.5, key: 'k', strategy: 'x' } }, '$.routing.epoch'],
+  [{ routing: { epoch: 0, key: 'k\udc00', strategy: 'x' } }, '$.routing.key'],
+  [{ routing: { epoch: 0, key: 'k', strategy: '\ud800' } }, '$.routing.strategy'],
+  [{ routing: { epoch: 0, key: 'k', strategy: '' } }, '$.routing.strategy'],
+];
+
+/**
+ * What `write` puts at `offset` of a pre-filled buffer with exactly `room` bytes after it;
+ * checks nothing else in the buffer changed.
+ */
+function intoPrefilled(
+  room: number,
+  offset: number,
+  write: (target: Uint8Array) => number,
+): Uint8Array {
+  const target = new Uint8Array(offset + room).fill(0xa5);
+  const n = write(target);
   expect(target.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
   expect(target.subarray(offset + n).every((b) => b === 0xa5)).toBe(true);
   return target.slice(offset, offset + n);
+}
+
+/** encodeEnvelopeInto at `offset` of a buffer with exactly the room it asks for, pre-filled. */
+function encodeInto(m: EnvelopeMeta, canonical: Uint8Array, offset: number): Uint8Array {
+  return intoPrefilled(envelopeMaxLength(m, canonical.length), offset, (target) =>
+    encodeEnvelopeInto(m, canonical, target, offset),
+  );
 }
 
 describe('encodeEnvelopeInto (splice into a buffer) equals RFC 8785 of the whole envelope', () => {
@@ -114,19 +140,78 @@ describe('encodeEnvelopeInto (splice into a buffer) equals RFC 8785 of the whole
   it('rejects metadata that has no canonical form, and a target without room', () => {
     const p = prepareDecision(decision);
     const target = new Uint8Array(envelopeMaxLength(meta, p.canonical.length));
-    const cases: [Partial<EnvelopeMeta>, string][] = [
-      [{ shard: -1 }, '$.shard'],
-      [{ seq: 2 ** 53 }, '$.seq'],
-      [{ timestamp_ns: '-1' }, '$.timestamp_ns'],
-      [{ routing: { epoch: 0, key: 'k\udc00', strategy: 'x' } }, '$.routing.key'],
-      [{ routing: { epoch: 0, key: 'k', strategy: '\ud800' } }, '$.routing.strategy'],
-    ];
-    for (const [patch, path] of cases) {
+    for (const [patch, path] of badMeta) {
       expect(() => encodeEnvelopeInto({ ...meta, ...patch }, p.canonical, target, 0)).toThrow(
         expect.objectContaining({ path }),
       );
     }
     expect(() => encodeEnvelopeInto(meta, p.canonical, target, 1)).toThrow(RangeError);
+  });
+});
+
+/** EnvelopeTemplate.encodeInto of `canonical` placed at `at` of a larger source. */
+function templateInto(
+  m: EnvelopeMeta,
+  canonical: Uint8Array,
+  at: number,
+  offset: number,
+): Uint8Array {
+  const template = new EnvelopeTemplate(m.shard, m.timestamp_ns);
+  const source = new Uint8Array(at + canonical.length + 3).fill(0x7b);
+  source.set(canonical, at);
+  const room = template.maxLength(m.routing.key, m.routing.strategy, canonical.length);
+  expect(room).toBe(envelopeMaxLength(m, canonical.length));
+  return intoPrefilled(room, offset, (target) =>
+    template.encodeInto(m.routing, m.seq, source, at, at + canonical.length, target, offset),
+  );
+}
+
+describe('EnvelopeTemplate (shard and timestamp encoded once) equals RFC 8785 of the whole envelope', () => {
+  it('for the fixture decision', () => {
+    const p = prepareDecision(decision);
+    expect(templateInto(meta, p.canonical, 5, 3)).toEqual(whole(meta, decision));
+  });
+  it('for arbitrary metadata, decisions, positions in the source and offsets', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.jsonValue(), fc.nat(64), fc.nat(64), (m, d, at, offset) => {
+        expect(templateInto(m, canonicalBytes(d), at, offset)).toEqual(whole(m, d));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('one template for many entries: each with its own routing and seq', () => {
+    const template = new EnvelopeTemplate(meta.shard, meta.timestamp_ns);
+    const p = prepareDecision(decision);
+    const target = new Uint8Array(4096);
+    for (const [seq, key] of [
+      [0, 'a'],
+      [9, 'é"\\'],
+      [2 ** 53 - 1, '😀'],
+    ] as const) {
+      const m = { ...meta, seq, routing: { ...meta.routing, key } };
+      const n = template.encodeInto(m.routing, seq, p.canonical, 0, p.canonical.length, target, 0);
+      expect(target.slice(0, n)).toEqual(whole(m, decision));
+    }
+  });
+  it('rejects metadata that has no canonical form, a bad decision range and a target without room', () => {
+    const p = prepareDecision(decision);
+    const len = p.canonical.length;
+    const target = new Uint8Array(envelopeMaxLength(meta, len));
+    const encode = (m: EnvelopeMeta, t = target, offset = 0, end = len): number =>
+      new EnvelopeTemplate(m.shard, m.timestamp_ns).encodeInto(
+        m.routing,
+        m.seq,
+        p.canonical,
+        0,
+        end,
+        t,
+        offset,
+      );
+    for (const [patch, path] of badMeta) {
+      expect(() => encode({ ...meta, ...patch })).toThrow(expect.objectContaining({ path }));
+    }
+    expect(() => encode(meta, target, 1)).toThrow(RangeError);
+    expect(() => encode(meta, target, 0, len + 1)).toThrow(RangeError);
   });
 });
 

@@ -96,6 +96,40 @@ describe('MerkleLog.appendEntries (entries written into the batch buffer)', () =
     await log.close();
   });
 
+  it('acknowledges in call order with many batches in flight, each durable size only growing', async () => {
+    const dir = tempDir();
+    const sizes: number[] = [];
+    // Tiny batches (by entries and by bytes) so that far more batches than can be in flight
+    // at once are queued behind each other.
+    const log = await MerkleLog.open({
+      dir,
+      maxBatchEntries: 6,
+      maxBatchBytes: 64,
+      onBatch: () => sizes.push(log.size),
+    });
+    const order: number[] = [];
+    const calls = Array.from({ length: 120 }, (_, c) =>
+      log.appendEntries(writer(1 + (c % 4), `o${c}`)).then((r) => {
+        order.push(c);
+        // Acknowledged only once its whole range is part of the durable size.
+        expect(log.size).toBeGreaterThanOrEqual(r.first + r.count);
+        return r;
+      }),
+    );
+    const results = await Promise.all(calls);
+    expect(order).toEqual(calls.map((_, c) => c));
+    expect(results.map((r) => r.first)).toEqual(
+      results.map((_, c) => results.slice(0, c).reduce((n, r) => n + r.count, 0)),
+    );
+    expect(sizes.length).toBeGreaterThan(20);
+    expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
+    const leaves = [];
+    for (let seq = 0; seq < log.size; seq++)
+      leaves.push(blake3Reference.hashLeaf(await log.read(seq)));
+    expect(hex(log.root())).toBe(hex(merkleRoot(blake3Reference, leaves)));
+    await log.close();
+  });
+
   it('resolves an empty call at once', async () => {
     const log = await MerkleLog.open({ dir: tempDir() });
     const r = await log.appendEntries(writer(0, 'e'));
