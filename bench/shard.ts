@@ -48,12 +48,21 @@ export function envelopeBuilder(canonical: Uint8Array): (seq: number) => Uint8Ar
   return (seq) => encodeEnvelope({ ...meta, seq }, canonical);
 }
 
-/** Leaf hash + frontier append over `n` envelopes (the writer's hashing work, nothing else). */
+/**
+ * Leaf hash + frontier append over `n` envelopes (the writer's hashing work, nothing else). Each
+ * leaf input `0x00 || envelope` is prebuilt contiguous and hashed in one call, as the log writer
+ * hashes in place (cheaper than `hashLeaf`'s two updates, so the baseline is the faster one).
+ */
 function rawRate(n: number, build: (seq: number) => Uint8Array): number {
-  const envelopes = Array.from({ length: 4096 }, (_, i) => build(i));
+  const inputs = Array.from({ length: 4096 }, (_, i) => {
+    const env = build(i);
+    const input = new Uint8Array(env.length + 1);
+    input.set(env, 1); // input[0] = 0x00, the RFC 6962 leaf prefix
+    return input;
+  });
   const range = new CompactRange(blake3);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) range.append(blake3.hashLeaf(envelopes[i & 4095] as Uint8Array));
+  for (let i = 0; i < n; i++) range.append(blake3.digest(inputs[i & 4095] as Uint8Array));
   return n / ((performance.now() - t0) / 1000);
 }
 
