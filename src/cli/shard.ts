@@ -1,7 +1,7 @@
 // `agdr shard`: one AgDR shard as a process.
 import path from 'node:path';
 import { pino } from 'pino';
-import { LogStoreError } from '../log-store/index.ts';
+import { DEFAULT_BATCH_BYTES, LogStoreError } from '../log-store/index.ts';
 import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
 import { parseDuration, parsePositiveInt } from './client/duration.ts';
 import { parseFlags, UsageError, type Command } from './command.ts';
@@ -27,6 +27,8 @@ Options:
                              (default: default)
   --cluster NAME             cluster part of the origin (default: local)
   --max-batch-entries N      most decisions in one group commit (default: 16384)
+  --max-batch-bytes BYTES    most bytes in one group commit (default: 1572864, 1.5 MiB; larger
+                             suits disks whose fdatasync is slow, see docs/PERFORMANCE.md)
   --max-batch-wait DUR       how long an idle writer waits to fill a group commit
                              (default: 0ms: write at once, batch whatever queued meanwhile)
   --max-body BYTES           largest POST /v1/decisions body (default: 4194304)
@@ -83,6 +85,7 @@ export const command: Command = {
         namespace: { type: 'string', default: 'default' },
         cluster: { type: 'string', default: 'local' },
         'max-batch-entries': { type: 'string', default: '16384' },
+        'max-batch-bytes': { type: 'string', default: String(DEFAULT_BATCH_BYTES) },
         'max-batch-wait': { type: 'string', default: '0ms' },
         'max-body': { type: 'string', default: String(4 << 20) },
         'max-batch-body': { type: 'string', default: String(64 << 20) },
@@ -135,6 +138,7 @@ export const command: Command = {
           '--max-batch-entries',
           1 << 20,
         ),
+        maxBatchBytes: byteCount(flags['max-batch-bytes'], '--max-batch-bytes'),
         maxBatchWaitMs: /^0+(ms|s)?$/.test(wait) ? 0 : parseDuration(wait, '--max-batch-wait'),
         limits: {
           maxBodyBytes: byteCount(flags['max-body'], '--max-body'),

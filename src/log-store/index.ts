@@ -1,5 +1,6 @@
 // The durable Merkle log library shared by the shard and the coordinator's global log.
 export {
+  DEFAULT_BATCH_BYTES,
   MerkleLog,
   type AppendedEntry,
   type AppendedRange,

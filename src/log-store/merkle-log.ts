@@ -178,7 +178,7 @@ interface PreparedBatch {
 }
 
 /** Default batch size limit in bytes (see LogOptions.maxBatchBytes). */
-const DEFAULT_BATCH_BYTES = 1.5 * 1024 * 1024;
+export const DEFAULT_BATCH_BYTES = 1.5 * 1024 * 1024;
 
 /** Batches built ahead of acknowledgement: one being built, the rest being written or synced. */
 const MAX_IN_FLIGHT = 5;

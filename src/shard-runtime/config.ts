@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { Signer } from '../core/signer.ts';
+import { DEFAULT_BATCH_BYTES } from '../log-store/index.ts';
 
 export interface ShardLimits {
   /** Largest POST /v1/decisions body, bytes. */
@@ -41,8 +42,9 @@ export interface ShardConfig {
   /** How often the routing file is checked for changes. */
   routingPollMs: number;
   limits: ShardLimits;
-  /** Group commit: most entries per batch and how long an idle writer waits for more. */
+  /** Group commit: most entries and bytes per batch, how long an idle writer waits for more. */
   maxBatchEntries: number;
+  maxBatchBytes: number;
   maxBatchWaitMs: number;
   /** Re-check the whole log on start instead of its tail. */
   fullCheck: boolean;
@@ -63,6 +65,7 @@ export const SHARD_DEFAULTS = Object.freeze({
   checkpointIntervalMs: 1000,
   routingPollMs: 1000,
   maxBatchEntries: 16384,
+  maxBatchBytes: DEFAULT_BATCH_BYTES,
   maxBatchWaitMs: 0,
   fullCheck: false,
 });

@@ -72,6 +72,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   const log = await MerkleLog.open({
     dir: path.join(config.dataDir, 'log'),
     maxBatchEntries: config.maxBatchEntries,
+    maxBatchBytes: config.maxBatchBytes,
     maxBatchWaitMs: config.maxBatchWaitMs,
     fullCheck: config.fullCheck,
     onBatch: (s) => metrics.observeBatch(s),
