@@ -6,6 +6,8 @@
 // far) in the same transaction; on open, records past the watermark are re-indexed from the log,
 // and an index that disagrees with the log is rebuilt from scratch. Commits keep LMDB's default
 // sync, so a power loss can lose the last transactions (re-indexed) but not corrupt the index.
+// Writes of consecutive appends are committed together (one LMDB commit and fsync per
+// FLUSH_MS, not per request): until then the ingestor answers repeats from its in-flight map.
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -16,6 +18,26 @@ import type { MerkleLog } from '../log-store/index.ts';
 // Not a valid record_id (those match /^[A-Za-z0-9._:-]+$/), so it cannot collide.
 const WATERMARK = '\u0000indexed';
 const REINDEX_CHUNK = 10_000;
+/** Index writes wait at most this long to share one commit with later ones. */
+const FLUSH_MS = 20;
+/** ...or until this many record_ids are queued (a re-index chunk commits at once). */
+const FLUSH_IDS = 8192;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
 
 /** The record_id stored in an envelope (the log's bytes are canonical JSON). */
 export function recordIdOfEnvelope(bytes: Uint8Array): string {
@@ -28,6 +50,13 @@ export function recordIdOfEnvelope(bytes: Uint8Array): string {
 export class RecordIndex {
   readonly #root: RootDatabase;
   readonly #db: Database<number, string>;
+  /** Writes queued for the next commit, in log order, and who waits for it. */
+  #queue: { ids: readonly string[]; first: number }[] = [];
+  #queued = 0;
+  #waiting: Deferred | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** The last commit started (commits run in order). */
+  #committed: Promise<void> = Promise.resolve();
 
   private constructor(root: RootDatabase) {
     this.#root = root;
@@ -82,16 +111,39 @@ export class RecordIndex {
 
   /**
    * Records that ids[i] has seq first + i; callers add durable records in log order. Resolves
-   * when the LMDB transaction committed (not synced).
+   * when the LMDB transaction holding them committed (within FLUSH_MS, shared with later adds).
    */
-  async add(ids: readonly string[], first: number): Promise<void> {
-    await this.#db.transaction(() => {
-      for (let i = 0; i < ids.length; i++) void this.#db.put(ids[i] as string, first + i);
-      void this.#db.put(WATERMARK, first + ids.length);
+  add(ids: readonly string[], first: number): Promise<void> {
+    this.#queue.push({ ids, first });
+    this.#queued += ids.length;
+    const waiting = (this.#waiting ??= deferred());
+    if (this.#queued >= FLUSH_IDS) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+    return waiting.promise;
+  }
+
+  /** Commits every queued write in one transaction, the watermark last. */
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const queue = this.#queue;
+    const waiting = this.#waiting;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#waiting = undefined;
+    const last = queue[queue.length - 1];
+    if (last === undefined || waiting === undefined) return;
+    this.#committed = this.#db.transaction(() => {
+      for (const { ids, first } of queue)
+        for (let i = 0; i < ids.length; i++) void this.#db.put(ids[i] as string, first + i);
+      void this.#db.put(WATERMARK, last.first + last.ids.length);
     });
+    this.#committed.then(waiting.resolve, waiting.reject);
   }
 
   async close(): Promise<void> {
+    this.#flush();
+    await this.#committed.catch(() => undefined); // a failed commit was reported to its waiters
     await this.#root.close();
   }
 }
