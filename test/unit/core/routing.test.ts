@@ -7,8 +7,10 @@ import {
   epochAt,
   epochTableHash,
   epochTableProblems,
+  bucketOfHalves,
   jumpBucket,
   keyHash,
+  keyHashHalves,
   moduloBucket,
   route,
   RoutingError,
@@ -22,6 +24,11 @@ import {
 function referenceKeyHash(key: string): bigint {
   const d = blake3Reference.digest(utf8.encode(key));
   return BigInt(`0x${toHex(d.subarray(0, 8))}`);
+}
+
+/** hi and lo 32-bit halves of a 64-bit value. */
+function halves(h: bigint): [number, number] {
+  return [Number(h >> 32n), Number(h & 0xffff_ffffn)];
 }
 
 const decision = (over: Partial<RoutableDecision> = {}): RoutableDecision => ({
@@ -60,13 +67,44 @@ describe('jump consistent hash', () => {
     const golden100 = [
       0, 55, 62, 8, 45, 59, 86, 97, 82, 59, 73, 37, 17, 56, 86, 21, 90, 37, 38, 83,
     ];
-    golden100.forEach((want, i) => expect(jumpBucket(BigInt(i), 100)).toBe(want));
-    expect(jumpBucket(10863919174838991n, 11)).toBe(6);
-    expect(jumpBucket(2016238256797177309n, 11)).toBe(3);
-    expect(jumpBucket(1673758223894951030n, 11)).toBe(5);
-    expect(jumpBucket(2n, 100001)).toBe(80343);
-    expect(jumpBucket(2201n, 100001)).toBe(22152);
-    expect(jumpBucket(2202n, 100001)).toBe(15018);
+    const cases: [bigint, number, number][] = [
+      ...golden100.map((want, i): [bigint, number, number] => [BigInt(i), 100, want]),
+      [10863919174838991n, 11, 6],
+      [2016238256797177309n, 11, 3],
+      [1673758223894951030n, 11, 5],
+      [2n, 100001, 80343],
+      [2201n, 100001, 22152],
+      [2202n, 100001, 15018],
+    ];
+    for (const [h, n, want] of cases) {
+      expect(jumpBucket(h, n)).toBe(want);
+      expect(bucketOfHalves('jump', ...halves(h), n)).toBe(want);
+    }
+  });
+  it('gives the same buckets without BigInt (the hot path) as the BigInt reference', () => {
+    const h64 = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      fc.constantFrom(0n, 1n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 63n, 2n ** 64n - 1n),
+    );
+    const n = fc.oneof(
+      fc.integer({ min: 1, max: 1000 }),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.constantFrom(1, 2, 2 ** 16, 2 ** 31 - 1),
+    );
+    fc.assert(
+      fc.property(h64, n, (h, buckets) => {
+        expect(bucketOfHalves('jump', ...halves(h), buckets)).toBe(jumpBucket(h, buckets));
+        expect(bucketOfHalves('modulo', ...halves(h), buckets)).toBe(moduloBucket(h, buckets));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (key) => {
+        const [hi, lo] = keyHashHalves(key);
+        expect((BigInt(hi) << 32n) | BigInt(lo)).toBe(referenceKeyHash(key));
+      }),
+      { numRuns: 200 },
+    );
   });
   it('growing N to N+1 keeps a key or moves it to the new bucket N', () => {
     fc.assert(
@@ -86,6 +124,7 @@ describe('jump consistent hash', () => {
   it('rejects bucket counts outside 1..2^31-1', () => {
     for (const n of [0, -1, 1.5, 2 ** 31]) expect(() => jumpBucket(1n, n)).toThrow(RangeError);
     expect(() => moduloBucket(1n, 0)).toThrow(RangeError);
+    for (const n of [0, 2 ** 31]) expect(() => bucketOfHalves('jump', 0, 1, n)).toThrow(RangeError);
   });
 });
 
