@@ -171,6 +171,47 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Thread names (/proc/<pid>/task/<tid>/comm) of a Node process, by what the threads do. */
+const THREAD_ROLES: Record<string, string> = {
+  MainThread: 'main',
+  WorkerThread: 'prepare_workers',
+  V8Worker: 'v8_gc_and_compiler',
+  'libuv-worker': 'io_pool',
+};
+
+/** utime + stime per thread of process `pid`, by thread id, with the thread's role. */
+function threadTicks(pid: number): Map<string, { role: string; ticks: number }> {
+  const out = new Map<string, { role: string; ticks: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      out.set(tid, { role: THREAD_ROLES[comm] ?? 'other', ticks });
+    } catch (err) {
+      // A thread that exited between listing and reading: its time is gone with it.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return out;
+}
+
+/** CPU µs per decision by thread role between two `threadTicks` readings. */
+function byRole(
+  before: Map<string, { ticks: number }>,
+  after: Map<string, { role: string; ticks: number }>,
+  hz: number,
+  decisions: number,
+): Record<string, number> {
+  const us: Record<string, number> = {};
+  for (const [tid, t] of after) {
+    const delta = t.ticks - (before.get(tid)?.ticks ?? 0);
+    us[t.role] = (us[t.role] ?? 0) + (delta * 1e6) / hz / decisions;
+  }
+  return Object.fromEntries(Object.entries(us).map(([k, v]) => [k, r2(v)]));
+}
+
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /**
@@ -186,9 +227,10 @@ async function load(
   seconds: number,
   batch: number,
   tag: string,
-): Promise<Record<string, number | string | null>> {
+): Promise<Record<string, number | string | null | Record<string, number>>> {
   const pid = shard.child.pid as number;
   const ticks0 = cpuTicks(pid);
+  const threads0 = threadTicks(pid);
   const { stdout } = await run$(
     process.execPath,
     [
@@ -204,6 +246,7 @@ async function load(
     { cwd: ROOT, maxBuffer: 1 << 20 },
   );
   const shardCpuUs = ((cpuTicks(pid) - ticks0) * 1e6) / clock.hz;
+  const threads1 = threadTicks(pid);
   const r = JSON.parse(stdout) as Record<string, number | string | null>;
   const decisions = Number(r.decisions);
   const perS = Number(r.decisions_per_s);
@@ -213,6 +256,10 @@ async function load(
   return {
     ...r,
     shard_cpu_us_per_decision: shardUs === null ? null : r2(shardUs),
+    // The same CPU by the shard's threads: the main thread (HTTP, idempotency, log writer),
+    // the prepare workers, V8's helper threads (GC, compiler), libuv's pool (file I/O).
+    shard_cpu_us_per_decision_by_thread:
+      decisions > 0 ? byRole(threads0, threads1, clock.hz, decisions) : null,
     shard_cores: shardUs === null ? null : r2((perS * shardUs) / 1e6),
     client_cores: clientUs === null ? null : r2((perS * clientUs) / 1e6),
     // Extra, never instead of decisions_per_s: what one fully busy core of shard CPU would
