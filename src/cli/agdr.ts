@@ -44,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { command } = await load();
+  // Every command's -h/--help, before its own (strict) flag parsing.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
   return command.run(rest);
 }
 

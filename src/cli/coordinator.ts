@@ -80,12 +80,7 @@ export const command: Command = {
         'shard-timeout': { type: 'string', default: '5s' },
         'log-level': { type: 'string', default: 'info' },
         json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
       }).values;
-      if (flags.help) {
-        process.stdout.write(help);
-        return 0;
-      }
       for (const name of ['shards', 'data', 'trust', 'routing'] as const) {
         if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
       }

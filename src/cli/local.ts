@@ -60,12 +60,7 @@ export const command: Command = {
         'checkpoint-interval': { type: 'string', default: '1s' },
         json: { type: 'boolean', default: false },
         init: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
       }).values;
-      if (values.help) {
-        process.stdout.write(help);
-        return 0;
-      }
     } catch (err) {
       return usageExit('local', err);
     }

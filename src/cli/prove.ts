@@ -56,12 +56,7 @@ export const command: Command = {
         'out-dir': { type: 'string' },
         wait: { type: 'string', default: '0s' },
         timeout: { type: 'string', default: '30s' },
-        help: { type: 'boolean', short: 'h' },
       }).values;
-      if (values.help) {
-        process.stdout.write(help);
-        return 0;
-      }
       if (values.coordinator === undefined) throw new UsageError('--coordinator URL is required');
       parseHttpUrl(values.coordinator, '--coordinator');
       for (const id of values['record-id'] ?? []) targets.push({ recordId: id });

@@ -94,12 +94,7 @@ export const command: Command = {
         'full-check': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h' },
       }).values;
-      if (flags.help) {
-        process.stdout.write(help);
-        return 0;
-      }
       for (const name of ['data', 'shard-id', 'routing'] as const) {
         if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
       }

@@ -68,16 +68,11 @@ export const command: Command = {
           concurrency: { type: 'string', default: '4' },
           timeout: { type: 'string', default: '60s' },
           json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h' },
         },
         true,
       );
       values = parsed.values;
       positionals = parsed.positionals;
-      if (values.help) {
-        process.stdout.write(help);
-        return 0;
-      }
       if (positionals.length > 1) throw new UsageError('at most one input FILE');
       if ((values.coordinator === undefined) === (values.shards === undefined)) {
         throw new UsageError('give exactly one of --coordinator URL or --shards LIST');

@@ -68,16 +68,11 @@ export const command: Command = {
           trust: { type: 'string' },
           log: { type: 'string' },
           json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h' },
         },
         true,
       );
       values = parsed.values;
       positionals = parsed.positionals;
-      if (values.help) {
-        process.stdout.write(help);
-        return 0;
-      }
       if (values.log === undefined && positionals.length !== 1)
         throw new UsageError('give one BUNDLE file, or --log DIR');
       if (values.log !== undefined && positionals.length > 0)
