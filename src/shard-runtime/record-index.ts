@@ -23,22 +23,6 @@ const FLUSH_MS = 20;
 /** ...or until this many record_ids are queued (a re-index chunk commits at once). */
 const FLUSH_IDS = 8192;
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 /** The record_id stored in an envelope (the log's bytes are canonical JSON). */
 export function recordIdOfEnvelope(bytes: Uint8Array): string {
   const env = JSON.parse(utf8.decode(bytes)) as { decision?: { record_id?: unknown } };
@@ -53,7 +37,7 @@ export class RecordIndex {
   /** Writes queued for the next commit, in log order, and who waits for it. */
   #queue: { ids: readonly string[]; first: number }[] = [];
   #queued = 0;
-  #waiting: Deferred | undefined;
+  #waiting: PromiseWithResolvers<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** The last commit started (commits run in order). */
   #committed: Promise<void> = Promise.resolve();
@@ -116,7 +100,7 @@ export class RecordIndex {
   add(ids: readonly string[], first: number): Promise<void> {
     this.#queue.push({ ids, first });
     this.#queued += ids.length;
-    const waiting = (this.#waiting ??= deferred());
+    const waiting = (this.#waiting ??= Promise.withResolvers<void>());
     if (this.#queued >= FLUSH_IDS) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS);
     return waiting.promise;
