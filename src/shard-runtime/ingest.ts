@@ -8,7 +8,7 @@ import type { EpochTable } from '../core/routing.ts';
 import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
 import { EnvelopeWriter } from './envelope-writer.ts';
 import type { PackedBatch } from './prepare.ts';
-import { ReceiptList, type Receipt } from './receipts.ts';
+import { appendedReceipt, ReceiptList, type Receipt } from './receipts.ts';
 import type { RecordIndex } from './record-index.ts';
 import { retirementAt, type Retirement } from './retirement.ts';
 
@@ -190,19 +190,7 @@ export class Ingestor {
   }
 
   #receipt(f: InFlight, appended: AppendedRange): Receipt {
-    const { batch } = f.call;
-    const i = f.i;
-    return {
-      shard_id: this.shardId,
-      seq: appended.first + f.k,
-      leaf_hash: toHex(appended.leafHash(f.k)),
-      record_id: batch.recordIds[i] as string,
-      routing: {
-        epoch: batch.epochs[i] as number,
-        key: batch.keys[i] as string,
-        strategy: batch.strategies[i] as string,
-      },
-    };
+    return appendedReceipt(this.shardId, f.call.batch, f.i, appended, f.k);
   }
 
   /** The receipt of a stored record, rebuilt from its envelope. */

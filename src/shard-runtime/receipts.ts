@@ -3,6 +3,7 @@
 // (record_id and routing, known before the append) as bytes, and the response is assembled in
 // one buffer from those tails, the seq numbers and the leaf hashes. The bytes are exactly
 // `JSON.stringify` of the receipt objects (tests compare both).
+import { toHex } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { AppendedRange } from '../log-store/index.ts';
 
@@ -33,6 +34,27 @@ export function receiptTail(recordId: string, routing: EnvelopeRouting): string 
   );
 }
 
+/** The receipt of decision i of `source`, appended as entry k of `range`. */
+export function appendedReceipt(
+  shardId: number,
+  source: Omit<ReceiptSource, 'tails' | 'tailEnds'>,
+  i: number,
+  range: AppendedRange,
+  k: number,
+): Receipt {
+  return {
+    shard_id: shardId,
+    seq: range.first + k,
+    leaf_hash: toHex(range.leafHash(k)),
+    record_id: source.recordIds[i] as string,
+    routing: {
+      epoch: source.epochs[i] as number,
+      key: source.keys[i] as string,
+      strategy: source.strategies[i] as string,
+    },
+  };
+}
+
 const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
 const BATCH_OPEN = Buffer.from('{"receipts":[');
 const BATCH_CLOSE = Buffer.from(']}');
@@ -48,6 +70,8 @@ export class ReceiptList {
   /** For a repeat of an earlier line of the same request: that line's index, else -1. */
   readonly #sameAs: Int32Array;
   readonly #others: (Receipt | undefined)[];
+  /** JSON of each of #others, made once (sized, then written). */
+  readonly #othersJson: (string | undefined)[];
   #range: AppendedRange | undefined;
 
   constructor(shardId: number, source: ReceiptSource, count: number) {
@@ -57,6 +81,7 @@ export class ReceiptList {
     this.#appendedAs = new Int32Array(count).fill(-1);
     this.#sameAs = new Int32Array(count).fill(-1);
     this.#others = new Array<Receipt | undefined>(count);
+    this.#othersJson = new Array<string | undefined>(count);
   }
 
   /** Decision decisions[k] is entry k of `range`. */
@@ -68,6 +93,7 @@ export class ReceiptList {
   /** Decision i's receipt is that of an earlier record (a duplicate record_id). */
   setExisting(i: number, receipt: Receipt): void {
     this.#others[i] = receipt;
+    this.#othersJson[i] = JSON.stringify(receipt);
   }
 
   /** Decision i repeats decision `earlier` of the same request. */
@@ -91,19 +117,7 @@ export class ReceiptList {
     const j = this.#resolve(i);
     const k = this.#appendedAs[j] as number;
     if (k === -1) return this.#existing(j);
-    const range = this.#range as AppendedRange;
-    const s = this.#source;
-    return {
-      shard_id: this.#shardId,
-      seq: range.first + k,
-      leaf_hash: Buffer.from(range.leafHash(k)).toString('hex'),
-      record_id: s.recordIds[j] as string,
-      routing: {
-        epoch: s.epochs[j] as number,
-        key: s.keys[j] as string,
-        strategy: s.strategies[j] as string,
-      },
-    };
+    return appendedReceipt(this.#shardId, this.#source, j, this.#range as AppendedRange, k);
   }
 
   /** Every receipt as an array (tests and small requests). */
@@ -143,9 +157,15 @@ export class ReceiptList {
     return r;
   }
 
+  #existingJson(j: number): string {
+    const json = this.#othersJson[j];
+    if (json === undefined) throw new Error(`receipt ${j} was never settled`);
+    return json;
+  }
+
   #maxLength(i: number): number {
     const j = this.#resolve(i);
-    if (this.#appendedAs[j] === -1) return 3 * JSON.stringify(this.#existing(j)).length;
+    if (this.#appendedAs[j] === -1) return 3 * this.#existingJson(j).length;
     const s = this.#source;
     return HEAD_MAX + (s.tailEnds[j] as number) - (j === 0 ? 0 : (s.tailEnds[j - 1] as number));
   }
@@ -154,7 +174,7 @@ export class ReceiptList {
   #write(i: number, out: Buffer, at: number): number {
     const j = this.#resolve(i);
     const k = this.#appendedAs[j] as number;
-    if (k === -1) return at + out.write(JSON.stringify(this.#existing(j)), at, 'utf8');
+    if (k === -1) return at + out.write(this.#existingJson(j), at, 'utf8');
     const range = this.#range as AppendedRange;
     at += out.write(
       `{"shard_id":${this.#shardId},"seq":${range.first + k},"leaf_hash":"`,
