@@ -165,7 +165,12 @@ async function clockTicks(): Promise<{ hz: number; source: string }> {
 
 /** utime + stime of process `pid`, all its threads (the kernel sums them in /proc/<pid>/stat). */
 function cpuTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statTicks(`/proc/${pid}/stat`);
+}
+
+/** utime + stime from a /proc stat file (a process's or one thread's). */
+function statTicks(file: string): number {
+  const stat = fs.readFileSync(file, 'utf8');
   // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
@@ -185,9 +190,7 @@ function threadTicks(pid: number): Map<string, { role: string; ticks: number }> 
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
+      const ticks = statTicks(`/proc/${pid}/task/${tid}/stat`);
       out.set(tid, { role: THREAD_ROLES[comm] ?? 'other', ticks });
     } catch (err) {
       // A thread that exited between listing and reading: its time is gone with it.
