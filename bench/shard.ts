@@ -16,7 +16,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchSuite } from './run.ts';
 import { utf8 } from '../src/core/bytes.ts';
-import { encodeEnvelope } from '../src/core/envelope.ts';
+import { encodeEnvelope, routingJson } from '../src/core/envelope.ts';
 import { blake3 } from '../src/core/hash.ts';
 import { CompactRange } from '../src/core/merkle/compact.ts';
 import { MerkleLog, type EntryWriter } from '../src/log-store/index.ts';
@@ -74,12 +74,14 @@ function packedDecisions(canonical: Uint8Array, call: number): EnvelopeSource {
     packed.set(canonical, i * canonical.length);
     ends[i] = (i + 1) * canonical.length;
   }
+  const routing = utf8.encode(
+    routingJson({ epoch: 0, key: 'entity-1', strategy: 'hash-by-entity' }).repeat(call),
+  );
   return {
     canonical: packed,
     ends,
-    epochs: new Int32Array(call),
-    keys: Array.from({ length: call }, () => 'entity-1'),
-    strategies: Array.from({ length: call }, () => 'hash-by-entity' as const),
+    routing,
+    routingEnds: Uint32Array.from({ length: call }, (_, i) => ((i + 1) * routing.length) / call),
   };
 }
 

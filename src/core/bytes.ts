@@ -2,6 +2,24 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** Lowercase hex of src[start..end) written into dst at `at` (2 bytes each), no allocation. */
+export function hexInto(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dst: Uint8Array,
+  at: number,
+): number {
+  for (let k = start; k < end; k++) {
+    const v = src[k] as number;
+    dst[at++] = HEX_DIGITS[v >> 4] as number;
+    dst[at++] = HEX_DIGITS[v & 15] as number;
+  }
+  return at;
+}
+
 export function toHex(bytes: Uint8Array): string {
   let out = '';
   for (const b of bytes) out += HEX[b];
@@ -46,10 +64,58 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Copies src[start..end) into dst at `at` and returns the offset after it. Unlike
+ * `dst.set(src.subarray(start, end), at)` it allocates no view, which matters per record on
+ * hot paths; large copies go through the native set.
+ */
+export function copyBytes(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dst: Uint8Array,
+  at: number,
+): number {
+  const n = end - start;
+  if (n > 64) dst.set(src.subarray(start, end), at);
+  else for (let k = 0; k < n; k++) dst[at + k] = src[start + k] as number;
+  return at + n;
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** "00".."99": two digits per division below. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 0x30 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 0x30 + (i % 10);
+}
+
+/** Decimal digits of a safe non-negative integer; returns the offset after them. */
+export function writeDecimal(target: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  let rest = n;
+  let i = at + digits;
+  while (rest >= 100) {
+    const q = Math.floor(rest / 100);
+    const pair = (rest - q * 100) * 2;
+    target[--i] = DIGIT_PAIRS[pair + 1] as number;
+    target[--i] = DIGIT_PAIRS[pair] as number;
+    rest = q;
+  }
+  // The leading one or two digits end at i.
+  if (rest >= 10) {
+    target[i - 1] = DIGIT_PAIRS[2 * rest + 1] as number;
+    target[i - 2] = DIGIT_PAIRS[2 * rest] as number;
+  } else {
+    target[i - 1] = 0x30 + rest;
+  }
+  return at + digits;
 }
 
 const encoder = new TextEncoder();

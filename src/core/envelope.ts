@@ -5,7 +5,7 @@
 // The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
 // the whole object.
-import { bytesEqual, utf8 } from './bytes.ts';
+import { bytesEqual, copyBytes, utf8, writeDecimal } from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
 import { isIndex, isJsonObject } from './json-shape.ts';
@@ -72,6 +72,8 @@ const SEQ = ascii('},"seq":');
 const SHARD = ascii(',"shard":');
 const TIMESTAMP = ascii(',"timestamp_ns":"');
 const END = ascii('"}');
+const ROUTING = ascii(',"routing":');
+const SEQ_MEMBER = ascii(',"seq":');
 const FIXED =
   PREFIX.length +
   ROUTING_EPOCH.length +
@@ -197,6 +199,47 @@ export class EnvelopeTemplate {
     target.set(this.#tail, at);
     return at + this.#tail.length - offset;
   }
+
+  /** The room `encodeRoutedInto` needs for a decision and a rendered routing of these lengths. */
+  maxRoutedLength(routingLength: number, decisionLength: number): number {
+    return FIXED + routingLength + decisionLength + MAX_INT_DIGITS + this.#timestampLength;
+  }
+
+  /**
+   * `encodeInto` with the routing given as bytes: `routing[routingStart..routingEnd)` must be
+   * `routingJson` of it (UTF-8), which is what the prepare step renders once per decision. Writes
+   * exactly `encodeEnvelope` bytes; copies without allocating. Returns the length written.
+   */
+  encodeRoutedInto(
+    routing: Uint8Array,
+    routingStart: number,
+    routingEnd: number,
+    seq: number,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    target: Uint8Array,
+    offset: number,
+  ): number {
+    if (this.#invalid !== undefined) throw this.#invalid;
+    if (!isIndex(seq)) bad('$.seq', 'must be a non-negative integer');
+    if (!(start >= 0 && start <= end && end <= source.length)) {
+      throw new RangeError(`no decision at [${start}, ${end})`);
+    }
+    if (!(routingStart >= 0 && routingStart < routingEnd && routingEnd <= routing.length)) {
+      throw new RangeError(`no routing at [${routingStart}, ${routingEnd})`);
+    }
+    checkRoom(target, offset, this.maxRoutedLength(routingEnd - routingStart, end - start));
+    let at = offset;
+    target.set(PREFIX, at);
+    at = copyBytes(source, start, end, target, at + PREFIX.length);
+    target.set(ROUTING, at);
+    at = copyBytes(routing, routingStart, routingEnd, target, at + ROUTING.length);
+    target.set(SEQ_MEMBER, at);
+    at = writeDecimal(target, at + SEQ_MEMBER.length, seq);
+    target.set(this.#tail, at);
+    return at + this.#tail.length - offset;
+  }
 }
 
 function checkRoom(target: Uint8Array, offset: number, room: number): void {
@@ -232,53 +275,23 @@ function writeRest(
 ): number {
   let at = offset;
   target.set(ROUTING_EPOCH, at);
-  at = writeInteger(target, at + ROUTING_EPOCH.length, epoch);
+  at = writeDecimal(target, at + ROUTING_EPOCH.length, epoch);
   target.set(KEY, at);
   at = writeJsonString(target, at + KEY.length, key, '$.routing.key');
   target.set(STRATEGY, at);
   at = writeJsonString(target, at + STRATEGY.length, strategy, '$.routing.strategy');
   target.set(SEQ, at);
-  return writeInteger(target, at + SEQ.length, seq);
+  return writeDecimal(target, at + SEQ.length, seq);
 }
 
 /** `,"shard":N,"timestamp_ns":"T"}`. */
 function writeTail(target: Uint8Array, offset: number, shard: number, timestampNs: string): number {
   target.set(SHARD, offset);
-  let at = writeInteger(target, offset + SHARD.length, shard);
+  let at = writeDecimal(target, offset + SHARD.length, shard);
   target.set(TIMESTAMP, at);
   at = writeAscii(target, at + TIMESTAMP.length, timestampNs);
   target.set(END, at);
   return at + END.length;
-}
-
-/** "00".."99": two digits per division below. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = 0x30 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = 0x30 + (i % 10);
-}
-
-/** Decimal digits of a safe non-negative integer; returns the offset after them. */
-function writeInteger(target: Uint8Array, at: number, n: number): number {
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  let rest = n;
-  let i = at + digits;
-  while (rest >= 100) {
-    const q = Math.floor(rest / 100);
-    const pair = (rest - q * 100) * 2;
-    target[--i] = DIGIT_PAIRS[pair + 1] as number;
-    target[--i] = DIGIT_PAIRS[pair] as number;
-    rest = q;
-  }
-  // The leading one or two digits end at i.
-  if (rest >= 10) {
-    target[i - 1] = DIGIT_PAIRS[2 * rest + 1] as number;
-    target[i - 2] = DIGIT_PAIRS[2 * rest] as number;
-  } else {
-    target[i - 1] = 0x30 + rest;
-  }
-  return at + digits;
 }
 
 function writeAscii(target: Uint8Array, at: number, s: string): number {
@@ -305,11 +318,22 @@ function writeJsonString(target: Uint8Array, at: number, s: string, path: string
 /** The text after the decision: members routing, seq, shard, timestamp_ns in canonical order. */
 function envelopeSuffix(meta: EnvelopeMeta): string {
   checkMeta(meta);
-  const r = meta.routing;
   return (
-    `,"routing":{"epoch":${r.epoch},"key":${canonicalString(r.key, '$.routing.key')}` +
-    `,"strategy":${canonicalString(r.strategy, '$.routing.strategy')}}` +
+    `,"routing":${routingJson(meta.routing)}` +
     `,"seq":${meta.seq},"shard":${meta.shard},"timestamp_ns":"${meta.timestamp_ns}"}`
+  );
+}
+
+/**
+ * The canonical JSON of a routing object, `{"epoch":E,"key":K,"strategy":S}`: the envelope's
+ * `routing` member and the receipt's. Rendered where decisions are prepared, then spliced into
+ * envelopes (`EnvelopeTemplate.encodeRoutedInto`) and receipts as bytes.
+ */
+export function routingJson(routing: EnvelopeRouting): string {
+  checkRouting(routing);
+  return (
+    `{"epoch":${routing.epoch},"key":${canonicalString(routing.key, '$.routing.key')}` +
+    `,"strategy":${canonicalString(routing.strategy, '$.routing.strategy')}}`
   );
 }
 

@@ -47,9 +47,11 @@ export function isCanonicalJsonBytes(
 }
 
 // Each scanner takes the index where its token starts and returns the index just after it, or
-// -1 when the bytes there are not canonical JSON.
+// -1 when the bytes there are not canonical JSON. The schema-aware decision recognizer
+// (decision-bytes.ts) builds on the exported ones.
 
-function scanValue(b: Uint8Array, i: number, depth: number, maxDepth: number): number {
+/** One canonical value starting at i, nested `depth` deep (containers need depth < maxDepth). */
+export function scanValue(b: Uint8Array, i: number, depth: number, maxDepth: number): number {
   const c = b[i];
   if (c === QUOTE) return scanString(b, i + 1);
   if (c === OPEN_OBJECT) return depth >= maxDepth ? -1 : scanObject(b, i + 1, depth, maxDepth);
@@ -99,7 +101,7 @@ function scanArray(b: Uint8Array, i: number, depth: number, maxDepth: number): n
  * Member name of printable ASCII without escapes: its bytes are its UTF-16 code units, so byte
  * order is the RFC 8785 order. Returns the index of the closing quote. Other names are declined.
  */
-function scanPlainKey(b: Uint8Array, i: number): number {
+export function scanPlainKey(b: Uint8Array, i: number): number {
   for (;;) {
     const c = b[i];
     if (c === QUOTE) return i;
@@ -109,7 +111,7 @@ function scanPlainKey(b: Uint8Array, i: number): number {
 }
 
 /** True when name [s2, e2) sorts strictly after name [s1, e1) (bytes compared unsigned). */
-function isAfter(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
+export function isAfter(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
   const n = Math.min(e1 - s1, e2 - s2);
   for (let k = 0; k < n; k++) {
     const x = b[s1 + k] as number;
@@ -123,22 +125,32 @@ function isAfter(b: Uint8Array, s1: number, e1: number, s2: number, e2: number):
  * String body from index i (after the opening quote) to just after the closing quote. Escapes
  * only where JSON.stringify (RFC 8785 §3.2.2.2) writes them; everything else is literal UTF-8.
  */
-function scanString(b: Uint8Array, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === undefined || c < 0x20) return -1;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) {
+export function scanString(b: Uint8Array, i: number): number {
+  const n = b.length;
+  while (i < n) {
+    const c = b[i] as number;
+    // One table lookup for the common case, a byte that stands for itself.
+    if (PLAIN_IN_STRING[c] === 1) {
+      i++;
+    } else if (c === QUOTE) {
+      return i + 1;
+    } else if (c === BACKSLASH) {
       i = scanEscape(b, i + 1);
       if (i < 0) return -1;
-    } else if (c < 0x80) {
-      i++;
-    } else {
+    } else if (c >= 0x80) {
       i = scanUtf8(b, i, c);
       if (i < 0) return -1;
+    } else {
+      return -1; // a raw control character
     }
   }
+  return -1;
 }
+
+/** 1 for the ASCII bytes a canonical string holds literally: not control, quote or backslash. */
+const PLAIN_IN_STRING = Uint8Array.from({ length: 256 }, (_, c) =>
+  c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH ? 1 : 0,
+);
 
 function scanEscape(b: Uint8Array, i: number): number {
   switch (b[i]) {

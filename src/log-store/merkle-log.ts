@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { blake3, type Hasher } from '../core/hash.ts';
 import { CompactRange, frontierNodeIds } from '../core/merkle/compact.ts';
 import { consistencyPlan, inclusionPlan, proofFromNodes } from '../core/merkle/nodes.ts';
-import { bytesEqual } from '../core/bytes.ts';
+import { bytesEqual, hexInto } from '../core/bytes.ts';
 import type { AppendFile } from './append-file.ts';
 import { syncDirectory } from './append-file.ts';
 import { CheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
@@ -54,6 +54,8 @@ export interface AppendedRange {
   readonly count: number;
   /** Leaf hash of the call's k-th entry (a copy). */
   leafHash(k: number): Uint8Array;
+  /** Writes the k-th entry's leaf hash as lowercase hex into `target` at `at` (no allocation). */
+  leafHashHexInto(k: number, target: Uint8Array, at: number): void;
   /** The group commit the entries went out in. */
   readonly batch: BatchStats;
 }
@@ -151,6 +153,11 @@ class Appended implements AppendedRange {
   leafHash(k: number): Uint8Array {
     const at = (this.#at + k) * INDEX_ENTRY;
     return this.#index.slice(at, at + HASH_SIZE);
+  }
+
+  leafHashHexInto(k: number, target: Uint8Array, at: number): void {
+    const from = (this.#at + k) * INDEX_ENTRY;
+    hexInto(this.#index, from, from + HASH_SIZE, target, at);
   }
 
   entries(): AppendedEntry[] {

@@ -111,15 +111,13 @@ export class Ingestor {
     const receipts = new ReceiptList(this.shardId, batch, n);
     const waits: Promise<void>[] = [];
     const fresh: number[] = [];
-    const firstInBatch = n > 1 ? new Map<string, number>() : undefined;
     for (let i = 0; i < n; i++) {
-      const id = batch.recordIds[i] as string;
-      const earlier = firstInBatch?.get(id);
-      if (earlier !== undefined) {
+      const earlier = batch.sameAs[i] as number;
+      if (earlier !== -1) {
         receipts.setSameAs(i, earlier);
         continue;
       }
-      firstInBatch?.set(id, i);
+      const id = batch.recordIds[i] as string;
       const pending = this.#pending.get(id);
       if (pending !== undefined) {
         waits.push(

@@ -28,7 +28,9 @@ port.on('message', (msg: WorkerRequest) => {
     const result = prepareBody(msg.body, msg.ndjson, msg.limits, table, version);
     port.postMessage(
       { id: msg.id, result },
-      result.ok ? [result.canonical.buffer as ArrayBuffer, result.tails.buffer as ArrayBuffer] : [],
+      result.ok
+        ? [result.canonical.buffer as ArrayBuffer, result.routing.buffer as ArrayBuffer]
+        : [],
     );
   } catch (err) {
     port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });

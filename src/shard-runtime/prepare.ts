@@ -2,9 +2,10 @@
 // CPU work with no shared state, so it runs in worker threads (prepare-worker.ts) as well as
 // inline. Results are packed into a few flat arrays (one buffer of canonical bytes) so that
 // passing a batch between threads costs one transfer, not one structured clone per decision.
-import { parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
-import { RoutingError, route, type EpochTable, type RoutingStrategy } from '../core/routing.ts';
-import { receiptTail } from './receipts.ts';
+import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
+import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
+import { routingJson } from '../core/envelope.ts';
+import { RoutingError, route, type EpochTable, type RoutableDecision } from '../core/routing.ts';
 
 export interface LineProblem {
   /** 1-based NDJSON line number (1 for a single-decision body). */
@@ -25,11 +26,11 @@ export interface PackedBatch {
   lines: Uint32Array;
   shards: Int32Array;
   epochs: Int32Array;
-  strategies: RoutingStrategy[];
-  keys: string[];
-  /** Each decision's receipt after its leaf hash (`receiptTail`), UTF-8, ending at tailEnds[i]. */
-  tails: Uint8Array;
-  tailEnds: Uint32Array;
+  /** Each decision's routing as `routingJson` (UTF-8), ending at routingEnds[i]. */
+  routing: Uint8Array;
+  routingEnds: Uint32Array;
+  /** For a repeat of an earlier line's record_id in this request: that decision's index, else -1. */
+  sameAs: Int32Array;
   /** Version of the routing table the routes were computed with. */
   tableVersion: number;
 }
@@ -91,13 +92,14 @@ export function prepareBody(
   tableVersion: number,
 ): PrepareResult {
   const spans = ndjson ? splitLines(body) : { starts: [0], ends: [body.length], numbers: [1] };
+  // Lines as Buffers: the fast path decodes its strings with Buffer's decoder.
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const n = spans.starts.length;
+  const full = decisionLimits(limits);
   const problems: LineProblem[] = [];
   const canon: Uint8Array[] = [];
   const recordIds: string[] = [];
-  const strategies: RoutingStrategy[] = [];
-  const keys: string[] = [];
-  const tails: string[] = [];
+  const routings: string[] = [];
   const shards = new Int32Array(n);
   const epochs = new Int32Array(n);
   let problemCount = 0;
@@ -110,29 +112,40 @@ export function prepareBody(
   }
   for (let i = 0; i < n; i++) {
     const line = spans.numbers[i] as number;
-    const bytes = body.subarray(spans.starts[i], spans.ends[i]);
-    const result = parseDecisionLine(bytes, limits);
-    if (!result.ok) {
-      for (const p of result.problems)
-        problem({ line, path: p.path, code: p.code, message: p.message });
-      continue;
+    const bytes = buf.subarray(spans.starts[i], spans.ends[i]);
+    // Canonical input of a valid decision is recognized in one pass over its bytes; anything
+    // else (including every invalid line) takes the full path, which lists the problems.
+    let canonical: Uint8Array = bytes;
+    let recordId: string;
+    let routable: RoutableDecision;
+    const accepted = acceptCanonicalDecision(bytes, full);
+    if (accepted !== undefined) {
+      recordId = accepted.record_id;
+      routable = accepted;
+    } else {
+      const result = parseDecisionLine(bytes, full);
+      if (!result.ok) {
+        for (const p of result.problems)
+          problem({ line, path: p.path, code: p.code, message: p.message });
+        continue;
+      }
+      canonical = result.prepared.canonical;
+      recordId = result.prepared.recordId;
+      routable = result.prepared.decision;
     }
-    const prepared = result.prepared;
     try {
-      const r = route(prepared.decision, table);
+      const r = route(routable, table);
       shards[i] = r.shard;
       epochs[i] = r.epoch;
-      strategies.push(r.strategy);
-      keys.push(r.key);
-      tails.push(receiptTail(prepared.recordId, r));
+      routings.push(routingJson(r));
     } catch (err) {
       if (!(err instanceof RoutingError)) throw err;
       const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';
       problem({ line, path, code: err.code, message: err.message });
       continue;
     }
-    canon.push(prepared.canonical);
-    recordIds.push(prepared.recordId);
+    canon.push(canonical);
+    recordIds.push(recordId);
   }
   if (problemCount > 0) {
     if (problemCount > problems.length) {
@@ -152,22 +165,35 @@ export function prepareBody(
     off += c.length;
     ends[i] = off;
   }
-  const packedTails = packStrings(tails);
+  const packedRouting = packStrings(routings);
   return {
     ok: true,
     count: n,
     canonical,
     ends,
-    tails: packedTails.bytes,
-    tailEnds: packedTails.ends,
+    routing: packedRouting.bytes,
+    routingEnds: packedRouting.ends,
+    sameAs: repeats(recordIds),
     recordIds,
     lines: Uint32Array.from(spans.numbers),
     shards,
     epochs,
-    strategies,
-    keys,
     tableVersion,
   };
+}
+
+/** For each id, the index of its first occurrence when that is earlier, else -1. */
+function repeats(ids: readonly string[]): Int32Array {
+  const sameAs = new Int32Array(ids.length).fill(-1);
+  if (ids.length < 2) return sameAs;
+  const first = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as string;
+    const earlier = first.get(id);
+    if (earlier === undefined) first.set(id, i);
+    else sameAs[i] = earlier;
+  }
+  return sameAs;
 }
 
 /** UTF-8 of every string in one exclusively owned buffer (so it can be transferred). */
@@ -183,6 +209,12 @@ function packStrings(strings: readonly string[]): { bytes: Uint8Array; ends: Uin
     ends[i] = at;
   }
   return { bytes, ends };
+}
+
+/** Routing of decision i of a packed batch as `routingJson` bytes (a view, no copy). */
+export function routingAt(batch: PackedBatch, i: number): Uint8Array {
+  const start = i === 0 ? 0 : (batch.routingEnds[i - 1] as number);
+  return batch.routing.subarray(start, batch.routingEnds[i]);
 }
 
 /** Canonical bytes of decision i of a packed batch (a view, no copy). */

@@ -1,8 +1,9 @@
 // Receipts of one ingest call and their JSON. A batch of thousands of new decisions is answered
-// without an object or a string per receipt: the prepare step renders every receipt's tail
-// (record_id and routing, known before the append) as bytes, and the response is assembled in
-// one buffer from those tails, the seq numbers and the leaf hashes. The bytes are exactly
-// `JSON.stringify` of the receipt objects (tests compare both).
+// without an object or a string per receipt: the prepare step renders every decision's routing
+// as canonical JSON bytes (the same bytes its envelope holds), and the response is assembled in
+// one buffer from the seq numbers, the leaf hashes, the record_ids and those routing bytes. The
+// bytes are exactly `JSON.stringify` of the receipt objects (tests compare both).
+import { copyBytes, writeDecimal } from '../core/bytes.ts';
 import { toHex } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { AppendedRange } from '../log-store/index.ts';
@@ -18,26 +19,27 @@ export interface Receipt {
 /** What a receipt of a new decision is built from (a prepared batch has all of it). */
 export interface ReceiptSource {
   recordIds: readonly string[];
-  epochs: ArrayLike<number>;
-  keys: readonly string[];
-  strategies: readonly string[];
-  /** `receiptTail` of decision i as UTF-8, ending at tailEnds[i]. */
-  tails: Uint8Array;
-  tailEnds: Uint32Array;
+  /** Decision i's routing as `routingJson` (UTF-8), ending at routingEnds[i]. */
+  routing: Uint8Array;
+  routingEnds: Uint32Array;
 }
 
-/** The JSON of a receipt after its leaf hash: `,"record_id":…,"routing":{…}}`. */
-export function receiptTail(recordId: string, routing: EnvelopeRouting): string {
-  return (
-    `,"record_id":${JSON.stringify(recordId)},"routing":{"epoch":${routing.epoch}` +
-    `,"key":${JSON.stringify(routing.key)},"strategy":${JSON.stringify(routing.strategy)}}}`
-  );
+/** Decision i's routing, parsed back from its rendered bytes (for the few receipts built as objects). */
+function routingOf(source: ReceiptSource, i: number): EnvelopeRouting {
+  const start = i === 0 ? 0 : (source.routingEnds[i - 1] as number);
+  const text = Buffer.from(
+    source.routing.buffer,
+    source.routing.byteOffset,
+    source.routing.length,
+  ).toString('utf8', start, source.routingEnds[i] as number);
+  const r = JSON.parse(text) as EnvelopeRouting;
+  return { epoch: r.epoch, key: r.key, strategy: r.strategy };
 }
 
 /** The receipt of decision i of `source`, appended as entry k of `range`. */
 export function appendedReceipt(
   shardId: number,
-  source: Omit<ReceiptSource, 'tails' | 'tailEnds'>,
+  source: ReceiptSource,
   i: number,
   range: AppendedRange,
   k: number,
@@ -47,19 +49,30 @@ export function appendedReceipt(
     seq: range.first + k,
     leaf_hash: toHex(range.leafHash(k)),
     record_id: source.recordIds[i] as string,
-    routing: {
-      epoch: source.epochs[i] as number,
-      key: source.keys[i] as string,
-      strategy: source.strategies[i] as string,
-    },
+    routing: routingOf(source, i),
   };
 }
 
-const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
-const BATCH_OPEN = Buffer.from('{"receipts":[');
-const BATCH_CLOSE = Buffer.from(']}');
-// `{"shard_id":N,"seq":N,"leaf_hash":"<64 hex>"` with room for the largest safe integers.
-const HEAD_MAX = 80 + 2 * 32;
+const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
+const BATCH_OPEN = ascii('{"receipts":[');
+const BATCH_CLOSE = ascii(']}');
+const SEQ = ascii(',"seq":');
+const LEAF_HASH = ascii(',"leaf_hash":"');
+const RECORD_ID = ascii('","record_id":"');
+const ROUTING = ascii('","routing":');
+/** Digits of the largest safe integer. */
+const MAX_INT_DIGITS = 16;
+/** A new decision's receipt without its record_id and routing (record_ids are ASCII). */
+const FIXED_MAX =
+  '{"shard_id":'.length +
+  MAX_INT_DIGITS +
+  SEQ.length +
+  MAX_INT_DIGITS +
+  LEAF_HASH.length +
+  64 +
+  RECORD_ID.length +
+  ROUTING.length +
+  1;
 
 export class ReceiptList {
   readonly count: number;
@@ -73,9 +86,12 @@ export class ReceiptList {
   /** JSON of each of #others, made once (sized, then written). */
   readonly #othersJson: (string | undefined)[];
   #range: AppendedRange | undefined;
+  /** `{"shard_id":N`, the start of every receipt of this shard. */
+  readonly #head: Buffer;
 
   constructor(shardId: number, source: ReceiptSource, count: number) {
     this.#shardId = shardId;
+    this.#head = ascii(`{"shard_id":${shardId}`);
     this.#source = source;
     this.count = count;
     this.#appendedAs = new Int32Array(count).fill(-1);
@@ -167,7 +183,8 @@ export class ReceiptList {
     const j = this.#resolve(i);
     if (this.#appendedAs[j] === -1) return 3 * this.#existingJson(j).length;
     const s = this.#source;
-    return HEAD_MAX + (s.tailEnds[j] as number) - (j === 0 ? 0 : (s.tailEnds[j - 1] as number));
+    const routing = (s.routingEnds[j] as number) - (j === 0 ? 0 : (s.routingEnds[j - 1] as number));
+    return FIXED_MAX + (s.recordIds[j] as string).length + routing;
   }
 
   /** Writes receipt i at `at`; returns the offset after it. */
@@ -176,21 +193,19 @@ export class ReceiptList {
     const k = this.#appendedAs[j] as number;
     if (k === -1) return at + out.write(this.#existingJson(j), at, 'utf8');
     const range = this.#range as AppendedRange;
-    at += out.write(
-      `{"shard_id":${this.#shardId},"seq":${range.first + k},"leaf_hash":"`,
-      at,
-      'latin1',
-    );
-    const hash = range.leafHash(k);
-    for (let b = 0; b < hash.length; b++) {
-      const v = hash[b] as number;
-      out[at++] = HEX_DIGITS[v >> 4] as number;
-      out[at++] = HEX_DIGITS[v & 15] as number;
-    }
-    out[at++] = 0x22; // "
     const s = this.#source;
-    const start = j === 0 ? 0 : (s.tailEnds[j - 1] as number);
-    out.set(s.tails.subarray(start, s.tailEnds[j]), at);
-    return at + (s.tailEnds[j] as number) - start;
+    out.set(this.#head, at);
+    out.set(SEQ, (at += this.#head.length));
+    at = writeDecimal(out, at + SEQ.length, range.first + k);
+    out.set(LEAF_HASH, at);
+    range.leafHashHexInto(k, out, (at += LEAF_HASH.length));
+    out.set(RECORD_ID, (at += 64));
+    at += RECORD_ID.length;
+    at += out.write(s.recordIds[j] as string, at, 'latin1');
+    out.set(ROUTING, at);
+    const start = j === 0 ? 0 : (s.routingEnds[j - 1] as number);
+    at = copyBytes(s.routing, start, s.routingEnds[j] as number, out, at + ROUTING.length);
+    out[at] = 0x7d; // }
+    return at + 1;
   }
 }

@@ -3,7 +3,13 @@ import { utf8 } from '../../../src/core/bytes.ts';
 import { canonicalJson } from '../../../src/core/jcs.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
 import { route } from '../../../src/core/routing.ts';
-import { canonicalAt, prepareBody, splitLines } from '../../../src/shard-runtime/prepare.ts';
+import { routingJson } from '../../../src/core/envelope.ts';
+import {
+  canonicalAt,
+  prepareBody,
+  routingAt,
+  splitLines,
+} from '../../../src/shard-runtime/prepare.ts';
 import { decision, epochTable, ndjson } from '../../integration/shard/shard-process.ts';
 
 const table: EpochTable = epochTable(3);
@@ -38,12 +44,14 @@ describe('prepareBody', () => {
       expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
       expect(r.recordIds[i]).toBe(d.record_id);
       const want = route(d as never, table);
-      expect([r.shards[i], r.epochs[i], r.strategies[i], r.keys[i]]).toEqual([
-        want.shard,
-        want.epoch,
-        want.strategy,
-        want.key,
-      ]);
+      expect([r.shards[i], r.epochs[i]]).toEqual([want.shard, want.epoch]);
+      expect(JSON.parse(utf8.decode(routingAt(r, i)))).toEqual({
+        epoch: want.epoch,
+        key: want.key,
+        strategy: want.strategy,
+      });
+      expect(utf8.decode(routingAt(r, i))).toBe(routingJson(want));
+      expect(r.sameAs[i]).toBe(-1);
     });
   });
 
