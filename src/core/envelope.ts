@@ -65,10 +65,9 @@ export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array
 
 // The fixed ASCII pieces of the suffix, for the allocation-free encoder below.
 const ascii = (s: string): Uint8Array => utf8.encode(s);
-const ROUTING_EPOCH = ascii(',"routing":{"epoch":');
+const ROUTING_OPEN = ascii('{"epoch":');
 const KEY = ascii(',"key":');
 const STRATEGY = ascii(',"strategy":');
-const SEQ = ascii('},"seq":');
 const SHARD = ascii(',"shard":');
 const TIMESTAMP = ascii(',"timestamp_ns":"');
 const END = ascii('"}');
@@ -76,10 +75,12 @@ const ROUTING = ascii(',"routing":');
 const SEQ_MEMBER = ascii(',"seq":');
 const FIXED =
   PREFIX.length +
-  ROUTING_EPOCH.length +
+  ROUTING.length +
+  ROUTING_OPEN.length +
   KEY.length +
   STRATEGY.length +
-  SEQ.length +
+  1 +
+  SEQ_MEMBER.length +
   SHARD.length +
   TIMESTAMP.length +
   END.length;
@@ -127,7 +128,7 @@ export function encodeEnvelopeInto(
   checkMeta(meta);
   checkRoom(target, offset, envelopeMaxLength(meta, canonicalDecision.length));
   const r = meta.routing;
-  let at = writeHead(target, offset, canonicalDecision, r.epoch, r.key, r.strategy, meta.seq);
+  let at = writeHead(target, offset, canonicalDecision, r, meta.seq);
   at = writeTail(target, at, meta.shard, meta.timestamp_ns);
   return at - offset;
 }
@@ -186,7 +187,7 @@ export class EnvelopeTemplate {
     if (this.#invalid !== undefined) throw this.#invalid;
     if (!isIndex(seq)) bad('$.seq', 'must be a non-negative integer');
     checkRouting(routing);
-    const { epoch, key, strategy } = routing;
+    const { key, strategy } = routing;
     if (!(start >= 0 && start <= end && end <= source.length)) {
       throw new RangeError(`no decision at [${start}, ${end})`);
     }
@@ -195,7 +196,7 @@ export class EnvelopeTemplate {
     target.set(PREFIX, at);
     at += PREFIX.length;
     target.set(source.subarray(start, end), at);
-    at = writeRest(target, at + end - start, epoch, key, strategy, seq);
+    at = writeRest(target, at + end - start, routing, seq);
     target.set(this.#tail, at);
     return at + this.#tail.length - offset;
   }
@@ -253,35 +254,27 @@ function writeHead(
   target: Uint8Array,
   offset: number,
   decision: Uint8Array,
-  epoch: number,
-  key: string,
-  strategy: string,
+  routing: EnvelopeRouting,
   seq: number,
 ): number {
   target.set(PREFIX, offset);
   const at = offset + PREFIX.length;
   target.set(decision, at);
-  return writeRest(target, at + decision.length, epoch, key, strategy, seq);
+  return writeRest(target, at + decision.length, routing, seq);
 }
 
-/** The routing object and seq after the decision. */
+/** The routing member and seq after the decision. */
 function writeRest(
   target: Uint8Array,
   offset: number,
-  epoch: number,
-  key: string,
-  strategy: string,
+  routing: EnvelopeRouting,
   seq: number,
 ): number {
-  let at = offset;
-  target.set(ROUTING_EPOCH, at);
-  at = writeDecimal(target, at + ROUTING_EPOCH.length, epoch);
-  target.set(KEY, at);
-  at = writeJsonString(target, at + KEY.length, key, '$.routing.key');
-  target.set(STRATEGY, at);
-  at = writeJsonString(target, at + STRATEGY.length, strategy, '$.routing.strategy');
-  target.set(SEQ, at);
-  return writeDecimal(target, at + SEQ.length, seq);
+  target.set(ROUTING, offset);
+  let at = writeRoutingJson(routing, target, offset + ROUTING.length);
+  target.set(SEQ_MEMBER, at);
+  at = writeDecimal(target, at + SEQ_MEMBER.length, seq);
+  return at;
 }
 
 /** `,"shard":N,"timestamp_ns":"T"}`. */
@@ -326,15 +319,42 @@ function envelopeSuffix(meta: EnvelopeMeta): string {
 
 /**
  * The canonical JSON of a routing object, `{"epoch":E,"key":K,"strategy":S}`: the envelope's
- * `routing` member and the receipt's. Rendered where decisions are prepared, then spliced into
- * envelopes (`EnvelopeTemplate.encodeRoutedInto`) and receipts as bytes.
+ * `routing` member and the receipt's. `writeRoutingJson` renders it where decisions are
+ * prepared; the bytes are then spliced into envelopes (`EnvelopeTemplate.encodeRoutedInto`)
+ * and receipts.
  */
 export function routingJson(routing: EnvelopeRouting): string {
-  checkRouting(routing);
+  const bytes = new Uint8Array(routingJsonMaxLength(routing));
+  return utf8.decode(bytes.subarray(0, writeRoutingJson(routing, bytes, 0)));
+}
+
+/** The most bytes `writeRoutingJson` writes for `routing`. */
+export function routingJsonMaxLength(routing: EnvelopeRouting): number {
   return (
-    `{"epoch":${routing.epoch},"key":${canonicalString(routing.key, '$.routing.key')}` +
-    `,"strategy":${canonicalString(routing.strategy, '$.routing.strategy')}}`
+    ROUTING_OPEN.length +
+    MAX_INT_DIGITS +
+    KEY.length +
+    STRATEGY.length +
+    MAX_BYTES_PER_UNIT * (routing.key.length + routing.strategy.length) +
+    5
   );
+}
+
+/**
+ * Writes the UTF-8 of `routingJson(routing)` into `target` at `at` (which needs
+ * `routingJsonMaxLength` bytes of room, unchecked) and returns the offset after it. Throws
+ * EnvelopeError for a routing with no canonical form.
+ */
+export function writeRoutingJson(routing: EnvelopeRouting, target: Uint8Array, at: number): number {
+  checkRouting(routing);
+  target.set(ROUTING_OPEN, at);
+  at = writeDecimal(target, at + ROUTING_OPEN.length, routing.epoch);
+  target.set(KEY, at);
+  at = writeJsonString(target, at + KEY.length, routing.key, '$.routing.key');
+  target.set(STRATEGY, at);
+  at = writeJsonString(target, at + STRATEGY.length, routing.strategy, '$.routing.strategy');
+  target[at] = 0x7d; // }
+  return at + 1;
 }
 
 function checkMeta(meta: EnvelopeMeta): void {

@@ -4,7 +4,7 @@
 // passing a batch between threads costs one transfer, not one structured clone per decision.
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
-import { routingJson } from '../core/envelope.ts';
+import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
 import { RoutingError, route, type EpochTable, type RoutableDecision } from '../core/routing.ts';
 
 export interface LineProblem {
@@ -41,6 +41,9 @@ export interface RejectedBatch {
 }
 
 export type PrepareResult = PackedBatch | RejectedBatch;
+
+/** Bytes of routing JSON per decision to start with (`{"epoch":0,"key":"…","strategy":"…"}`). */
+const ROUTING_BYTES_GUESS = 96;
 
 /** Most problems reported for one request (the rest are counted in the message). */
 export const MAX_PROBLEMS = 1000;
@@ -99,7 +102,10 @@ export function prepareBody(
   const problems: LineProblem[] = [];
   const canon: Uint8Array[] = [];
   const recordIds: string[] = [];
-  const routings: string[] = [];
+  // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
+  let routing = new Uint8Array(n * ROUTING_BYTES_GUESS);
+  let routingAt = 0;
+  const routingEnds = new Uint32Array(n);
   const shards = new Int32Array(n);
   const epochs = new Int32Array(n);
   let problemCount = 0;
@@ -137,7 +143,14 @@ export function prepareBody(
       const r = route(routable, table);
       shards[i] = r.shard;
       epochs[i] = r.epoch;
-      routings.push(routingJson(r));
+      const room = routingJsonMaxLength(r);
+      if (routingAt + room > routing.length) {
+        const grown = new Uint8Array(Math.max(2 * routing.length, routingAt + room));
+        grown.set(routing.subarray(0, routingAt));
+        routing = grown;
+      }
+      routingAt = writeRoutingJson(r, routing, routingAt);
+      routingEnds[i] = routingAt;
     } catch (err) {
       if (!(err instanceof RoutingError)) throw err;
       const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';
@@ -165,14 +178,13 @@ export function prepareBody(
     off += c.length;
     ends[i] = off;
   }
-  const packedRouting = packStrings(routings);
   return {
     ok: true,
     count: n,
     canonical,
     ends,
-    routing: packedRouting.bytes,
-    routingEnds: packedRouting.ends,
+    routing,
+    routingEnds,
     sameAs: repeats(recordIds),
     recordIds,
     lines: Uint32Array.from(spans.numbers),
@@ -194,21 +206,6 @@ function repeats(ids: readonly string[]): Int32Array {
     else sameAs[i] = earlier;
   }
   return sameAs;
-}
-
-/** UTF-8 of every string in one exclusively owned buffer (so it can be transferred). */
-function packStrings(strings: readonly string[]): { bytes: Uint8Array; ends: Uint32Array } {
-  let max = 0;
-  for (const t of strings) max += 3 * t.length;
-  const bytes = new Uint8Array(max);
-  const view = Buffer.from(bytes.buffer, 0, max);
-  const ends = new Uint32Array(strings.length);
-  let at = 0;
-  for (let i = 0; i < strings.length; i++) {
-    at += view.write(strings[i] as string, at, 'utf8');
-    ends[i] = at;
-  }
-  return { bytes, ends };
 }
 
 /** Routing of decision i of a packed batch as `routingJson` bytes (a view, no copy). */

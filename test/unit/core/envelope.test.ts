@@ -10,6 +10,9 @@ import {
   envelopeMaxLength,
   EnvelopeError,
   EnvelopeTemplate,
+  routingJson,
+  routingJsonMaxLength,
+  writeRoutingJson,
   type EnvelopeMeta,
 } from '../../../src/core/envelope.ts';
 import { canonicalBytes } from '../../../src/core/jcs.ts';
@@ -212,6 +215,66 @@ describe('EnvelopeTemplate (shard and timestamp encoded once) equals RFC 8785 of
     }
     expect(() => encode(meta, target, 1)).toThrow(RangeError);
     expect(() => encode(meta, target, 0, len + 1)).toThrow(RangeError);
+  });
+});
+
+describe('routing JSON rendered as bytes, spliced into envelopes', () => {
+  it('writeRoutingJson and routingJson are RFC 8785 of the routing object', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.nat(32), (m, at) => {
+        const want = canonicalBytes(m.routing);
+        expect(utf8.encode(routingJson(m.routing))).toEqual(want);
+        const target = new Uint8Array(at + routingJsonMaxLength(m.routing));
+        const end = writeRoutingJson(m.routing, target, at);
+        expect(target.slice(at, end)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('encodeRoutedInto with those bytes equals RFC 8785 of the whole envelope', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.jsonValue(), fc.nat(64), fc.nat(64), (m, d, at, offset) => {
+        const canonical = canonicalBytes(d);
+        const source = new Uint8Array(at + canonical.length + 3);
+        source.set(canonical, at);
+        const routing = utf8.encode(`xy${routingJson(m.routing)}z`);
+        const template = new EnvelopeTemplate(m.shard, m.timestamp_ns);
+        const room = template.maxRoutedLength(routing.length - 3, canonical.length);
+        const target = new Uint8Array(offset + room);
+        const n = template.encodeRoutedInto(
+          routing,
+          2,
+          routing.length - 1,
+          m.seq,
+          source,
+          at,
+          at + canonical.length,
+          target,
+          offset,
+        );
+        expect(target.slice(offset, offset + n)).toEqual(whole(m, d));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('rejects a bad seq, bad ranges and a target without room', () => {
+    const p = prepareDecision(decision);
+    const routing = utf8.encode(routingJson(meta.routing));
+    const template = new EnvelopeTemplate(meta.shard, meta.timestamp_ns);
+    const room = template.maxRoutedLength(routing.length, p.canonical.length);
+    const encode = (seq: number, rEnd: number, end: number, target: Uint8Array): number =>
+      template.encodeRoutedInto(routing, 0, rEnd, seq, p.canonical, 0, end, target, 0);
+    const target = new Uint8Array(room);
+    const len = p.canonical.length;
+    const n = encode(meta.seq, routing.length, len, target);
+    expect(target.slice(0, n)).toEqual(whole(meta, decision));
+    expect(() => encode(-1, routing.length, len, target)).toThrow(
+      expect.objectContaining({ path: '$.seq' }),
+    );
+    expect(() => encode(1, routing.length + 1, len, target)).toThrow(RangeError);
+    expect(() => encode(1, 0, len, target)).toThrow(RangeError);
+    expect(() => encode(1, routing.length, len + 1, target)).toThrow(RangeError);
+    expect(() => encode(1, routing.length, len, new Uint8Array(room - 1))).toThrow(RangeError);
   });
 });
 
