@@ -30,8 +30,9 @@ signed by the keys you trust.
 --log DIR checks a log data directory (a shard's, or the coordinator's global log) in full:
 every record re-hashed, every tree node recomputed, every checkpoint root compared, every
 envelope decoded, and (with --trust) every checkpoint signature verified. The check is
-read-only: it changes nothing in the directory (it only holds the directory's LOCK while it
-runs). What a shard start would repair after a crash (a torn, unacknowledged tail; stale
+read-only: it changes nothing in the directory and needs no write access to it (it holds the
+directory's LOCK while it runs where it may write one), so an archived copy on read-only
+media can be checked in place. What a shard start would repair after a crash (a torn, unacknowledged tail; stale
 derived tree nodes past the durable marker) is reported and left in place. The process that
 owns the directory must be stopped.
 

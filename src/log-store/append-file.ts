@@ -30,13 +30,15 @@ export class AppendFile {
     this.#length = length;
   }
 
-  /** Opens for reading and writing (creating the file if `create`). */
-  static open(path: string, create: boolean): AppendFile {
-    const fd = fs.openSync(
-      path,
-      create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR,
-      0o644,
-    );
+  /**
+   * Opens an existing file for reading and writing (`write`), creating it if missing
+   * (`create`), or for reading only (`read`: a check of a log, which needs no write access;
+   * writes then fail with EBADF).
+   */
+  static open(path: string, mode: 'create' | 'write' | 'read'): AppendFile {
+    const { O_RDWR, O_CREAT, O_RDONLY } = fs.constants;
+    const flags = mode === 'read' ? O_RDONLY : mode === 'create' ? O_RDWR | O_CREAT : O_RDWR;
+    const fd = fs.openSync(path, flags, 0o644);
     return new AppendFile(path, fd, fs.fstatSync(fd).size);
   }
 

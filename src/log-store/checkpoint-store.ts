@@ -56,8 +56,8 @@ export class CheckpointStore {
    * `readOnly`, both files must exist and are not changed (see the file comment).
    */
   static async open(layout: LogLayout, readOnly = false): Promise<CheckpointStore> {
-    const log = AppendFile.open(layout.checkpointLog, !readOnly);
-    const idx = AppendFile.open(layout.checkpointIndex, !readOnly);
+    const log = AppendFile.open(layout.checkpointLog, readOnly ? 'read' : 'create');
+    const idx = AppendFile.open(layout.checkpointIndex, readOnly ? 'read' : 'create');
     let count = Math.floor(idx.length / IDX_ENTRY);
     let latest: { size: number; note: string; end: number } | undefined;
     // The index may run ahead of a torn log (drop those entries) or behind it (add them).

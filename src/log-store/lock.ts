@@ -17,6 +17,35 @@ function alive(pid: number): boolean {
 }
 
 export function acquireLock(lockPath: string): void {
+  checkFree(lockPath);
+  fs.writeFileSync(lockPath, `${process.pid}\n`);
+  heldHere.add(path.resolve(lockPath));
+}
+
+/** Errors of writing the lock where nothing may be written: read-only media, no permission. */
+const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/**
+ * The lock for a read-only check: refused while a live process holds it, as for a writer, and
+ * taken when it can be written (so no writer starts during the check). Where the directory may
+ * not be written (read-only media, an archive copy without write permission) the check goes on
+ * without one: nothing can write there either. Returns whether the lock file was written.
+ */
+export function acquireReadLock(lockPath: string): boolean {
+  checkFree(lockPath);
+  let wrote = true;
+  try {
+    fs.writeFileSync(lockPath, `${process.pid}\n`);
+  } catch (err) {
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    wrote = false;
+  }
+  heldHere.add(path.resolve(lockPath));
+  return wrote;
+}
+
+/** Throws `locked` when this process or another live one holds the lock. */
+function checkFree(lockPath: string): void {
   const key = path.resolve(lockPath);
   if (heldHere.has(key))
     throw new LogStoreError('locked', `${lockPath}: log is already open in this process`);
@@ -30,11 +59,10 @@ export function acquireLock(lockPath: string): void {
   if (Number.isSafeInteger(owner) && owner !== process.pid && alive(owner)) {
     throw new LogStoreError('locked', `${lockPath}: log is open in process ${owner}`);
   }
-  fs.writeFileSync(lockPath, `${process.pid}\n`);
-  heldHere.add(key);
 }
 
-export function releaseLock(lockPath: string): void {
+/** Releases the lock; `wrote: false` (a read-only check that wrote none) leaves the file alone. */
+export function releaseLock(lockPath: string, wrote = true): void {
   heldHere.delete(path.resolve(lockPath));
-  fs.rmSync(lockPath, { force: true });
+  if (wrote) fs.rmSync(lockPath, { force: true });
 }

@@ -21,7 +21,7 @@ import {
   type LogLayout,
 } from './layout.ts';
 import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
-import { acquireLock, releaseLock } from './lock.ts';
+import { acquireLock, acquireReadLock, releaseLock } from './lock.ts';
 import { loadMeta } from './meta.ts';
 import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
 import { SegmentFiles } from './segments.ts';
@@ -135,6 +135,15 @@ class BuilderWriter implements EntryWriter {
   }
 }
 
+/** The directory lock as `open` took it. */
+interface HeldLock {
+  readonly path: string;
+  /** Read-only opens: the LOCK content a killed owner left, restored on close. */
+  readonly stale: Buffer | undefined;
+  /** Whether this open wrote the LOCK file (a read-only check may not be able to). */
+  readonly wrote: boolean;
+}
+
 class Appended implements AppendedRange {
   readonly first: number;
   readonly count: number;
@@ -224,8 +233,8 @@ export class MerkleLog {
   #markChain: Promise<void> = Promise.resolve();
   readonly #buffers: BatchBuffer[] = [];
   #checkpointChain: Promise<void> = Promise.resolve();
-  /** Read-only opens: the LOCK content a killed owner left, restored on close. */
-  #staleLock: Buffer | undefined;
+  /** The directory lock as taken (set once by `open`). */
+  #lock: HeldLock = { path: '', stale: undefined, wrote: false };
 
   private constructor(
     opts: LogOptions,
@@ -284,7 +293,10 @@ export class MerkleLog {
     const lockPath = paths.lock;
     // The lock a killed owner left: a read-only open puts it back as it found it on close.
     const staleLock = readOnly && fs.existsSync(lockPath) ? fs.readFileSync(lockPath) : undefined;
-    acquireLock(lockPath);
+    let wrote = true;
+    if (readOnly) wrote = acquireReadLock(lockPath);
+    else acquireLock(lockPath);
+    const lock: HeldLock = { path: lockPath, stale: staleLock, wrote };
     try {
       const meta = loadMeta(opts.dir, hasher, opts.segmentRecords ?? SEGMENT_RECORDS);
       const layout = logLayout(opts.dir, meta.segment_records);
@@ -294,7 +306,7 @@ export class MerkleLog {
       }
       const tree = TreeStore.open(hasher, layout, readOnly);
       const segments = new SegmentFiles(layout);
-      const marker = StateMarker.open(layout.state);
+      const marker = StateMarker.open(layout.state, readOnly);
       const checkpoints = await CheckpointStore.open(layout, readOnly);
       if (!readOnly) for (const d of [layout.dir, layout.records, layout.tiles]) syncDirectory(d);
       const stores = { tree, segments, marker, checkpoints };
@@ -303,25 +315,26 @@ export class MerkleLog {
         { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress, readOnly },
       );
       const log = new MerkleLog(opts, layout, hasher, stores, report);
-      log.#staleLock = staleLock;
+      log.#lock = lock;
       const mark = marker.mark;
       const behind =
         mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
       if (behind && !readOnly) await log.#markDurable();
       return log;
     } catch (err) {
-      MerkleLog.#releaseLock(lockPath, staleLock);
+      MerkleLog.#releaseLock(lock);
       throw err;
     }
   }
 
   /** Releases the directory lock; a stale lock found by a read-only open is put back. */
-  static #releaseLock(lockPath: string, staleLock: Buffer | undefined): void {
-    releaseLock(lockPath);
-    if (staleLock === undefined) return;
+  static #releaseLock(lock: HeldLock): void {
+    releaseLock(lock.path, lock.wrote);
+    const staleLock = lock.stale;
+    if (staleLock === undefined || !lock.wrote) return;
     try {
       // Exclusive create: an owner that took the lock meanwhile keeps it.
-      fs.writeFileSync(lockPath, staleLock, { flag: 'wx' });
+      fs.writeFileSync(lock.path, staleLock, { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -493,7 +506,7 @@ export class MerkleLog {
     await this.#tree.close();
     await this.#marker.close();
     await this.#checkpoints.close();
-    MerkleLog.#releaseLock(this.#layout.lock, this.#staleLock);
+    MerkleLog.#releaseLock(this.#lock);
   }
 
   #checkSeq(seq: number): void {

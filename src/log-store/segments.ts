@@ -42,7 +42,7 @@ export class SegmentFiles {
     const open = this.#writers.get(segment);
     if (open !== undefined) return open;
     if (!fs.existsSync(this.path(segment))) this.#created = true;
-    const f = AppendFile.open(this.path(segment), true);
+    const f = AppendFile.open(this.path(segment), 'create');
     this.#writers.set(segment, f);
     for (const [s, w] of this.#writers) {
       if (s < segment) {

@@ -45,9 +45,10 @@ export class StateMarker {
     this.#mark = mark;
   }
 
-  static open(path: string): StateMarker {
+  /** Opens the marker file (`readOnly`: it must exist and is only read). */
+  static open(path: string, readOnly = false): StateMarker {
     const existed = fs.existsSync(path);
-    const file = AppendFile.open(path, true);
+    const file = AppendFile.open(path, readOnly ? 'read' : 'create');
     let best: { serial: number; mark: DurableMark } | undefined;
     if (existed) {
       for (let slot = 0; slot < 2; slot++) {

@@ -75,10 +75,10 @@ export class TreeStore {
 
   /** Opens the stored tree; read-only, the leaf index must exist and no file is ever created. */
   static open(hasher: Hasher, layout: LogLayout, readOnly = false): TreeStore {
-    const index = AppendFile.open(layout.index, !readOnly);
+    const index = AppendFile.open(layout.index, readOnly ? 'read' : 'create');
     const levels: AppendFile[] = [];
     for (let q = 1; fs.existsSync(tileLevelPath(layout, q)); q++) {
-      levels.push(AppendFile.open(tileLevelPath(layout, q), false));
+      levels.push(AppendFile.open(tileLevelPath(layout, q), readOnly ? 'read' : 'write'));
     }
     return new TreeStore(hasher, layout, index, levels, readOnly);
   }
@@ -99,7 +99,7 @@ export class TreeStore {
     while (this.#levels.length < q) {
       this.#created = true;
       this.#levels.push(
-        AppendFile.open(tileLevelPath(this.#layout, this.#levels.length + 1), true),
+        AppendFile.open(tileLevelPath(this.#layout, this.#levels.length + 1), 'create'),
       );
     }
     return this.#levels[q - 1] as AppendFile;

@@ -23,10 +23,12 @@ export interface AgdrProcess {
 
 const running = new Set<AgdrProcess>();
 
-export function spawnAgdr(args: string[]): AgdrProcess {
+/** `as`: run as another user (only root may), e.g. one without write access to a directory. */
+export function spawnAgdr(args: string[], as?: { uid: number; gid: number }): AgdrProcess {
   const child = spawn(process.execPath, [AGDR, ...args], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...as,
   });
   const lines: string[] = [];
   let err = '';
@@ -83,8 +85,9 @@ export async function killAll(): Promise<void> {
 export async function runAgdr(
   args: string[],
   input?: string,
+  as?: { uid: number; gid: number },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawnAgdr(args);
+  const p = spawnAgdr(args, as);
   if (input !== undefined) p.child.stdin?.end(input);
   else p.child.stdin?.end();
   const code = await p.exited;

@@ -18,6 +18,26 @@ import { runAgdr } from './harness.ts';
 
 afterAll(() => removeTempDirs());
 
+/** Makes `dir` (recursively) readable but not writable by everyone, owner included. */
+function makeReadOnly(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) makeReadOnly(p);
+    else fs.chmodSync(p, 0o444);
+  }
+  fs.chmodSync(dir, 0o555);
+}
+
+/** Makes a tree writable again so that it can be removed. */
+function makeWritable(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) makeWritable(p);
+    else fs.chmodSync(p, 0o644);
+  }
+}
+
 const table = epochTable(1);
 
 it('checks a killed shard directory without changing it; the next start repairs what it reported', async () => {
@@ -66,4 +86,42 @@ it('checks a killed shard directory without changing it; the next start repairs 
     root: report.root,
     tornTailRecords: 0,
   });
+});
+
+it('checks an archived copy it has no permission to write (read-only media, another user)', async () => {
+  const dir = tempDir();
+  const routingFile = writeRouting(dir, table);
+  const dataDir = path.join(dir, 'data');
+  const shard = await startShardProcess({ dataDir, shardId: 0, routingFile });
+  const res = await request(`${shard.url}/v1/decisions:batch`, {
+    body: ndjson(decisionsFor(table, 0, 200)),
+  });
+  expect(res.status).toBe(200);
+  expect(await shard.stop()).toBe(0);
+  const live = await runAgdr(['verify', '--log', dataDir, '--json']);
+  expect(live.code).toBe(0);
+
+  // The copy is readable by everyone and writable by no one. Root ignores permission bits, so
+  // as root the check runs as `nobody`; either way every write it tried would fail.
+  const archive = path.join(dir, 'archive');
+  fs.cpSync(dataDir, archive, { recursive: true });
+  makeReadOnly(archive);
+  fs.chmodSync(dir, 0o755);
+  const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  const before = snapshotTree(archive);
+  try {
+    const checked = await runAgdr(['verify', '--log', archive, '--json'], undefined, as);
+    expect(checked.stderr).not.toMatch(/error|EACCES|EROFS/i);
+    expect(checked.code).toBe(0);
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      ok: true,
+      size: 200,
+      root: (JSON.parse(live.stdout) as { root: string }).root,
+      checkedRecords: 200,
+    });
+    expect(snapshotTree(archive)).toEqual(before);
+    expect(fs.existsSync(path.join(archive, 'log', 'LOCK'))).toBe(false);
+  } finally {
+    makeWritable(archive);
+  }
 });
