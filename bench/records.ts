@@ -3,6 +3,7 @@
 //   - parseDecisionLine: UTF-8 decode + parse + validate + canonical bytes (what a worker does),
 //     on the line as a client wrote it (members not in canonical order), on its canonical form
 //     (the bytes are kept as they are) and pretty-printed (re-serialized)
+//   - acceptCanonicalDecision on the canonical form: the ingest fast path (no parse)
 //   - prepareDecision on an already-parsed value (validate + canonical bytes)
 //   - canonicalize (the RFC author's package) on the same value, for comparison
 //   - encodeEnvelope (splice) vs canonical re-serialization of the whole envelope
@@ -11,7 +12,13 @@
 import canonicalize from 'canonicalize';
 import type { BenchSuite } from './run.ts';
 import { utf8 } from '../src/core/bytes.ts';
-import { parseDecisionLine, prepareDecision, type PreparedDecision } from '../src/core/decision.ts';
+import { acceptCanonicalDecision } from '../src/core/decision-bytes.ts';
+import {
+  decisionLimits,
+  parseDecisionLine,
+  prepareDecision,
+  type PreparedDecision,
+} from '../src/core/decision.ts';
 import { encodeEnvelope, type EnvelopeMeta } from '../src/core/envelope.ts';
 import { canonicalBytes } from '../src/core/jcs.ts';
 import { route, type EpochTable } from '../src/core/routing.ts';
@@ -73,12 +80,14 @@ export const run: BenchSuite = async ({ quick }) => {
     },
   });
   const at = <T>(xs: T[], i: number): T => xs[i & (N - 1)] as T;
+  const limits = decisionLimits();
 
   const stages: Record<string, (i: number) => unknown> = {
     json_parse: (i) => JSON.parse(at(lines, i)),
     parse_decision_line: (i) => parseDecisionLine(at(lineBytes, i)),
     parse_decision_line_canonical: (i) => parseDecisionLine(at(canonicalLines, i)),
     parse_decision_line_pretty: (i) => parseDecisionLine(at(prettyLines, i)),
+    accept_canonical_bytes: (i) => acceptCanonicalDecision(at(canonicalLines, i), limits),
     parse_and_prepare: (i) => prepareDecision(JSON.parse(at(lines, i))),
     prepare_parsed: (i) => prepareDecision(at(values, i)),
     canonicalize_package: (i) => canonicalize(at(values, i)),

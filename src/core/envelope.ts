@@ -53,14 +53,8 @@ const encoder = new TextEncoder();
 
 /** Envelope bytes: `{"decision":` + canonicalDecision + the canonical rest of the envelope. */
 export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array): Uint8Array {
-  const suffix = envelopeSuffix(meta);
-  // One allocation of the exact size; the suffix is encoded straight into it.
-  const at = PREFIX.length + canonicalDecision.length;
-  const out = new Uint8Array(at + Buffer.byteLength(suffix, 'utf8'));
-  out.set(PREFIX, 0);
-  out.set(canonicalDecision, PREFIX.length);
-  encoder.encodeInto(suffix, out.subarray(at));
-  return out;
+  const out = new Uint8Array(envelopeMaxLength(meta, canonicalDecision.length));
+  return out.slice(0, encodeEnvelopeInto(meta, canonicalDecision, out, 0));
 }
 
 // The fixed ASCII pieces of the suffix, for the allocation-free encoder below.
@@ -306,15 +300,6 @@ function writeJsonString(target: Uint8Array, at: number, s: string, path: string
   }
   target[at + 1 + s.length] = 0x22;
   return at + s.length + 2;
-}
-
-/** The text after the decision: members routing, seq, shard, timestamp_ns in canonical order. */
-function envelopeSuffix(meta: EnvelopeMeta): string {
-  checkMeta(meta);
-  return (
-    `,"routing":${routingJson(meta.routing)}` +
-    `,"seq":${meta.seq},"shard":${meta.shard},"timestamp_ns":"${meta.timestamp_ns}"}`
-  );
 }
 
 /**
