@@ -104,7 +104,7 @@ export function prepareBody(
   const recordIds: string[] = [];
   // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
   let routing = new Uint8Array(n * ROUTING_BYTES_GUESS);
-  let routingAt = 0;
+  let routingLength = 0;
   const routingEnds = new Uint32Array(n);
   const shards = new Int32Array(n);
   const epochs = new Int32Array(n);
@@ -144,13 +144,13 @@ export function prepareBody(
       shards[i] = r.shard;
       epochs[i] = r.epoch;
       const room = routingJsonMaxLength(r);
-      if (routingAt + room > routing.length) {
-        const grown = new Uint8Array(Math.max(2 * routing.length, routingAt + room));
-        grown.set(routing.subarray(0, routingAt));
+      if (routingLength + room > routing.length) {
+        const grown = new Uint8Array(Math.max(2 * routing.length, routingLength + room));
+        grown.set(routing.subarray(0, routingLength));
         routing = grown;
       }
-      routingAt = writeRoutingJson(r, routing, routingAt);
-      routingEnds[i] = routingAt;
+      routingLength = writeRoutingJson(r, routing, routingLength);
+      routingEnds[i] = routingLength;
     } catch (err) {
       if (!(err instanceof RoutingError)) throw err;
       const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';

@@ -3,8 +3,7 @@
 // as canonical JSON bytes (the same bytes its envelope holds), and the response is assembled in
 // one buffer from the seq numbers, the leaf hashes, the record_ids and those routing bytes. The
 // bytes are exactly `JSON.stringify` of the receipt objects (tests compare both).
-import { copyBytes, writeDecimal } from '../core/bytes.ts';
-import { toHex } from '../core/bytes.ts';
+import { copyBytes, toHex, writeDecimal } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { AppendedRange } from '../log-store/index.ts';
 
@@ -195,16 +194,20 @@ export class ReceiptList {
     const range = this.#range as AppendedRange;
     const s = this.#source;
     out.set(this.#head, at);
-    out.set(SEQ, (at += this.#head.length));
+    at += this.#head.length;
+    out.set(SEQ, at);
     at = writeDecimal(out, at + SEQ.length, range.first + k);
     out.set(LEAF_HASH, at);
-    range.leafHashHexInto(k, out, (at += LEAF_HASH.length));
-    out.set(RECORD_ID, (at += 64));
+    at += LEAF_HASH.length;
+    range.leafHashHexInto(k, out, at);
+    at += 64;
+    out.set(RECORD_ID, at);
     at += RECORD_ID.length;
-    at += out.write(s.recordIds[j] as string, at, 'latin1');
+    at += out.write(s.recordIds[j] as string, at, 'latin1'); // record_ids are ASCII
     out.set(ROUTING, at);
+    at += ROUTING.length;
     const start = j === 0 ? 0 : (s.routingEnds[j - 1] as number);
-    at = copyBytes(s.routing, start, s.routingEnds[j] as number, out, at + ROUTING.length);
+    at = copyBytes(s.routing, start, s.routingEnds[j] as number, out, at);
     out[at] = 0x7d; // }
     return at + 1;
   }

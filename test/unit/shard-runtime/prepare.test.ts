@@ -55,6 +55,22 @@ describe('prepareBody', () => {
     });
   });
 
+  it('canonical and other lines alike: long non-ASCII routing keys, repeated record_ids', () => {
+    // Entity ids long enough that the routing buffer must grow, with escapes and non-ASCII.
+    // (With an escape the fast path declines the line; without one it takes it.)
+    const long = (i: number): string =>
+      i % 3 === 0 ? `é"\\${'ü'.repeat(200)}-${i}` : `${'ü'.repeat(200)}-${i}`;
+    const ds = Array.from({ length: 40 }, (_, i) => decision(i % 30, { entity: long(i % 30) }));
+    const lines = ds.map((d, i) => (i % 2 === 0 ? canonicalJson(d) : JSON.stringify(d)));
+    const r = prepareBody(utf8.encode(lines.join('\n')), true, {}, table, 1);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    ds.forEach((d, i) => {
+      expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
+      expect(utf8.decode(routingAt(r, i))).toBe(routingJson(route(d as never, table)));
+      expect(r.sameAs[i]).toBe(i < 30 ? -1 : i - 30);
+    });
+  });
+
   it('rejects the whole batch listing every problem with its line and path', () => {
     const good = decision(1);
     const body = utf8.encode(
