@@ -4,12 +4,12 @@
 // returns the stored receipt) and that inclusion proofs of a sample verify against a signed
 // checkpoint. Used by the integration test (a few rounds) and the soak bench (hundreds).
 import path from 'node:path';
-import { fromHex } from '../../../src/core/bytes.ts';
+import { fromHex, toHex } from '../../../src/core/bytes.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { verifyInclusion } from '../../../src/core/merkle/proof.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
 import {
-  decisionsFor,
+  decision,
   ndjson,
   request,
   startShardProcess,
@@ -63,9 +63,45 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Acked {
-  decision: Record<string, unknown>;
-  receipt: Receipt;
+/**
+ * Every acknowledged receipt, compactly (a soak acknowledges millions): the decision's number
+ * (its record_id is `TAG-<number>` and `decision(number, {tag})` rebuilds it), the seq and the
+ * leaf hash, in growable typed arrays (48 bytes per receipt, no object each).
+ */
+class AckedLog {
+  length = 0;
+  #numbers = new Float64Array(1024);
+  #seqs = new Float64Array(1024);
+  #hashes = new Uint8Array(1024 * 32);
+
+  push(number: number, receipt: Receipt): void {
+    if (this.length === this.#seqs.length) {
+      const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.#numbers = grow(this.#numbers, (n) => new Float64Array(n));
+      this.#seqs = grow(this.#seqs, (n) => new Float64Array(n));
+      this.#hashes = grow(this.#hashes, (n) => new Uint8Array(n));
+    }
+    this.#numbers[this.length] = number;
+    this.#seqs[this.length] = receipt.seq;
+    this.#hashes.set(fromHex(receipt.leaf_hash), this.length * 32);
+    this.length++;
+  }
+
+  number(k: number): number {
+    return this.#numbers[k] as number;
+  }
+
+  seq(k: number): number {
+    return this.#seqs[k] as number;
+  }
+
+  leafHash(k: number): Uint8Array {
+    return this.#hashes.subarray(k * 32, k * 32 + 32);
+  }
 }
 
 /** Older acknowledged receipts re-checked per round (all of them in the last round). */
@@ -99,7 +135,8 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
     });
   // Every acknowledged decision so far with its receipt. After each restart the ones acknowledged
   // since the previous check are all re-checked, older ones by a sample; the last round checks all.
-  const acked: Acked[] = [];
+  const tag = `c${o.seed}`;
+  const acked = new AckedLog();
   let checkedUpTo = 0;
   let next = 0;
   let shard = await start();
@@ -110,8 +147,10 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
       let killed = false;
       const ingest = async (): Promise<void> => {
         while (!killed) {
-          const ds = decisionsFor(table, 0, batch, { tag: `c${o.seed}`, from: next });
+          // The one-shard table routes every decision here: numbers first .. first + batch - 1.
+          const first = next;
           next += batch;
+          const ds = Array.from({ length: batch }, (_, i) => decision(first + i, { tag }));
           let res;
           try {
             res = await request<{ receipts: Receipt[] }>(`${shard.url}/v1/decisions:batch`, {
@@ -124,9 +163,7 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
             throw new Error(
               `batch got ${res.status}: ${res.text.slice(0, 300)}\nshard stderr: ${shard.stderr().slice(-4000)}`,
             );
-          res.body.receipts.forEach((receipt, i) =>
-            acked.push({ decision: ds[i] as Record<string, unknown>, receipt }),
-          );
+          res.body.receipts.forEach((receipt, i) => acked.push(first + i, receipt));
         }
       };
       const workers = Array.from({ length: clients }, ingest);
@@ -139,13 +176,11 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
       const sample = Array.from({ length: Math.min(OLD_SAMPLE, checkedUpTo) }, () =>
         Math.floor(random() * checkedUpTo),
       );
-      const toCheck = last
-        ? acked
-        : [...sample.map((i) => acked[i] as Acked), ...acked.slice(checkedUpTo)];
+      const from = last ? 0 : checkedUpTo;
+      const toCheck = [...(last ? [] : sample)];
+      for (let k = from; k < acked.length; k++) toCheck.push(k);
       checkedUpTo = acked.length;
-      results.push(
-        await checkRound(shard, round, killAfterMs, acked, toCheck, o.proofsPerRound ?? 20, random),
-      );
+      results.push(await checkRound(shard, { round, killAfterMs, tag }, acked, toCheck, o, random));
       o.onRound?.(results.at(-1) as RoundResult);
     }
   } finally {
@@ -156,11 +191,10 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
 
 async function checkRound(
   shard: ShardProcess,
-  round: number,
-  killAfterMs: number,
-  acked: readonly Acked[],
-  toCheck: readonly Acked[],
-  proofs: number,
+  at: { round: number; killAfterMs: number; tag: string },
+  acked: AckedLog,
+  toCheck: readonly number[],
+  o: CrashOptions,
   random: () => number,
 ): Promise<RoundResult> {
   let lost = 0;
@@ -171,16 +205,16 @@ async function checkRound(
   for (let i = 0; i < toCheck.length; i += 2000) {
     const chunk = toCheck.slice(i, i + 2000);
     const res = await request<{ receipts: Receipt[] }>(`${shard.url}/v1/decisions:batch`, {
-      body: ndjson(chunk.map((a) => a.decision)),
+      body: ndjson(chunk.map((k) => decision(acked.number(k), { tag: at.tag }))),
     });
     if (res.status !== 200)
       throw new Error(
         `re-submit got ${res.status}: ${res.text.slice(0, 300)}\nshard stderr: ${shard.stderr().slice(-4000)}`,
       );
-    res.body.receipts.forEach((r, k) => {
-      const want = (chunk[k] as { receipt: Receipt }).receipt;
+    res.body.receipts.forEach((r, j) => {
+      const k = chunk[j] as number;
       if (r.seq >= size) lost++;
-      else if (r.seq !== want.seq || r.leaf_hash !== want.leaf_hash) changed++;
+      else if (r.seq !== acked.seq(k) || r.leaf_hash !== toHex(acked.leafHash(k))) changed++;
     });
   }
   const after = (await request<{ tree_size: number }>(`${shard.url}/readyz`)).body.tree_size;
@@ -188,24 +222,25 @@ async function checkRound(
   // Inclusion proofs of a sample against a signed checkpoint covering the whole log.
   const { cp } = await signedCheckpoint(shard, size);
   let verified = 0;
-  for (let k = 0; k < Math.min(proofs, acked.length); k++) {
-    const { receipt } = acked[Math.floor(random() * acked.length)] as { receipt: Receipt };
+  for (let j = 0; j < Math.min(o.proofsPerRound ?? 20, acked.length); j++) {
+    const k = Math.floor(random() * acked.length);
+    const seq = acked.seq(k);
     const p = await request<{ hashes: string[] }>(
-      `${shard.url}/v1/proofs/inclusion?index=${receipt.seq}&size=${cp.size}`,
+      `${shard.url}/v1/proofs/inclusion?index=${seq}&size=${cp.size}`,
     );
     verifyInclusion(
       blake3Reference,
-      receipt.seq,
+      seq,
       cp.size,
-      fromHex(receipt.leaf_hash),
+      acked.leafHash(k),
       p.body.hashes.map(fromHex),
       cp.rootHash,
     );
     verified++;
   }
   return {
-    round,
-    killAfterMs: Math.round(killAfterMs),
+    round: at.round,
+    killAfterMs: Math.round(at.killAfterMs),
     acknowledged: acked.length,
     checked: toCheck.length,
     sizeAfterRestart: size,
