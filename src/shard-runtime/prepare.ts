@@ -75,6 +75,20 @@ export function splitLines(body: Uint8Array): {
   return { starts, ends, numbers };
 }
 
+/**
+ * A single-decision body as one span without the JSON whitespace around it (a trailing newline
+ * is common), so that a canonical body is recognized as such.
+ */
+function wholeBody(body: Uint8Array): { starts: number[]; ends: number[]; numbers: number[] } {
+  let start = 0;
+  let end = body.length;
+  while (start < end && isJsonSpace(body[start] as number)) start++;
+  while (end > start && isJsonSpace(body[end - 1] as number)) end--;
+  return { starts: [start], ends: [end], numbers: [1] };
+}
+
+const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 function isBlank(body: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = body[i];
@@ -94,7 +108,7 @@ export function prepareBody(
   table: EpochTable,
   tableVersion: number,
 ): PrepareResult {
-  const spans = ndjson ? splitLines(body) : { starts: [0], ends: [body.length], numbers: [1] };
+  const spans = ndjson ? splitLines(body) : wholeBody(body);
   // Lines as Buffers: the fast path decodes its strings with Buffer's decoder.
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const n = spans.starts.length;

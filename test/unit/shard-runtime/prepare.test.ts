@@ -71,6 +71,20 @@ describe('prepareBody', () => {
     });
   });
 
+  it('a single-decision body: JSON whitespace around it is not part of the decision', () => {
+    const d = decision(7);
+    for (const text of [`${canonicalJson(d)}\n`, ` \r\n${canonicalJson(d)}\t\r\n`]) {
+      const r = prepareBody(utf8.encode(text), false, {}, table, 1);
+      if (!r.ok) throw new Error(JSON.stringify(r.problems));
+      expect(r.count).toBe(1);
+      expect(utf8.decode(canonicalAt(r, 0))).toBe(canonicalJson(d));
+    }
+    const empty = prepareBody(utf8.encode(' \n\t'), false, {}, table, 1);
+    expect(empty.ok ? [] : empty.problems).toEqual([
+      { line: 1, path: '$', code: 'malformed_json', message: 'input is not JSON: empty input' },
+    ]);
+  });
+
   it('rejects the whole batch listing every problem with its line and path', () => {
     const good = decision(1);
     const body = utf8.encode(
