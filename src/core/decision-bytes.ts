@@ -9,7 +9,12 @@
 // it does not handle (a problem of any kind, a form it does not check, escapes in the fields it
 // returns) makes it return undefined, and the caller takes the full path, which reports problems.
 // Tests check this agreement on generated and mutated decisions.
-import { SPEC_VERSION } from './decision/types.ts';
+import {
+  DECISION_MEMBERS,
+  DELTA_NODE_MEMBERS,
+  PPP_MEMBERS,
+  SPEC_VERSION,
+} from './decision/types.ts';
 import type { DecisionLimits } from './decision/limits.ts';
 import { isAfter, scanPlainKey, scanString, scanValue } from './jcs-bytes.ts';
 
@@ -37,63 +42,41 @@ const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 /** A member's name as it starts the member: `"name":`. */
 const member = (name: string): Uint8Array => ascii(`"${name}":`);
 
-// Member names in canonical (byte) order; a member's index is its position in that order, so
-// strictly increasing indices mean canonical order without duplicates.
-const TOP = [
-  'ctx',
-  'domain',
-  'entity_id',
-  'ext',
-  'human_delta_chain',
-  'model_id',
-  'output',
-  'ppp_triplet',
-  'reasoning_trace',
-  'record_id',
-  'session_id',
-  'spec_version',
-  'timestamp_ns',
-].map(member);
-const CTX = 0;
-const DOMAIN = 1;
-const ENTITY = 2;
-const EXT = 3;
-const CHAIN = 4;
-const MODEL = 5;
-const OUTPUT = 6;
-const PPP = 7;
-const TRACE = 8;
-const RECORD = 9;
-const SESSION = 10;
-const VERSION = 11;
-const TIME = 12;
+// Member names as `"name":` in canonical (byte) order; a member's index is its position in that
+// order, so strictly increasing indices mean canonical order without duplicates.
+const TOP = DECISION_MEMBERS.map(member);
+const top = (name: (typeof DECISION_MEMBERS)[number]): number => DECISION_MEMBERS.indexOf(name);
+const CTX = top('ctx');
+const DOMAIN = top('domain');
+const ENTITY = top('entity_id');
+const EXT = top('ext');
+const CHAIN = top('human_delta_chain');
+const MODEL = top('model_id');
+const OUTPUT = top('output');
+const PPP = top('ppp_triplet');
+const TRACE = top('reasoning_trace');
+const RECORD = top('record_id');
+const SESSION = top('session_id');
+const VERSION = top('spec_version');
+const TIME = top('timestamp_ns');
 /** Every top-level member but `ext`. */
 const REQUIRED_TOP = (1 << TOP.length) - 1 - (1 << EXT);
 
-const PPP_NAMES = ['place', 'provenance', 'purpose'].map(member);
+const PPP_NAMES = PPP_MEMBERS.map(member);
 
-const NODE = [
-  'actor',
-  'authority_ref',
-  'ext',
-  'kind',
-  'modification',
-  'note',
-  'outcome',
-  'sequence',
-  'signature',
-  'timestamp_ns',
-].map(member);
-const N_ACTOR = 0;
-const N_AUTHORITY = 1;
-const N_EXT = 2;
-const N_KIND = 3;
-const N_MODIFICATION = 4;
-const N_NOTE = 5;
-const N_OUTCOME = 6;
-const N_SEQUENCE = 7;
-const N_SIGNATURE = 8;
-const N_TIME = 9;
+const NODE = DELTA_NODE_MEMBERS.map(member);
+const node = (name: (typeof DELTA_NODE_MEMBERS)[number]): number =>
+  DELTA_NODE_MEMBERS.indexOf(name);
+const N_ACTOR = node('actor');
+const N_AUTHORITY = node('authority_ref');
+const N_EXT = node('ext');
+const N_KIND = node('kind');
+const N_MODIFICATION = node('modification');
+const N_NOTE = node('note');
+const N_OUTCOME = node('outcome');
+const N_SEQUENCE = node('sequence');
+const N_SIGNATURE = node('signature');
+const N_TIME = node('timestamp_ns');
 
 // Kinds and FOI outcomes, as their quoted JSON strings.
 const KINDS = ['"delta"', '"escalation"', '"halt"', '"foi"', '"autonomous"'].map(ascii);

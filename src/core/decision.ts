@@ -14,7 +14,13 @@ import {
 } from './decision/fields.ts';
 import { decisionLimits, type DecisionLimits } from './decision/limits.ts';
 import { DecisionValidationError, ProblemList, type DecisionProblem } from './decision/problems.ts';
-import { SPEC_VERSION, type Decision, type PreparedDecision } from './decision/types.ts';
+import {
+  DECISION_MEMBERS,
+  PPP_MEMBERS,
+  SPEC_VERSION,
+  type Decision,
+  type PreparedDecision,
+} from './decision/types.ts';
 import { CanonicalJsonError, canonicalJsonFast } from './jcs.ts';
 import { isCanonicalJsonBytes } from './jcs-bytes.ts';
 
@@ -23,26 +29,12 @@ export * from './decision/problems.ts';
 export * from './decision/limits.ts';
 export { isCanonicalU64, parseU64, formatU64 } from './decision/timestamp.ts';
 
-/** Top-level members in RFC 8785 order (UTF-16 code units), which is also emission order. */
-const MEMBERS = [
-  'ctx',
-  'domain',
-  'entity_id',
-  'ext',
-  'human_delta_chain',
-  'model_id',
-  'output',
-  'ppp_triplet',
-  'reasoning_trace',
-  'record_id',
-  'session_id',
-  'spec_version',
-  'timestamp_ns',
-] as const;
+/** Top-level members in canonical order, which is also emission order. */
+const MEMBERS = DECISION_MEMBERS;
 const MEMBER_SET: ReadonlySet<string> = new Set(MEMBERS);
 // Member names are ASCII identifiers: their JSON form is the name in quotes.
 const MEMBER_PREFIX = MEMBERS.map((m, i) => `${i === 0 ? '' : ','}"${m}":`);
-const PPP_MEMBERS: ReadonlySet<string> = new Set(['provenance', 'place', 'purpose']);
+const PPP_MEMBER_SET: ReadonlySet<string> = new Set(PPP_MEMBERS);
 
 /** record_id: safe in URLs, file names and log lines without escaping. */
 const RECORD_ID = /^[A-Za-z0-9._:-]+$/;
@@ -236,7 +228,7 @@ function checkFields(
   if (d.output === undefined) problems.add('$.output', 'required', 'is required');
   if (checkObject(problems, '$.ppp_triplet', d.ppp_triplet)) {
     const ppp = d.ppp_triplet;
-    checkKnownMembers(problems, '$.ppp_triplet', ppp, PPP_MEMBERS);
+    checkKnownMembers(problems, '$.ppp_triplet', ppp, PPP_MEMBER_SET);
     checkText(problems, '$.ppp_triplet.provenance', ppp.provenance, limits.maxTextLength);
     checkText(problems, '$.ppp_triplet.place', ppp.place, limits.maxTextLength);
     checkText(problems, '$.ppp_triplet.purpose', ppp.purpose, limits.maxTextLength);

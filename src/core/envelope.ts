@@ -89,21 +89,12 @@ const MAX_BYTES_PER_UNIT = 6;
  */
 export function envelopeMaxLength(meta: EnvelopeMeta, decisionLength: number): number {
   const r = meta.routing;
-  return maxLength(meta.timestamp_ns.length, r.key, r.strategy, decisionLength);
-}
-
-function maxLength(
-  timestampLength: number,
-  key: string,
-  strategy: string,
-  decisionLength: number,
-): number {
   return (
     FIXED +
     decisionLength +
     3 * MAX_INT_DIGITS +
-    timestampLength +
-    MAX_BYTES_PER_UNIT * (key.length + strategy.length) +
+    meta.timestamp_ns.length +
+    MAX_BYTES_PER_UNIT * (r.key.length + r.strategy.length) +
     4
   );
 }
@@ -159,51 +150,18 @@ export class EnvelopeTemplate {
       this.#invalid === undefined ? tail.slice(0, writeTail(tail, 0, shard, timestampNs)) : tail;
   }
 
-  /** The room `encodeInto` needs for a decision of `decisionLength` bytes with this routing. */
-  maxLength(key: string, strategy: string, decisionLength: number): number {
-    return maxLength(this.#timestampLength, key, strategy, decisionLength);
-  }
-
-  /**
-   * Writes the envelope of the canonical decision `source[start..end)` with this routing and
-   * seq into `target` at `offset`; returns its length. Throws EnvelopeError for metadata with
-   * no canonical form, RangeError without `maxLength` bytes of room.
-   */
-  encodeInto(
-    routing: EnvelopeRouting,
-    seq: number,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    target: Uint8Array,
-    offset: number,
-  ): number {
-    if (this.#invalid !== undefined) throw this.#invalid;
-    if (!isIndex(seq)) bad('$.seq', 'must be a non-negative integer');
-    checkRouting(routing);
-    const { key, strategy } = routing;
-    if (!(start >= 0 && start <= end && end <= source.length)) {
-      throw new RangeError(`no decision at [${start}, ${end})`);
-    }
-    checkRoom(target, offset, this.maxLength(key, strategy, end - start));
-    let at = offset;
-    target.set(PREFIX, at);
-    at += PREFIX.length;
-    target.set(source.subarray(start, end), at);
-    at = writeRest(target, at + end - start, routing, seq);
-    target.set(this.#tail, at);
-    return at + this.#tail.length - offset;
-  }
-
   /** The room `encodeRoutedInto` needs for a decision and a rendered routing of these lengths. */
   maxRoutedLength(routingLength: number, decisionLength: number): number {
     return FIXED + routingLength + decisionLength + MAX_INT_DIGITS + this.#timestampLength;
   }
 
   /**
-   * `encodeInto` with the routing given as bytes: `routing[routingStart..routingEnd)` must be
-   * `routingJson` of it (UTF-8), which is what the prepare step renders once per decision. Writes
-   * exactly `encodeEnvelope` bytes; copies without allocating. Returns the length written.
+   * Writes the envelope of the canonical decision `source[start..end)` with this seq and the
+   * routing given as bytes, `routing[routingStart..routingEnd)`: `routingJson` of it (UTF-8), as
+   * the prepare step renders it once per decision. Writes exactly `encodeEnvelope` bytes,
+   * copying without allocating, into `target` at `offset`; returns the length. Throws
+   * EnvelopeError for metadata with no canonical form, RangeError for a range outside its
+   * buffer or without `maxRoutedLength` bytes of room.
    */
   encodeRoutedInto(
     routing: Uint8Array,

@@ -3,20 +3,9 @@ import { checkKnownMembers, checkObject, checkText, checkTimestamp, describe } f
 import type { DecisionLimits } from './limits.ts';
 import type { ProblemList } from './problems.ts';
 import { compareU64Text } from './timestamp.ts';
-import { DELTA_KINDS, FOI_OUTCOMES, type DeltaKind } from './types.ts';
+import { DELTA_KINDS, DELTA_NODE_MEMBERS, FOI_OUTCOMES, type DeltaKind } from './types.ts';
 
-const NODE_MEMBERS: ReadonlySet<string> = new Set([
-  'sequence',
-  'kind',
-  'timestamp_ns',
-  'actor',
-  'authority_ref',
-  'outcome',
-  'modification',
-  'note',
-  'signature',
-  'ext',
-]);
+const NODE_MEMBERS: ReadonlySet<string> = new Set(DELTA_NODE_MEMBERS);
 
 /** Kinds that may directly follow an escalation: the next layer's human decision. */
 const RESOLVES_ESCALATION: ReadonlySet<DeltaKind> = new Set(['delta', 'halt', 'foi']);

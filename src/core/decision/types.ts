@@ -3,6 +3,43 @@ import type { JsonObject, JsonValue } from '../jcs.ts';
 
 export const SPEC_VERSION = '0.2';
 
+// Member names in RFC 8785 order (UTF-16 code units; all ASCII, so also byte order), which is
+// the order canonical decisions list them in.
+
+/** The members of a decision (`ext` is the one optional member). */
+export const DECISION_MEMBERS = [
+  'ctx',
+  'domain',
+  'entity_id',
+  'ext',
+  'human_delta_chain',
+  'model_id',
+  'output',
+  'ppp_triplet',
+  'reasoning_trace',
+  'record_id',
+  'session_id',
+  'spec_version',
+  'timestamp_ns',
+] as const;
+
+/** The members of `ppp_triplet`, all required. */
+export const PPP_MEMBERS = ['place', 'provenance', 'purpose'] as const;
+
+/** The members a human_delta_chain node may have. */
+export const DELTA_NODE_MEMBERS = [
+  'actor',
+  'authority_ref',
+  'ext',
+  'kind',
+  'modification',
+  'note',
+  'outcome',
+  'sequence',
+  'signature',
+  'timestamp_ns',
+] as const;
+
 /** Who (or what authority) produced a chain node. */
 export interface DeltaActor {
   name: string;

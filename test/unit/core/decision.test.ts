@@ -4,6 +4,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../../src/core/bytes.ts';
 import {
+  DECISION_MEMBERS,
+  DELTA_NODE_MEMBERS,
+  PPP_MEMBERS,
   DecisionValidationError,
   parseDecisionLine,
   parseDecisionText,
@@ -24,6 +27,15 @@ const minimal = (): Record<string, unknown> =>
   readJson('valid/minimal-autonomous.json') as Record<string, unknown>;
 const codes = (problems: readonly DecisionProblem[]): [string, string][] =>
   problems.map((p) => [p.path, p.code]);
+
+describe('member lists', () => {
+  it('are in RFC 8785 order (the canonical serializer and the byte recognizer rely on it)', () => {
+    for (const list of [DECISION_MEMBERS, PPP_MEMBERS, DELTA_NODE_MEMBERS]) {
+      expect([...list].sort()).toEqual([...list]);
+      expect(new Set(list).size).toBe(list.length);
+    }
+  });
+});
 
 describe('valid fixtures', () => {
   it('there are fixtures', () => expect(validNames.length).toBeGreaterThanOrEqual(3));
