@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../../src/core/bytes.ts';
+import {
+  copyBytes,
+  fromBase64,
+  fromHex,
+  hexInto,
+  toBase64,
+  toHex,
+  utf8,
+  writeDecimal,
+} from '../../../src/core/bytes.ts';
 
 describe('bytes', () => {
   it('round-trips hex and base64 for any bytes', () => {
@@ -29,5 +38,49 @@ describe('bytes', () => {
   it('decodes UTF-8 strictly', () => {
     expect(utf8.decode(utf8.encode('é✓'))).toBe('é✓');
     expect(() => utf8.decode(Uint8Array.of(0xc3, 0x28))).toThrow(TypeError);
+  });
+});
+
+describe('allocation-free writers', () => {
+  it('copyBytes equals set(subarray) for short and long ranges, Buffer or not', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.nat(300),
+        fc.nat(300),
+        fc.nat(20),
+        fc.boolean(),
+        (bytes, a, b, at, asBuffer) => {
+          const start = Math.min(a, b, bytes.length);
+          const end = Math.min(Math.max(a, b), bytes.length);
+          const src = asBuffer ? Buffer.from(bytes) : bytes;
+          const got = new Uint8Array(at + end - start + 5).fill(0xee);
+          const want = got.slice();
+          want.set(bytes.subarray(start, end), at);
+          expect(copyBytes(src, start, end, got, at)).toBe(at + end - start);
+          expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+  it('hexInto equals toHex; writeDecimal equals String(n)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.maxSafeNat(), (bytes, n) => {
+        const hex = new Uint8Array(2 * bytes.length + 1);
+        expect(hexInto(bytes, 0, bytes.length, hex, 1)).toBe(hex.length);
+        expect(Buffer.from(hex.subarray(1)).toString('latin1')).toBe(toHex(bytes));
+        const dec = new Uint8Array(20);
+        const end = writeDecimal(dec, 2, n);
+        expect(Buffer.from(dec.subarray(2, end)).toString('latin1')).toBe(String(n));
+      }),
+      { numRuns: 300 },
+    );
+    for (const n of [0, 9, 10, 99, 100, 101, 2 ** 53 - 1]) {
+      const dec = new Uint8Array(20);
+      expect(Buffer.from(dec.subarray(0, writeDecimal(dec, 0, n))).toString('latin1')).toBe(
+        String(n),
+      );
+    }
   });
 });
