@@ -1,8 +1,8 @@
 // Accepts a decision straight from its bytes when they are already its RFC 8785 canonical form,
 // without parsing it into objects: ingest's hot path. Producers that write canonical JSON (as
-// `agdr submit` and the client libraries do) send exactly such lines, and for them this one pass
-// replaces UTF-8 decoding, JSON.parse, the field checks and the canonical-form check, and leaves
-// no garbage behind but the five strings it returns.
+// `agdr submit` does) send exactly such lines, and for them this one pass replaces UTF-8
+// decoding, JSON.parse, the field checks and the canonical-form check, and leaves no garbage
+// behind but the five strings it returns.
 //
 // It only ever accepts: whenever it returns a value, the full path (`parseDecisionLine`) accepts
 // the same bytes as valid, keeps them as the canonical bytes and yields the same fields. Anything
