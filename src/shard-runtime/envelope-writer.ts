@@ -4,7 +4,7 @@
 // packed them).
 import { EnvelopeTemplate } from '../core/envelope.ts';
 import type { EntryWriter } from '../log-store/index.ts';
-import type { PackedBatch } from './prepare.ts';
+import { startOf, type PackedBatch } from './prepare.ts';
 
 /** The parts of a prepared batch an envelope is built from. */
 export type EnvelopeSource = Pick<PackedBatch, 'canonical' | 'ends' | 'routing' | 'routingEnds'>;
@@ -32,8 +32,8 @@ export class EnvelopeWriter implements EntryWriter {
     const s = this.#source;
     const i = this.#decisions[k] as number;
     return this.#template.maxRoutedLength(
-      (s.routingEnds[i] as number) - (i === 0 ? 0 : (s.routingEnds[i - 1] as number)),
-      (s.ends[i] as number) - (i === 0 ? 0 : (s.ends[i - 1] as number)),
+      (s.routingEnds[i] as number) - startOf(s.routingEnds, i),
+      (s.ends[i] as number) - startOf(s.ends, i),
     );
   }
 
@@ -42,11 +42,11 @@ export class EnvelopeWriter implements EntryWriter {
     const i = this.#decisions[k] as number;
     return this.#template.encodeRoutedInto(
       s.routing,
-      i === 0 ? 0 : (s.routingEnds[i - 1] as number),
+      startOf(s.routingEnds, i),
       s.routingEnds[i] as number,
       seq,
       s.canonical,
-      i === 0 ? 0 : (s.ends[i - 1] as number),
+      startOf(s.ends, i),
       s.ends[i] as number,
       target,
       offset,

@@ -222,14 +222,17 @@ function repeats(ids: readonly string[]): Int32Array {
   return sameAs;
 }
 
+/** Where item i of a packed buffer starts: items are back to back, item i ends at ends[i]. */
+export function startOf(ends: Uint32Array, i: number): number {
+  return i === 0 ? 0 : (ends[i - 1] as number);
+}
+
 /** Routing of decision i of a packed batch as `routingJson` bytes (a view, no copy). */
 export function routingAt(batch: PackedBatch, i: number): Uint8Array {
-  const start = i === 0 ? 0 : (batch.routingEnds[i - 1] as number);
-  return batch.routing.subarray(start, batch.routingEnds[i]);
+  return batch.routing.subarray(startOf(batch.routingEnds, i), batch.routingEnds[i]);
 }
 
 /** Canonical bytes of decision i of a packed batch (a view, no copy). */
 export function canonicalAt(batch: PackedBatch, i: number): Uint8Array {
-  const start = i === 0 ? 0 : (batch.ends[i - 1] as number);
-  return batch.canonical.subarray(start, batch.ends[i]);
+  return batch.canonical.subarray(startOf(batch.ends, i), batch.ends[i]);
 }

@@ -6,6 +6,7 @@
 import { copyBytes, toHex, writeDecimal } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { AppendedRange } from '../log-store/index.ts';
+import { startOf } from './prepare.ts';
 
 export interface Receipt {
   shard_id: number;
@@ -25,7 +26,7 @@ export interface ReceiptSource {
 
 /** Decision i's routing, parsed back from its rendered bytes (for the few receipts built as objects). */
 function routingOf(source: ReceiptSource, i: number): EnvelopeRouting {
-  const start = i === 0 ? 0 : (source.routingEnds[i - 1] as number);
+  const start = startOf(source.routingEnds, i);
   const text = Buffer.from(
     source.routing.buffer,
     source.routing.byteOffset,
@@ -182,7 +183,7 @@ export class ReceiptList {
     const j = this.#resolve(i);
     if (this.#appendedAs[j] === -1) return 3 * this.#existingJson(j).length;
     const s = this.#source;
-    const routing = (s.routingEnds[j] as number) - (j === 0 ? 0 : (s.routingEnds[j - 1] as number));
+    const routing = (s.routingEnds[j] as number) - startOf(s.routingEnds, j);
     return FIXED_MAX + (s.recordIds[j] as string).length + routing;
   }
 
@@ -206,7 +207,7 @@ export class ReceiptList {
     at += out.write(s.recordIds[j] as string, at, 'latin1'); // record_ids are ASCII
     out.set(ROUTING, at);
     at += ROUTING.length;
-    const start = j === 0 ? 0 : (s.routingEnds[j - 1] as number);
+    const start = startOf(s.routingEnds, j);
     at = copyBytes(s.routing, start, s.routingEnds[j] as number, out, at);
     out[at] = 0x7d; // }
     return at + 1;
