@@ -67,17 +67,9 @@ const TIMESTAMP = ascii(',"timestamp_ns":"');
 const END = ascii('"}');
 const ROUTING = ascii(',"routing":');
 const SEQ_MEMBER = ascii(',"seq":');
+/** The envelope's fixed pieces around the decision and the routing object. */
 const FIXED =
-  PREFIX.length +
-  ROUTING.length +
-  ROUTING_OPEN.length +
-  KEY.length +
-  STRATEGY.length +
-  1 +
-  SEQ_MEMBER.length +
-  SHARD.length +
-  TIMESTAMP.length +
-  END.length;
+  PREFIX.length + ROUTING.length + SEQ_MEMBER.length + SHARD.length + TIMESTAMP.length + END.length;
 /** Digits of the largest safe integer (epoch, seq and shard are safe non-negative integers). */
 const MAX_INT_DIGITS = 16;
 /** Bytes of one UTF-16 unit in a JSON string at most (`\u001f`; a UTF-8 sequence is <= 3 per unit). */
@@ -88,14 +80,12 @@ const MAX_BYTES_PER_UNIT = 6;
  * `decisionLength` bytes (any seq): the room `encodeEnvelopeInto` needs. O(1).
  */
 export function envelopeMaxLength(meta: EnvelopeMeta, decisionLength: number): number {
-  const r = meta.routing;
   return (
     FIXED +
     decisionLength +
-    3 * MAX_INT_DIGITS +
-    meta.timestamp_ns.length +
-    MAX_BYTES_PER_UNIT * (r.key.length + r.strategy.length) +
-    4
+    routingJsonMaxLength(meta.routing) +
+    2 * MAX_INT_DIGITS +
+    meta.timestamp_ns.length
   );
 }
 
@@ -120,9 +110,9 @@ export function encodeEnvelopeInto(
 
 /**
  * The envelopes of one group of decisions that share shard and timestamp_ns (checked once, the
- * fixed tail encoded once); each entry brings its own routing and seq. `encodeInto` writes
- * exactly `encodeEnvelope` bytes, copying the decision from where it lies in a larger buffer
- * (one view per entry and nothing else for routing keys that need no JSON escape).
+ * fixed tail encoded once); each entry brings its own routing (rendered) and seq.
+ * `encodeRoutedInto` writes exactly `encodeEnvelope` bytes, copying the decision and the
+ * routing from where they lie in larger buffers.
  */
 export class EnvelopeTemplate {
   readonly shard: number;
@@ -152,7 +142,7 @@ export class EnvelopeTemplate {
 
   /** The room `encodeRoutedInto` needs for a decision and a rendered routing of these lengths. */
   maxRoutedLength(routingLength: number, decisionLength: number): number {
-    return FIXED + routingLength + decisionLength + MAX_INT_DIGITS + this.#timestampLength;
+    return FIXED + routingLength + decisionLength + 2 * MAX_INT_DIGITS + this.#timestampLength;
   }
 
   /**
