@@ -233,8 +233,8 @@ export class MerkleLog {
   #markChain: Promise<void> = Promise.resolve();
   readonly #buffers: BatchBuffer[] = [];
   #checkpointChain: Promise<void> = Promise.resolve();
-  /** The directory lock as taken (set once by `open`). */
-  #lock: HeldLock = { path: '', stale: undefined, wrote: false };
+  /** The directory lock as `open` took it. */
+  readonly #lock: HeldLock;
 
   private constructor(
     opts: LogOptions,
@@ -247,8 +247,10 @@ export class MerkleLog {
       checkpoints: CheckpointStore;
     },
     recovery: RecoveryReport,
+    lock: HeldLock,
   ) {
     this.dir = opts.dir;
+    this.#lock = lock;
     this.hasher = hasher;
     this.#layout = layout;
     this.#tree = stores.tree;
@@ -314,8 +316,7 @@ export class MerkleLog {
         { layout, hasher, ...stores },
         { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress, readOnly },
       );
-      const log = new MerkleLog(opts, layout, hasher, stores, report);
-      log.#lock = lock;
+      const log = new MerkleLog(opts, layout, hasher, stores, report, lock);
       const mark = marker.mark;
       const behind =
         mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
@@ -497,7 +498,7 @@ export class MerkleLog {
     await this.#tree.close();
     await this.#marker.close();
     await this.#checkpoints.close();
-    releaseLock(this.#layout.lock);
+    MerkleLog.#releaseLock(this.#lock);
   }
 
   /** Read-only: nothing was written, so nothing to finish or sync; closes files and the lock. */
