@@ -13,6 +13,7 @@ import {
   startShardProcess,
   tempDir,
   writeRouting,
+  type ShardProcess,
 } from '../shard/shard-process.ts';
 import { runAgdr } from './harness.ts';
 
@@ -40,15 +41,26 @@ function makeWritable(dir: string): void {
 
 const table = epochTable(1);
 
-it('checks a killed shard directory without changing it; the next start repairs what it reported', async () => {
+/** A shard process on a fresh data directory holding `count` acknowledged decisions. */
+async function shardWith(count: number): Promise<{
+  dir: string;
+  dataDir: string;
+  routingFile: string;
+  shard: ShardProcess;
+}> {
   const dir = tempDir();
   const routingFile = writeRouting(dir, table);
   const dataDir = path.join(dir, 'data');
   const shard = await startShardProcess({ dataDir, shardId: 0, routingFile });
   const res = await request(`${shard.url}/v1/decisions:batch`, {
-    body: ndjson(decisionsFor(table, 0, 300)),
+    body: ndjson(decisionsFor(table, 0, count)),
   });
   expect(res.status).toBe(200);
+  return { dir, dataDir, routingFile, shard };
+}
+
+it('checks a killed shard directory without changing it; the next start repairs what it reported', async () => {
+  const { dataDir, routingFile, shard } = await shardWith(300);
   expect(await shard.kill()).toBe(null);
   // A torn tail: one more leaf-index entry whose record bytes never reached the segment.
   const torn = Buffer.alloc(40, 0xa5);
@@ -89,14 +101,7 @@ it('checks a killed shard directory without changing it; the next start repairs 
 });
 
 it('checks an archived copy it has no permission to write (read-only media, another user)', async () => {
-  const dir = tempDir();
-  const routingFile = writeRouting(dir, table);
-  const dataDir = path.join(dir, 'data');
-  const shard = await startShardProcess({ dataDir, shardId: 0, routingFile });
-  const res = await request(`${shard.url}/v1/decisions:batch`, {
-    body: ndjson(decisionsFor(table, 0, 200)),
-  });
-  expect(res.status).toBe(200);
+  const { dir, dataDir, shard } = await shardWith(200);
   expect(await shard.stop()).toBe(0);
   const live = await runAgdr(['verify', '--log', dataDir, '--json']);
   expect(live.code).toBe(0);
