@@ -20,6 +20,11 @@ export function hexInto(
   return at;
 }
 
+/** Where item i of a packed buffer starts: items are back to back, item i ends at ends[i]. */
+export function startOf(ends: Uint32Array, i: number): number {
+  return i === 0 ? 0 : (ends[i - 1] as number);
+}
+
 export function toHex(bytes: Uint8Array): string {
   let out = '';
   for (const b of bytes) out += HEX[b];

@@ -2,9 +2,10 @@
 // spliced with its own seq straight into the group commit's buffer (shard and timestamp encoded
 // once per call; the decision and its routing are copied as bytes from where the prepare step
 // packed them).
+import { startOf } from '../core/bytes.ts';
 import { EnvelopeTemplate } from '../core/envelope.ts';
 import type { EntryWriter } from '../log-store/index.ts';
-import { startOf, type PackedBatch } from './prepare.ts';
+import type { PackedBatch } from './prepare.ts';
 
 /** The parts of a prepared batch an envelope is built from. */
 export type EnvelopeSource = Pick<PackedBatch, 'canonical' | 'ends' | 'routing' | 'routingEnds'>;

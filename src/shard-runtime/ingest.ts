@@ -2,13 +2,15 @@
 // appended, and nothing new once the epoch in force has retired the shard), record_id
 // idempotency (a known record_id returns its original receipt and appends nothing, also when the
 // original is still in flight), envelope splicing in the log writer, and receipts once durable.
-import { toHex, utf8 } from '../core/bytes.ts';
+import { startOf, toHex, utf8 } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
 import { EnvelopeWriter } from './envelope-writer.ts';
+import { InFlightIds, type InFlightMatch } from './in-flight-ids.ts';
 import type { PackedBatch } from './prepare.ts';
 import { appendedReceipt, ReceiptList, type Receipt } from './receipts.ts';
+import { idAt, idHash, recordIdAt } from './record-ids.ts';
 import type { RecordIndex } from './record-index.ts';
 import { retirementAt, type Retirement } from './retirement.ts';
 
@@ -32,20 +34,13 @@ export type IngestOutcome =
   /** The epoch in force now has retired this shard: nothing new may be appended. */
   | { ok: false; retired: Retirement };
 
-/** One appendEntries call of an ingest. */
+/** One appendEntries call of an ingest: entry k is decision fresh[k] of batch. */
 interface AppendCall {
   readonly appended: Promise<AppendedRange>;
   readonly batch: PackedBatch;
+  readonly fresh: readonly number[];
   /** Seq of the call's first entry, once durable. */
   first?: number;
-}
-
-/** A record_id being appended: the original for repeats until the index has it. */
-interface InFlight {
-  readonly call: AppendCall;
-  /** Entry k of the call; decision i of its batch. */
-  readonly k: number;
-  readonly i: number;
 }
 
 /** Nanoseconds since the Unix epoch as a canonical decimal string. */
@@ -60,7 +55,8 @@ export class Ingestor {
   readonly shardId: number;
   readonly #log: MerkleLog;
   readonly #index: RecordIndex;
-  readonly #pending = new Map<string, InFlight>();
+  /** record_ids being appended: the originals for repeats until the index has them. */
+  readonly #pending = new InFlightIds<AppendCall>();
   readonly #clock: () => string;
   readonly #onIndexError: (err: unknown) => void;
   readonly #inflight = new Set<Promise<void>>();
@@ -93,7 +89,7 @@ export class Ingestor {
       if (shard !== this.shardId) {
         misrouted.push({
           line: batch.lines[i] as number,
-          record_id: batch.recordIds[i] as string,
+          record_id: recordIdAt(batch, i),
           shard_id: shard,
           epoch: batch.epochs[i] as number,
         });
@@ -117,15 +113,14 @@ export class Ingestor {
         receipts.setSameAs(i, earlier);
         continue;
       }
-      const id = batch.recordIds[i] as string;
-      const pending = this.#pending.get(id);
+      const pending = this.#pendingOf(batch, i);
       if (pending !== undefined) {
         waits.push(
-          pending.call.appended.then((r) => receipts.setExisting(i, this.#receipt(pending, r))),
+          pending.value.appended.then((r) => receipts.setExisting(i, this.#receipt(pending, r))),
         );
         continue;
       }
-      const seq = this.#index.get(id);
+      const seq = this.#index.get(idAt(batch, i));
       if (seq !== undefined) {
         waits.push(this.receiptOf(seq).then((r) => receipts.setExisting(i, r)));
         continue;
@@ -144,27 +139,19 @@ export class Ingestor {
         () => this.#appending.delete(done),
       );
       this.#appending.add(done);
-      const call: AppendCall = { appended, batch };
-      const ids = new Array<string>(fresh.length);
-      for (let k = 0; k < fresh.length; k++) {
-        const i = fresh[k] as number;
-        const id = batch.recordIds[i] as string;
-        ids[k] = id;
-        this.#pending.set(id, { call, k, i });
-      }
+      const call: AppendCall = { appended, batch, fresh };
+      const handle = this.#pending.add(batch, fresh, call);
       let result: AppendedRange;
       try {
         result = await appended;
       } catch (err) {
-        for (const id of ids) this.#pending.delete(id);
+        this.#pending.remove(handle);
         throw err;
       }
       call.first = result.first;
       // Synchronously after the append resolved, so index writes follow log order.
-      const indexed = this.#index.add(ids, result.first);
-      const forget = indexed.finally(() => {
-        for (const id of ids) if (this.#pending.get(id)?.call === call) this.#pending.delete(id);
-      });
+      const indexed = this.#index.add(batch, fresh, result.first);
+      const forget = indexed.finally(() => this.#pending.remove(handle));
       this.#track(forget);
       stats = result.batch;
       receipts.setAppended(result, fresh);
@@ -176,10 +163,21 @@ export class Ingestor {
   /** Whether a batch holds a record_id this shard has neither stored nor in flight. */
   #hasNew(batch: PackedBatch): boolean {
     for (let i = 0; i < batch.count; i++) {
-      const id = batch.recordIds[i] as string;
-      if (!this.#pending.has(id) && this.#index.get(id) === undefined) return true;
+      if (this.#pendingOf(batch, i) === undefined && this.#index.get(idAt(batch, i)) === undefined)
+        return true;
     }
     return false;
+  }
+
+  /** The in-flight original of decision i's record_id, if one is being appended. */
+  #pendingOf(batch: PackedBatch, i: number): InFlightMatch<AppendCall> | undefined {
+    const end = batch.idEnds[i] as number;
+    return this.#pending.find(
+      batch.ids,
+      startOf(batch.idEnds, i),
+      end,
+      batch.idHashes[i] as number,
+    );
   }
 
   /** Resolves once every append started so far has settled (durable or failed). */
@@ -187,8 +185,9 @@ export class Ingestor {
     await Promise.all([...this.#appending]);
   }
 
-  #receipt(f: InFlight, appended: AppendedRange): Receipt {
-    return appendedReceipt(this.shardId, f.call.batch, f.i, appended, f.k);
+  #receipt(f: InFlightMatch<AppendCall>, appended: AppendedRange): Receipt {
+    const call = f.value;
+    return appendedReceipt(this.shardId, call.batch, call.fresh[f.k] as number, appended, f.k);
   }
 
   /** The receipt of a stored record, rebuilt from its envelope. */
@@ -209,9 +208,12 @@ export class Ingestor {
 
   /** The sequence number of a record_id in this shard's log. */
   seqOf(recordId: string): number | undefined {
-    const f = this.#pending.get(recordId);
-    const first = f?.call.first;
-    return first !== undefined ? first + (f as InFlight).k : this.#index.get(recordId);
+    const bytes = utf8.encode(recordId);
+    const f = this.#pending.find(bytes, 0, bytes.length, idHash(bytes, 0, bytes.length));
+    const first = f?.value.first;
+    return first !== undefined
+      ? first + (f as InFlightMatch<AppendCall>).k
+      : this.#index.get(bytes);
   }
 
   #track(p: Promise<unknown>): void {

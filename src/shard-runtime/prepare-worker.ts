@@ -1,5 +1,5 @@
 // Worker thread: runs prepareBody for the pool. Messages in: {type: 'table', table, version} and
-// {type: 'job', id, body, ndjson, limits}; out: {id, result} with the canonical buffer transferred.
+// {type: 'job', id, body, ndjson, limits}; out: {id, result} with its large buffers transferred.
 import { parentPort } from 'node:worker_threads';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { EpochTable } from '../core/routing.ts';
@@ -29,7 +29,11 @@ port.on('message', (msg: WorkerRequest) => {
     port.postMessage(
       { id: msg.id, result },
       result.ok
-        ? [result.canonical.buffer as ArrayBuffer, result.routing.buffer as ArrayBuffer]
+        ? [
+            result.canonical.buffer as ArrayBuffer,
+            result.routing.buffer as ArrayBuffer,
+            result.ids.buffer as ArrayBuffer,
+          ]
         : [],
     );
   } catch (err) {

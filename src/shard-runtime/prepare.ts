@@ -2,10 +2,12 @@
 // CPU work with no shared state, so it runs in worker threads (prepare-worker.ts) as well as
 // inline. Results are packed into a few flat arrays (one buffer of canonical bytes) so that
 // passing a batch between threads costs one transfer, not one structured clone per decision.
+import { startOf } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
 import { RoutingError, route, type EpochTable, type RoutableDecision } from '../core/routing.ts';
+import { packIds, type IdList } from './record-ids.ts';
 
 export interface LineProblem {
   /** 1-based NDJSON line number (1 for a single-decision body). */
@@ -15,13 +17,15 @@ export interface LineProblem {
   message: string;
 }
 
-/** Prepared decisions in flat arrays; decision i's canonical bytes end at ends[i]. */
-export interface PackedBatch {
+/**
+ * Prepared decisions in flat arrays; decision i's canonical bytes end at ends[i], and its
+ * record_id is id i of the IdList (bytes, so no string per decision crosses threads).
+ */
+export interface PackedBatch extends IdList {
   ok: true;
   count: number;
   canonical: Uint8Array;
   ends: Uint32Array;
-  recordIds: string[];
   /** Line number of each decision in the request. */
   lines: Uint32Array;
   shards: Int32Array;
@@ -200,7 +204,7 @@ export function prepareBody(
     routing,
     routingEnds,
     sameAs: repeats(recordIds),
-    recordIds,
+    ...packIds(recordIds),
     lines: Uint32Array.from(spans.numbers),
     shards,
     epochs,
@@ -220,11 +224,6 @@ function repeats(ids: readonly string[]): Int32Array {
     else sameAs[i] = earlier;
   }
   return sameAs;
-}
-
-/** Where item i of a packed buffer starts: items are back to back, item i ends at ends[i]. */
-export function startOf(ends: Uint32Array, i: number): number {
-  return i === 0 ? 0 : (ends[i - 1] as number);
 }
 
 /** Routing of decision i of a packed batch as `routingJson` bytes (a view, no copy). */

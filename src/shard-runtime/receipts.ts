@@ -3,10 +3,10 @@
 // as canonical JSON bytes (the same bytes its envelope holds), and the response is assembled in
 // one buffer from the seq numbers, the leaf hashes, the record_ids and those routing bytes. The
 // bytes are exactly `JSON.stringify` of the receipt objects (tests compare both).
-import { copyBytes, toHex, writeDecimal } from '../core/bytes.ts';
+import { copyBytes, startOf, toHex, writeDecimal } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
 import type { AppendedRange } from '../log-store/index.ts';
-import { startOf } from './prepare.ts';
+import { recordIdAt, type IdList } from './record-ids.ts';
 
 export interface Receipt {
   shard_id: number;
@@ -17,8 +17,7 @@ export interface Receipt {
 }
 
 /** What a receipt of a new decision is built from (a prepared batch has all of it). */
-export interface ReceiptSource {
-  recordIds: readonly string[];
+export interface ReceiptSource extends IdList {
   /** Decision i's routing as `routingJson` (UTF-8), ending at routingEnds[i]. */
   routing: Uint8Array;
   routingEnds: Uint32Array;
@@ -48,7 +47,7 @@ export function appendedReceipt(
     shard_id: shardId,
     seq: range.first + k,
     leaf_hash: toHex(range.leafHash(k)),
-    record_id: source.recordIds[i] as string,
+    record_id: recordIdAt(source, i),
     routing: routingOf(source, i),
   };
 }
@@ -184,7 +183,8 @@ export class ReceiptList {
     if (this.#appendedAs[j] === -1) return 3 * this.#existingJson(j).length;
     const s = this.#source;
     const routing = (s.routingEnds[j] as number) - startOf(s.routingEnds, j);
-    return FIXED_MAX + (s.recordIds[j] as string).length + routing;
+    const id = (s.idEnds[j] as number) - startOf(s.idEnds, j);
+    return FIXED_MAX + id + routing;
   }
 
   /** Writes receipt i at `at`; returns the offset after it. */
@@ -204,7 +204,7 @@ export class ReceiptList {
     at += 64;
     out.set(RECORD_ID, at);
     at += RECORD_ID.length;
-    at += out.write(s.recordIds[j] as string, at, 'latin1'); // record_ids are ASCII
+    at = copyBytes(s.ids, startOf(s.idEnds, j), s.idEnds[j] as number, out, at);
     out.set(ROUTING, at);
     at += ROUTING.length;
     const start = startOf(s.routingEnds, j);

@@ -14,6 +14,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
 import { utf8 } from '../core/bytes.ts';
 import type { MerkleLog } from '../log-store/index.ts';
+import { idAt, packIds, type IdList } from './record-ids.ts';
 
 // Not a valid record_id (those match /^[A-Za-z0-9._:-]+$/), so it cannot collide.
 const WATERMARK = '\u0000indexed';
@@ -33,9 +34,9 @@ export function recordIdOfEnvelope(bytes: Uint8Array): string {
 
 export class RecordIndex {
   readonly #root: RootDatabase;
-  readonly #db: Database<number, string>;
+  readonly #db: Database<number, string | Uint8Array>;
   /** Writes queued for the next commit, in log order, and who waits for it. */
-  #queue: { ids: readonly string[]; first: number }[] = [];
+  #queue: { list: IdList; items: readonly number[]; first: number }[] = [];
   #queued = 0;
   #waiting: PromiseWithResolvers<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -44,7 +45,7 @@ export class RecordIndex {
 
   private constructor(root: RootDatabase) {
     this.#root = root;
-    this.#db = root as unknown as Database<number, string>;
+    this.#db = root as unknown as Database<number, string | Uint8Array>;
   }
 
   /** Opens the index in `dir` and brings it level with `log`. */
@@ -67,7 +68,11 @@ export class RecordIndex {
         const end = Math.min(log.size, start + REINDEX_CHUNK);
         const ids: string[] = [];
         for (let seq = start; seq < end; seq++) ids.push(recordIdOfEnvelope(await log.read(seq)));
-        await index.add(ids, start);
+        await index.add(
+          packIds(ids),
+          ids.map((_, i) => i),
+          start,
+        );
       }
     }
     return index;
@@ -88,18 +93,22 @@ export class RecordIndex {
     return this.get(recordIdOfEnvelope(await log.read(last))) === last;
   }
 
-  /** The sequence number of `recordId`, if it is in the log. */
-  get(recordId: string): number | undefined {
+  /**
+   * The sequence number of a record_id (as a string or its bytes: LMDB's key encoding writes a
+   * valid record_id as exactly its ASCII bytes), if it is in the log.
+   */
+  get(recordId: string | Uint8Array): number | undefined {
     return this.#db.get(recordId);
   }
 
   /**
-   * Records that ids[i] has seq first + i; callers add durable records in log order. Resolves
-   * when the LMDB transaction holding them committed (within FLUSH_MS, shared with later adds).
+   * Records that id items[k] of `list` has seq first + k; callers add durable records in log
+   * order. Resolves when the LMDB transaction holding them committed (within FLUSH_MS, shared
+   * with later adds).
    */
-  add(ids: readonly string[], first: number): Promise<void> {
-    this.#queue.push({ ids, first });
-    this.#queued += ids.length;
+  add(list: IdList, items: readonly number[], first: number): Promise<void> {
+    this.#queue.push({ list, items, first });
+    this.#queued += items.length;
     const waiting = (this.#waiting ??= Promise.withResolvers<void>());
     if (this.#queued >= FLUSH_IDS) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS);
@@ -118,9 +127,10 @@ export class RecordIndex {
     const last = queue[queue.length - 1];
     if (last === undefined || waiting === undefined) return;
     this.#committed = this.#db.transaction(() => {
-      for (const { ids, first } of queue)
-        for (let i = 0; i < ids.length; i++) void this.#db.put(ids[i] as string, first + i);
-      void this.#db.put(WATERMARK, last.first + last.ids.length);
+      for (const { list, items, first } of queue)
+        for (let k = 0; k < items.length; k++)
+          void this.#db.put(idAt(list, items[k] as number), first + k);
+      void this.#db.put(WATERMARK, last.first + last.items.length);
     });
     this.#committed.then(waiting.resolve, waiting.reject);
   }

@@ -10,6 +10,7 @@ import {
   routingAt,
   splitLines,
 } from '../../../src/shard-runtime/prepare.ts';
+import { idAt, idHash, recordIdAt } from '../../../src/shard-runtime/record-ids.ts';
 import { decision, epochTable, ndjson } from '../../integration/shard/shard-process.ts';
 
 const table: EpochTable = epochTable(3);
@@ -42,7 +43,10 @@ describe('prepareBody', () => {
     expect([...r.lines]).toEqual([1, 2, 3]);
     ds.forEach((d, i) => {
       expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
-      expect(r.recordIds[i]).toBe(d.record_id);
+      expect(recordIdAt(r, i)).toBe(d.record_id);
+      expect(utf8.decode(idAt(r, i))).toBe(d.record_id);
+      const id = utf8.encode(String(d.record_id));
+      expect(r.idHashes[i]).toBe(idHash(id, 0, id.length));
       const want = route(d as never, table);
       expect([r.shards[i], r.epochs[i]]).toEqual([want.shard, want.epoch]);
       expect(JSON.parse(utf8.decode(routingAt(r, i)))).toEqual({
