@@ -150,9 +150,11 @@ export class Ingestor {
       }
       call.first = result.first;
       // Synchronously after the append resolved, so index writes follow log order.
-      const indexed = this.#index.add(batch, fresh, result.first);
-      const forget = indexed.finally(() => this.#pending.remove(handle));
-      this.#track(forget);
+      // Once the index has them, repeats find them there. If the index write failed they stay
+      // in flight, so a repeat still gets its original (the index catches up on the next start).
+      this.#track(
+        this.#index.add(batch, fresh, result.first).then(() => this.#pending.remove(handle)),
+      );
       stats = result.batch;
       receipts.setAppended(result, fresh);
     }
