@@ -211,6 +211,9 @@ export class RecordIndex {
     this.#flush();
     await Promise.allSettled([...this.#sent.values()].map((w) => w.promise));
     if (this.#failed === undefined) {
+      // Referenced while it closes: otherwise nothing keeps the process alive to see it exit,
+      // and a shutdown would end here, before the log is closed.
+      this.#worker.ref();
       this.#worker.postMessage({ type: 'close' } satisfies IndexWorkerRequest);
       await this.#exited;
     } else {

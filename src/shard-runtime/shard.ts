@@ -156,14 +156,21 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closing ??= (async () => {
-        accepting = false;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 5_000).unref();
-        });
-        await closeAll();
-        logger.info({ size: log.size }, 'shard stopped');
+        // Shutdown awaits threads and files that do not keep the process alive on their own:
+        // without this the process could end mid-way, its log never closed.
+        const keepAlive = setInterval(() => undefined, 60_000);
+        try {
+          accepting = false;
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 5_000).unref();
+          });
+          await closeAll();
+          logger.info({ size: log.size }, 'shard stopped');
+        } finally {
+          clearInterval(keepAlive);
+        }
       })();
       return closing;
     };

@@ -304,6 +304,8 @@ describe('shutdown', () => {
     });
     const n = (res.body.receipts.at(-1) as Receipt).seq + 1;
     expect(await shard.stop()).toBe(0);
+    // Shutdown ran to its end: the log was closed (its lock released), not abandoned.
+    expect(fs.existsSync(path.join(dir, 'data', 'log', 'LOCK'))).toBe(false);
     fs.writeFileSync(routingFile, JSON.stringify(table));
     shard = await startShardProcess({ dataDir: path.join(dir, 'data'), shardId: 0, routingFile });
     expect(shard.info.size).toBe(n);
