@@ -11,6 +11,7 @@ import type { Ingestor } from './ingest.ts';
 import type { RejectReason, ShardMetrics } from './metrics.ts';
 import { prepareBody, type PackedBatch, type PrepareResult } from './prepare.ts';
 import { PreparePoolError, type PreparePool } from './prepare-pool.ts';
+import { BufferPool } from './response-buffers.ts';
 import type { RoutingTable } from './routing-table.ts';
 import type { ShardLimits } from './config.ts';
 
@@ -51,6 +52,7 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   const decisionLimits: Partial<DecisionLimits> = d.limits.decision;
+  const responseBuffers = new BufferPool();
 
   const reject = (reason: RejectReason, err: ShardApiError): never => {
     d.metrics.reject(reason);
@@ -158,10 +160,18 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       const receipts = outcome.receipts;
       const dupes = receipts.duplicates();
       if (dupes > 0) d.metrics.duplicates.inc(dupes);
+      let json: Buffer;
+      if (ndjson) {
+        const buffer = responseBuffers.take(receipts.batchJsonMaxLength());
+        json = buffer.subarray(0, receipts.writeBatchJson(buffer));
+        res.once('finish', () => responseBuffers.give(buffer));
+      } else {
+        json = receipts.json(0);
+      }
       res
         .status(ndjson || !receipts.created(0) ? 200 : 201)
         .set('Content-Type', 'application/json; charset=utf-8')
-        .send(ndjson ? receipts.batchJson() : receipts.json(0));
+        .send(json);
     };
   };
 

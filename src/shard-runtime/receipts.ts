@@ -148,9 +148,19 @@ export class ReceiptList {
 
   /** UTF-8 JSON of `{"receipts":[…]}`. */
   batchJson(): Buffer {
+    const out = Buffer.allocUnsafe(this.batchJsonMaxLength());
+    return out.subarray(0, this.writeBatchJson(out));
+  }
+
+  /** An upper bound of the length of `batchJson()`. */
+  batchJsonMaxLength(): number {
     let max = BATCH_OPEN.length + BATCH_CLOSE.length + this.count;
     for (let i = 0; i < this.count; i++) max += this.#maxLength(i);
-    const out = Buffer.allocUnsafe(max);
+    return max;
+  }
+
+  /** Writes `batchJson()` at the start of `out` (batchJsonMaxLength() bytes long at least). */
+  writeBatchJson(out: Buffer): number {
     out.set(BATCH_OPEN, 0);
     let at = BATCH_OPEN.length;
     for (let i = 0; i < this.count; i++) {
@@ -158,7 +168,7 @@ export class ReceiptList {
       at = this.#write(i, out, at);
     }
     out.set(BATCH_CLOSE, at);
-    return out.subarray(0, at + BATCH_CLOSE.length);
+    return at + BATCH_CLOSE.length;
   }
 
   #resolve(i: number): number {

@@ -131,6 +131,9 @@ describe('Ingestor', () => {
     expect(createdOf(list)).toEqual([false, true, false, ...routed.map(() => true)]);
     expect(list.toArray().map((r) => r.routing.key)).toContain(routed[0]?.entity_id);
     expect(list.batchJson().toString('utf8')).toBe(JSON.stringify({ receipts: list.toArray() }));
+    // Into a reused buffer (still holding an earlier response): exactly the same bytes.
+    const reused = Buffer.alloc(list.batchJsonMaxLength() + 100, 'x');
+    expect(reused.subarray(0, list.writeBatchJson(reused))).toEqual(list.batchJson());
     for (let i = 0; i < list.count; i++) {
       expect(list.json(i).toString('utf8')).toBe(JSON.stringify(list.get(i)));
     }
