@@ -66,19 +66,27 @@ function rawRate(n: number, build: (seq: number) => Uint8Array): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-/** `call` prepared decisions, all `canonical`, packed as the shard's prepare step packs them. */
+/**
+ * `call` prepared decisions, all `canonical`, packed as the shard's prepare step packs canonical
+ * input lines: where they lie in the request body.
+ */
 function packedDecisions(canonical: Uint8Array, call: number): EnvelopeSource {
-  const packed = new Uint8Array(canonical.length * call);
+  const body = new Uint8Array(canonical.length * call);
+  const starts = new Uint32Array(call);
   const ends = new Uint32Array(call);
   for (let i = 0; i < call; i++) {
-    packed.set(canonical, i * canonical.length);
+    body.set(canonical, i * canonical.length);
+    starts[i] = i * canonical.length;
     ends[i] = (i + 1) * canonical.length;
   }
   const routing = utf8.encode(
     routingJson({ epoch: 0, key: 'entity-1', strategy: 'hash-by-entity' }).repeat(call),
   );
   return {
-    canonical: packed,
+    body,
+    canonical: new Uint8Array(0),
+    inBody: new Uint8Array(call).fill(1),
+    starts,
     ends,
     routing,
     routingEnds: Uint32Array.from({ length: call }, (_, i) => ((i + 1) * routing.length) / call),

@@ -5,10 +5,13 @@
 import { startOf } from '../core/bytes.ts';
 import { EnvelopeTemplate } from '../core/envelope.ts';
 import type { EntryWriter } from '../log-store/index.ts';
-import type { PackedBatch } from './prepare.ts';
+import { canonicalSource, type PackedBatch } from './prepare.ts';
 
 /** The parts of a prepared batch an envelope is built from. */
-export type EnvelopeSource = Pick<PackedBatch, 'canonical' | 'ends' | 'routing' | 'routingEnds'>;
+export type EnvelopeSource = Pick<
+  PackedBatch,
+  'body' | 'canonical' | 'inBody' | 'starts' | 'ends' | 'routing' | 'routingEnds'
+>;
 
 export class EnvelopeWriter implements EntryWriter {
   readonly count: number;
@@ -34,7 +37,7 @@ export class EnvelopeWriter implements EntryWriter {
     const i = this.#decisions[k] as number;
     return this.#template.maxRoutedLength(
       (s.routingEnds[i] as number) - startOf(s.routingEnds, i),
-      (s.ends[i] as number) - startOf(s.ends, i),
+      (s.ends[i] as number) - (s.starts[i] as number),
     );
   }
 
@@ -46,8 +49,8 @@ export class EnvelopeWriter implements EntryWriter {
       startOf(s.routingEnds, i),
       s.routingEnds[i] as number,
       seq,
-      s.canonical,
-      startOf(s.ends, i),
+      canonicalSource(s, i),
+      s.starts[i] as number,
       s.ends[i] as number,
       target,
       offset,

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { PrepareResult } from './prepare.ts';
-import type { WorkerRequest } from './prepare-worker.ts';
+import type { WorkerReply, WorkerRequest } from './prepare-worker.ts';
 
 const WORKER_URL = new URL(
   import.meta.url.endsWith('.ts') ? './prepare-worker.ts' : './prepare-worker.js',
@@ -23,6 +23,8 @@ export class PreparePoolError extends Error {
 }
 
 interface Pending {
+  /** The caller's body: a packed result comes back without one (see prepare-worker.ts). */
+  body: Uint8Array;
   resolve: (r: PrepareResult) => void;
   reject: (e: Error) => void;
 }
@@ -57,12 +59,13 @@ export class PreparePool {
     // Workers must not keep the process alive on their own: the server does.
     worker.unref();
     const slot: Slot = { worker, jobs: new Map(), startedAt: performance.now(), dead: false };
-    worker.on('message', (msg: { id: number; result?: PrepareResult; error?: string }) => {
+    worker.on('message', (msg: WorkerReply) => {
       const job = slot.jobs.get(msg.id);
       if (job === undefined) return;
       slot.jobs.delete(msg.id);
-      if (msg.result !== undefined) job.resolve(msg.result);
-      else job.reject(new PreparePoolError(msg.error ?? 'worker failed'));
+      if ('error' in msg) job.reject(new PreparePoolError(msg.error));
+      else if (msg.result.ok) job.resolve({ ...msg.result, body: job.body });
+      else job.resolve(msg.result);
     });
     const fail = (why: string): void => {
       for (const job of slot.jobs.values()) job.reject(new PreparePoolError(why));
@@ -107,7 +110,7 @@ export class PreparePool {
     const target = slot;
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      target.jobs.set(id, { resolve, reject });
+      target.jobs.set(id, { body, resolve, reject });
       target.worker.postMessage({ type: 'job', id, body, ndjson, limits } satisfies WorkerRequest);
     });
   }

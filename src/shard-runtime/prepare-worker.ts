@@ -1,9 +1,14 @@
 // Worker thread: runs prepareBody for the pool. Messages in: {type: 'table', table, version} and
-// {type: 'job', id, body, ndjson, limits}; out: {id, result} with its large buffers transferred.
+// {type: 'job', id, body, ndjson, limits}; out: {id, result} with its large buffers transferred and without the body.
 import { parentPort } from 'node:worker_threads';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { EpochTable } from '../core/routing.ts';
-import { prepareBody } from './prepare.ts';
+import { prepareBody, type PackedBatch, type RejectedBatch } from './prepare.ts';
+
+/** A job's result as sent back: a packed batch without its body. */
+export type PackedResult = Omit<PackedBatch, 'body'> & { body: undefined };
+export type WorkerReply =
+  { id: number; result: PackedResult | RejectedBatch } | { id: number; error: string };
 
 export type WorkerRequest =
   | { type: 'table'; table: EpochTable; version: number }
@@ -26,16 +31,17 @@ port.on('message', (msg: WorkerRequest) => {
   }
   try {
     const result = prepareBody(msg.body, msg.ndjson, msg.limits, table, version);
-    port.postMessage(
-      { id: msg.id, result },
-      result.ok
-        ? [
-            result.canonical.buffer as ArrayBuffer,
-            result.routing.buffer as ArrayBuffer,
-            result.ids.buffer as ArrayBuffer,
-          ]
-        : [],
-    );
+    if (!result.ok) {
+      port.postMessage({ id: msg.id, result });
+      return;
+    }
+    // The body goes back as nothing: the pool puts the caller's own copy in its place.
+    const packed: PackedResult = { ...result, body: undefined };
+    port.postMessage({ id: msg.id, result: packed }, [
+      result.canonical.buffer as ArrayBuffer,
+      result.routing.buffer as ArrayBuffer,
+      result.ids.buffer as ArrayBuffer,
+    ]);
   } catch (err) {
     port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
   }

@@ -1,7 +1,8 @@
 // Ingest preparation: NDJSON (or one JSON body) -> validated, canonical, routed decisions. Pure
 // CPU work with no shared state, so it runs in worker threads (prepare-worker.ts) as well as
-// inline. Results are packed into a few flat arrays (one buffer of canonical bytes) so that
-// passing a batch between threads costs one transfer, not one structured clone per decision.
+// inline. Results are packed into a few flat arrays so that passing a batch between threads
+// costs a few transfers, not one structured clone per decision; decisions whose line already
+// was canonical are positions in the request body, which the caller holds anyway.
 import { startOf } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
@@ -18,13 +19,20 @@ export interface LineProblem {
 }
 
 /**
- * Prepared decisions in flat arrays; decision i's canonical bytes end at ends[i], and its
- * record_id is id i of the IdList (bytes, so no string per decision crosses threads).
+ * Prepared decisions in flat arrays. Decision i's canonical bytes are
+ * `(inBody[i] ? body : canonical)[starts[i] .. ends[i])`: a line that already was its canonical
+ * form is used where it lies in the request body (no copy, nothing to pass back between
+ * threads); only re-serialized decisions are packed into `canonical`. Its record_id is id i of
+ * the IdList (bytes, so no string per decision crosses threads).
  */
 export interface PackedBatch extends IdList {
   ok: true;
   count: number;
+  /** The request body the batch was prepared from (the caller's own copy; never modified). */
+  body: Uint8Array;
   canonical: Uint8Array;
+  inBody: Uint8Array;
+  starts: Uint32Array;
   ends: Uint32Array;
   /** Line number of each decision in the request. */
   lines: Uint32Array;
@@ -118,7 +126,12 @@ export function prepareBody(
   const n = spans.starts.length;
   const full = decisionLimits(limits);
   const problems: LineProblem[] = [];
-  const canon: Uint8Array[] = [];
+  // Re-serialized decisions, by index (undefined: the line itself is canonical).
+  const reserialized: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(n);
+  const starts = new Uint32Array(n);
+  const ends = new Uint32Array(n);
+  const inBody = new Uint8Array(n);
+  let reserializedBytes = 0;
   const recordIds: string[] = [];
   // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
   let routing = new Uint8Array(n * ROUTING_BYTES_GUESS);
@@ -175,7 +188,18 @@ export function prepareBody(
       problem({ line, path, code: err.code, message: err.message });
       continue;
     }
-    canon.push(canonical);
+    const start = canonical.byteOffset - body.byteOffset;
+    // The line itself (also when the full path found it canonical and returned a view). Small
+    // Buffers share one slab, so lying in the same ArrayBuffer is not enough: it must lie
+    // within the body.
+    if (canonical.buffer === body.buffer && start >= 0 && start + canonical.length <= body.length) {
+      inBody[i] = 1;
+      starts[i] = start;
+      ends[i] = start + canonical.length;
+    } else {
+      reserialized[i] = canonical;
+      reserializedBytes += canonical.length;
+    }
     recordIds.push(recordId);
   }
   if (problemCount > 0) {
@@ -185,21 +209,23 @@ export function prepareBody(
     }
     return { ok: false, problems };
   }
-  let total = 0;
-  for (const c of canon) total += c.length;
-  const canonical = new Uint8Array(total);
-  const ends = new Uint32Array(n);
+  const canonical = new Uint8Array(reserializedBytes);
   let off = 0;
   for (let i = 0; i < n; i++) {
-    const c = canon[i] as Uint8Array;
+    const c = reserialized[i];
+    if (c === undefined) continue;
     canonical.set(c, off);
+    starts[i] = off;
     off += c.length;
     ends[i] = off;
   }
   return {
     ok: true,
     count: n,
+    body,
     canonical,
+    inBody,
+    starts,
     ends,
     routing,
     routingEnds,
@@ -233,5 +259,13 @@ export function routingAt(batch: PackedBatch, i: number): Uint8Array {
 
 /** Canonical bytes of decision i of a packed batch (a view, no copy). */
 export function canonicalAt(batch: PackedBatch, i: number): Uint8Array {
-  return batch.canonical.subarray(startOf(batch.ends, i), batch.ends[i]);
+  return canonicalSource(batch, i).subarray(batch.starts[i], batch.ends[i]);
+}
+
+/** The buffer decision i's canonical bytes lie in (see PackedBatch). */
+export function canonicalSource(
+  batch: Pick<PackedBatch, 'body' | 'canonical' | 'inBody'>,
+  i: number,
+): Uint8Array {
+  return batch.inBody[i] === 1 ? batch.body : batch.canonical;
 }

@@ -72,7 +72,30 @@ describe('prepareBody', () => {
       expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
       expect(utf8.decode(routingAt(r, i))).toBe(routingJson(route(d as never, table)));
       expect(r.sameAs[i]).toBe(i < 30 ? -1 : i - 30);
+      // A canonical line is used where it lies in the body; only the others were copied.
+      expect(r.inBody[i]).toBe(lines[i] === canonicalJson(d) ? 1 : 0);
     });
+    expect(r.inBody.filter((x) => x === 1).length).toBeGreaterThanOrEqual(20);
+    expect(r.canonical.length).toBe(
+      ds.reduce(
+        (sum, d, i) => sum + (r.inBody[i] === 1 ? 0 : utf8.encode(canonicalJson(d)).length),
+        0,
+      ),
+    );
+  });
+
+  it('a body in a shared slab: only bytes within the body count as the body', () => {
+    // Small Buffers (a small request body; the re-serialized bytes of a line) are slices of one
+    // shared slab: bytes in the same ArrayBuffer are not necessarily bytes of the body.
+    const ds = [decision(1), decision(2)];
+    const text = `${canonicalJson(ds[0])}\n${JSON.stringify(Object.fromEntries(Object.entries(ds[1] as object).reverse()))}`;
+    const body = Buffer.from(text);
+    expect(body.buffer.byteLength).toBeGreaterThan(body.length); // a slice of the slab
+    const r = prepareBody(body, true, {}, table, 1);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect([...r.inBody]).toEqual([1, 0]);
+    expect(r.starts[0]).toBe(0);
+    ds.forEach((d, i) => expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d)));
   });
 
   it('a single-decision body: JSON whitespace around it is not part of the decision', () => {
