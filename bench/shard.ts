@@ -189,7 +189,8 @@ function statTicks(file: string): number {
 /** Thread names (/proc/<pid>/task/<tid>/comm) of a Node process, by what the threads do. */
 const THREAD_ROLES: Record<string, string> = {
   MainThread: 'main',
-  WorkerThread: 'prepare_workers',
+  'agdr-prepare': 'prepare_workers',
+  'agdr-index': 'index_writer',
   V8Worker: 'v8_gc_and_compiler',
   'libuv-worker': 'io_pool',
 };

@@ -55,7 +55,8 @@ export class PreparePool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_URL);
+    // Named so that the thread shows as such in ps, top and /proc (and the shard bench).
+    const worker = new Worker(WORKER_URL, { name: 'agdr-prepare' });
     // Workers must not keep the process alive on their own: the server does.
     worker.unref();
     const slot: Slot = { worker, jobs: new Map(), startedAt: performance.now(), dead: false };

@@ -97,7 +97,7 @@ export class RecordIndex {
 
   private constructor(dir: string) {
     ({ root: this.#root, db: this.#db } = openIndexDb(dir));
-    this.#worker = new Worker(WORKER_URL, { workerData: { dir } });
+    this.#worker = new Worker(WORKER_URL, { workerData: { dir }, name: 'agdr-index' });
     this.#worker.unref();
     this.#worker.on('message', (msg: IndexWorkerReply) => {
       if (!('id' in msg)) return;

@@ -1,6 +1,8 @@
 // The shard's HTTP API against a real `agdr shard` process on 127.0.0.1.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../../src/core/bytes.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
@@ -142,6 +144,56 @@ describe('ingest', () => {
     expect(batch.body.error.misrouted).toEqual([
       { line: 2, record_id: other?.record_id, shard_id: 1, epoch: 0 },
     ]);
+    expect(await size()).toBe(before);
+  });
+
+  it('reads a body however it is framed: chunked without a length, split mid-line, gzip', async () => {
+    /** POSTs `pieces` one write each (chunked transfer encoding: no Content-Length). */
+    const post = (
+      pathname: string,
+      pieces: Uint8Array[],
+      headers: Record<string, string> = {},
+    ): Promise<{ status: number; body: { receipts?: Receipt[]; error?: { code: string } } }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${shard.url}${pathname}`, { method: 'POST', headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        for (const p of pieces) req.write(p);
+        req.end();
+      });
+    const ds = decisionsFor(table, 0, 7, { tag: 'framed' });
+    const body = Buffer.from(ndjson(ds));
+    // Cut inside lines and at a line end, with an empty piece: the chunks arrive as they come.
+    const cuts = [0, 5, 400, 401, body.indexOf(0x0a) + 1, 1500, body.length];
+    const pieces = cuts.slice(1).map((end, k) => body.subarray(cuts[k], end));
+    const framed = await post('/v1/decisions:batch', pieces);
+    expect(framed.status).toBe(200);
+    expect(framed.body.receipts?.map((r) => r.record_id)).toEqual(ds.map((d) => d.record_id));
+    for (const r of framed.body.receipts ?? []) {
+      const stored = await request<{ envelope: { decision: unknown } }>(
+        `${shard.url}/v1/records/${r.seq}`,
+      );
+      const i = ds.findIndex((d) => d.record_id === r.record_id);
+      expect(stored.body.envelope.decision).toEqual(ds[i]);
+    }
+    // Content-encoded bodies are inflated: the same decisions again are the same receipts.
+    const gz = await post('/v1/decisions:batch', [zlib.gzipSync(body)], {
+      'content-encoding': 'gzip',
+    });
+    expect(gz.status).toBe(200);
+    expect(gz.body.receipts).toEqual(framed.body.receipts);
+    // Past the limit while streaming (no Content-Length to refuse it up front): 413.
+    const before = await size();
+    const tooBig = await post('/v1/decisions', [
+      Buffer.alloc(3000, 0x20),
+      Buffer.alloc(3000, 0x20),
+    ]);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error?.code).toBe('body_too_large');
     expect(await size()).toBe(before);
   });
 
