@@ -25,6 +25,11 @@ export interface ShardHttpDeps {
   limits: ShardLimits;
   /** False while shutting down: ingest gets 503, /readyz fails. */
   accepting: () => boolean;
+  /**
+   * Why the record_id index can no longer be written, if it cannot: ingest gets 503, /readyz and
+   * /healthz fail (so the orchestrator restarts the shard, which re-indexes from the log).
+   */
+  indexFailure: () => Error | undefined;
   onError: (err: unknown, req: Request) => void;
   /** A prepare job failed in the pool (the request is then prepared inline). */
   onPoolError: (err: Error) => void;
@@ -82,6 +87,16 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         reject(
           'unavailable',
           new ShardApiError(503, 'shutting_down', 'the shard is shutting down'),
+        );
+      const indexFailure = d.indexFailure();
+      if (indexFailure !== undefined)
+        reject(
+          'unavailable',
+          new ShardApiError(
+            503,
+            'index_unavailable',
+            `the record_id index cannot be written (${indexFailure.message}); the shard must be restarted, acknowledged decisions are safe in the log`,
+          ),
         );
       const body = req.body as unknown;
       if (!(body instanceof Uint8Array)) {
@@ -260,10 +275,12 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     res.json(t.table);
   });
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const failure = d.indexFailure();
+    if (failure === undefined) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'failed', reason: failure.message });
   });
   app.get('/readyz', (_req, res) => {
-    const ok = d.accepting();
+    const ok = d.accepting() && d.indexFailure() === undefined;
     res.status(ok ? 200 : 503).json({ ready: ok, tree_size: d.log.size });
   });
   app.get('/metrics', async (_req, res) => {

@@ -91,8 +91,9 @@ export class RecordIndex {
   /** Commits sent to the writer and not yet answered, by message id (answered in order). */
   readonly #sent = new Map<number, PromiseWithResolvers<void>>();
   #nextId = 1;
-  /** Set once the writer thread failed: every later write fails with it. */
-  #failed: Error | undefined;
+  /** Set once a write failed or the writer thread died: every later write fails with it. */
+  #failed: RecordIndexError | undefined;
+  #closing = false;
   readonly #exited: Promise<void>;
 
   private constructor(dir: string) {
@@ -104,7 +105,8 @@ export class RecordIndex {
       const waiting = this.#sent.get(msg.id);
       this.#sent.delete(msg.id);
       if (msg.error !== undefined) {
-        waiting?.reject(new RecordIndexError(`record_id index commit failed: ${msg.error}`));
+        this.#fail(`record_id index commit failed: ${msg.error}`);
+        waiting?.reject(this.#failed);
         return;
       }
       // The next lookup must see this commit: in-flight ids are dropped once it resolves.
@@ -114,7 +116,7 @@ export class RecordIndex {
     this.#worker.on('error', (err) => this.#fail(`record_id index writer failed: ${err.message}`));
     this.#exited = new Promise((resolve) =>
       this.#worker.once('exit', (code) => {
-        this.#fail(`record_id index writer exited (code ${code})`);
+        if (!this.#closing) this.#fail(`record_id index writer exited (code ${code})`);
         resolve();
       }),
     );
@@ -175,6 +177,7 @@ export class RecordIndex {
    */
   add(list: IdList, items: readonly number[], first: number): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#closing) return Promise.reject(new RecordIndexError('record_id index is closed'));
     const pending = this.#pending;
     pending.add(list, items, first);
     if (pending.count >= FLUSH_IDS) this.#flush();
@@ -207,7 +210,16 @@ export class RecordIndex {
     this.#sent.clear();
   }
 
+  /**
+   * Why the index can no longer be written, once a write failed or its thread died (undefined
+   * while it is fine). The records are safe in the log; a restart re-indexes them.
+   */
+  get failure(): RecordIndexError | undefined {
+    return this.#failed;
+  }
+
   async close(): Promise<void> {
+    this.#closing = true;
     this.#flush();
     await Promise.allSettled([...this.#sent.values()].map((w) => w.promise));
     if (this.#failed === undefined) {

@@ -134,6 +134,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       metrics,
       limits: config.limits,
       accepting: () => accepting,
+      indexFailure: () => index.failure,
       onError: (err, req) =>
         logger.error({ err, method: req.method, path: req.path }, 'request failed'),
       onPoolError: (err) =>

@@ -11,6 +11,7 @@ import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
 import type { ReceiptList } from '../../../src/shard-runtime/receipts.ts';
 import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
 import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
+import { packIds } from '../../../src/shard-runtime/record-ids.ts';
 import { route, type EpochTable, type RoutingEpoch } from '../../../src/core/routing.ts';
 import {
   decision,
@@ -140,6 +141,21 @@ describe('Ingestor', () => {
     expect(list.get(0)).toEqual(first.receipts.get(0));
     expect(list.get(2)).toEqual(list.get(1));
     expect(list.duplicates()).toBe(2);
+  });
+
+  it('keeps ids in flight when the index cannot be written: a repeat still gets its original', async () => {
+    const { log, index, ingestor, errors } = await setup();
+    const ds = decisionsFor(table, 0, 3);
+    // A first write with a key LMDB refuses puts the index in its failed state.
+    await expect(index.add(packIds(['k'.repeat(4000)]), [0], 0)).rejects.toThrow(/commit failed/);
+    const first = await ingestor.ingest(packed(ds));
+    if (!first.ok) throw new Error('misrouted');
+    await ingestor.drain();
+    expect(errors.length).toBe(1);
+    const again = await ingestor.ingest(packed([ds[1]]));
+    expect(again.ok && again.receipts.get(0)).toEqual(first.receipts.get(1));
+    expect(again.ok && again.receipts.created(0)).toBe(false);
+    expect(log.size).toBe(3);
   });
 
   it('rebuilds the record_id index from the log when it is lost or behind', async () => {

@@ -53,3 +53,18 @@ it('adds after close fail with RecordIndexError instead of being lost silently',
   await expect(index.add(packIds(['late-1']), [0], 0)).rejects.toBeInstanceOf(RecordIndexError);
   await log.close();
 });
+
+it('a failed commit marks the index failed: that add and every later one reject', async () => {
+  const { log, index } = await openIndex();
+  await index.add(packIds(['ok-1']), [0], 0);
+  expect(index.failure).toBeUndefined();
+  // Longer than any key LMDB takes (record_ids are capped far below this by validation).
+  const tooLong = packIds(['k'.repeat(4000)]);
+  await expect(index.add(tooLong, [0], 1)).rejects.toBeInstanceOf(RecordIndexError);
+  expect(index.failure?.message).toMatch(/commit failed/);
+  await expect(index.add(packIds(['ok-2']), [0], 2)).rejects.toBe(index.failure);
+  // What was committed before stays readable.
+  expect(index.get('ok-1')).toBe(0);
+  await index.close();
+  await log.close();
+});
