@@ -35,7 +35,8 @@ Options:
   --max-batch-body BYTES     largest POST /v1/decisions:batch body (default: 67108864)
   --max-batch-lines N        most NDJSON lines in one batch request (default: 20000)
   --workers N                threads that parse and validate batches (default: cores - 1,
-                             at least 1; 0 validates on the main thread)
+                             at least 1; 0 validates on the main thread; the record_id index
+                             is always written by one more thread, agdr-index)
   --full-check               on start, re-hash every record and tile instead of the tail
   --json                     print one JSON line {"url", "shard_id", "origin", "verifier_key",
                              "size"} on stdout once listening
@@ -48,7 +49,8 @@ signs a final checkpoint); 1 if the log is corrupt or cannot be opened; 2 on bad
 API: POST /v1/decisions, POST /v1/decisions:batch (NDJSON), GET /v1/checkpoint,
 /v1/checkpoints?size=N, /v1/proofs/inclusion?index=I&size=N, /v1/proofs/consistency?from=M&to=N,
 /v1/records/:seq, /v1/records?record_id=ID, /v1/routing, /healthz, /readyz, /metrics
-(see docs/API.md).
+(see docs/API.md). /healthz fails once the record_id index cannot be written: restart the
+shard, which re-indexes from the log.
 `;
 
 function byteCount(text: string, flag: string): number {
