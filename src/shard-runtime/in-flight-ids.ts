@@ -40,7 +40,7 @@ export class InFlightIds<V> {
   /**
    * Adds ids items[0..] of `list` as entries k = 0.. of one call; returns the call's handle for
    * `remove`. An id already in the table is not expected (a repeat is answered, not re-added);
-   * if one is added anyway, `find` returns the earlier.
+   * if one is added anyway, `find` returns one of the two.
    */
   add(list: IdList, items: readonly number[], value: V): number {
     const handle = this.#nextHandle;

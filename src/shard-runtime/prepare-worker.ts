@@ -1,5 +1,6 @@
 // Worker thread: runs prepareBody for the pool. Messages in: {type: 'table', table, version} and
-// {type: 'job', id, body, ndjson, limits}; out: {id, result} with its large buffers transferred and without the body.
+// {type: 'job', id, body, ndjson, limits}; out: {id, result}, a packed result with its large
+// buffers transferred and without the body (the caller has its own), or {id, error}.
 import { parentPort } from 'node:worker_threads';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { EpochTable } from '../core/routing.ts';

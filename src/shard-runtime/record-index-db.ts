@@ -18,13 +18,16 @@ export function openIndexDb(dir: string): { root: RootDatabase; db: IndexDb } {
   return { root, db: root as unknown as IndexDb };
 }
 
-/** One commit for the writer thread: ids keys[..ends[i]), runs of consecutive seqs. */
+/**
+ * One commit for the writer thread: id i is keys[startOf(ends, i) .. ends[i]), and the ids are
+ * the records of `runs` in order.
+ */
 export interface IndexWrite {
   type: 'write';
   id: number;
   keys: Uint8Array;
   ends: Uint32Array;
-  /** [first seq, count] of each run, in log order; the ids are the runs' records in order. */
+  /** [first seq, count] of each run of consecutive seqs, in log order. */
   runs: [number, number][];
 }
 

@@ -1,7 +1,8 @@
 // Reusable buffers for large response bodies (a batch's receipts run to megabytes). Every
 // ArrayBuffer allocated on the main thread counts towards V8's external-memory limit, and each
-// time ~64 MB of it has accumulated V8 runs a full mark-compact; at full ingest, fresh response
-// buffers alone triggered one every few hundred milliseconds. A buffer is handed out for one
+// time ~64 MB of it has accumulated V8 starts a full mark-compact; at full ingest fresh response
+// buffers were about a seventh of that memory, and reusing them took a tenth of the full
+// collections away (docs/PERFORMANCE.md). A buffer is handed out for one
 // response and given back once the response has been handed to the OS ('finish'), never
 // earlier; a response that does not finish simply drops its buffer. Bodies are sent as the
 // written prefix only, so nothing of an earlier response is ever sent.
