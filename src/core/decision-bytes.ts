@@ -2,7 +2,8 @@
 // without parsing it into objects: ingest's hot path. Producers that write canonical JSON (as
 // `agdr submit` does) send exactly such lines, and for them this one pass replaces UTF-8
 // decoding, JSON.parse, the field checks and the canonical-form check, and leaves no garbage
-// behind but the five strings it returns.
+// behind but one small object; each field's string is decoded only when it is read (routing
+// reads the timestamp and one key field).
 //
 // It only ever accepts: whenever it returns a value, the full path (`parseDecisionLine`) accepts
 // the same bytes as valid, keeps them as the canonical bytes and yields the same fields. Anything
@@ -20,11 +21,14 @@ import { isAfter, scanPlainKey, scanString, scanValue } from './jcs-bytes.ts';
 
 /** The fields ingest needs from a decision: its idempotency key and its routing fields. */
 export interface AcceptedDecision {
-  record_id: string;
-  timestamp_ns: string;
-  entity_id: string;
-  session_id: string;
-  domain: string;
+  /** Where record_id's text (ASCII, no escapes) lies in the bytes given: [start, end). */
+  readonly recordIdStart: number;
+  readonly recordIdEnd: number;
+  readonly record_id: string;
+  readonly timestamp_ns: string;
+  readonly entity_id: string;
+  readonly session_id: string;
+  readonly domain: string;
 }
 
 const QUOTE = 0x22;
@@ -179,16 +183,58 @@ function compareU64(b: Uint8Array, s1: number, e1: number, s2: number, e2: numbe
   return compareDigits(b, s1, b, s2, e1 - s1);
 }
 
+/** Whether the string body [s, e) has no escapes (its bytes are then its text). */
+function isPlain(b: Uint8Array, s: number, e: number): boolean {
+  for (let k = s; k < e; k++) if (b[k] === BACKSLASH) return false;
+  return true;
+}
+
 /**
- * The string body [s, e) as a JS string when it has no escapes; undefined otherwise. The bytes
- * are well-formed UTF-8 (scanString checked them); Buffer's decoder is the fastest for short
- * strings, so Buffer input (as ingest passes) is decoded in place.
+ * The fields of an accepted decision, each decoded from the string body it lies in when first
+ * read. The bytes are well-formed UTF-8 without escapes (checked before this is made); Buffer's
+ * decoder is the fastest for short strings. The caller keeps the bytes unchanged while reading.
  */
-function plainString(b: Uint8Array, s: number, e: number): string | undefined {
-  for (let k = s; k < e; k++) if (b[k] === BACKSLASH) return undefined;
-  return b instanceof Buffer
-    ? b.toString('utf8', s, e)
-    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', s, e);
+class AcceptedFields implements AcceptedDecision {
+  readonly #b: Buffer;
+  /** Start and end of record_id, timestamp_ns, entity_id, session_id, domain, in that order. */
+  readonly #spans: readonly number[];
+
+  constructor(b: Uint8Array, spans: readonly number[]) {
+    this.#b = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    this.#spans = spans;
+  }
+
+  get recordIdStart(): number {
+    return this.#spans[0] as number;
+  }
+
+  get recordIdEnd(): number {
+    return this.#spans[1] as number;
+  }
+
+  #text(field: number): string {
+    return this.#b.toString('utf8', this.#spans[2 * field], this.#spans[2 * field + 1]);
+  }
+
+  get record_id(): string {
+    return this.#text(0);
+  }
+
+  get timestamp_ns(): string {
+    return this.#text(1);
+  }
+
+  get entity_id(): string {
+    return this.#text(2);
+  }
+
+  get session_id(): string {
+    return this.#text(3);
+  }
+
+  get domain(): string {
+    return this.#text(4);
+  }
 }
 
 /** record_id's pattern, [A-Za-z0-9._:-]+. */
@@ -304,18 +350,26 @@ export function acceptCanonicalDecision(
     i = end + 1;
   }
   if ((seen & REQUIRED_TOP) !== REQUIRED_TOP) return undefined;
-  const entity = plainString(b, entityS, entityE);
-  const session = plainString(b, sessionS, sessionE);
-  const domain = plainString(b, domainS, domainE);
-  if (entity === undefined || session === undefined || domain === undefined) return undefined;
-  return {
-    // Neither can hold a backslash (the pattern, digits only).
-    record_id: plainString(b, recordS, recordE) as string,
-    timestamp_ns: plainString(b, timeS, timeE) as string,
-    entity_id: entity,
-    session_id: session,
-    domain,
-  };
+  if (
+    !isPlain(b, entityS, entityE) ||
+    !isPlain(b, sessionS, sessionE) ||
+    !isPlain(b, domainS, domainE)
+  ) {
+    return undefined;
+  }
+  // record_id and timestamp_ns cannot hold a backslash (their pattern; digits only).
+  return new AcceptedFields(b, [
+    recordS,
+    recordE,
+    timeS,
+    timeE,
+    entityS,
+    entityE,
+    sessionS,
+    sessionE,
+    domainS,
+    domainE,
+  ]);
 }
 
 /** ppp_triplet at i: exactly provenance, place and purpose, each text; index after it or -1. */

@@ -8,7 +8,7 @@ import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
 import { RoutingError, route, type EpochTable, type RoutableDecision } from '../core/routing.ts';
-import { packIds, type IdList } from './record-ids.ts';
+import { IdListBuilder, repeats, type IdList } from './record-ids.ts';
 
 export interface LineProblem {
   /** 1-based NDJSON line number (1 for a single-decision body). */
@@ -132,7 +132,7 @@ export function prepareBody(
   const ends = new Uint32Array(n);
   const inBody = new Uint8Array(n);
   let reserializedBytes = 0;
-  const recordIds: string[] = [];
+  const ids = new IdListBuilder(n);
   // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
   let routing = new Uint8Array(n * ROUTING_BYTES_GUESS);
   let routingLength = 0;
@@ -153,11 +153,10 @@ export function prepareBody(
     // Canonical input of a valid decision is recognized in one pass over its bytes; anything
     // else (including every invalid line) takes the full path, which lists the problems.
     let canonical: Uint8Array = bytes;
-    let recordId: string;
+    let recordId = '';
     let routable: RoutableDecision;
     const accepted = acceptCanonicalDecision(bytes, full);
     if (accepted !== undefined) {
-      recordId = accepted.record_id;
       routable = accepted;
     } else {
       const result = parseDecisionLine(bytes, full);
@@ -200,7 +199,8 @@ export function prepareBody(
       reserialized[i] = canonical;
       reserializedBytes += canonical.length;
     }
-    recordIds.push(recordId);
+    if (accepted !== undefined) ids.addBytes(bytes, accepted.recordIdStart, accepted.recordIdEnd);
+    else ids.addString(recordId);
   }
   if (problemCount > 0) {
     if (problemCount > problems.length) {
@@ -209,6 +209,7 @@ export function prepareBody(
     }
     return { ok: false, problems };
   }
+  const idList = ids.finish();
   const canonical = new Uint8Array(reserializedBytes);
   let off = 0;
   for (let i = 0; i < n; i++) {
@@ -229,27 +230,13 @@ export function prepareBody(
     ends,
     routing,
     routingEnds,
-    sameAs: repeats(recordIds),
-    ...packIds(recordIds),
+    sameAs: repeats(idList),
+    ...idList,
     lines: Uint32Array.from(spans.numbers),
     shards,
     epochs,
     tableVersion,
   };
-}
-
-/** For each id, the index of its first occurrence when that is earlier, else -1. */
-function repeats(ids: readonly string[]): Int32Array {
-  const sameAs = new Int32Array(ids.length).fill(-1);
-  if (ids.length < 2) return sameAs;
-  const first = new Map<string, number>();
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] as string;
-    const earlier = first.get(id);
-    if (earlier === undefined) first.set(id, i);
-    else sameAs[i] = earlier;
-  }
-  return sameAs;
 }
 
 /** Routing of decision i of a packed batch as `routingJson` bytes (a view, no copy). */

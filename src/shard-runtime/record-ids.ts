@@ -21,28 +21,106 @@ export function idHash(b: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * Packs record ids (validated, so ASCII: /^[A-Za-z0-9._:-]+$/) into an IdList. Throws on a
- * character past ASCII rather than store a byte that is not the id's.
+ * Builds an IdList one id at a time, from the id's bytes (its text in a canonical line) or from
+ * a string. Ids are validated first, so ASCII (/^[A-Za-z0-9._:-]+$/).
  */
-export function packIds(recordIds: readonly string[]): IdList {
-  let total = 0;
-  for (const id of recordIds) total += id.length;
-  const ids = new Uint8Array(total);
-  const idEnds = new Uint32Array(recordIds.length);
-  const idHashes = new Uint32Array(recordIds.length);
-  let at = 0;
-  for (let i = 0; i < recordIds.length; i++) {
-    const id = recordIds[i] as string;
-    const start = at;
+export class IdListBuilder {
+  #ids: Uint8Array;
+  #at = 0;
+  #count = 0;
+  readonly #ends: Uint32Array;
+  readonly #hashes: Uint32Array;
+
+  /** Room for `count` ids (the byte buffer grows when needed). */
+  constructor(count: number) {
+    this.#ids = new Uint8Array(Math.max(64, 32 * count));
+    this.#ends = new Uint32Array(count);
+    this.#hashes = new Uint32Array(count);
+  }
+
+  /** Adds the id whose bytes are b[start..end). */
+  addBytes(b: Uint8Array, start: number, end: number): void {
+    const from = this.#reserve(end - start);
+    for (let k = start; k < end; k++) this.#ids[this.#at++] = b[k] as number;
+    this.#close(from);
+  }
+
+  /** Adds `id`; throws on a character past ASCII rather than store a byte that is not the id's. */
+  addString(id: string): void {
+    const from = this.#reserve(id.length);
     for (let c = 0; c < id.length; c++) {
       const code = id.charCodeAt(c);
       if (code > 0x7f) throw new RangeError(`record_id ${JSON.stringify(id)} is not ASCII`);
-      ids[at++] = code;
+      this.#ids[this.#at++] = code;
     }
-    idEnds[i] = at;
-    idHashes[i] = idHash(ids, start, at);
+    this.#close(from);
   }
-  return { ids, idEnds, idHashes };
+
+  finish(): IdList {
+    return {
+      ids: this.#ids.subarray(0, this.#at),
+      idEnds: this.#ends.subarray(0, this.#count),
+      idHashes: this.#hashes.subarray(0, this.#count),
+    };
+  }
+
+  #reserve(bytes: number): number {
+    if (this.#at + bytes > this.#ids.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#ids.length, this.#at + bytes));
+      grown.set(this.#ids.subarray(0, this.#at));
+      this.#ids = grown;
+    }
+    return this.#at;
+  }
+
+  #close(from: number): void {
+    this.#ends[this.#count] = this.#at;
+    this.#hashes[this.#count] = idHash(this.#ids, from, this.#at);
+    this.#count++;
+  }
+}
+
+/** Packs validated record ids into an IdList (see IdListBuilder.addString). */
+export function packIds(recordIds: readonly string[]): IdList {
+  const builder = new IdListBuilder(recordIds.length);
+  for (const id of recordIds) builder.addString(id);
+  return builder.finish();
+}
+
+/** For each id, the index of its first occurrence when that is earlier, else -1. */
+export function repeats(list: IdList): Int32Array {
+  const n = list.idEnds.length;
+  const sameAs = new Int32Array(n).fill(-1);
+  // By hash first (numbers hash cheaply): the first id with each hash is compared by bytes;
+  // ids that differ from it but share its hash are looked up as strings, in a map made only
+  // when that happens.
+  const firstByHash = new Map<number, number>();
+  let byText: Map<string, number> | undefined;
+  for (let i = 0; i < n; i++) {
+    const h = list.idHashes[i] as number;
+    const j = firstByHash.get(h);
+    if (j === undefined) {
+      firstByHash.set(h, i);
+    } else if (sameId(list, i, j)) {
+      sameAs[i] = j;
+    } else {
+      byText ??= new Map<string, number>();
+      const text = recordIdAt(list, i);
+      const earlier = byText.get(text);
+      if (earlier === undefined) byText.set(text, i);
+      else sameAs[i] = earlier;
+    }
+  }
+  return sameAs;
+}
+
+function sameId(list: IdList, i: number, j: number): boolean {
+  const a = startOf(list.idEnds, i);
+  const b = startOf(list.idEnds, j);
+  const n = (list.idEnds[i] as number) - a;
+  if ((list.idEnds[j] as number) - b !== n) return false;
+  for (let k = 0; k < n; k++) if (list.ids[a + k] !== list.ids[b + k]) return false;
+  return true;
 }
 
 /** Id i's bytes (a view, no copy). */
