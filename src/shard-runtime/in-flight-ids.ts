@@ -62,6 +62,10 @@ export class InFlightIds<V> {
       const hash = call.list.idHashes[call.items[k] as number] as number;
       let slot = hash & this.#mask;
       while (this.#owner[slot] !== handle || this.#entry[slot] !== k) {
+        // Every entry of a call is in the table until it is removed: a free slot first means
+        // the table is broken, and failing beats probing forever on the event loop.
+        if (this.#owner[slot] === EMPTY)
+          throw new Error(`in-flight id ${k} of call ${handle} lost`);
         slot = (slot + 1) & this.#mask;
       }
       this.#deleteAt(slot);
