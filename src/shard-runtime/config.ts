@@ -70,12 +70,39 @@ export const SHARD_DEFAULTS = Object.freeze({
   fullCheck: false,
 });
 
-/** Fills defaults: key file `<dataDir>/key.json`, silent logger, one prepare worker per spare core. */
+/**
+ * Longest record_id the shard accepts at most: the record_id index keys on it, and LMDB (as the
+ * `lmdb` package builds it) takes keys of up to 1,978 bytes; record_ids are ASCII.
+ */
+export const MAX_INDEXABLE_ID_LENGTH = 1978;
+
+export class ShardConfigError extends Error {
+  readonly code = 'invalid_config';
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.name = 'ShardConfigError';
+    this.path = path;
+  }
+}
+
+/**
+ * Fills defaults: key file `<dataDir>/key.json`, silent logger, one prepare worker per spare
+ * core. Throws ShardConfigError for limits the shard could not honour.
+ */
 export function shardConfig(
   opts: ShardOptions,
   defaults: { workers: number; logger: Logger },
 ): ShardConfig {
   const given = stripUndefined(opts);
+  const idLength = opts.limits?.decision?.maxIdLength;
+  if (idLength !== undefined && idLength > MAX_INDEXABLE_ID_LENGTH) {
+    // Such a record would be appended, then fail every index commit and every re-index on start.
+    throw new ShardConfigError(
+      'limits.decision.maxIdLength',
+      `limits.decision.maxIdLength ${idLength} is longer than the record_id index can key (${MAX_INDEXABLE_ID_LENGTH})`,
+    );
+  }
   return {
     ...SHARD_DEFAULTS,
     keyFile: path.join(opts.dataDir, 'key.json'),

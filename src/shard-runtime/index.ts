@@ -2,7 +2,9 @@
 export { startShard, defaultWorkers, ShardStartError, type RunningShard } from './shard.ts';
 export {
   DEFAULT_SHARD_LIMITS,
+  MAX_INDEXABLE_ID_LENGTH,
   SHARD_DEFAULTS,
+  ShardConfigError,
   shardConfig,
   type ShardConfig,
   type ShardLimits,
