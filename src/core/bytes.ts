@@ -87,6 +87,32 @@ export function copyBytes(
   return at + n;
 }
 
+/** Whether a[aStart..aEnd) and b[bStart..bEnd) hold the same bytes (no views made). */
+export function rangesEqual(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  const n = aEnd - aStart;
+  if (bEnd - bStart !== n) return false;
+  for (let k = 0; k < n; k++) if (a[aStart + k] !== b[bStart + k]) return false;
+  return true;
+}
+
+/**
+ * `buf` if it has room for `needed` bytes, else a buffer at least twice as large holding its
+ * first `used` bytes: the growth step of every append-only byte buffer.
+ */
+export function withRoom(buf: Uint8Array, used: number, needed: number): Uint8Array {
+  if (needed <= buf.length) return buf;
+  const grown = new Uint8Array(Math.max(2 * buf.length, needed));
+  grown.set(buf.subarray(0, used));
+  return grown;
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -3,6 +3,7 @@
 // compact range, which yields the completed tile nodes), and the bytes each file receives are
 // laid out: record bytes per segment (views of the batch buffer), leaf-index entries, tile
 // nodes per tile level. Pure CPU work on the writer; no I/O.
+import { withRoom } from '../core/bytes.ts';
 import type { Hasher } from '../core/hash.ts';
 import type { CompactRange } from '../core/merkle/compact.ts';
 import { HASH_SIZE, INDEX_ENTRY, TILE_HEIGHT } from './layout.ts';
@@ -29,11 +30,7 @@ export class BatchBuffer {
 
   /** Makes room for `bytes` more record bytes and one more record. */
   reserve(bytes: number): void {
-    if (this.length + bytes > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.length + bytes));
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
+    this.bytes = withRoom(this.bytes, this.length, this.length + bytes);
     if (this.count === this.ends.length) {
       const grown = new Float64Array(2 * this.ends.length);
       grown.set(this.ends);

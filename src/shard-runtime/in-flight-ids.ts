@@ -3,7 +3,7 @@
 // at full ingest, each for a fraction of a second: an open-addressing table over typed arrays
 // (linear probing, deletion by backward shift) keyed by the id's 32-bit hash and checked against
 // its bytes, so adding, finding and removing an id allocate nothing and build no string.
-import { startOf } from '../core/bytes.ts';
+import { rangesEqual, startOf } from '../core/bytes.ts';
 import type { IdList } from './record-ids.ts';
 
 /** A match: entry k of the call added with `value`. */
@@ -81,7 +81,7 @@ export class InFlightIds<V> {
       const k = this.#entry[slot] as number;
       const i = call.items[k] as number;
       if (
-        sameBytes(
+        rangesEqual(
           call.list.ids,
           startOf(call.list.idEnds, i),
           call.list.idEnds[i] as number,
@@ -142,17 +142,4 @@ export class InFlightIds<V> {
         this.#insert(owner[s] as number, entry[s] as number, hash[s] as number);
     }
   }
-}
-
-function sameBytes(
-  a: Uint8Array,
-  aStart: number,
-  aEnd: number,
-  b: Uint8Array,
-  bStart: number,
-  bEnd: number,
-): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let k = 0; k < aEnd - aStart; k++) if (a[aStart + k] !== b[bStart + k]) return false;
-  return true;
 }

@@ -3,7 +3,7 @@
 // inline. Results are packed into a few flat arrays so that passing a batch between threads
 // costs a few transfers, not one structured clone per decision; decisions whose line already
 // was canonical are positions in the request body, which the caller holds anyway.
-import { startOf } from '../core/bytes.ts';
+import { startOf, withRoom } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
@@ -134,7 +134,7 @@ export function prepareBody(
   let reserializedBytes = 0;
   const ids = new IdListBuilder(n);
   // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
-  let routing = new Uint8Array(n * ROUTING_BYTES_GUESS);
+  let routing: Uint8Array = new Uint8Array(n * ROUTING_BYTES_GUESS);
   let routingLength = 0;
   const routingEnds = new Uint32Array(n);
   const shards = new Int32Array(n);
@@ -173,12 +173,7 @@ export function prepareBody(
       const r = route(routable, table);
       shards[i] = r.shard;
       epochs[i] = r.epoch;
-      const room = routingJsonMaxLength(r);
-      if (routingLength + room > routing.length) {
-        const grown = new Uint8Array(Math.max(2 * routing.length, routingLength + room));
-        grown.set(routing.subarray(0, routingLength));
-        routing = grown;
-      }
+      routing = withRoom(routing, routingLength, routingLength + routingJsonMaxLength(r));
       routingLength = writeRoutingJson(r, routing, routingLength);
       routingEnds[i] = routingLength;
     } catch (err) {

@@ -3,7 +3,7 @@
 // writer thread never builds a string per decision: the in-flight lookup hashes nothing, the
 // LMDB index takes the bytes as its key (the same bytes lmdb's key encoding writes for the
 // string, so the stored index is unchanged), and receipts copy them.
-import { startOf } from '../core/bytes.ts';
+import { copyBytes, rangesEqual, startOf, withRoom } from '../core/bytes.ts';
 
 /** Record ids i = 0..n-1 as bytes: id i is ids[startOf(idEnds, i) .. idEnds[i]). */
 export interface IdList {
@@ -41,7 +41,7 @@ export class IdListBuilder {
   /** Adds the id whose bytes are b[start..end). */
   addBytes(b: Uint8Array, start: number, end: number): void {
     const from = this.#reserve(end - start);
-    for (let k = start; k < end; k++) this.#ids[this.#at++] = b[k] as number;
+    this.#at = copyBytes(b, start, end, this.#ids, this.#at);
     this.#close(from);
   }
 
@@ -65,11 +65,7 @@ export class IdListBuilder {
   }
 
   #reserve(bytes: number): number {
-    if (this.#at + bytes > this.#ids.length) {
-      const grown = new Uint8Array(Math.max(2 * this.#ids.length, this.#at + bytes));
-      grown.set(this.#ids.subarray(0, this.#at));
-      this.#ids = grown;
-    }
+    this.#ids = withRoom(this.#ids, this.#at, this.#at + bytes);
     return this.#at;
   }
 
@@ -115,12 +111,15 @@ export function repeats(list: IdList): Int32Array {
 }
 
 function sameId(list: IdList, i: number, j: number): boolean {
-  const a = startOf(list.idEnds, i);
-  const b = startOf(list.idEnds, j);
-  const n = (list.idEnds[i] as number) - a;
-  if ((list.idEnds[j] as number) - b !== n) return false;
-  for (let k = 0; k < n; k++) if (list.ids[a + k] !== list.ids[b + k]) return false;
-  return true;
+  const { ids, idEnds } = list;
+  return rangesEqual(
+    ids,
+    startOf(idEnds, i),
+    idEnds[i] as number,
+    ids,
+    startOf(idEnds, j),
+    idEnds[j] as number,
+  );
 }
 
 /** Id i's bytes (a view, no copy). */

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import { copyBytes, startOf, utf8 } from '../core/bytes.ts';
+import { copyBytes, startOf, utf8, withRoom } from '../core/bytes.ts';
 import type { MerkleLog } from '../log-store/index.ts';
 import {
   openIndexDb,
@@ -54,7 +54,7 @@ export function recordIdOfEnvelope(bytes: Uint8Array): string {
 
 /** Ids queued for the next commit: copied (the batches they came from move on). */
 class PendingWrite {
-  keys = new Uint8Array(64 * 1024);
+  keys: Uint8Array = new Uint8Array(64 * 1024);
   ends: number[] = [];
   runs: [number, number][] = [];
   readonly waiting = Promise.withResolvers<void>();
@@ -71,11 +71,7 @@ class PendingWrite {
     for (const i of items) {
       const start = startOf(list.idEnds, i);
       const end = list.idEnds[i] as number;
-      if (at + end - start > this.keys.length) {
-        const grown = new Uint8Array(2 * (at + end - start));
-        grown.set(this.keys.subarray(0, at));
-        this.keys = grown;
-      }
+      this.keys = withRoom(this.keys, at, at + end - start);
       at = copyBytes(list.ids, start, end, this.keys, at);
       this.ends.push(at);
     }

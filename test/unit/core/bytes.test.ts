@@ -5,9 +5,11 @@ import {
   fromBase64,
   fromHex,
   hexInto,
+  rangesEqual,
   toBase64,
   toHex,
   utf8,
+  withRoom,
   writeDecimal,
 } from '../../../src/core/bytes.ts';
 
@@ -82,5 +84,34 @@ describe('allocation-free writers', () => {
         String(n),
       );
     }
+  });
+});
+
+describe('ranges and growth', () => {
+  it('rangesEqual compares two ranges as bytesEqual compares their copies', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 40 }),
+        fc.nat(40),
+        fc.nat(40),
+        fc.nat(40),
+        fc.nat(40),
+        (b, w, x, y, z) => {
+          const [s1, e1] = [Math.min(w, b.length), Math.min(Math.max(w, x), b.length)];
+          const [s2, e2] = [Math.min(y, b.length), Math.min(Math.max(y, z), b.length)];
+          const same = Buffer.from(b.slice(s1, e1)).equals(Buffer.from(b.slice(s2, e2)));
+          expect(rangesEqual(b, s1, e1, b, s2, e2)).toBe(same);
+        },
+      ),
+    );
+  });
+
+  it('withRoom keeps a buffer with room and grows one without, keeping the used bytes', () => {
+    const buf = Uint8Array.of(1, 2, 3, 4);
+    expect(withRoom(buf, 2, 4)).toBe(buf);
+    const grown = withRoom(buf, 3, 5);
+    expect(grown.length).toBe(8);
+    expect([...grown.subarray(0, 3)]).toEqual([1, 2, 3]);
+    expect(withRoom(buf, 4, 100).length).toBe(100);
   });
 });
