@@ -32,9 +32,9 @@ every record re-hashed, every tree node recomputed, every checkpoint root compar
 envelope decoded, and (with --trust) every checkpoint signature verified. The check is
 read-only: it changes nothing in the directory and needs no write access to it (it holds the
 directory's LOCK while it runs where it may write one), so an archived copy on read-only
-media can be checked in place. What a shard start would repair after a crash (a torn, unacknowledged tail; stale
-derived tree nodes past the durable marker) is reported and left in place. The process that
-owns the directory must be stopped.
+media can be checked in place. What a shard start would repair after a crash (a torn,
+unacknowledged tail; stale derived tree nodes past the durable marker) is reported and left in
+place. The process that owns the directory must be stopped.
 
 Options:
   --trust FILE   trust bundle JSON ({"version": 1, "keys": [...]}) to verify signatures with
