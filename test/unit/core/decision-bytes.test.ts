@@ -14,6 +14,7 @@ import {
 } from '../../../src/core/decision.ts';
 import { canonicalBytes, canonicalJson } from '../../../src/core/jcs.ts';
 import { isCanonicalJsonBytes } from '../../../src/core/jcs-bytes.ts';
+import { editByte } from './byte-edit.ts';
 
 type Obj = Record<string, unknown>;
 type Kind = 'delta' | 'escalation' | 'halt' | 'foi' | 'autonomous';
@@ -1253,11 +1254,7 @@ describe('damaged canonical lines (fast-check)', () => {
         (good, at, byte, edit) => {
           const i = at % good.length;
           if (edit === 'replace' && good[i] === byte) return;
-          const bytes = new Uint8Array([
-            ...good.subarray(0, i),
-            ...(edit === 'remove' ? [] : [byte]),
-            ...good.subarray(edit === 'insert' ? i : i + 1),
-          ]);
+          const bytes = editByte(good, i, byte, edit);
           t.add(judge(bytes));
         },
       ),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../../src/core/bytes.ts';
 import { canonicalJson, CanonicalJsonError } from '../../../src/core/jcs.ts';
 import { isCanonicalJsonBytes } from '../../../src/core/jcs-bytes.ts';
+import { editByte } from './byte-edit.ts';
 
 const accepts = (text: string, maxDepth?: number): boolean =>
   isCanonicalJsonBytes(utf8.encode(text), maxDepth);
@@ -415,11 +416,7 @@ describe('isCanonicalJsonBytes: properties', () => {
         (v, at, byte, edit) => {
           const good = utf8.encode(canonicalJson(v));
           const i = at % (good.length + 1);
-          const bytes = new Uint8Array([
-            ...good.subarray(0, i),
-            ...(edit === 'remove' ? [] : [byte]),
-            ...good.subarray(edit === 'insert' ? i : i + 1),
-          ]);
+          const bytes = editByte(good, i, byte, edit);
           soundness(bytes);
         },
       ),
