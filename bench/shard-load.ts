@@ -5,12 +5,15 @@
 // decision has a fresh record_id (TAG-<10-digit counter>), so nothing is deduplicated. Prints one
 // JSON line, including the client's own CPU per decision (it shares the machine with the shard).
 //
-// Bodies are cheap to make: one canonical line of BYTES bytes is built once, each client fills
-// one Buffer with BATCH copies of it and, before each request, writes fresh counter digits in
-// place at a fixed offset per line. The buffer is rewritten only after its request was handed to
-// the OS in full and answered, and replaced after a failed request.
-import http from 'node:http';
+// The generator shares the machine with the shard, so it is kept cheap. Requests are cheap to
+// make: one canonical line of BYTES bytes is built once, each client fills one Buffer with the
+// request head and BATCH copies of the line and, before each request, writes fresh counter
+// digits in place at a fixed offset per line. The buffer is rewritten only after its request was
+// handed to the OS in full and answered, and replaced after a failed request. Responses are
+// cheap to read: each client is one keep-alive connection (`http1-connection.ts`) that reads
+// into one reused buffer and counts the body instead of keeping it.
 import { canonicalBytes } from '../src/core/jcs.ts';
+import { Http1Connection, requestHead } from './http1-connection.ts';
 import { decision } from '../test/integration/shard/shard-process.ts';
 
 const [url, mode, concurrencyArg, secondsArg, batchArg, bytesArg, tag] = process.argv.slice(2);
@@ -23,7 +26,6 @@ const seconds = Number(secondsArg);
 const batch = mode === 'batch' ? Number(batchArg) : 1;
 const bytes = Number(bytesArg);
 const target = new URL(mode === 'batch' ? '/v1/decisions:batch' : '/v1/decisions', url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
 const ID_DIGITS = 10;
 const ID_LIMIT = 10 ** ID_DIGITS;
@@ -55,49 +57,31 @@ const { line, digitsAt } = templateLine();
 const lineBytes = line.length;
 let next = 0;
 
-function newBody(): Buffer {
-  return Buffer.allocUnsafe(batch * lineBytes).fill(line);
+const head = requestHead(
+  'POST',
+  target,
+  { 'Content-Type': mode === 'batch' ? 'application/x-ndjson' : 'application/json' },
+  batch * lineBytes,
+);
+
+/** One request (head and body) with `batch` copies of the line as its body. */
+function newRequest(): Buffer {
+  const request = Buffer.allocUnsafe(head.length + batch * lineBytes);
+  head.copy(request);
+  return request.fill(line, head.length);
 }
 
-/** Writes the next `batch` counter values, zero-padded, over the record_id digits of `body`. */
-function stamp(body: Buffer): void {
+/** Writes the next `batch` counter values, zero-padded, over the record_id digits of the body. */
+function stamp(request: Buffer): void {
   if (next + batch > ID_LIMIT) throw new Error('record_id counter exhausted');
   for (let i = 0; i < batch; i++) {
     let n = next++;
-    const last = i * lineBytes + digitsAt + ID_DIGITS - 1;
+    const last = head.length + i * lineBytes + digitsAt + ID_DIGITS - 1;
     for (let k = 0; k < ID_DIGITS; k++) {
-      body[last - k] = 48 + (n % 10);
+      request[last - k] = 48 + (n % 10);
       n = Math.floor(n / 10);
     }
   }
-}
-
-/** Resolves with the status once the body was handed to the OS in full and the response ended. */
-function post(payload: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let pending = 2;
-    let status = 0;
-    const done = (): void => {
-      if (--pending === 0) resolve(status);
-    };
-    const req = http.request(
-      target,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/x-ndjson', 'content-length': payload.length },
-      },
-      (res) => {
-        status = res.statusCode ?? 0;
-        res.resume();
-        res.on('end', done);
-        res.on('error', reject);
-      },
-    );
-    req.on('finish', done);
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 const latencies: number[] = [];
@@ -108,25 +92,30 @@ const cpu0 = process.cpuUsage();
 const start = performance.now();
 const stopAt = start + seconds * 1000;
 async function client(): Promise<void> {
-  let body = newBody();
+  let request = newRequest();
+  let connection = new Http1Connection(target);
   while (performance.now() < stopAt) {
-    stamp(body);
+    stamp(request);
     const t0 = performance.now();
     try {
-      const status = await post(body);
+      const status = await connection.send(request);
       if (status === 200 || status === 201) ok++;
       else {
         errors++;
         firstError ??= `HTTP ${status}`;
       }
     } catch (err) {
-      // The failed request may still reference the buffer: continue with a fresh one.
+      // The failed request may still reference the buffer: continue with a fresh one, and a
+      // fresh connection.
       errors++;
       firstError ??= err instanceof Error ? err.message : String(err);
-      body = newBody();
+      connection.close();
+      connection = new Http1Connection(target);
+      request = newRequest();
     }
     latencies.push(performance.now() - t0);
   }
+  connection.close();
 }
 await Promise.all(Array.from({ length: concurrency }, client));
 const elapsed = (performance.now() - start) / 1000;
@@ -154,4 +143,3 @@ process.stdout.write(
     seconds: Math.round(elapsed * 100) / 100,
   }) + '\n',
 );
-agent.destroy();
