@@ -60,6 +60,8 @@ export class Http1Connection {
       this.#socket.once('connect', resolve);
       this.#socket.once('error', reject);
     });
+    // A connection closed before its first request must not leave an unhandled rejection.
+    this.#ready.catch(() => undefined);
     this.#socket.on('error', (err) => this.#fail(err));
     this.#socket.on('close', () => this.#fail(new Error('connection closed by the server')));
   }

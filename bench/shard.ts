@@ -342,8 +342,8 @@ export const run: BenchSuite = async ({ quick }) => {
       const batched = await load(shard, clock, 'batch', 4, secs, 2000, 'warm');
       // 12 clients x 3,500 decisions (42,000 in flight): each request is one group commit of
       // ~1.8 MB; 8 x 5,000 (2.6 MB commits) measured 8-9% lower in interleaved rounds. This
-      // machine's other tenants move a single step by several percent: the step runs three
-      // times and reports its best round, with every round listed beside it.
+      // machine's speed moves a single step by several percent: the step runs three times and
+      // reports its best round, with every round listed beside it.
       const rounds: Awaited<ReturnType<typeof load>>[] = [];
       for (let i = 0; i < (quick ? 1 : 3); i++) {
         rounds.push(await load(shard, clock, 'batch', 12, secs, 3500, `b${i}`));
