@@ -8,13 +8,14 @@ import { usageExit } from './client/usage.ts';
 import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
-import { parseShardDirectory } from '../coordinator/shard-endpoints.ts';
+import { parseShardDirectory } from '../clients/shard-endpoints.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import type { CoordinatorConfig } from '../coordinator/coordinator.ts';
-import type { ShardDirectory } from '../coordinator/shard-endpoints.ts';
+import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import { coordinatorKeyEntry } from '../coordinator/checkpoints.ts';
-import { CoordinatorError } from '../coordinator/errors.ts';
-import { LogStoreError } from '../log-store/index.ts';
+import { ClientError } from '../clients/errors.ts';
+import { failureMessage } from './client/failure.ts';
+import { waitForSignal } from './client/signals.ts';
 
 const help = `agdr coordinator — the Root Merkle Coordinator
 
@@ -161,7 +162,7 @@ function checkFlags(
   try {
     shards = parseShardDirectory(str('shards'));
   } catch (err) {
-    if (!(err instanceof CoordinatorError)) throw err;
+    if (!(err instanceof ClientError)) throw err;
     throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
   }
   const publishUrl = flags['publish-url'] as string | undefined;
@@ -177,26 +178,3 @@ function checkFlags(
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-/** One line for a failure to start or run: the typed code when there is one, no stack. */
-export function failureMessage(err: unknown): string {
-  if (err instanceof CoordinatorError || err instanceof LogStoreError)
-    return `${err.code}: ${err.message}`;
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e.code === 'EADDRINUSE')
-    return `${e.address ?? ''}:${e.port ?? ''} is already in use (pick another --port)`;
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}

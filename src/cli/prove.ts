@@ -5,11 +5,11 @@ import type { Command } from './command.ts';
 import { parseFlags, UsageError } from './command.ts';
 import { usageExit } from './client/usage.ts';
 import { parseDuration, parseHttpUrl } from './client/duration.ts';
-import { CoordinatorClient } from './client/coordinator-api.ts';
+import { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { buildEvidenceBundle, EvidenceError } from './client/evidence.ts';
 import type { RecordLocator } from './client/evidence.ts';
 import { serializeBundle } from '../core/bundle.ts';
-import { reasonOf } from '../coordinator/errors.ts';
+import { reasonOf } from '../core/errors.ts';
 
 const help = `agdr prove — write an evidence bundle for a record
 

@@ -5,6 +5,7 @@ import { DEFAULT_BATCH_BYTES, LogStoreError } from '../log-store/index.ts';
 import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
 import { parseDuration, parsePositiveInt } from './client/duration.ts';
 import { parseFlags, UsageError, type Command } from './command.ts';
+import { waitForSignal } from './client/signals.ts';
 
 const help = `agdr shard — run one AgDR shard
 
@@ -55,18 +56,6 @@ shard, which re-indexes from the log.
 
 function byteCount(text: string, flag: string): number {
   return parsePositiveInt(text, flag, 2 ** 31 - 1);
-}
-
-function waitForStop(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(sig);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 export const command: Command = {
@@ -168,7 +157,7 @@ export const command: Command = {
       throw err;
     }
     // Listen for the stop signal before announcing the URL: a caller may stop us right away.
-    const stopped = waitForStop();
+    const stopped = waitForSignal();
     if (flags.json) {
       process.stdout.write(
         JSON.stringify({

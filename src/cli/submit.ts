@@ -5,13 +5,14 @@ import type { Command } from './command.ts';
 import { parseFlags, UsageError } from './command.ts';
 import { usageExit } from './client/usage.ts';
 import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
-import { CoordinatorClient, shardUrls } from './client/coordinator-api.ts';
-import { ShardClient } from './client/shard-api.ts';
-import type { ShardReceipt } from './client/shard-api.ts';
-import { parseShardDirectory, shardUrl } from '../coordinator/shard-endpoints.ts';
-import type { ShardDirectory } from '../coordinator/shard-endpoints.ts';
-import { CoordinatorError, reasonOf } from '../coordinator/errors.ts';
-import { mapPool } from '../coordinator/pool.ts';
+import { CoordinatorClient, shardUrls } from '../clients/coordinator-api.ts';
+import { ShardClient } from '../clients/shard-api.ts';
+import type { ShardReceipt } from '../clients/shard-api.ts';
+import { parseShardDirectory, shardUrl } from '../clients/shard-endpoints.ts';
+import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import { ClientError } from '../clients/errors.ts';
+import { reasonOf } from '../core/errors.ts';
+import { mapPool } from '../clients/pool.ts';
 import { route, validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { parseDecisionText } from '../core/decision.ts';
@@ -235,7 +236,7 @@ function shardsFlag(spec: string): ShardDirectory {
   try {
     return parseShardDirectory(spec);
   } catch (err) {
-    if (!(err instanceof CoordinatorError)) throw err;
+    if (!(err instanceof ClientError)) throw err;
     throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
   }
 }

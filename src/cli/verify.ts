@@ -5,9 +5,9 @@ import type { Command } from './command.ts';
 import { parseFlags, UsageError } from './command.ts';
 import { usageExit } from './client/usage.ts';
 import { verifyBundle } from '../core/bundle.ts';
-import { validateTrustBundle } from '../coordinator/trust.ts';
-import type { TrustBundle } from '../coordinator/trust.ts';
-import { reasonOf } from '../coordinator/errors.ts';
+import { validateTrustBundle } from '../clients/trust.ts';
+import type { TrustBundle } from '../clients/trust.ts';
+import { reasonOf } from '../core/errors.ts';
 import { fsckLog } from './client/fsck.ts';
 import { ProgressBar } from './client/progress.ts';
 

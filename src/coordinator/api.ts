@@ -5,14 +5,11 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { toHex } from '../core/bytes.ts';
-
-export interface GlobalLogEntry {
-  /** Index of the entry in the global log (its leaf index). */
-  index: number;
-  leaf_hash: string;
-  /** The record as stored (a global root record or a reconstruction record). */
-  record: Record<string, unknown>;
-}
+import type { GlobalRootRecord } from '../core/global-root.ts';
+import type { EpochTable } from '../core/routing.ts';
+import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
+import type { TrustBundle } from '../clients/trust.ts';
+import type { MissingReport } from './state.ts';
 
 /** What the API serves; implemented by the running coordinator. */
 export interface CoordinatorView {
@@ -20,23 +17,24 @@ export interface CoordinatorView {
   /** Number of global roots (the next id). */
   globalRootCount(): number;
   /** Global root records in id order, from `from` (an id), at most `limit` (fewer past a size cap). */
-  globalRoots(from: number, limit: number): Promise<GlobalLogEntry[]>;
-  globalRoot(id: number): Promise<GlobalLogEntry | undefined>;
-  latestGlobalRoot(): Promise<GlobalLogEntry | undefined>;
-  /** The earliest entry that sealed `shard` at a size >= `minSize`. */
-  sealing(shard: number, minSize: number): Promise<GlobalLogEntry | undefined>;
+  globalRoots(from: number, limit: number): Promise<GlobalLogEntry<GlobalRootRecord>[]>;
+  globalRoot(id: number): Promise<GlobalLogEntry<GlobalRootRecord> | undefined>;
+  latestGlobalRoot(): Promise<GlobalLogEntry<GlobalRootRecord> | undefined>;
+  /** The earliest global root that sealed `shard` at a size >= `minSize`. */
+  sealing(shard: number, minSize: number): Promise<GlobalLogEntry<GlobalRootRecord> | undefined>;
   entry(index: number): Promise<GlobalLogEntry | undefined>;
   size(): number;
   latestCheckpoint(): Promise<string | undefined>;
   checkpointAt(size: number): Promise<string | undefined>;
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
   consistencyProof(from: number, to: number): Promise<Uint8Array[]>;
-  missing(): unknown;
-  keys(): unknown;
-  routing(): unknown;
+  missing(): MissingReport;
+  /** The trust bundle, with the coordinator's own key. */
+  keys(): TrustBundle;
+  routing(): EpochTable;
   /** A routing epoch table a global root was built under, by its hash. */
-  routingTable(hash: string): Promise<unknown>;
-  shards(): unknown;
+  routingTable(hash: string): Promise<EpochTable | undefined>;
+  shards(): { shards: ShardListing[] };
   registry(): Registry;
 }
 
@@ -128,7 +126,7 @@ export function coordinatorApi(
     const roots = await view.globalRoots(from, limit);
     const last = roots[roots.length - 1]?.record.global_root_id;
     // next_from: where the next page starts, or null at the end of the log.
-    const next = typeof last === 'number' && last + 1 < view.globalRootCount() ? last + 1 : null;
+    const next = last !== undefined && last + 1 < view.globalRootCount() ? last + 1 : null;
     res.json({ global_roots: roots, next_from: next });
   });
   app.get('/v1/global-roots/latest', async (_req, res) => {

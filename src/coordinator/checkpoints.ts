@@ -7,8 +7,8 @@ import { verifyConsistency } from '../core/merkle/proof.ts';
 import { VerifierSet } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import type { CheckpointVerification } from './shard-check.ts';
-import { trustedKey } from './trust.ts';
-import type { TrustedKey } from './trust.ts';
+import { trustedKey } from '../clients/trust.ts';
+import type { TrustedKey } from '../clients/trust.ts';
 
 /**
  * Signature and consistency checks for shard checkpoints. Parsed verifier keys are cached by

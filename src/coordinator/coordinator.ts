@@ -9,13 +9,15 @@ import type { Logger } from 'pino';
 import { bytesEqual, toHex } from '../core/bytes.ts';
 import type { Signer } from '../core/signer.ts';
 import { coordinatorApi } from './api.ts';
-import type { CoordinatorView, GlobalLogEntry } from './api.ts';
+import type { CoordinatorView } from './api.ts';
+import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
 import { RoundTimer, roundDeadline } from './aggregation-timer.ts';
-import { CoordinatorError, reasonOf } from './errors.ts';
+import { CoordinatorError } from './errors.ts';
+import { reasonOf } from '../core/errors.ts';
 import { GlobalLog } from './global-log.ts';
 import { createCoordinatorMetrics } from './metrics.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
-import { mapPool } from './pool.ts';
+import { mapPool } from '../clients/pool.ts';
 import { CheckpointPublisher } from './publisher.ts';
 import { buildGlobalRoot, buildReconstruction, entryFacts } from './records.ts';
 import {
@@ -31,13 +33,15 @@ import type { EpochTable } from '../core/routing.ts';
 import type { Registry } from 'prom-client';
 import { checkShard } from './shard-check.ts';
 import type { ShardObservation, ShardReader } from './shard-check.ts';
-import { shardUrl } from './shard-endpoints.ts';
-import type { ShardDirectory } from './shard-endpoints.ts';
+import { shardUrl } from '../clients/shard-endpoints.ts';
+import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import { CoordinatorState } from './state.ts';
-import { keysForOrigin, openTrustFile } from './trust.ts';
-import type { TrustBundle } from './trust.ts';
+import type { MissingReport } from './state.ts';
+import { keysForOrigin } from '../clients/trust.ts';
+import { openTrustFile } from './trust-file.ts';
+import type { TrustBundle } from '../clients/trust.ts';
 import type { WatchedJsonFile } from './watched-file.ts';
-import { HttpShardReader } from './shard-reader.ts';
+import { ShardClient } from '../clients/shard-api.ts';
 import { RoutingHistory } from './routing-history.ts';
 import { earliestAtLeast } from './seal-search.ts';
 import {
@@ -47,6 +51,7 @@ import {
   SnapshotError,
   writeSnapshot,
 } from './state-snapshot.ts';
+import { parseGlobalLogEntry } from '../core/global-root.ts';
 import type { GlobalRootRecord, ShardEntry } from '../core/global-root.ts';
 
 export interface CoordinatorConfig {
@@ -252,7 +257,7 @@ export class Coordinator implements CoordinatorView {
     if (r === undefined) {
       r = this.config.readerFor
         ? this.config.readerFor(id, url)
-        : new HttpShardReader(url, this.config.shardTimeoutMs);
+        : new ShardClient(url, this.config.shardTimeoutMs);
       this.#readers.set(id, r);
     }
     return r;
@@ -482,39 +487,51 @@ export class Coordinator implements CoordinatorView {
     return {
       index,
       leaf_hash: toHex(await this.log.leafHash(index)),
-      record: JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>,
+      record: parseGlobalLogEntry(bytes),
     };
   }
 
-  async globalRoots(from: number, limit: number): Promise<GlobalLogEntry[]> {
-    const out: GlobalLogEntry[] = [];
+  /** The entry at `index`, which the state says holds a global root record. */
+  async #rootEntry(index: number, bytes?: Uint8Array): Promise<GlobalLogEntry<GlobalRootRecord>> {
+    const e = await this.#entryOf(index, bytes ?? (await this.log.read(index)));
+    if (e.record.type !== 'global_root') {
+      throw new RangeError(`global log entry ${index} is not a global root record`);
+    }
+    return e as GlobalLogEntry<GlobalRootRecord>;
+  }
+
+  async globalRoots(from: number, limit: number): Promise<GlobalLogEntry<GlobalRootRecord>[]> {
+    const out: GlobalLogEntry<GlobalRootRecord>[] = [];
     // A record lists every shard; with many shards a page is cut by size as well as count.
     let bytes = 0;
     for (let id = from; id < this.state.nextId && out.length < limit && bytes < PAGE_BYTES; id++) {
       const index = this.state.rootIndex.at(id) as number;
       const raw = await this.log.read(index);
       bytes += raw.length;
-      out.push(await this.#entryOf(index, raw));
+      out.push(await this.#rootEntry(index, raw));
     }
     return out;
   }
 
-  globalRoot(id: number): Promise<GlobalLogEntry | undefined> {
+  globalRoot(id: number): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
     const index = this.state.rootIndex.at(id);
-    return index === undefined ? Promise.resolve(undefined) : this.entry(index);
+    return index === undefined ? Promise.resolve(undefined) : this.#rootEntry(index);
   }
 
-  latestGlobalRoot(): Promise<GlobalLogEntry | undefined> {
+  latestGlobalRoot(): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
     const last = this.state.lastRoot;
-    return last === undefined ? Promise.resolve(undefined) : this.entry(last.index);
+    return last === undefined ? Promise.resolve(undefined) : this.#rootEntry(last.index);
   }
 
-  async sealing(shard: number, minSize: number): Promise<GlobalLogEntry | undefined> {
-    const entryOf = async (id: number): Promise<{ e: GlobalLogEntry; shard: ShardEntry }> => {
-      const e = (await this.globalRoot(id)) as GlobalLogEntry;
-      const s = (e.record as unknown as GlobalRootRecord).shard_roots.find(
-        (x) => x.shard_id === shard,
-      );
+  async sealing(
+    shard: number,
+    minSize: number,
+  ): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
+    const entryOf = async (
+      id: number,
+    ): Promise<{ e: GlobalLogEntry<GlobalRootRecord>; shard: ShardEntry }> => {
+      const e = (await this.globalRoot(id)) as GlobalLogEntry<GlobalRootRecord>;
+      const s = e.record.shard_roots.find((x) => x.shard_id === shard);
       if (s === undefined)
         throw new RangeError(`global root ${id} has no entry for shard ${shard}`);
       return { e, shard: s };
@@ -553,11 +570,11 @@ export class Coordinator implements CoordinatorView {
     return this.log.consistencyProof(from, to);
   }
 
-  missing(): unknown {
+  missing(): MissingReport {
     return this.state.missingReport();
   }
 
-  keys(): unknown {
+  keys(): TrustBundle {
     const bundle = this.#trust.current();
     const own = coordinatorKeyEntry(this.config.signer);
     const keys = bundle.keys.some((k) => k.verifier_key === own.verifier_key)
@@ -566,15 +583,15 @@ export class Coordinator implements CoordinatorView {
     return { version: 1, keys };
   }
 
-  routing(): unknown {
+  routing(): EpochTable {
     return this.#routing.current();
   }
 
-  routingTable(hash: string): Promise<unknown> {
+  routingTable(hash: string): Promise<EpochTable | undefined> {
     return this.#tables.get(hash);
   }
 
-  shards(): unknown {
+  shards(): { shards: ShardListing[] } {
     const ids = shardsToAggregate(this.#routing.current(), this.#clockNs(), this.state);
     const known = new Set([...ids, ...this.state.shards.keys()]);
     return {

@@ -1,8 +1,8 @@
 // Publication of global checkpoints to a transparency log or witness: POST the signed note,
 // retry with backoff, never block aggregation. Only the newest checkpoint matters to a witness
 // (it proves everything before it), so a newer one replaces a pending older one.
-import { postBody } from './http.ts';
-import { reasonOf } from './errors.ts';
+import { postBody } from '../clients/http.ts';
+import { reasonOf } from '../core/errors.ts';
 
 export interface PublisherOptions {
   url: string;

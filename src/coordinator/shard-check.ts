@@ -5,7 +5,7 @@
 // smaller tree, a different root at the same size, a failing consistency proof). An
 // unverified checkpoint is never sealed.
 import { bytesEqual, toHex } from '../core/bytes.ts';
-import { reasonOf } from './errors.ts';
+import { reasonOf } from '../core/errors.ts';
 
 /** What the coordinator keeps of the last checkpoint it sealed for a shard. */
 export interface SealedCheckpoint {

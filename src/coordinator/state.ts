@@ -3,8 +3,20 @@
 // could disagree with the log (no fork, no duplicate global root id).
 import { toHex } from '../core/bytes.ts';
 import type { MissedInterval, ShardStatus } from '../core/global-root.ts';
+import type { ShardListing } from '../clients/coordinator-api.ts';
 
 export type { MissedInterval, ShardStatus };
+
+/** GET /v1/missing: shards with open missed intervals, and the latest reconstructions. */
+export interface MissingReport {
+  open: {
+    shard_id: number;
+    status: ShardStatus | undefined;
+    reason: string | undefined;
+    intervals: MissedInterval[];
+  }[];
+  reconstructed: ReconstructionFact[];
+}
 
 /** One shard's line in a global root, reduced to what the coordinator's state needs. */
 export interface ShardFact {
@@ -215,15 +227,7 @@ export class CoordinatorState {
   }
 
   /** Open and recently reconstructed intervals, for GET /v1/missing. */
-  missingReport(recent = 100): {
-    open: {
-      shard_id: number;
-      status: ShardStatus | undefined;
-      reason: string | undefined;
-      intervals: MissedInterval[];
-    }[];
-    reconstructed: ReconstructionFact[];
-  } {
+  missingReport(recent = 100): MissingReport {
     const open = [...this.shards.entries()]
       .filter(([, s]) => s.open.length > 0)
       .sort(([a], [b]) => a - b)
@@ -242,7 +246,7 @@ export class CoordinatorState {
     return n;
   }
 
-  describeShard(id: number): Record<string, unknown> {
+  describeShard(id: number): Omit<ShardListing, 'url'> {
     const s = this.shards.get(id);
     return {
       shard_id: id,

@@ -4,6 +4,8 @@
 // write was asked of a log opened read-only (a check); `not_found` means a read-only open found
 // no log, or a log missing one of its files (it creates nothing).
 
+import { CodedError } from '../core/errors.ts';
+
 export type LogStoreErrorCode =
   | 'corrupt'
   | 'failed'
@@ -15,12 +17,10 @@ export type LogStoreErrorCode =
   | 'read_only'
   | 'not_found';
 
-export class LogStoreError extends Error {
-  readonly code: LogStoreErrorCode;
+export class LogStoreError extends CodedError<LogStoreErrorCode> {
   constructor(code: LogStoreErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, undefined, options);
     this.name = 'LogStoreError';
-    this.code = code;
   }
 }
 

@@ -1,21 +1,17 @@
 // Court production: gather, from running services, everything an evidence bundle needs for one
 // record, check it with the same offline verifier a court would use, and return it.
-import { fromBase64, toHex, utf8 } from '../../core/bytes.ts';
+import { bytesEqual, fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { BUNDLE_FORMAT, verifyBundle } from '../../core/bundle.ts';
 import type { BundleReport, EvidenceBundle } from '../../core/bundle.ts';
 import { parseCheckpoint, coordinatorOrigin } from '../../core/checkpoint.ts';
-import { decodeEnvelope } from '../../core/envelope.ts';
 import { shardEntryInclusionProof } from '../../core/global-root.ts';
 import type { GlobalRootRecord } from '../../core/global-root.ts';
 import { blake3 } from '../../core/hash.ts';
-import { canonicalJson } from '../../core/jcs.ts';
 import { parseNote } from '../../core/note.ts';
-import type { EpochTable } from '../../core/routing.ts';
-import { getJson, joinUrl } from '../../coordinator/http.ts';
-import { reasonOf } from '../../coordinator/errors.ts';
-import type { CoordinatorClient } from './coordinator-api.ts';
-import { ShardClient } from './shard-api.ts';
-import type { ShardRecord } from './shard-api.ts';
+import { reasonOf } from '../../core/errors.ts';
+import type { CoordinatorClient } from '../../clients/coordinator-api.ts';
+import { ShardClient } from '../../clients/shard-api.ts';
+import type { ShardRecord } from '../../clients/shard-api.ts';
 
 export type RecordLocator = { recordId: string } | { shard: number; seq: number };
 
@@ -83,12 +79,6 @@ async function locate(
   return { ...c, record: await c.client.record(at.seq) };
 }
 
-/** The exact envelope text: the stored bytes when the shard sends them, else the canonical form. */
-function envelopeText(record: ShardRecord): string {
-  if (record.envelope_base64 !== undefined) return utf8.decode(fromBase64(record.envelope_base64));
-  return typeof record.envelope === 'string' ? record.envelope : canonicalJson(record.envelope);
-}
-
 async function waitForSeal(
   coordinator: CoordinatorClient,
   shard: number,
@@ -98,7 +88,7 @@ async function waitForSeal(
   const until = Date.now() + waitMs;
   for (;;) {
     const e = await coordinator.sealing(shard, size);
-    if (e !== undefined) return { index: e.index, record: e.record as unknown as GlobalRootRecord };
+    if (e !== undefined) return e;
     if (Date.now() >= until) {
       throw new EvidenceError(
         'not_sealed',
@@ -116,15 +106,14 @@ export async function buildEvidenceBundle(
   opts: EvidenceOptions,
 ): Promise<EvidenceBundle> {
   const { shard, client, record } = await locate(coordinator, at, opts.timeoutMs);
-  const envelope = envelopeText(record);
-  const leaf = blake3.hashLeaf(utf8.encode(envelope));
-  if (toHex(leaf) !== record.leaf_hash) {
+  const envelope = utf8.decode(record.bytes);
+  if (!bytesEqual(blake3.hashLeaf(record.bytes), fromHex(record.leaf_hash))) {
     throw new EvidenceError(
       'inconsistent',
       `shard ${shard} record ${record.seq}: envelope does not hash to its leaf_hash`,
     );
   }
-  const meta = decodeEnvelope(utf8.encode(envelope)).meta;
+  const meta = record.envelope.meta;
   if (meta.shard !== shard || meta.seq !== record.seq) {
     throw new EvidenceError(
       'inconsistent',
@@ -144,10 +133,7 @@ export async function buildEvidenceBundle(
   const sealedSize = entry.tree_size;
   const inclusion = await client.inclusionProof(record.seq, sealedSize);
 
-  const table = await getJson<EpochTable>(
-    joinUrl(coordinator.url, `/v1/routing-tables/${sealed.record.routing_epoch_hash}`),
-    opts.timeoutMs,
-  );
+  const table = await coordinator.routingTable(sealed.record.routing_epoch_hash);
 
   // The global root record's place in the global log, under a signed global checkpoint that
   // covers it (the latest; a coordinator signs it right after appending, so wait briefly).

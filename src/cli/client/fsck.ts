@@ -10,8 +10,8 @@ import { parseCheckpoint, verifyCheckpoint } from '../../core/checkpoint.ts';
 import { toHex } from '../../core/bytes.ts';
 import { MerkleLog } from '../../log-store/index.ts';
 import { parseGlobalLogEntry, verifyGlobalLogRecord } from '../../core/global-root.ts';
-import type { TrustBundle } from '../../coordinator/trust.ts';
-import { reasonOf } from '../../coordinator/errors.ts';
+import type { TrustBundle } from '../../clients/trust.ts';
+import { reasonOf } from '../../core/errors.ts';
 import type { ProgressBar } from './progress.ts';
 
 export interface FsckReport {

@@ -8,8 +8,8 @@ import { validateEpochTable } from '../../core/routing.ts';
 import type { EpochTable } from '../../core/routing.ts';
 import { loadOrCreateFileSigner } from '../../keys/file-signer.ts';
 import type { FileSigner } from '../../keys/file-signer.ts';
-import { trustedKey } from '../../coordinator/trust.ts';
-import type { TrustBundle, TrustedKey } from '../../coordinator/trust.ts';
+import { trustedKey } from '../../clients/trust.ts';
+import type { TrustBundle, TrustedKey } from '../../clients/trust.ts';
 import { UsageError } from '../command.ts';
 
 export const LOCAL_NAMESPACE = 'default';

@@ -8,8 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../../../src/coordinator/http.ts';
-import { HttpError } from '../../../src/coordinator/errors.ts';
+import { request } from '../../../src/clients/http.ts';
+import { HttpError } from '../../../src/clients/errors.ts';
 import {
   initCluster,
   killAll,

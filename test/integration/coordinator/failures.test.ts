@@ -4,9 +4,9 @@
 // coordinator itself killed and restarted (the same global log continues).
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShardClient } from '../../../src/cli/client/shard-api.ts';
-import type { ShardReceipt } from '../../../src/cli/client/shard-api.ts';
-import { CoordinatorClient } from '../../../src/cli/client/coordinator-api.ts';
+import { ShardClient } from '../../../src/clients/shard-api.ts';
+import type { ShardReceipt } from '../../../src/clients/shard-api.ts';
+import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
@@ -15,7 +15,7 @@ import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
 import { route } from '../../../src/core/routing.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
 import type { GlobalRootRecord, ReconstructionRecord } from '../../../src/core/global-root.ts';
-import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   decisions,
   startCoordinatorProcess,

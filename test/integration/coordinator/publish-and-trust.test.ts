@@ -5,10 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoordinatorClient } from '../../../src/cli/client/coordinator-api.ts';
+import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
 import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
-import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   getJson,
   initCluster,

@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoordinatorClient } from '../../../src/cli/client/coordinator-api.ts';
-import { ShardClient } from '../../../src/cli/client/shard-api.ts';
-import type { ShardReceipt } from '../../../src/cli/client/shard-api.ts';
+import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
+import { ShardClient } from '../../../src/clients/shard-api.ts';
+import type { ShardReceipt } from '../../../src/clients/shard-api.ts';
 import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
@@ -18,7 +18,7 @@ import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
 import { parseNote } from '../../../src/core/note.ts';
 import { epochTableHash, route } from '../../../src/core/routing.ts';
 import type { RoutingEpoch, EpochTable } from '../../../src/core/routing.ts';
-import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   decisions,
   freePort,

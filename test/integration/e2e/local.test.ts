@@ -9,7 +9,7 @@ import { parseNote } from '../../../src/core/note.ts';
 import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
 import { blake3 } from '../../../src/core/hash.ts';
 import { fromHex } from '../../../src/core/bytes.ts';
-import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import type { TrustBundle } from '../../../src/clients/trust.ts';
 import { decisions, getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
 import type { AgdrProcess } from './harness.ts';
 import { snapshotTree } from '../../unit/log-store/snapshot.ts';

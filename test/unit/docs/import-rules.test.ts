@@ -36,10 +36,11 @@ const allowed: Record<string, string[]> = {
   core: [],
   'log-store': ['core'],
   keys: ['core'],
+  clients: ['core'],
   'shard-runtime': ['core', 'log-store', 'keys'],
-  coordinator: ['core', 'log-store', 'keys'],
-  operator: ['core', 'keys'],
-  cli: ['core', 'log-store', 'keys', 'shard-runtime', 'coordinator', 'operator'],
+  coordinator: ['core', 'log-store', 'keys', 'clients'],
+  operator: ['core', 'keys', 'clients'],
+  cli: ['core', 'log-store', 'keys', 'clients', 'shard-runtime', 'coordinator', 'operator'],
 };
 const folders = Object.keys(allowed);
 // src/core is pure: computation only, no file system, network, processes or environment.

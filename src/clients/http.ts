@@ -139,27 +139,29 @@ export async function getText(
   return (await ok(url, { timeoutMs, signal, maxBytes })).body.toString('utf8');
 }
 
-export async function getJson<T>(
+/** The parsed JSON body, unchecked: callers check it with core's checkers (see wire.ts). */
+export async function getJson(
   url: string,
   timeoutMs: number,
   signal?: AbortSignal,
   maxBytes?: number,
-): Promise<T> {
+): Promise<unknown> {
   const res = await ok(url, { timeoutMs, signal, maxBytes });
   try {
-    return JSON.parse(res.body.toString('utf8')) as T;
+    return JSON.parse(res.body.toString('utf8')) as unknown;
   } catch (err) {
     throw new HttpError('http_body', redactUrl(url), `invalid JSON: ${(err as Error).message}`);
   }
 }
 
-export async function postBody<T>(
+/** The answer: parsed JSON (unchecked), text when it is not JSON, undefined when empty. */
+export async function postBody(
   url: string,
   body: string | Uint8Array,
   contentType: string,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<T> {
+): Promise<unknown> {
   const res = await ok(url, {
     method: 'POST',
     body,
@@ -168,14 +170,14 @@ export async function postBody<T>(
     signal,
   });
   const text = res.body.toString('utf8');
-  if (text === '') return undefined as T;
+  if (text === '') return undefined;
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text) as unknown;
   } catch (err) {
     if (res.contentType.includes('json')) {
       throw new HttpError('http_body', redactUrl(url), `invalid JSON: ${(err as Error).message}`);
     }
-    return text as T;
+    return text;
   }
 }
 

@@ -1,7 +1,7 @@
 // Where the shards are. `--shards` is either an explicit list or a URL template for the
 // stable per-pod names a Kubernetes StatefulSet gives (`http://agdr-shard-{i}.agdr-shard:7070`,
 // the headless-service DNS form); with a template the shard ids come from the routing table.
-import { CoordinatorError } from './errors.ts';
+import { ClientError } from './errors.ts';
 
 export interface ShardEndpoint {
   id: number;
@@ -16,10 +16,10 @@ function checkUrl(url: string, path: string): string {
   try {
     parsed = new URL(url.replace('{i}', '0'));
   } catch {
-    throw new CoordinatorError('bad_config', `not a URL: '${url}'`, path);
+    throw new ClientError('bad_config', `not a URL: '${url}'`, path);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new CoordinatorError('bad_config', `shard URL must be http(s): '${url}'`, path);
+    throw new ClientError('bad_config', `shard URL must be http(s): '${url}'`, path);
   }
   return url.replace(/\/+$/, '');
 }
@@ -30,10 +30,10 @@ function checkUrl(url: string, path: string): string {
  */
 export function parseShardDirectory(spec: string): ShardDirectory {
   const text = spec.trim();
-  if (text === '') throw new CoordinatorError('bad_config', 'empty shard list', '--shards');
+  if (text === '') throw new ClientError('bad_config', 'empty shard list', '--shards');
   if (text.includes('{i}')) {
     if (text.includes(',')) {
-      throw new CoordinatorError('bad_config', 'a {i} template is one URL, not a list', '--shards');
+      throw new ClientError('bad_config', 'a {i} template is one URL, not a list', '--shards');
     }
     return { kind: 'template', template: checkUrl(text, '--shards') };
   }
@@ -44,9 +44,9 @@ export function parseShardDirectory(spec: string): ShardDirectory {
     const m = /^(\d+)=(.+)$/.exec(part);
     const id = m ? Number(m[1]) : index;
     const url = checkUrl(m ? (m[2] as string) : part, path);
-    if (!Number.isSafeInteger(id)) throw new CoordinatorError('bad_config', 'bad shard id', path);
+    if (!Number.isSafeInteger(id)) throw new ClientError('bad_config', 'bad shard id', path);
     if (shards.some((s) => s.id === id)) {
-      throw new CoordinatorError('bad_config', `shard ${id} listed twice`, path);
+      throw new ClientError('bad_config', `shard ${id} listed twice`, path);
     }
     shards.push({ id, url });
   });

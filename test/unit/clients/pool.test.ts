@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { mapPool } from '../../../src/coordinator/pool.ts';
+import { mapPool } from '../../../src/clients/pool.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

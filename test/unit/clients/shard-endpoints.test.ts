@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseShardDirectory, shardUrl } from '../../../src/coordinator/shard-endpoints.ts';
-import { CoordinatorError } from '../../../src/coordinator/errors.ts';
+import { parseShardDirectory, shardUrl } from '../../../src/clients/shard-endpoints.ts';
+import { ClientError } from '../../../src/clients/errors.ts';
 
 describe('parseShardDirectory', () => {
   it('numbers a plain list in order', () => {
@@ -37,8 +37,8 @@ describe('parseShardDirectory', () => {
       parseShardDirectory(spec);
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(CoordinatorError);
-      expect((err as CoordinatorError).path).toBe(path);
+      expect(err).toBeInstanceOf(ClientError);
+      expect((err as ClientError).path).toBe(path);
     }
   });
 });

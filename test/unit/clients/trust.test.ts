@@ -2,12 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  keysForOrigin,
-  openTrustFile,
-  validateTrustBundle,
-} from '../../../src/coordinator/trust.ts';
-import type { TrustBundle } from '../../../src/coordinator/trust.ts';
+import { keysForOrigin, validateTrustBundle } from '../../../src/clients/trust.ts';
+import { openTrustFile } from '../../../src/coordinator/trust-file.ts';
+import type { TrustBundle } from '../../../src/clients/trust.ts';
 
 const bundle: TrustBundle = {
   version: 1,

@@ -1,10 +1,8 @@
 // The trust bundle: which verifier keys may sign which log's checkpoints. It is a JSON file
 // (written by `agdr local`, or by the operator from Vault's public keys) that the coordinator
-// re-reads when it changes, and it is what `GET /v1/keys` serves to verifiers.
+// re-reads when it changes, what `GET /v1/keys` serves, and what verifiers check against.
 import { verifierKeyString } from '../core/note.ts';
-import { CoordinatorError } from './errors.ts';
-import { WatchedJsonFile } from './watched-file.ts';
-import type { ReloadListener } from './watched-file.ts';
+import { ClientError } from './errors.ts';
 
 export interface TrustedKey {
   /** `shard` or `coordinator`. */
@@ -30,7 +28,7 @@ export interface TrustBundle {
 const NS = /^\d{1,20}$/;
 
 function fail(message: string, path: string): never {
-  throw new CoordinatorError('bad_trust_bundle', message, path);
+  throw new ClientError('bad_trust_bundle', message, path);
 }
 
 /** Checks the shape of a parsed trust bundle; throws with the JSON path of the first problem. */
@@ -124,12 +122,4 @@ export function keysForOrigin(bundle: TrustBundle, origin: string, nowNs: bigint
         (k.valid_until_ns === null || BigInt(k.valid_until_ns) > nowNs),
     )
     .map((k) => k.verifier_key);
-}
-
-/** The trust bundle file, re-read when it changes. */
-export function openTrustFile(
-  path: string,
-  onReload?: ReloadListener,
-): WatchedJsonFile<TrustBundle> {
-  return new WatchedJsonFile(path, validateTrustBundle, 'bad_trust_bundle', onReload);
 }

@@ -1,6 +1,7 @@
 // Bounded-concurrency map with a per-item timeout and an overall deadline. Every item gets a
 // result: a value, or the reason it has none. Nothing here throws, so one bad shard cannot
 // take the round down with it.
+import { reasonOf } from '../core/errors.ts';
 
 export type Settled<R> = { ok: true; value: R } | { ok: false; reason: string; timedOut: boolean };
 
@@ -53,7 +54,7 @@ function withTimeout<R>(
       (err: unknown) =>
         settle({
           ok: false,
-          reason: err instanceof Error ? err.message : String(err),
+          reason: reasonOf(err),
           timedOut: err instanceof ItemTimeoutError,
         }),
     );

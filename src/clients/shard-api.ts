@@ -1,0 +1,127 @@
+// Client for a shard's HTTP API (the shard runtime's /v1 endpoints, docs/API.md). Every answer
+// is checked before it is returned: records are decoded with core's strict envelope decoder,
+// routing tables with core's validator, proofs as 32-byte hashes.
+import { fromBase64 } from '../core/bytes.ts';
+import { decodeEnvelope } from '../core/envelope.ts';
+import type { DecodedEnvelope, EnvelopeRouting } from '../core/envelope.ts';
+import { validateEpochTable } from '../core/routing.ts';
+import type { EpochTable } from '../core/routing.ts';
+import { HttpError } from './errors.ts';
+import { getJson, getText, joinUrl, postBody } from './http.ts';
+import type { ShapeChecks } from '../core/json-shape.ts';
+import { bodyChecks, checked, proofHashes } from './wire.ts';
+
+// A checkpoint note or a consistency proof is at most a few kilobytes; a shard answering with
+// more is broken or hostile and must not cost the coordinator memory.
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+/** The receipt of one accepted decision. */
+export interface ShardReceipt {
+  shard_id: number;
+  seq: number;
+  leaf_hash: string;
+  record_id: string;
+  routing: EnvelopeRouting;
+}
+
+/** One stored record, as the shard served it. */
+export interface ShardRecord {
+  seq: number;
+  /** Lowercase hex, as served (callers recompute it from `bytes` to check it). */
+  leaf_hash: string;
+  /** The exact stored bytes of the envelope. */
+  bytes: Uint8Array;
+  /** `bytes` decoded (strictly: they are the canonical encoding of a well-formed envelope). */
+  envelope: DecodedEnvelope;
+}
+
+function parseRecord(url: string, body: unknown): ShardRecord {
+  const c: ShapeChecks = bodyChecks(url);
+  const o = c.object(body, '$');
+  c.index(o.seq, '$.seq');
+  c.hash(o.leaf_hash, '$.leaf_hash');
+  c.text(o.envelope_base64, '$.envelope_base64');
+  const bytes = checked(url, o.envelope_base64, (b) => fromBase64(b as string));
+  return {
+    seq: o.seq,
+    leaf_hash: o.leaf_hash as string,
+    bytes,
+    envelope: checked(url, bytes, (b) => decodeEnvelope(b as Uint8Array)),
+  };
+}
+
+function parseReceipts(url: string, body: unknown): ShardReceipt[] {
+  const c: ShapeChecks = bodyChecks(url);
+  const receipts = c.object(body, '$').receipts;
+  if (!Array.isArray(receipts)) throw new HttpError('http_body', url, `${url}: no receipts array`);
+  receipts.forEach((r: unknown, i) => {
+    const p = `$.receipts[${i}]`;
+    const o = c.object(r, p);
+    c.index(o.shard_id, `${p}.shard_id`);
+    c.index(o.seq, `${p}.seq`);
+    c.hash(o.leaf_hash, `${p}.leaf_hash`);
+    c.text(o.record_id, `${p}.record_id`);
+    const routing = c.object(o.routing, `${p}.routing`);
+    c.index(routing.epoch, `${p}.routing.epoch`);
+    c.text(routing.strategy, `${p}.routing.strategy`);
+    if (typeof routing.key !== 'string') {
+      throw new HttpError('http_body', url, `${url}: ${p}.routing.key must be a string`);
+    }
+  });
+  return receipts as ShardReceipt[];
+}
+
+/** A shard's API: what a coordinator round reads, and records, proofs and ingest for clients. */
+export class ShardClient {
+  readonly url: string;
+  readonly timeoutMs: number;
+  constructor(url: string, timeoutMs = 30_000) {
+    this.url = url.replace(/\/+$/, '');
+    this.timeoutMs = timeoutMs;
+  }
+
+  latestCheckpoint(signal?: AbortSignal): Promise<string> {
+    return getText(joinUrl(this.url, '/v1/checkpoint'), this.timeoutMs, signal, MAX_ANSWER_BYTES);
+  }
+
+  async consistencyProof(from: number, to: number, signal?: AbortSignal): Promise<Uint8Array[]> {
+    const url = joinUrl(this.url, `/v1/proofs/consistency?from=${from}&to=${to}`);
+    return proofHashes(url, await getJson(url, this.timeoutMs, signal, MAX_ANSWER_BYTES));
+  }
+
+  checkpointAt(size: number): Promise<string> {
+    return getText(joinUrl(this.url, `/v1/checkpoints?size=${size}`), this.timeoutMs);
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    const url = joinUrl(this.url, `/v1/proofs/inclusion?index=${index}&size=${size}`);
+    return proofHashes(url, await getJson(url, this.timeoutMs));
+  }
+
+  async record(seq: number): Promise<ShardRecord> {
+    const url = joinUrl(this.url, `/v1/records/${seq}`);
+    return parseRecord(url, await getJson(url, this.timeoutMs));
+  }
+
+  /** The record with this record_id, or undefined when this shard does not hold it. */
+  async recordById(recordId: string): Promise<ShardRecord | undefined> {
+    const url = joinUrl(this.url, `/v1/records?record_id=${encodeURIComponent(recordId)}`);
+    try {
+      return parseRecord(url, await getJson(url, this.timeoutMs));
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async routing(): Promise<EpochTable> {
+    const url = joinUrl(this.url, '/v1/routing');
+    return checked(url, await getJson(url, this.timeoutMs), validateEpochTable);
+  }
+
+  async submitBatch(ndjson: string): Promise<ShardReceipt[]> {
+    const url = joinUrl(this.url, '/v1/decisions:batch');
+    const body = await postBody(url, ndjson, 'application/x-ndjson', this.timeoutMs);
+    return parseReceipts(url, body);
+  }
+}

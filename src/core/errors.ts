@@ -1,0 +1,20 @@
+// The base of every typed error in src/: a machine-readable `code` callers branch on (and
+// metrics and logs label by), and for bad input the `path` of the field or flag at fault.
+
+export class CodedError<C extends string = string> extends Error {
+  override name = 'CodedError';
+  readonly code: C;
+  /** For bad input: where the problem is (a JSON path, a file path or a flag). */
+  readonly path: string | undefined;
+  constructor(code: C, message: string, path?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/** A short human-readable reason for any thrown value. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
