@@ -1,98 +1,102 @@
-// The layering rules of docs/ARCHITECTURE.md, checked on every import in src/.
-import { readdirSync, readFileSync } from 'node:fs';
+// The layering rules of docs/ARCHITECTURE.md live in eslint.config.js, so `npm run lint`
+// fails on a wrong import. These tests plant forbidden (and allowed) imports in files of each
+// folder and lint them with the repository's own configuration, then lint the real tree.
 import path from 'node:path';
+import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
-const src = path.resolve(import.meta.dirname, '../../../src');
+const repo = path.resolve(import.meta.dirname, '../../..');
+const eslint = new ESLint({ cwd: repo });
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? sourceFiles(path.join(dir, e.name))
-      : e.name.endsWith('.ts')
-        ? [path.join(dir, e.name)]
-        : [],
-  );
-}
-
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const patterns = [
-    /^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/gm, // static import / re-export
-    /^\s*import\s+'([^']+)'/gm, // side-effect import
-    /\bimport\(\s*'([^']+)'\s*\)/g, // dynamic import
-  ];
-  return patterns.flatMap((re) => [...text.matchAll(re)].map((m) => m[1] as string));
-}
-
-/** The top-level src/ folder an import resolves to, or the bare package name. */
-function target(file: string, spec: string): string {
-  if (!spec.startsWith('.')) return spec;
-  return path.relative(src, path.resolve(path.dirname(file), spec)).split(path.sep)[0] as string;
-}
-
-// Which src/ folders each folder may import (besides itself and packages).
-const allowed: Record<string, string[]> = {
-  core: [],
-  'log-store': ['core'],
-  keys: ['core'],
-  clients: ['core'],
-  'shard-runtime': ['core', 'log-store', 'keys'],
-  coordinator: ['core', 'log-store', 'keys', 'clients'],
-  operator: ['core', 'keys', 'clients'],
-  cli: ['core', 'log-store', 'keys', 'clients', 'shard-runtime', 'coordinator', 'operator'],
-};
-const folders = Object.keys(allowed);
-// src/core is pure: computation only, no file system, network, processes or environment.
-const coreMayUse = new Set([
-  'node:crypto',
-  'hash-wasm',
-  'canonicalize',
-  '@noble/hashes/blake3.js',
-  '@noble/ed25519',
+const LAYER_RULES = new Set([
+  'no-restricted-imports',
+  'no-restricted-properties',
+  'no-restricted-syntax',
 ]);
 
-describe('import rules', () => {
-  const files = sourceFiles(src);
+/** The layering rules `code` breaks as the file `file` (relative to the repository). */
+async function broken(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: path.join(repo, file) });
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId !== null && LAYER_RULES.has(m.ruleId))
+    .map((m) => `${m.ruleId}: ${m.message}`);
+}
 
-  it('finds the source tree', () => {
-    expect(files.length).toBeGreaterThan(20);
+const use = (spec: string): string => `import * as m from '${spec}';\nexport const x = m;\n`;
+
+describe('import rules (eslint.config.js)', () => {
+  it.each([
+    ['src/operator/planted.ts', '../coordinator/coordinator.ts'],
+    ['src/operator/planted.ts', '../shard-runtime/index.ts'],
+    ['src/operator/planted.ts', '../log-store/index.ts'],
+    ['src/operator/specs/planted.ts', '../../cli/command.ts'],
+    ['src/clients/planted.ts', '../coordinator/errors.ts'],
+    ['src/clients/planted.ts', '../keys/file-signer.ts'],
+    ['src/coordinator/planted.ts', '../shard-runtime/index.ts'],
+    ['src/shard-runtime/planted.ts', '../clients/http.ts'],
+    ['src/log-store/planted.ts', '../keys/file-signer.ts'],
+    ['src/keys/planted.ts', '../log-store/index.ts'],
+    ['src/core/merkle/planted.ts', '../../clients/http.ts'],
+    ['src/core/planted.ts', 'node:fs'],
+    ['src/core/planted.ts', 'pino'],
+    // Only the commands that start a coordinator may import it.
+    ['src/cli/prove.ts', '../coordinator/api.ts'],
+    ['src/cli/client/planted.ts', '../../coordinator/records.ts'],
+  ])('%s may not import %s', async (file, spec) => {
+    const problems = await broken(file, use(spec));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^no-restricted-imports: /);
   });
 
-  it('each folder imports only the folders it may', () => {
-    const violations: string[] = [];
-    for (const file of files) {
-      const folder = path.relative(src, file).split(path.sep)[0] as string;
-      for (const spec of importsOf(file)) {
-        const to = target(file, spec);
-        if (folders.includes(to) && to !== folder && !(allowed[folder] ?? []).includes(to)) {
-          violations.push(`${path.relative(src, file)} imports ${spec}`);
-        }
-      }
-    }
-    expect(violations).toEqual([]);
+  it.each([
+    ['src/operator/planted.ts', '../clients/coordinator-api.ts'],
+    ['src/operator/planted.ts', '../core/routing.ts'],
+    ['src/operator/planted.ts', '../keys/file-signer.ts'],
+    ['src/operator/specs/planted.ts', '../../clients/index.ts'],
+    ['src/operator/specs/planted.ts', '../types.ts'],
+    ['src/coordinator/planted.ts', '../clients/shard-api.ts'],
+    ['src/clients/planted.ts', '../core/global-root.ts'],
+    ['src/core/merkle/planted.ts', '../bytes.ts'],
+    ['src/core/planted.ts', '@noble/ed25519'],
+    ['src/cli/coordinator.ts', '../coordinator/coordinator.ts'],
+    ['src/cli/local.ts', '../coordinator/coordinator.ts'],
+    ['src/cli/client/planted.ts', '../../shard-runtime/index.ts'],
+  ])('%s may import %s', async (file, spec) => {
+    expect(await broken(file, use(spec))).toEqual([]);
   });
 
-  it('src/core does no I/O and reads no environment', () => {
-    const violations: string[] = [];
-    for (const file of files.filter((f) => path.relative(src, f).startsWith('core'))) {
-      for (const spec of importsOf(file)) {
-        if (!spec.startsWith('.') && !coreMayUse.has(spec)) violations.push(`${file}: ${spec}`);
-      }
-      if (
-        /process\.(env|argv|cwd)|Date\.now\(|performance\.now\(/.test(readFileSync(file, 'utf8'))
-      ) {
-        violations.push(`${file}: reads the environment or the clock`);
-      }
-    }
-    expect(violations).toEqual([]);
-  });
-
-  it('only src/cli reads process.env', () => {
-    const readers = files.filter(
-      (f) =>
-        !path.relative(src, f).startsWith('cli') && readFileSync(f, 'utf8').includes('process.env'),
+  it('sees re-exports and dynamic imports too', async () => {
+    expect(
+      await broken('src/operator/planted.ts', "export * from '../coordinator/api.ts';\n"),
+    ).toHaveLength(1);
+    expect(
+      await broken(
+        'src/operator/planted.ts',
+        "export const m = import('../coordinator/api.ts');\n",
+      ),
+    ).toHaveLength(1);
+    expect(await broken('src/cli/agdr.ts', "export const m = import('./verify.ts');\n")).toEqual(
+      [],
     );
-    expect(readers).toEqual([]);
+  });
+
+  it('keeps src/core free of the environment and the clock, and process.env in src/cli', async () => {
+    expect(await broken('src/core/planted.ts', 'export const t = Date.now();\n')).toHaveLength(1);
+    expect(await broken('src/core/planted.ts', 'export const a = process.argv;\n')).toHaveLength(1);
+    expect(
+      await broken('src/clients/planted.ts', 'export const e = process.env.X;\n'),
+    ).toHaveLength(1);
+    expect(await broken('src/cli/planted.ts', 'export const e = process.env.X;\n')).toEqual([]);
+  });
+
+  it('the source tree follows them', async () => {
+    const results = await eslint.lintFiles(['src']);
+    const problems = results.flatMap((r) =>
+      r.messages
+        .filter((m) => m.ruleId !== null && LAYER_RULES.has(m.ruleId))
+        .map((m) => `${path.relative(repo, r.filePath)}:${m.line} ${m.message}`),
+    );
+    expect(results.length).toBeGreaterThan(50);
+    expect(problems).toEqual([]);
   });
 });
