@@ -1,0 +1,155 @@
+// A Signer whose private key lives in Vault's (or OpenBao's) transit engine and never leaves it:
+// `transit/sign/<key>` signs, `transit/keys/<key>` lists every version's public key. Each
+// signing asks for one pinned version (the one whose public key this signer reports, so a note's
+// key id and its signature always agree, even across a rotation) and the answer is verified
+// under that version's public key before it is returned. The versions are re-read periodically
+// and whenever Vault refuses a signing, so a rotation is picked up within `refreshMs`.
+import type { Logger } from 'pino';
+import { bytesEqual, toBase64 } from '../core/bytes.ts';
+import type { Signer } from '../core/signer.ts';
+import type { PublicKeyVersion } from './file-signer.ts';
+import {
+  checkTransitSignature,
+  parseTransitKey,
+  TransitError,
+  verifyingVersion,
+  type TransitKeyInfo,
+  type VerifyingVersion,
+} from './transit.ts';
+import { VaultRequestError, type VaultSession } from './vault-client.ts';
+
+export interface VaultSignerOptions {
+  readonly session: VaultSession;
+  /** Mount path of the transit engine (default `transit`). */
+  readonly mount: string;
+  /** Transit key name. */
+  readonly key: string;
+  /** Signed-note key name (a shard's origin, the coordinator's origin). */
+  readonly name: string;
+  /** How often the key's versions are re-read to pick up a rotation. */
+  readonly refreshMs: number;
+  readonly logger: Logger;
+}
+
+export class VaultTransitSigner implements Signer {
+  readonly name: string;
+  readonly #o: VaultSignerOptions;
+  #info: TransitKeyInfo;
+  #signing: VerifyingVersion;
+  #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+
+  private constructor(o: VaultSignerOptions, info: TransitKeyInfo) {
+    this.name = o.name;
+    this.#o = o;
+    this.#info = info;
+    this.#signing = signingVersionOf(info);
+  }
+
+  /** Reads the key (it must exist, be ed25519 and not exportable) and starts refreshing it. */
+  static async open(o: VaultSignerOptions): Promise<VaultTransitSigner> {
+    const signer = new VaultTransitSigner(o, await readKey(o));
+    signer.#timer = setInterval(() => void signer.refresh().catch(() => undefined), o.refreshMs);
+    signer.#timer.unref();
+    o.logger.info(
+      { key: o.key, mount: o.mount, key_version: signer.keyVersion },
+      'signing with Vault transit key',
+    );
+    return signer;
+  }
+
+  get publicKey(): Uint8Array {
+    return this.#signing.publicKey;
+  }
+
+  get keyVersion(): number {
+    return this.#signing.version;
+  }
+
+  /** Every version Vault still lists, oldest first (trimmed versions are gone). */
+  get versions(): readonly PublicKeyVersion[] {
+    return this.#info.versions.map((v) => ({ keyVersion: v.version, publicKey: v.publicKey }));
+  }
+
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    // Taken before the first await: the caller read publicKey/keyVersion of this same version.
+    const version = this.#signing;
+    const { session, mount, key } = this.#o;
+    let body: Record<string, unknown>;
+    try {
+      body = await session.write(`${mount}/sign/${key}`, {
+        input: toBase64(message),
+        key_version: version.version,
+      });
+    } catch (err) {
+      // E.g. the version fell below min_encryption_version: learn the current one for next time.
+      if (err instanceof VaultRequestError && err.code === 'vault_rejected') {
+        void this.refresh().catch(() => undefined);
+      }
+      throw err;
+    }
+    const data = body.data as { signature?: unknown } | undefined;
+    return checkTransitSignature(key, version, message, data?.signature);
+  }
+
+  /**
+   * Re-reads the key's versions and signs with the newest allowed one from then on. A version
+   * whose public key changed means the key in Vault was replaced: that fails loudly and the
+   * signer keeps the keys it knew (so its signatures fail verification, never pass silently).
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
+    const { logger, key } = this.#o;
+    let info: TransitKeyInfo;
+    try {
+      info = await readKey(this.#o);
+      for (const v of info.versions) {
+        const known = this.#info.versions.find((k) => k.version === v.version);
+        if (known !== undefined && !bytesEqual(known.publicKey, v.publicKey)) {
+          throw new TransitError(
+            'key_replaced',
+            key,
+            `the public key of version ${v.version} changed: the key in Vault was replaced`,
+          );
+        }
+      }
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const level = err instanceof TransitError ? 'error' : 'warn';
+      logger[level]({ err: (err as Error).message, code, key }, 'reading the Vault key failed');
+      throw err;
+    }
+    const before = this.#signing.version;
+    this.#info = info;
+    this.#signing = signingVersionOf(info);
+    if (this.#signing.version !== before) {
+      logger.info(
+        { key, key_version: this.#signing.version, previous_version: before },
+        'Vault signing key version changed',
+      );
+    }
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+async function readKey(o: VaultSignerOptions): Promise<TransitKeyInfo> {
+  const body = await o.session.read(`${o.mount}/keys/${o.key}`);
+  return parseTransitKey(o.key, body.data);
+}
+
+/** The newest version Vault lists (Vault signs with the latest unless pinned). */
+function signingVersionOf(info: TransitKeyInfo): VerifyingVersion {
+  const latest = info.versions.at(-1);
+  if (latest === undefined) throw new TransitError('unknown_version', info.name, 'no versions');
+  return verifyingVersion(latest);
+}
