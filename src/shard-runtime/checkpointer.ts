@@ -2,8 +2,11 @@
 // it in the log's checkpoint history. Once the epoch in force has retired the shard it signs one
 // more, dated at or after the boundary, even at an unchanged size: the coordinator stops
 // collecting from a retired shard only after sealing such a checkpoint. A failing signer (e.g.
-// a remote key service that is down) never stops appends: the failure is logged and counted, and
-// the next tick tries again.
+// Vault down) never stops appends, and never fails health: the failure is counted, logged once
+// when it starts and at each backed-off retry, and the timer retries after a growing delay
+// (`retryDelayMs`), so a long outage neither floods the log nor hammers the key service. The
+// first success after failures logs the recovery; that checkpoint covers everything appended
+// meanwhile.
 import type { Logger } from 'pino';
 import { parseCheckpoint, signCheckpoint } from '../core/checkpoint.ts';
 import { compareU64Text } from '../core/decision/timestamp.ts';
@@ -23,11 +26,24 @@ export interface CheckpointerDeps {
   routing: () => EpochTable;
   logger: Logger;
   onSigned?: (size: number) => void;
-  onFailure?: (err: unknown) => void;
+  /** A signing or saving failed; `consecutive` counts the failures since the last success. */
+  onFailure?: (err: unknown, consecutive: number) => void;
   /** Resolves once appends already started are durable (awaited before a final checkpoint). */
   appendsSettled?: () => Promise<void>;
   /** Nanoseconds since the Unix epoch (canonical decimal); the shard clock by default. */
   clock?: () => string;
+}
+
+/** Longest wait between retries of a failing signing. */
+export const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * How long the timer waits after the `failures`-th consecutive failure before trying again:
+ * the interval, doubled per failure, at most MAX_RETRY_DELAY_MS (or the interval if longer).
+ */
+export function retryDelayMs(intervalMs: number, failures: number): number {
+  const cap = Math.max(intervalMs, MAX_RETRY_DELAY_MS);
+  return Math.min(cap, intervalMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
 }
 
 /** timestamp_ns of a stored signed checkpoint note, or undefined when it has none. */
@@ -39,14 +55,24 @@ export class Checkpointer {
   readonly #d: CheckpointerDeps;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
+  #failures = 0;
+  #failingSinceMs = 0;
+  #retryAtMs = 0;
 
   constructor(deps: CheckpointerDeps) {
     this.#d = deps;
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.signIfGrown(), this.#d.intervalMs);
+    this.#timer = setInterval(() => {
+      if (this.#failures === 0 || Date.now() >= this.#retryAtMs) void this.signIfGrown();
+    }, this.#d.intervalMs);
     this.#timer.unref();
+  }
+
+  /** Failures since the last successful checkpoint (0 when signing works). */
+  get consecutiveFailures(): number {
+    return this.#failures;
   }
 
   /**
@@ -95,11 +121,38 @@ export class Checkpointer {
         signer,
       );
       await log.saveCheckpoint(size, note);
+      if (this.#failures > 0) {
+        logger.info(
+          { size, failures: this.#failures, failing_ms: Date.now() - this.#failingSinceMs },
+          'checkpoint signing recovered',
+        );
+      }
+      this.#failures = 0;
       this.#d.onSigned?.(size);
     } catch (err) {
-      logger.error({ err: (err as Error).message, size }, 'checkpoint signing failed; will retry');
-      this.#d.onFailure?.(err);
+      this.#failed(err, size);
     }
+  }
+
+  #failed(err: unknown, size: number): void {
+    const now = Date.now();
+    if (this.#failures === 0) this.#failingSinceMs = now;
+    this.#failures++;
+    const retryMs = retryDelayMs(this.#d.intervalMs, this.#failures);
+    this.#retryAtMs = now + retryMs;
+    const fields = {
+      err: (err as Error).message,
+      code: (err as { code?: unknown }).code,
+      size,
+      failures: this.#failures,
+      retry_ms: retryMs,
+    };
+    if (this.#failures === 1) {
+      this.#d.logger.error(fields, 'checkpoint signing failed; appends continue, retrying');
+    } else {
+      this.#d.logger.warn(fields, 'checkpoint signing still failing');
+    }
+    this.#d.onFailure?.(err, this.#failures);
   }
 
   /** Stops the timer and waits for a signing in progress. */

@@ -22,6 +22,7 @@ export class ShardMetrics {
   readonly checkpointAge: Gauge;
   readonly checkpoints: Counter;
   readonly checkpointFailures: Counter;
+  readonly checkpointFailing: Gauge;
   readonly rejected: Counter<'reason'>;
   #lastCheckpointMs: number | undefined;
 
@@ -87,6 +88,11 @@ export class ShardMetrics {
       help: 'Checkpoint signing or saving failures (appends continue)',
       registers: [r],
     });
+    this.checkpointFailing = new Gauge({
+      name: 'agdr_shard_checkpoint_consecutive_failures',
+      help: 'Checkpoint signings failed in a row (0: signing works; retried with backoff)',
+      registers: [r],
+    });
     this.rejected = new Counter({
       name: 'agdr_shard_rejected_total',
       help: 'Rejected ingest requests by reason',
@@ -105,6 +111,12 @@ export class ShardMetrics {
   checkpointSigned(): void {
     this.#lastCheckpointMs = Date.now();
     this.checkpoints.inc();
+    this.checkpointFailing.set(0);
+  }
+
+  checkpointFailed(consecutive: number): void {
+    this.checkpointFailures.inc();
+    this.checkpointFailing.set(consecutive);
   }
 
   reject(reason: RejectReason): void {

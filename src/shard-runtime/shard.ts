@@ -113,7 +113,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       routing: () => routing.current.table,
       logger,
       onSigned: () => metrics.checkpointSigned(),
-      onFailure: () => metrics.checkpointFailures.inc(),
+      onFailure: (_err, consecutive) => metrics.checkpointFailed(consecutive),
       appendsSettled: () => ingestor.appendsSettled(),
     });
     await checkpointer.signIfGrown();

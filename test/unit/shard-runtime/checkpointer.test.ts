@@ -7,9 +7,13 @@ import { utf8 } from '../../../src/core/bytes.ts';
 import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
 import { parseNote } from '../../../src/core/note.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
-import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
+import { ed25519SignerFromSeed, type Signer } from '../../../src/core/signer.ts';
 import { MerkleLog } from '../../../src/log-store/index.ts';
-import { Checkpointer } from '../../../src/shard-runtime/checkpointer.ts';
+import {
+  Checkpointer,
+  MAX_RETRY_DELAY_MS,
+  retryDelayMs,
+} from '../../../src/shard-runtime/checkpointer.ts';
 import { epoch } from './epochs.ts';
 
 const silent = pino({ level: 'silent' });
@@ -101,5 +105,82 @@ describe('Checkpointer', () => {
     expect((await reopened.latestCheckpoint())?.note).toBe(final.note);
     expect(await reopened.checkpointAt(2)).toBe(final.note);
     expect(reopened.checkpointCount).toBe(2);
+  });
+
+  it('keeps failing signings apart from appends, counts them and logs start and recovery', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agdr-ckpt-'));
+    dirs.push(dir);
+    const log = await MerkleLog.open({ dir });
+    logs.push(log);
+    const inner = ed25519SignerFromSeed(origin, new Uint8Array(32).fill(7));
+    let down = true;
+    const signer: Signer = {
+      name: inner.name,
+      publicKey: inner.publicKey,
+      keyVersion: 1,
+      sign: (m) =>
+        down
+          ? Promise.reject(
+              Object.assign(new Error('vault unreachable'), { code: 'vault_unreachable' }),
+            )
+          : inner.sign(m),
+    };
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const failures: number[] = [];
+    let signed = 0;
+    const cp = new Checkpointer({
+      log,
+      signer,
+      shardId: 0,
+      origin,
+      intervalMs: 60_000,
+      routing: () => table,
+      logger,
+      clock: () => '1000',
+      onFailure: (_err, n) => failures.push(n),
+      onSigned: () => signed++,
+    });
+    await log.append([() => utf8.encode('a')]);
+    await cp.signIfGrown();
+    await log.append([() => utf8.encode('b')]);
+    await cp.signIfGrown();
+    expect(log.size).toBe(2);
+    expect(failures).toEqual([1, 2]);
+    expect(cp.consecutiveFailures).toBe(2);
+    expect(await log.latestCheckpoint()).toBeUndefined();
+    expect(lines.map((l) => [l.level, l.msg, l.code, l.retry_ms])).toEqual([
+      [50, 'checkpoint signing failed; appends continue, retrying', 'vault_unreachable', 60_000],
+      [40, 'checkpoint signing still failing', 'vault_unreachable', 60_000],
+    ]);
+    down = false;
+    await cp.signIfGrown();
+    expect(signed).toBe(1);
+    expect(cp.consecutiveFailures).toBe(0);
+    expect((await log.latestCheckpoint())?.size).toBe(2);
+    expect(lines.at(-1)).toMatchObject({
+      level: 30,
+      msg: 'checkpoint signing recovered',
+      failures: 2,
+    });
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('doubles from the interval per failure up to the cap, or the interval if longer', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(1000, n))).toEqual([
+      1000,
+      2000,
+      4000,
+      8000,
+      16_000,
+      MAX_RETRY_DELAY_MS,
+      MAX_RETRY_DELAY_MS,
+    ]);
+    expect(retryDelayMs(1000, 10_000)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(60_000, 3)).toBe(60_000);
   });
 });
