@@ -6,7 +6,14 @@ import type { Command } from './command.ts';
 import { parseFlags, UsageError } from './command.ts';
 import { usageExit } from './client/usage.ts';
 import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
-import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
+import {
+  openSigner,
+  parseSignerFlags,
+  SIGNER_FLAG_OPTIONS,
+  SIGNER_FLAGS_HELP,
+  type OpenedSigner,
+  type SignerFlags,
+} from './signer-flags.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
 import { parseShardDirectory } from '../clients/shard-endpoints.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
@@ -34,8 +41,8 @@ Options:
   --data DIR            global log directory (created if missing)
   --trust FILE          trust bundle JSON (verifier keys of the shards); re-read on change
   --routing FILE        routing epoch table JSON; re-read on change
-  --key FILE            coordinator Ed25519 key file (created with mode 0600 if missing;
-                        default: DIR/coordinator.key)
+  --key FILE            coordinator Ed25519 key file with --signer file (created with
+                        mode 0600 if missing; default: DIR/coordinator.key)
   --interval DURATION   aggregation interval, 1s or more (default 60s)
   --publish-url URL     POST every new global checkpoint (text/plain note) here; retried
   --namespace NAME      namespace part of the log origins (default: default)
@@ -51,6 +58,8 @@ Options:
                         (default: info)
   -h, --help            this text
 
+Signing key (a Vault transit key signs without its private half ever leaving Vault):
+${SIGNER_FLAGS_HELP}
 API: GET /v1/global-roots, /v1/global-roots/latest, /v1/global-roots/:id, /v1/checkpoint,
 /v1/checkpoints?size=N, /v1/proofs/inclusion, /v1/proofs/consistency, /v1/records/:index,
 /v1/sealed?shard=&size=, /v1/missing, /v1/keys, /v1/routing, /v1/routing-tables/:hash,
@@ -64,6 +73,7 @@ export const command: Command = {
   async run(argv) {
     let flags;
     let config: ReturnType<typeof checkFlags>;
+    let signerFlags: SignerFlags;
     try {
       flags = parseFlags(argv, {
         shards: { type: 'string' },
@@ -81,14 +91,17 @@ export const command: Command = {
         'shard-timeout': { type: 'string', default: '5s' },
         'log-level': { type: 'string', default: 'info' },
         json: { type: 'boolean', default: false },
+        ...SIGNER_FLAG_OPTIONS,
       }).values;
       for (const name of ['shards', 'data', 'trust', 'routing'] as const) {
         if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
       }
       config = checkFlags(flags);
+      signerFlags = parseSignerFlags(flags);
     } catch (err) {
       return usageExit('coordinator', err);
     }
+    let opened: OpenedSigner | undefined;
     try {
       const dataDir = path.resolve(flags.data as string);
       fs.mkdirSync(dataDir, { recursive: true });
@@ -98,10 +111,15 @@ export const command: Command = {
         pino.destination(2),
       );
       const origin = coordinatorOrigin(flags.namespace, flags.cluster);
-      const signer = await loadOrCreateFileSigner(
-        flags.key ?? path.join(dataDir, 'coordinator.key'),
-        origin,
-      );
+      opened = await openSigner(signerFlags, {
+        name: origin,
+        namespace: flags.namespace,
+        cluster: flags.cluster,
+        component: 'coordinator',
+        keyFile: flags.key ?? path.join(dataDir, 'coordinator.key'),
+        logger,
+      });
+      const signer = opened.signer;
       const running = await startCoordinator({
         namespace: flags.namespace,
         cluster: flags.cluster,
@@ -134,6 +152,8 @@ export const command: Command = {
     } catch (err) {
       process.stderr.write(`agdr coordinator: ${failureMessage(err)}\n`);
       return 1;
+    } finally {
+      await opened?.close();
     }
   },
 };

@@ -1,11 +1,20 @@
 // `agdr shard`: one AgDR shard as a process.
 import path from 'node:path';
 import { pino } from 'pino';
+import { shardOrigin } from '../core/checkpoint.ts';
 import { DEFAULT_BATCH_BYTES, LogStoreError } from '../log-store/index.ts';
 import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
 import { parseDuration, parsePositiveInt } from './client/duration.ts';
 import { parseFlags, UsageError, type Command } from './command.ts';
 import { waitForSignal } from './client/signals.ts';
+import {
+  openSigner,
+  parseSignerFlags,
+  SIGNER_FLAG_OPTIONS,
+  SIGNER_FLAGS_HELP,
+  signerStartError,
+  type SignerFlags,
+} from './signer-flags.ts';
 
 const help = `agdr shard — run one AgDR shard
 
@@ -19,8 +28,8 @@ Options:
   --data DIR                 data directory: log/, record-index/, key.json (created if missing)
   --shard-id N               this shard's id (0-based, the StatefulSet ordinal)
   --routing FILE             routing epoch table JSON; re-read when it changes
-  --key FILE                 Ed25519 key file (created with mode 0600 if missing;
-                             default: DIR/key.json)
+  --key FILE                 Ed25519 key file with --signer file (created with mode 0600 if
+                             missing; default: DIR/key.json)
   --host ADDR                listen address (default: 127.0.0.1)
   --port PORT                listen port (default: 7071; 0 picks a free one)
   --checkpoint-interval DUR  sign a checkpoint this often while the log grew (default: 1s)
@@ -44,6 +53,10 @@ Options:
   --log-level LEVEL          pino level: debug, info, warn, error (default: info)
   -h, --help                 this text
 
+Signing key (a Vault transit key signs without its private half ever leaving Vault; while
+Vault is unreachable decisions are still appended and acknowledged, and checkpoints are
+signed once it answers again):
+${SIGNER_FLAGS_HELP}
 Exit status: 0 after SIGTERM/SIGINT (stops accepting, finishes the group commit in flight,
 signs a final checkpoint); 1 if the log is corrupt or cannot be opened; 2 on bad usage.
 
@@ -85,6 +98,7 @@ export const command: Command = {
         'full-check': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
+        ...SIGNER_FLAG_OPTIONS,
       }).values;
       for (const name of ['data', 'shard-id', 'routing'] as const) {
         if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
@@ -97,7 +111,9 @@ export const command: Command = {
       throw err;
     }
     let config;
+    let signerFlags: SignerFlags;
     try {
+      signerFlags = parseSignerFlags(flags);
       const shardId = flags['shard-id'] as string;
       if (!/^(0|[1-9][0-9]{0,8})$/.test(shardId))
         throw new UsageError('--shard-id: not a shard id');
@@ -147,11 +163,23 @@ export const command: Command = {
       throw err;
     }
     let running;
+    let opened;
     try {
-      running = await startShard(config);
+      const origin = shardOrigin(config.namespace, config.cluster, config.shardId);
+      opened = await openSigner(signerFlags, {
+        name: origin,
+        namespace: config.namespace,
+        cluster: config.cluster,
+        component: { shard: config.shardId },
+        keyFile: config.keyFile,
+        logger: config.logger,
+      });
+      running = await startShard({ ...config, signer: opened.signer });
     } catch (err) {
-      if (err instanceof LogStoreError || err instanceof RoutingTableError) {
-        process.stderr.write(`agdr shard: ${err.message}\n`);
+      await opened?.close();
+      const known = signerStartError(err);
+      if (err instanceof LogStoreError || err instanceof RoutingTableError || known) {
+        process.stderr.write(`agdr shard: ${(err as Error).message}\n`);
         return 1;
       }
       throw err;
@@ -176,6 +204,7 @@ export const command: Command = {
     const signal = await stopped;
     config.logger.info({ signal }, 'shutting down');
     await running.close();
+    await opened.close();
     return 0;
   },
 };
