@@ -145,6 +145,8 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
       const killAfterMs =
         (o.minKillMs ?? 50) + random() * ((o.maxKillMs ?? 600) - (o.minKillMs ?? 50));
       let killed = false;
+      let firstAck = (): void => undefined;
+      const acknowledged = new Promise<void>((resolve) => (firstAck = resolve));
       const ingest = async (): Promise<void> => {
         while (!killed) {
           // The one-shard table routes every decision here: numbers first .. first + batch - 1.
@@ -164,9 +166,14 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
               `batch got ${res.status}: ${res.text.slice(0, 300)}\nshard stderr: ${shard.stderr().slice(-4000)}`,
             );
           res.body.receipts.forEach((receipt, i) => acked.push(first + i, receipt));
+          firstAck();
         }
       };
       const workers = Array.from({ length: clients }, ingest);
+      // On a loaded machine one batch can take longer than the whole kill window, and a run that
+      // never acknowledges anything checks nothing: until something is acknowledged, the kill
+      // window starts at the round's first acknowledgement.
+      if (acked.length === 0) await Promise.race([acknowledged, Promise.all(workers)]);
       await new Promise((r) => setTimeout(r, killAfterMs));
       killed = true;
       await shard.kill();
