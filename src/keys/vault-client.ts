@@ -80,6 +80,8 @@ export class VaultClient {
       apiVersion: 'v1',
       endpoint: this.address,
       pathPrefix: '',
+      // node-vault's debug output (DEBUG=node-vault) would print request bodies: JWTs at login.
+      debug: () => undefined,
       // strictSSL pinned: VAULT_SKIP_VERIFY in the environment must not turn TLS checks off.
       requestOptions: {
         strictSSL: true,
