@@ -1,18 +1,24 @@
-// vitest global setup of the `cluster` project: builds missing binaries, starts one test cluster
-// for the whole tier, hands its kubeconfig and Vault address/token to the tests, serves a small
-// control endpoint (apiserver restart) and tears everything down at the end, on failure, and on
-// SIGINT/SIGTERM.
+// vitest global setup of the `cluster` project: checks it runs in the tier's private network
+// namespace, starts one test cluster and the pod runner for the whole tier, hands the kubeconfig
+// and Vault address/token to the tests, serves a small control endpoint (apiserver restart) and
+// tears everything down at the end, on failure, and on SIGINT/SIGTERM. The binaries are built
+// before, outside the namespace (run-in-netns.sh).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 
 import type { TestProject } from 'vitest/node';
 
-import { binaryPaths, buildBinaries } from './harness/binaries.ts';
-import { TestCluster } from './harness/cluster.ts';
+import { binaryPaths } from './harness/binaries.ts';
+import { CLUSTER_DIR_ENV, TestCluster } from './harness/cluster.ts';
 import './harness/context.ts';
+import { assertPodNetwork } from './harness/netns.ts';
+import { PodRunner } from './harness/pod-runner/runner.ts';
 
 const FAKE_NODES = 3;
+/** The agdr CLI the pod runner starts in place of the image's entrypoint. */
+const AGDR_CLI = resolve(import.meta.dirname, '../../src/cli/agdr.ts');
 
 function controlServer(
   cluster: TestCluster,
@@ -46,25 +52,44 @@ function controlServer(
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  buildBinaries();
+  await assertPodNetwork();
   const bins = binaryPaths();
   const started = Date.now();
   const cluster = await TestCluster.start({ bins, nodes: FAKE_NODES });
   console.log(
     `test cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.info.workDir})`,
   );
+  const runner = await PodRunner.start({
+    kubeconfig: cluster.info.kubeconfig,
+    nodeNames: cluster.info.nodeNames,
+    workDir: cluster.info.workDir,
+    logDir: cluster.info.logDir,
+    agdrScript: AGDR_CLI,
+    nodeBinary: process.execPath,
+    baseEnv: { PATH: process.env['PATH'] ?? '', [CLUSTER_DIR_ENV]: cluster.info.workDir },
+    onPidsChanged: () => cluster.pidsChanged(),
+  }).catch(async (err: unknown) => {
+    await cluster.stop();
+    throw err;
+  });
+  cluster.addPidSource(() => runner.pids());
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    runner.killNow();
     cluster.killNow();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
-  const onExit = (): void => cluster.killNow();
+  const onExit = (): void => {
+    runner.killNow();
+    cluster.killNow();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', onExit);
 
   const token = randomBytes(16).toString('hex');
   const control = await controlServer(cluster, token).catch(async (err: unknown) => {
+    await runner.stop();
     await cluster.stop();
     throw err;
   });
@@ -75,7 +100,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('exit', onExit);
-    await new Promise<void>((resolve) => control.server.close(() => resolve()));
+    await new Promise<void>((done) => control.server.close(() => done()));
+    await runner.stop();
     await cluster.stop();
   };
 }

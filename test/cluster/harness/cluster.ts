@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 
 import { Kubectl } from './kubectl.ts';
+import { kwokStagesConfig } from './pod-runner/kwok-stages.ts';
+import { AGDR_TEST_IMAGE } from './pod-runner/launch.ts';
 import { freePorts, httpGet } from './net.ts';
 import type { TlsOptions } from './net.ts';
 import { createPki } from './pki.ts';
@@ -52,12 +54,16 @@ export interface ClusterInfo {
   readonly nodeNames: readonly string[];
   readonly bins: BinaryPaths;
   readonly logDir: string;
+  /** The pod network (KWOK's --cidr): addresses local processes bind inside the namespace. */
+  readonly podCidr: string;
 }
 
 /** Environment marker on every child, so a later run can tell our orphans from other processes. */
 export const CLUSTER_DIR_ENV = 'AGDR_TEST_CLUSTER_DIR';
 const WORK_DIR_PREFIX = 'agdr-cluster-';
 const PIDS_FILE = 'pids.json';
+/** KWOK hands out pod IPs from here; run-in-netns.sh routes 10.244.0.0/16 to `lo`. */
+const POD_CIDR = '10.244.0.1/16';
 /** Where the component logs of the last run are kept after teardown. */
 export const LAST_LOGS_DIR = join(tmpdir(), 'agdr-cluster-last-logs');
 
@@ -113,6 +119,8 @@ export class TestCluster {
   private readonly apiserver: ManagedProcess;
   private readonly adminTls: TlsOptions;
   private readonly startTimeoutMs: number;
+  private readonly recordPids: () => void;
+  private readonly pidSources: (() => number[])[];
 
   private constructor(
     info: ClusterInfo,
@@ -120,12 +128,29 @@ export class TestCluster {
     apiserver: ManagedProcess,
     adminTls: TlsOptions,
     startTimeoutMs: number,
+    recordPids: () => void,
+    pidSources: (() => number[])[],
   ) {
     this.info = info;
     this.processes = processes;
     this.apiserver = apiserver;
     this.adminTls = adminTls;
     this.startTimeoutMs = startTimeoutMs;
+    this.recordPids = recordPids;
+    this.pidSources = pidSources;
+  }
+
+  /**
+   * Adds processes started outside the cluster (the pod runner's) to the orphan record; call
+   * `pidsChanged()` whenever the set changes.
+   */
+  addPidSource(source: () => number[]): void {
+    this.pidSources.push(source);
+    this.recordPids();
+  }
+
+  pidsChanged(): void {
+    this.recordPids();
   }
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
@@ -134,22 +159,30 @@ export class TestCluster {
       console.warn(`test cluster: removed leftovers of dead runs: ${reaped.join(', ')}`);
     const workDir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
     const processes: ManagedProcess[] = [];
+    const pidSources: (() => number[])[] = [];
     const recordPids = (): void =>
       writeFileSync(
         join(workDir, PIDS_FILE),
         JSON.stringify({
           owner: process.pid,
-          pids: processes.map((p) => p.pid).filter((p): p is number => p !== undefined),
+          pids: [
+            ...processes.map((p) => p.pid).filter((p): p is number => p !== undefined),
+            ...pidSources.flatMap((source) => source()),
+          ],
         }),
       );
     recordPids();
-    const cluster = await TestCluster.boot(options, workDir, processes, recordPids).catch(
-      async (err: unknown) => {
-        await Promise.allSettled([...processes].reverse().map((p) => p.stop(2_000)));
-        rmSync(workDir, { recursive: true, force: true });
-        throw err;
-      },
-    );
+    const cluster = await TestCluster.boot(
+      options,
+      workDir,
+      processes,
+      recordPids,
+      pidSources,
+    ).catch(async (err: unknown) => {
+      await Promise.allSettled([...processes].reverse().map((p) => p.stop(2_000)));
+      rmSync(workDir, { recursive: true, force: true });
+      throw err;
+    });
     return cluster;
   }
 
@@ -158,6 +191,7 @@ export class TestCluster {
     workDir: string,
     processes: ManagedProcess[],
     recordPids: () => void,
+    pidSources: (() => number[])[],
   ): Promise<TestCluster> {
     const timeout = options.startTimeoutMs ?? 90_000;
     const { bins } = options;
@@ -276,11 +310,14 @@ export class TestCluster {
         nodeNames: Array.from({ length: options.nodes }, (_, i) => `kwok-node-${i}`),
         bins,
         logDir,
+        podCidr: POD_CIDR,
       },
       processes,
       apiserver,
       adminTls,
       timeout,
+      recordPids,
+      pidSources,
     );
     await cluster.waitApiserverReady();
 
@@ -303,8 +340,13 @@ export class TestCluster {
       '--leader-elect=false',
       '--profiling=false',
     ]);
+    // KWOK runs its default pod stages except for the pod runner's pods (see kwok-stages.ts).
+    const kwokConfig = join(workDir, 'kwok.yaml');
+    writeFileSync(kwokConfig, kwokStagesConfig(AGDR_TEST_IMAGE));
     const kwok = launch('kwok', bins.kwok, [
       ...componentKubeconfig,
+      `--config=${kwokConfig}`,
+      `--cidr=${POD_CIDR}`,
       '--manage-all-nodes=false',
       '--manage-nodes-with-label-selector=type=kwok',
       `--server-address=127.0.0.1:${kwokPort}`,
