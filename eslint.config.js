@@ -10,12 +10,14 @@ const MAY_IMPORT = {
   'log-store': ['core'],
   keys: ['core'],
   clients: ['core'],
-  'shard-runtime': ['core', 'log-store', 'keys'],
-  coordinator: ['core', 'log-store', 'keys', 'clients'],
+  // What both HTTP servers share (connection limits, parser errors, 405).
+  'http-server': [],
+  'shard-runtime': ['core', 'log-store', 'keys', 'http-server'],
+  coordinator: ['core', 'log-store', 'keys', 'clients', 'http-server'],
   // `keys`: the operator provisions shard keys through a signer backend.
   operator: ['core', 'clients', 'keys'],
   // `coordinator` only from the commands that start one (below).
-  cli: ['core', 'log-store', 'keys', 'clients', 'shard-runtime', 'operator'],
+  cli: ['core', 'log-store', 'keys', 'clients', 'http-server', 'shard-runtime', 'operator'],
 };
 const FOLDERS = Object.keys(MAY_IMPORT);
 const STARTS_A_COORDINATOR = ['src/cli/coordinator.ts', 'src/cli/local.ts'];

@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
   records: () => import('./records.ts'),
   'shard-memory': () => import('./shard-memory.ts'),
   'shard-crash': () => import('./shard-crash.ts'),
+  'shard-slow-body': () => import('./shard-slow-body.ts'),
   shard: () => import('./shard.ts'),
 };
 

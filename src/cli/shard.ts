@@ -44,6 +44,21 @@ Options:
   --max-body BYTES           largest POST /v1/decisions body (default: 4194304)
   --max-batch-body BYTES     largest POST /v1/decisions:batch body (default: 67108864)
   --max-batch-lines N        most NDJSON lines in one batch request (default: 20000)
+  --max-inflight-body BYTES  request body bytes held in memory at once, all requests together
+                             (default: 134217728, 128 MiB); past it ingest answers 503
+                             overloaded (Retry-After: 1)
+  --body-timeout DUR         cut a request body that sends nothing for this long: 408
+                             (default: 10s)
+  --headers-timeout DUR      time to receive a request's head (default: 10s)
+  --request-timeout DUR      time to receive a whole request (default: 120s)
+  --max-connections N        most open connections; more are closed at once (default: 1024)
+  --allow-origin ORIGIN      serve browser requests from this origin (scheme://host[:port];
+                             repeatable). Requests a browser makes (with an Origin or
+                             Sec-Fetch-Site header) from any other origin get 403
+  --allow-host NAME          a host name the shard is reached by (repeatable; *.example.org
+                             matches subdomains). IP literals and localhost are always
+                             served. Browser requests must name one of these; once any is
+                             given, every request must
   --workers N                threads that parse and validate batches (default: cores - 1,
                              at least 1; 0 validates on the main thread; the record_id index
                              is always written by one more thread, agdr-index)
@@ -66,6 +81,27 @@ API: POST /v1/decisions, POST /v1/decisions:batch (NDJSON), GET /v1/checkpoint,
 (see docs/API.md). /healthz fails once the record_id index cannot be written: restart the
 shard, which re-indexes from the log.
 `;
+
+/** A browser origin as browsers send it: scheme://host[:port], nothing after. */
+function parseOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--allow-origin: '${text}' is not an origin (scheme://host[:port])`);
+  }
+  if (url.origin === 'null' || url.origin !== text)
+    throw new UsageError(
+      `--allow-origin: '${text}' is not an origin; did you mean '${url.origin}'?`,
+    );
+  return text;
+}
+
+function parseHostPattern(text: string): string {
+  if (!/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(text))
+    throw new UsageError(`--allow-host: '${text}' is not a host name (or *.domain)`);
+  return text.toLowerCase();
+}
 
 function byteCount(text: string, flag: string): number {
   return parsePositiveInt(text, flag, 2 ** 31 - 1);
@@ -94,6 +130,13 @@ export const command: Command = {
         'max-body': { type: 'string', default: String(4 << 20) },
         'max-batch-body': { type: 'string', default: String(64 << 20) },
         'max-batch-lines': { type: 'string', default: '20000' },
+        'max-inflight-body': { type: 'string', default: String(128 << 20) },
+        'body-timeout': { type: 'string', default: '10s' },
+        'headers-timeout': { type: 'string', default: '10s' },
+        'request-timeout': { type: 'string', default: '120s' },
+        'max-connections': { type: 'string', default: '1024' },
+        'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         workers: { type: 'string' },
         'full-check': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -150,7 +193,14 @@ export const command: Command = {
             '--max-batch-lines',
             10_000_000,
           ),
+          maxInflightBodyBytes: byteCount(flags['max-inflight-body'], '--max-inflight-body'),
+          bodyIdleTimeoutMs: parseDuration(flags['body-timeout'], '--body-timeout'),
+          headersTimeoutMs: parseDuration(flags['headers-timeout'], '--headers-timeout'),
+          requestTimeoutMs: parseDuration(flags['request-timeout'], '--request-timeout'),
+          maxConnections: parsePositiveInt(flags['max-connections'], '--max-connections', 1 << 20),
         },
+        allowOrigins: (flags['allow-origin'] ?? []).map((o) => parseOrigin(o)),
+        allowHosts: (flags['allow-host'] ?? []).map((h) => parseHostPattern(h)),
         workers: workers === undefined ? defaultWorkers() : Number(workers),
         fullCheck: flags['full-check'],
         logger: pino({ level: flags['log-level'], base: { svc: 'shard' } }, pino.destination(2)),

@@ -10,6 +10,7 @@ import type { EpochTable } from '../core/routing.ts';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
 import type { TrustBundle } from '../clients/trust.ts';
 import type { MissingReport } from './state.ts';
+import { refuseOtherMethods } from '../http-server/methods.ts';
 
 /** What the API serves; implemented by the running coordinator. */
 export interface CoordinatorView {
@@ -52,9 +53,12 @@ class ApiError extends Error {
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 
-/** A non-negative decimal integer (at most 2^53 - 1), or undefined when it is not one. */
+/**
+ * A non-negative decimal integer (at most 2^53 - 1) in its one spelling (no leading zeros, so
+ * one id has one URL), or undefined when it is not one.
+ */
 function parseIndex(raw: string): number | undefined {
-  if (!/^\d+$/.test(raw)) return undefined;
+  if (!/^(0|[1-9][0-9]*)$/.test(raw)) return undefined;
   const n = Number(raw);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -71,7 +75,7 @@ function intParam(req: Request, name: string, opts: { min?: number; def?: number
     throw new ApiError(
       400,
       'bad_parameter',
-      `${name} must be a whole number from ${opts.min ?? 0} to ${MAX_INT}`,
+      `${name} must be a whole number from ${opts.min ?? 0} to ${MAX_INT}, without leading zeros`,
       name,
     );
   }
@@ -87,7 +91,7 @@ function pathInt(value: string | undefined, name: string): number {
     throw new ApiError(
       400,
       'bad_parameter',
-      `${name} must be a whole number from 0 to ${MAX_INT}`,
+      `${name} must be a whole number from 0 to ${MAX_INT}, without leading zeros`,
       name,
     );
   }
@@ -230,13 +234,11 @@ export function coordinatorApi(
   });
 
   // Every endpoint is read-only: another method on a known path is 405, not "no such endpoint".
-  const paths = (app.router.stack as { route?: { path: string } }[]).flatMap((l) =>
-    l.route ? [l.route.path] : [],
+  refuseOtherMethods(
+    app,
+    (method, allow) =>
+      new ApiError(405, 'method_not_allowed', `${method} is not allowed here; use ${allow}`),
   );
-  app.all(paths, (req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('allow', 'GET, HEAD');
-    next(new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; use GET`));
-  });
   app.use((req: Request, _res: Response, next: NextFunction) =>
     next(notFound(`no such endpoint: ${req.method} ${req.path}`)),
   );

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { bytesEqual, toHex } from '../core/bytes.ts';
 import type { Signer } from '../core/signer.ts';
+import { DEFAULT_SERVER_LIMITS, limitedServer } from '../http-server/server-limits.ts';
 import { coordinatorApi } from './api.ts';
 import type { CoordinatorView } from './api.ts';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
@@ -637,9 +638,12 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   let server: Server;
   try {
     server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.port, config.host, (err?: Error) =>
-        err ? reject(err) : resolve(s),
-      );
+      const s = limitedServer(app, DEFAULT_SERVER_LIMITS);
+      s.once('error', reject);
+      s.listen(config.port, config.host, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
     });
   } catch (err) {
     // Release the global log (and its lock) before reporting, e.g., a port in use.

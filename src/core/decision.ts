@@ -39,6 +39,11 @@ const PPP_MEMBER_SET: ReadonlySet<string> = new Set(PPP_MEMBERS);
 /** record_id: safe in URLs, file names and log lines without escaping. */
 const RECORD_ID = /^[A-Za-z0-9._:-]+$/;
 
+/** Whether `text` could be a decision's record_id: the pattern, at most `maxLength` long. */
+export function isRecordId(text: string, maxLength: number): boolean {
+  return text.length <= maxLength && RECORD_ID.test(text);
+}
+
 export type DecisionResult =
   { ok: true; prepared: PreparedDecision } | { ok: false; problems: DecisionProblem[] };
 

@@ -5,7 +5,7 @@
 // The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
 // the whole object.
-import { bytesEqual, copyBytes, utf8, writeDecimal } from './bytes.ts';
+import { bytesEqual, copyBytes, rangesEqual, utf8, writeDecimal } from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
 import { isIndex, isJsonObject } from './json-shape.ts';
@@ -50,6 +50,20 @@ export class EnvelopeError extends Error {
 
 const PREFIX = utf8.encode('{"decision":');
 const encoder = new TextEncoder();
+
+/**
+ * Whether a stored (canonical) envelope holds exactly the canonical decision `decision`: its
+ * bytes start with `{"decision":` + decision + `,`. No parse: one JSON object cannot be a
+ * proper prefix of another, so the first object after the prefix is the stored decision.
+ */
+export function envelopeHoldsDecision(envelope: Uint8Array, decision: Uint8Array): boolean {
+  const end = PREFIX.length + decision.length;
+  if (envelope.length <= end || envelope[end] !== 0x2c) return false;
+  return (
+    rangesEqual(envelope, 0, PREFIX.length, PREFIX, 0, PREFIX.length) &&
+    rangesEqual(envelope, PREFIX.length, end, decision, 0, decision.length)
+  );
+}
 
 /** Envelope bytes: `{"decision":` + canonicalDecision + the canonical rest of the envelope. */
 export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array): Uint8Array {

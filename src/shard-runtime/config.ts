@@ -3,9 +3,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DecisionLimits } from '../core/decision.ts';
 import type { Signer } from '../core/signer.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../http-server/server-limits.ts';
 import { DEFAULT_BATCH_BYTES } from '../log-store/index.ts';
+import type { BodyBudget } from './request-body.ts';
 
-export interface ShardLimits {
+export interface ShardLimits extends ServerLimits {
   /** Largest POST /v1/decisions body, bytes. */
   maxBodyBytes: number;
   /** Largest POST /v1/decisions:batch body, bytes. */
@@ -14,6 +16,13 @@ export interface ShardLimits {
   maxBatchLines: number;
   /** Field and record limits applied to every decision. */
   decision: Partial<DecisionLimits>;
+  /**
+   * Request body bytes held in memory at once by the process (all requests, all connections;
+   * one connection reads one body at a time, so it holds at most the largest body limit).
+   */
+  maxInflightBodyBytes: number;
+  /** A request body that sends nothing for this long is cut (408), ms. */
+  bodyIdleTimeoutMs: number;
 }
 
 export const DEFAULT_SHARD_LIMITS: Readonly<ShardLimits> = Object.freeze({
@@ -21,6 +30,9 @@ export const DEFAULT_SHARD_LIMITS: Readonly<ShardLimits> = Object.freeze({
   maxBatchBodyBytes: 64 << 20,
   maxBatchLines: 20_000,
   decision: {},
+  maxInflightBodyBytes: 128 << 20,
+  bodyIdleTimeoutMs: 10_000,
+  ...DEFAULT_SERVER_LIMITS,
 });
 
 export interface ShardConfig {
@@ -42,6 +54,19 @@ export interface ShardConfig {
   /** How often the routing file is checked for changes. */
   routingPollMs: number;
   limits: ShardLimits;
+  /**
+   * Browser origins (`https://app.example`) whose requests are served. A request from a browser
+   * (it carries `Origin` or `Sec-Fetch-Site`) from any other origin is refused (403).
+   */
+  allowOrigins: string[];
+  /**
+   * Host names the shard answers to besides IP literals and `localhost` (a leading `*.` matches
+   * any subdomain). Empty: any Host, except for browser requests, which must name an IP literal,
+   * `localhost` or one of these (a defence against DNS rebinding).
+   */
+  allowHosts: string[];
+  /** The in-flight body budget, when the embedder shares one among several shards. */
+  bodyBudget?: BodyBudget;
   /** Group commit: most entries and bytes per batch, how long an idle writer waits for more. */
   maxBatchEntries: number;
   maxBatchBytes: number;
@@ -68,6 +93,8 @@ export const SHARD_DEFAULTS = Object.freeze({
   maxBatchBytes: DEFAULT_BATCH_BYTES,
   maxBatchWaitMs: 0,
   fullCheck: false,
+  allowOrigins: [] as string[],
+  allowHosts: [] as string[],
 });
 
 /**

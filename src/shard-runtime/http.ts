@@ -4,13 +4,17 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { toBase64, toHex, utf8 } from '../core/bytes.ts';
-import type { DecisionLimits } from '../core/decision.ts';
+import { isRecordId, type DecisionLimits } from '../core/decision.ts';
+import { refuseOtherMethods } from '../http-server/methods.ts';
 import { LogStoreError, type MerkleLog } from '../log-store/index.ts';
+import { browserRefusal, type BrowserPolicy } from './browser-guard.ts';
+import { MAX_INDEXABLE_ID_LENGTH } from './config.ts';
 import { ShardApiError, intParam } from './errors.ts';
-import type { Ingestor } from './ingest.ts';
+import type { Conflict, Ingestor } from './ingest.ts';
 import type { RejectReason, ShardMetrics } from './metrics.ts';
 import { prepareBody, type PackedBatch, type PrepareResult } from './prepare.ts';
 import { PreparePoolError, type PreparePool } from './prepare-pool.ts';
+import { declaredLength, overloaded, readBody, tooLarge, type BodyBudget } from './request-body.ts';
 import { BufferPool } from './response-buffers.ts';
 import type { RoutingTable } from './routing-table.ts';
 import type { ShardLimits } from './config.ts';
@@ -23,6 +27,10 @@ export interface ShardHttpDeps {
   pool: PreparePool | undefined;
   metrics: ShardMetrics;
   limits: ShardLimits;
+  /** Which browser requests are served (see browser-guard.ts). */
+  browsers: BrowserPolicy;
+  /** Request body bytes the process may hold at once. */
+  bodyBudget: BodyBudget;
   /** False while shutting down: ingest gets 503, /readyz fails. */
   accepting: () => boolean;
   /**
@@ -41,6 +49,31 @@ const POOL_MIN_BYTES = 16 * 1024;
 // Express 5 passes a rejected handler promise to the error middleware, so handlers are plain
 // async functions.
 type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** Media types an ingest body may be sent as (both are refused by browsers without CORS). */
+const INGEST_TYPES = new Set(['application/json', 'application/x-ndjson']);
+
+/** Why a Content-Type is not one ingest takes, or undefined when it is. */
+function contentTypeProblem(header: string | undefined): string | undefined {
+  if (header === undefined)
+    return 'Content-Type is required: application/json or application/x-ndjson';
+  const [type = '', ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  if (!INGEST_TYPES.has(type))
+    return `Content-Type ${JSON.stringify(type)} is not accepted: use application/json or application/x-ndjson`;
+  for (const p of params) {
+    if (p.startsWith('charset=') && !/^charset="?utf-8"?$/.test(p))
+      return `the body must be UTF-8 (${p})`;
+  }
+  return undefined;
+}
+
+/** The metric reason of each way reading a body can fail. */
+const BODY_REJECTS: Partial<Record<string, RejectReason>> = {
+  body_too_large: 'body_too_large',
+  body_timeout: 'body_timeout',
+  overloaded: 'overloaded',
+  unsupported_encoding: 'unsupported_media_type',
+};
 
 function countLines(body: Uint8Array, max: number): number {
   let n = 0;
@@ -80,29 +113,52 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     return prepareBody(body, ndjson, decisionLimits, current.table, current.version);
   }
 
+  /**
+   * Everything an ingest request can be refused for before a byte of its body is read. Once it
+   * passes, a client waiting on `Expect: 100-continue` is told to send the body.
+   */
+  const admit = (req: Request, res: Response, limit: number): void => {
+    if (!d.accepting())
+      reject('unavailable', new ShardApiError(503, 'shutting_down', 'the shard is shutting down'));
+    const indexFailure = d.indexFailure();
+    if (indexFailure !== undefined)
+      reject(
+        'unavailable',
+        new ShardApiError(
+          503,
+          'index_unavailable',
+          `the record_id index cannot be written (${indexFailure.message}); the shard must be restarted, acknowledged decisions are safe in the log`,
+        ),
+      );
+    const typeProblem = contentTypeProblem(req.headers['content-type']);
+    if (typeProblem !== undefined)
+      reject(
+        'unsupported_media_type',
+        new ShardApiError(415, 'unsupported_media_type', typeProblem, 'Content-Type'),
+      );
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limit) reject('body_too_large', tooLarge(limit));
+    if (req.headers.expect?.toLowerCase() === '100-continue') {
+      // The body would not fit in memory now: say so before the client sends it.
+      if (declared !== undefined && declared > d.bodyBudget.size - d.bodyBudget.used)
+        reject('overloaded', overloaded(d.bodyBudget));
+      res.writeContinue();
+    }
+  };
+
   const ingest = (ndjson: boolean): Handler => {
+    const limit = ndjson ? d.limits.maxBatchBodyBytes : d.limits.maxBodyBytes;
     return async (req, res) => {
       const t0 = performance.now();
-      if (!d.accepting())
-        reject(
-          'unavailable',
-          new ShardApiError(503, 'shutting_down', 'the shard is shutting down'),
-        );
-      const indexFailure = d.indexFailure();
-      if (indexFailure !== undefined)
-        reject(
-          'unavailable',
-          new ShardApiError(
-            503,
-            'index_unavailable',
-            `the record_id index cannot be written (${indexFailure.message}); the shard must be restarted, acknowledged decisions are safe in the log`,
-          ),
-        );
-      const body = req.body as unknown;
-      if (!(body instanceof Uint8Array)) {
-        reject('bad_request', new ShardApiError(400, 'bad_request', 'request body missing'));
-      }
-      const bytes = body as Uint8Array;
+      admit(req, res, limit);
+      const bytes = await readBody(req, res, {
+        limit,
+        budget: d.bodyBudget,
+        idleTimeoutMs: d.limits.bodyIdleTimeoutMs,
+      }).catch((err: unknown) => {
+        if (err instanceof ShardApiError) d.metrics.reject(BODY_REJECTS[err.code] ?? 'bad_request');
+        throw err;
+      });
       if (ndjson) {
         const lines = countLines(bytes, d.limits.maxBatchLines);
         if (lines > d.limits.maxBatchLines) {
@@ -152,6 +208,26 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         );
         return;
       }
+      if (!outcome.ok && 'conflicts' in outcome) {
+        const first = outcome.conflicts[0] as Conflict;
+        const original =
+          first.seq !== undefined
+            ? `stored at seq ${first.seq}`
+            : first.original_line !== undefined
+              ? `on line ${first.original_line} of this request`
+              : 'being appended';
+        reject(
+          'record_id_conflict',
+          new ShardApiError(
+            409,
+            'record_id_conflict',
+            `record_id ${first.record_id} is taken by a different decision (${original}); a record_id names one decision: nothing was appended`,
+            '$.record_id',
+            { conflicts: outcome.conflicts },
+          ),
+        );
+        return;
+      }
       if (!outcome.ok) {
         const first = outcome.misrouted[0];
         reject(
@@ -190,9 +266,12 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     };
   };
 
-  const raw = (limit: number) => express.raw({ type: () => true, limit });
-  app.post(/^\/v1\/decisions:batch$/, raw(d.limits.maxBatchBodyBytes), ingest(true));
-  app.post('/v1/decisions', raw(d.limits.maxBodyBytes), ingest(false));
+  // Before any route: a refused browser request learns nothing and plants nothing.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(browserRefusal(req.headers, d.browsers));
+  });
+  app.post(/^\/v1\/decisions:batch$/, ingest(true));
+  app.post('/v1/decisions', ingest(false));
 
   app.get('/v1/checkpoint', async (_req, res) => {
     const latest = await d.log.latestCheckpoint();
@@ -257,6 +336,16 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     if (typeof id !== 'string' || id.length === 0) {
       throw new ShardApiError(400, 'bad_parameter', 'record_id is required', 'record_id');
     }
+    // Checked before the index sees it: an id no decision could carry is bad input, not a key
+    // the index must be asked about (it cannot key one past its limit).
+    if (!isRecordId(id, MAX_INDEXABLE_ID_LENGTH)) {
+      throw new ShardApiError(
+        400,
+        'bad_parameter',
+        `record_id must be 1 to ${MAX_INDEXABLE_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -`,
+        'record_id',
+      );
+    }
     const seq = d.ingestor.seqOf(id);
     if (seq === undefined || seq >= d.log.size) {
       throw new ShardApiError(
@@ -287,6 +376,11 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
   });
 
+  refuseOtherMethods(
+    app,
+    (method, allow) =>
+      new ShardApiError(405, 'method_not_allowed', `${method} is not allowed here; use ${allow}`),
+  );
   app.use((req: Request) => {
     throw new ShardApiError(404, 'not_found', `no route ${req.method} ${req.path}`, req.path);
   });
@@ -294,7 +388,11 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toApiError(err, d);
     if (e.status >= 500) d.onError(err, req);
-    if (!res.headersSent) res.status(e.status).json(e.toJSON());
+    if (res.headersSent) return;
+    // A body left unread cannot be skipped to reach the next request: close the connection.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    if (e.status === 503 && e.code === 'overloaded') res.setHeader('Retry-After', '1');
+    res.status(e.status).json(e.toJSON());
   });
   return app;
 }
@@ -309,11 +407,7 @@ function toApiError(err: unknown, d: ShardHttpDeps): ShardApiError {
       `the log cannot accept writes: ${err.message}`,
     );
   }
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.too.large') {
-    d.metrics.reject('body_too_large');
-    return new ShardApiError(413, 'body_too_large', 'request body is larger than the limit');
-  }
+  const e = err as { status?: number; message?: string };
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     d.metrics.reject('bad_request');
     return new ShardApiError(e.status, 'bad_request', e.message ?? 'bad request');

@@ -1,14 +1,16 @@
 // Ingest of prepared decisions into the shard's log: routing check (nothing misrouted is
 // appended, and nothing new once the epoch in force has retired the shard), record_id
-// idempotency (a known record_id returns its original receipt and appends nothing, also when the
-// original is still in flight), envelope splicing in the log writer, and receipts once durable.
-import { startOf, toHex, utf8 } from '../core/bytes.ts';
-import type { EnvelopeRouting } from '../core/envelope.ts';
+// idempotency (a known record_id with the same decision returns its original receipt and appends
+// nothing, also when the original is still in flight; with another decision it is a conflict,
+// and nothing of the request is appended), envelope splicing in the log writer, and receipts
+// once durable.
+import { bytesEqual, startOf, toHex, utf8 } from '../core/bytes.ts';
+import { envelopeHoldsDecision, type EnvelopeRouting } from '../core/envelope.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { AppendedRange, BatchStats, MerkleLog } from '../log-store/index.ts';
 import { EnvelopeWriter } from './envelope-writer.ts';
 import { InFlightIds, type InFlightMatch } from './in-flight-ids.ts';
-import type { PackedBatch } from './prepare.ts';
+import { canonicalAt, type PackedBatch } from './prepare.ts';
 import { appendedReceipt, ReceiptList, type Receipt } from './receipts.ts';
 import { idAt, idHash, recordIdAt } from './record-ids.ts';
 import type { RecordIndex } from './record-index.ts';
@@ -22,6 +24,16 @@ export interface Misrouted {
   epoch: number;
 }
 
+/** A decision whose record_id is already taken by a different decision. */
+export interface Conflict {
+  line: number;
+  record_id: string;
+  /** The seq of the stored original, once it has one (an original in flight may not yet). */
+  seq?: number;
+  /** The line of the original, when it is an earlier line of the same request. */
+  original_line?: number;
+}
+
 export type IngestOutcome =
   | {
       ok: true;
@@ -32,7 +44,25 @@ export type IngestOutcome =
     }
   | { ok: false; misrouted: Misrouted[] }
   /** The epoch in force now has retired this shard: nothing new may be appended. */
-  | { ok: false; retired: Retirement };
+  | { ok: false; retired: Retirement }
+  /** record_ids already taken by other decisions: nothing was appended. */
+  | { ok: false; conflicts: Conflict[] };
+
+/** A stored record a repeat is answered with: its receipt, and its envelope to compare with. */
+interface StoredOriginal {
+  receipt: Receipt;
+  envelope: Uint8Array;
+}
+
+/** How each decision of a request is answered, decided in one synchronous pass. */
+interface IngestPlan {
+  receipts: ReceiptList;
+  waits: Promise<void>[];
+  fresh: number[];
+  conflicts: Conflict[];
+  /** Seqs of stored originals not read yet: the pass must run again once they are. */
+  unread: number[];
+}
 
 /** One appendEntries call of an ingest: entry k is decision fresh[k] of batch. */
 interface AppendCall {
@@ -96,37 +126,30 @@ export class Ingestor {
       }
     }
     if (misrouted.length > 0) return { ok: false, misrouted };
+
+    // A repeat of a stored record_id is compared with the stored decision before anything is
+    // appended, so a conflict refuses the whole request. Reading the originals awaits, so the
+    // pass runs again after it: everything from the pass that finds nothing unread to the
+    // append below is one synchronous run (no other request can start appending in between).
+    let stored: Map<number, StoredOriginal> | undefined;
+    let plan = this.#plan(batch, stored);
+    while (plan.unread.length > 0) {
+      stored ??= new Map();
+      const originals = stored;
+      await Promise.all(
+        plan.unread.map(async (seq) => originals.set(seq, await this.#stored(seq))),
+      );
+      plan = this.#plan(batch, stored);
+    }
+    if (plan.conflicts.length > 0) return { ok: false, conflicts: plan.conflicts };
     // Checked in the same synchronous run as the append below, so once the shard clock has
     // passed the boundary no append can start after a final checkpoint waited for appends.
     const retired =
       this.#routing === undefined
         ? undefined
         : retirementAt(this.#routing(), this.shardId, this.#clock());
-    if (retired !== undefined && this.#hasNew(batch)) return { ok: false, retired };
-
-    const receipts = new ReceiptList(this.shardId, batch, n);
-    const waits: Promise<void>[] = [];
-    const fresh: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const earlier = batch.sameAs[i] as number;
-      if (earlier !== -1) {
-        receipts.setSameAs(i, earlier);
-        continue;
-      }
-      const pending = this.#pendingOf(batch, i);
-      if (pending !== undefined) {
-        waits.push(
-          pending.value.appended.then((r) => receipts.setExisting(i, this.#receipt(pending, r))),
-        );
-        continue;
-      }
-      const seq = this.#index.get(idAt(batch, i));
-      if (seq !== undefined) {
-        waits.push(this.receiptOf(seq).then((r) => receipts.setExisting(i, r)));
-        continue;
-      }
-      fresh.push(i);
-    }
+    if (retired !== undefined && plan.fresh.length > 0) return { ok: false, retired };
+    const { receipts, waits, fresh } = plan;
 
     let stats: BatchStats | undefined;
     if (fresh.length > 0) {
@@ -162,13 +185,60 @@ export class Ingestor {
     return { ok: true, receipts, batch: stats };
   }
 
-  /** Whether a batch holds a record_id this shard has neither stored nor in flight. */
-  #hasNew(batch: PackedBatch): boolean {
-    for (let i = 0; i < batch.count; i++) {
-      if (this.#pendingOf(batch, i) === undefined && this.#index.get(idAt(batch, i)) === undefined)
-        return true;
+  /**
+   * One pass over the batch: each decision is new (`fresh`), a repeat of an earlier line, of a
+   * decision in flight or of a stored one (answered with the original's receipt), or a conflict
+   * (its record_id is taken by another decision). A stored original not in `stored` is `unread`.
+   */
+  #plan(batch: PackedBatch, stored: Map<number, StoredOriginal> | undefined): IngestPlan {
+    const n = batch.count;
+    const plan: IngestPlan = {
+      receipts: new ReceiptList(this.shardId, batch, n),
+      waits: [],
+      fresh: [],
+      conflicts: [],
+      unread: [],
+    };
+    const conflict = (i: number, original: Omit<Conflict, 'line' | 'record_id'>): void => {
+      plan.conflicts.push({
+        line: batch.lines[i] as number,
+        record_id: recordIdAt(batch, i),
+        ...original,
+      });
+    };
+    for (let i = 0; i < n; i++) {
+      const earlier = batch.sameAs[i] as number;
+      if (earlier !== -1) {
+        if (bytesEqual(canonicalAt(batch, i), canonicalAt(batch, earlier)))
+          plan.receipts.setSameAs(i, earlier);
+        else conflict(i, { original_line: batch.lines[earlier] as number });
+        continue;
+      }
+      const pending = this.#pendingOf(batch, i);
+      if (pending !== undefined) {
+        const call = pending.value;
+        const original = canonicalAt(call.batch, call.fresh[pending.k] as number);
+        if (!bytesEqual(canonicalAt(batch, i), original)) {
+          conflict(i, call.first === undefined ? {} : { seq: call.first + pending.k });
+          continue;
+        }
+        plan.waits.push(
+          call.appended.then((r) => plan.receipts.setExisting(i, this.#receipt(pending, r))),
+        );
+        continue;
+      }
+      const seq = this.#index.get(idAt(batch, i));
+      if (seq === undefined) {
+        plan.fresh.push(i);
+        continue;
+      }
+      const original = stored?.get(seq);
+      if (original === undefined) plan.unread.push(seq);
+      else if (!envelopeHoldsDecision(original.envelope, canonicalAt(batch, i)))
+        conflict(i, { seq });
+      else plan.receipts.setExisting(i, original.receipt);
     }
-    return false;
+    return plan;
   }
 
   /** The in-flight original of decision i's record_id, if one is being appended. */
@@ -192,20 +262,21 @@ export class Ingestor {
     return appendedReceipt(this.shardId, call.batch, call.fresh[f.k] as number, appended, f.k);
   }
 
-  /** The receipt of a stored record, rebuilt from its envelope. */
-  async receiptOf(seq: number): Promise<Receipt> {
+  /** A stored record's envelope, and its receipt rebuilt from it. */
+  async #stored(seq: number): Promise<StoredOriginal> {
     const [bytes, leafHash] = await Promise.all([this.#log.read(seq), this.#log.leafHash(seq)]);
     const env = JSON.parse(utf8.decode(bytes)) as {
       decision: { record_id: string };
       routing: EnvelopeRouting;
     };
-    return {
+    const receipt = {
       shard_id: this.shardId,
       seq,
       leaf_hash: toHex(leafHash),
       record_id: env.decision.record_id,
       routing: { epoch: env.routing.epoch, key: env.routing.key, strategy: env.routing.strategy },
     };
+    return { receipt, envelope: bytes };
   }
 
   /** The sequence number of a record_id in this shard's log. */

@@ -9,6 +9,10 @@ export type RejectReason =
   | 'body_too_large'
   | 'too_many_lines'
   | 'bad_request'
+  | 'unsupported_media_type'
+  | 'body_timeout'
+  | 'overloaded'
+  | 'record_id_conflict'
   | 'unavailable';
 
 export class ShardMetrics {

@@ -1,7 +1,6 @@
 // One running shard: log + record_id index + prepare pool + checkpointer + HTTP server, wired
 // from one ShardConfig. `startShard` returns once recovery is done and the server listens.
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { pino } from 'pino';
 import { shardOrigin } from '../core/checkpoint.ts';
 import { verifierKeyString } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
+import { limitedServer } from '../http-server/server-limits.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
 import { MerkleLog } from '../log-store/index.ts';
 import { Checkpointer } from './checkpointer.ts';
@@ -18,6 +18,7 @@ import { Ingestor } from './ingest.ts';
 import { ShardMetrics } from './metrics.ts';
 import { PreparePool } from './prepare-pool.ts';
 import { RecordIndex } from './record-index.ts';
+import { BodyBudget } from './request-body.ts';
 import { RoutingTable } from './routing-table.ts';
 
 export class ShardStartError extends Error {
@@ -133,6 +134,8 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       pool,
       metrics,
       limits: config.limits,
+      browsers: { allowOrigins: config.allowOrigins, allowHosts: config.allowHosts },
+      bodyBudget: config.bodyBudget ?? new BodyBudget(config.limits.maxInflightBodyBytes),
       accepting: () => accepting,
       indexFailure: () => index.failure,
       onError: (err, req) =>
@@ -140,8 +143,9 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       onPoolError: (err) =>
         logger.warn({ err: err.message }, 'prepare worker failed; prepared inline'),
     });
-    const server = http.createServer(app);
-    server.keepAliveTimeout = 65_000;
+    // Requests that wait on `Expect: 100-continue` go to the app too: ingest sends 100 only
+    // once the request passed every check that needs no body (its size among them).
+    const server = limitedServer(app, config.limits, app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

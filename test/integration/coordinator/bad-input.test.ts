@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../../../src/clients/http.ts';
 import { HttpError } from '../../../src/clients/errors.ts';
+import { rawExchange } from '../raw-http.ts';
 import {
   initCluster,
   killAll,
@@ -80,6 +81,12 @@ describe('bad input', () => {
       ['/v1/proofs/consistency?from=1&to=99999999999999999999', 'to', /to 9007199254740991/],
       ['/v1/proofs/consistency?from=2&to=1', 'from', /larger than to/],
       ['/v1/routing-tables/not-a-hash', 'hash', /64 lowercase hex/],
+      // One id, one URL: leading zeros are not another spelling of it.
+      ['/v1/global-roots/00', 'id', /without leading zeros/],
+      ['/v1/records/01', 'index', /without leading zeros/],
+      ['/v1/global-roots?from=007', 'from', /without leading zeros/],
+      ['/v1/checkpoints?size=01', 'size', /without leading zeros/],
+      ['/v1/sealed?shard=00&size=1', 'shard', /without leading zeros/],
     ];
     for (const [url, param, message] of cases) {
       const e = await errorOf(url);
@@ -99,6 +106,20 @@ describe('bad input', () => {
       );
     }
     expect((await errorOf('/v1/nothing-here')).status).toBe(404);
+    // What Node's HTTP parser refuses before the API sees it is a JSON error too.
+    const malformed = await rawExchange(coordinator.url, 'GET /v1/keys HTTP/1.1\r\nHost x\r\n\r\n');
+    const huge = await rawExchange(
+      coordinator.url,
+      `GET /v1/keys HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    for (const [answer, status, code] of [
+      [malformed, 400, 'bad_request'],
+      [huge, 431, 'headers_too_large'],
+    ] as const) {
+      expect(answer.status).toBe(status);
+      expect(answer.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code } });
+    }
     const missing = await errorOf('/v1/global-roots/999999');
     expect(missing).toMatchObject({ status: 404, code: 'not_found' });
     expect(missing.message).toMatch(/no global root with id 999999/);

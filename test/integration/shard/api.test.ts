@@ -155,12 +155,16 @@ describe('ingest', () => {
       headers: Record<string, string> = {},
     ): Promise<{ status: number; body: { receipts?: Receipt[]; error?: { code: string } } }> =>
       new Promise((resolve, reject) => {
-        const req = http.request(`${shard.url}${pathname}`, { method: 'POST', headers }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        });
+        const req = http.request(
+          `${shard.url}${pathname}`,
+          { method: 'POST', headers: { 'content-type': 'application/x-ndjson', ...headers } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
         req.on('error', reject);
         for (const p of pieces) req.write(p);
         req.end();

@@ -10,6 +10,7 @@ import { DEFAULT_SHARD_LIMITS } from '../../../src/shard-runtime/config.ts';
 import { shardApp } from '../../../src/shard-runtime/http.ts';
 import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
 import { ShardMetrics } from '../../../src/shard-runtime/metrics.ts';
+import { BodyBudget } from '../../../src/shard-runtime/request-body.ts';
 import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
 import { packIds } from '../../../src/shard-runtime/record-ids.ts';
 import { RoutingTable } from '../../../src/shard-runtime/routing-table.ts';
@@ -57,6 +58,8 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
     pool: undefined,
     metrics: new ShardMetrics(0, () => log.size, false),
     limits: DEFAULT_SHARD_LIMITS,
+    browsers: { allowOrigins: [], allowHosts: [] },
+    bodyBudget: new BodyBudget(DEFAULT_SHARD_LIMITS.maxInflightBodyBytes),
     accepting: () => true,
     indexFailure: () => index.failure,
     onError: () => undefined,

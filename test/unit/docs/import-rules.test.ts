@@ -39,6 +39,7 @@ describe('import rules (eslint.config.js)', () => {
     ['src/core/merkle/planted.ts', '../../clients/http.ts'],
     ['src/core/planted.ts', 'node:fs'],
     ['src/core/planted.ts', 'pino'],
+    ['src/http-server/planted.ts', '../core/bytes.ts'],
     // Only the commands that start a coordinator may import it.
     ['src/cli/prove.ts', '../coordinator/api.ts'],
     ['src/cli/client/planted.ts', '../../coordinator/records.ts'],
@@ -61,6 +62,8 @@ describe('import rules (eslint.config.js)', () => {
     ['src/cli/coordinator.ts', '../coordinator/coordinator.ts'],
     ['src/cli/local.ts', '../coordinator/coordinator.ts'],
     ['src/cli/client/planted.ts', '../../shard-runtime/index.ts'],
+    ['src/shard-runtime/planted.ts', '../http-server/server-limits.ts'],
+    ['src/coordinator/planted.ts', '../http-server/methods.ts'],
   ])('%s may import %s', async (file, spec) => {
     expect(await broken(file, use(spec))).toEqual([]);
   });

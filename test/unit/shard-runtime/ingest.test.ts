@@ -226,10 +226,48 @@ describe('Ingestor', () => {
 
   it('builds a stored receipt from the envelope', async () => {
     const { ingestor } = await setup();
-    const out = await ingestor.ingest(packed(decisionsFor(table, 0, 2)));
+    const ds = decisionsFor(table, 0, 2);
+    const out = await ingestor.ingest(packed(ds));
     if (!out.ok) throw new Error('misrouted');
-    expect(await ingestor.receiptOf(1)).toEqual(out.receipts.get(1));
+    await ingestor.drain();
+    // Indexed by now: the repeat's receipt is rebuilt from the stored envelope.
+    const again = await ingestor.ingest(packed([ds[1]]));
+    expect(again.ok && again.receipts.toArray()).toEqual([out.receipts.get(1)]);
     expect(ingestor.seqOf(String(out.receipts.get(0)?.record_id))).toBe(0);
     expect(ingestor.seqOf(String(decision(999_999).record_id))).toBeUndefined();
+  });
+
+  it('refuses a record_id taken by another decision, stored, in flight or earlier in the batch, appending nothing', async () => {
+    const { ingestor, log } = await setup();
+    const ds = decisionsFor(table, 0, 4, { tag: 'conflict' });
+    const changed = (d: Record<string, unknown> | undefined) => ({ ...d, output: 'changed' });
+    const first = ingestor.ingest(packed([ds[0], ds[1]]));
+    // In flight: the original is still being appended.
+    const inFlight = await ingestor.ingest(packed([ds[2], changed(ds[0])]));
+    expect(inFlight).toMatchObject({
+      ok: false,
+      conflicts: [{ line: 2, record_id: ds[0]?.record_id }],
+    });
+    await first;
+    await ingestor.drain();
+    // Stored: read back and compared; the new decision of the same request is not appended.
+    const stored = await ingestor.ingest(packed([ds[2], changed(ds[1])]));
+    expect(stored).toEqual({
+      ok: false,
+      conflicts: [{ line: 2, record_id: ds[1]?.record_id, seq: 1 }],
+    });
+    // Within one batch.
+    const inBatch = await ingestor.ingest(packed([ds[3], ds[2], changed(ds[3])]));
+    expect(inBatch).toEqual({
+      ok: false,
+      conflicts: [{ line: 3, record_id: ds[3]?.record_id, original_line: 1 }],
+    });
+    await ingestor.appendsSettled();
+    expect(log.size).toBe(2);
+    // The same decisions again are idempotent: the original receipts, nothing appended.
+    const same = await ingestor.ingest(packed([ds[0], ds[1], ds[0]]));
+    expect(same.ok && createdOf(same.receipts)).toEqual([false, false, false]);
+    expect(same.ok && same.receipts.toArray().map((r) => r.seq)).toEqual([0, 1, 0]);
+    expect(log.size).toBe(2);
   });
 });
