@@ -43,7 +43,7 @@ Then, in another terminal:
   agdr submit examples/decisions.ndjson --coordinator http://127.0.0.1:7070
   curl http://127.0.0.1:7070/v1/global-roots/latest
   agdr prove --coordinator http://127.0.0.1:7070 --record-id ID --out bundle.json
-  agdr verify bundle.json
+  agdr verify bundle.json --trust DIR/trust.json
 `;
 
 export const command: Command = {
@@ -182,7 +182,7 @@ export const command: Command = {
         `  npx agdr submit examples/decisions.ndjson --coordinator ${coordinator.url}`,
         `  curl ${coordinator.url}/v1/global-roots/latest`,
         `  npx agdr prove --coordinator ${coordinator.url} --record-id <record_id> --out bundle.json`,
-        '  npx agdr verify bundle.json',
+        `  npx agdr verify bundle.json --trust ${files.trustFile}`,
         '',
         'Ctrl-C stops everything; run the same command again to resume.',
       ];

@@ -22,10 +22,15 @@ signature, the shard's consistency proof to the sealed checkpoint (when there is
 shard entry's inclusion in the Root Merkle Tree, the global root record's signature, the
 global log inclusion, and the routing recomputation that puts the record on its shard.
 
-Without --trust the bundle's own keys are used and the report says so: that proves the
-bundle is internally consistent, and binds it to whoever holds those keys. Pin the keys with
---trust (a trust bundle, e.g. saved from the coordinator's GET /v1/keys) to prove it was
-signed by the keys you trust.
+With --trust (a trust bundle, e.g. saved from the coordinator's GET /v1/keys) every key in
+the bundle must be pinned there, bound to the log it signs for (its origin, and for a shard
+key its shard_id), and every signature must fall in its key's validity window
+[valid_from_ns, valid_until_ns) by the signed timestamp_ns. Only then is the bundle VERIFIED.
+
+Without --trust the bundle's own keys are used: that shows the bundle is internally
+consistent, and nothing about who signed it (a forger who replaced every key gets the same
+answer). The report then ends CONSISTENT (KEYS NOT PINNED), never VERIFIED, and the exit
+status is 3.
 
 --log DIR checks a log data directory (a shard's, or the coordinator's global log) in full:
 every record re-hashed, every tree node recomputed, every checkpoint root compared, every
@@ -42,9 +47,13 @@ Options:
   --json         print the report as JSON
   -h, --help     this text
 
-Exit status: 0 verified; 1 verification failed (the report names the failing check);
-2 bad usage or unreadable input.
+Exit status: 0 verified (bundle: every check passed with pinned keys; --log: every check
+passed); 1 verification failed (the report names the failing check); 2 bad usage or
+unreadable input; 3 a bundle is consistent under its own keys but no --trust pinned them.
 `;
+
+/** Exit status of a bundle that is consistent under its own, unpinned keys. */
+const UNPINNED_EXIT = 3;
 
 function readTrust(file: string): TrustBundle {
   try {
@@ -157,29 +166,32 @@ async function verifyBundleFile(
     process.stderr.write(`agdr verify: cannot read ${file}: ${reasonOf(err)}\n`);
     return 2;
   }
-  const result = verifyBundle(
-    bundle,
-    trust ? { trustedKeys: trust.keys.map((k) => k.verifier_key) } : {},
-  );
+  const result = verifyBundle(bundle, trust ? { trust: trust.keys } : {});
+  const pinned = trust !== undefined;
+  const verdict = !result.ok ? 'failed' : pinned ? 'verified' : 'unpinned';
+  const status = { failed: 1, verified: 0, unpinned: UNPINNED_EXIT }[verdict];
   if (json) {
-    process.stdout.write(JSON.stringify(result) + '\n');
-    return result.ok ? 0 : 1;
+    process.stdout.write(JSON.stringify({ ...result, pinned, verdict }) + '\n');
+    return status;
   }
   const lines = [`evidence bundle ${file}`];
   for (const c of result.checks)
     lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
   lines.push(
-    trust
-      ? `keys: every bundle key is in --trust ${trustFile}; used: ${result.keysUsed.length}`
-      : `keys: taken from the bundle itself (pin them with --trust); used: ${result.keysUsed.length}`,
+    pinned
+      ? `keys: every bundle key is pinned in --trust ${trustFile}, bound to its log and valid when it signed; used: ${result.keysUsed.length}`
+      : `keys: NOT PINNED, taken from the bundle itself; used: ${result.keysUsed.length}`,
   );
   for (const k of result.keysUsed) lines.push(`  ${k}`);
   const failed = result.checks.find((c) => !c.ok);
   lines.push(
-    result.ok
-      ? 'VERIFIED'
-      : `FAILED: ${failed ? `${failed.name}: ${failed.detail ?? ''}` : 'verification failed'}`,
+    {
+      verified: 'VERIFIED',
+      unpinned:
+        'CONSISTENT (KEYS NOT PINNED): the bundle agrees with itself under its own keys, which says nothing about who signed it; verify with --trust FILE',
+      failed: `FAILED: ${failed ? `${failed.name}: ${failed.detail}` : 'verification failed'}`,
+    }[verdict],
   );
   process.stdout.write(lines.join('\n') + '\n');
-  return result.ok ? 0 : 1;
+  return status;
 }

@@ -69,9 +69,30 @@ export interface BundleReport {
   keysUsed: string[];
 }
 
+/**
+ * A pinned key as a trust bundle lists it (the coordinator's `GET /v1/keys`): the log it signs
+ * for and when it may sign, `[valid_from_ns, valid_until_ns)` (until: null while current).
+ */
+export interface TrustAnchor {
+  role: 'shard' | 'coordinator';
+  /** For a shard key: the shard its origin names. */
+  shard_id?: number;
+  origin: string;
+  verifier_key: string;
+  valid_from_ns: string;
+  valid_until_ns: string | null;
+}
+
 export interface VerifyBundleOptions {
   /** Verifier keys the caller trusts; every key in the bundle must be one of them. */
   trustedKeys?: string[];
+  /**
+   * Pinned keys with their bindings: every key in the bundle must be one of them, and every
+   * signature must be by a key whose entry names the signed log's origin (and, for a shard, its
+   * shard id) and whose validity window holds the signed time (the checkpoint's `timestamp_ns`,
+   * the global root record's `timestamp_ns`).
+   */
+  trust?: TrustAnchor[];
 }
 
 export class BundleError extends Error {
@@ -176,14 +197,15 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
       }
     });
     const set = new VerifierSet(verifiers.map((x) => x.verifier));
-    if (opts.trustedKeys !== undefined) {
-      const trusted = new Set(opts.trustedKeys);
+    const pinned = opts.trust?.map((a) => a.verifier_key) ?? opts.trustedKeys;
+    if (pinned !== undefined) {
+      const trusted = new Set(pinned);
       const untrusted = bundle.keys.filter((k) => !trusted.has(k));
       if (untrusted.length > 0)
         throw new Error(`keys not in the trusted set: ${untrusted.join(', ')}`);
     }
     const detail =
-      opts.trustedKeys === undefined
+      pinned === undefined
         ? `${bundle.keys.length} keys taken from the bundle itself (no trusted keys given: this shows consistency, not who signed)`
         : `${bundle.keys.length} keys, all in the trusted set`;
     return { value: { set, verifiers }, detail };
@@ -219,10 +241,16 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
       throw new Error(`origin ${bundle.shard.origin} is not shard ${env.decoded.meta.shard}`);
     }
     const opened = openLogNote(bundle.shard.checkpoint, bundle.shard.origin, k);
+    const pin = pinnedAt(
+      opts.trust,
+      opened.key,
+      bundle.shard.origin,
+      opened.checkpoint.timestampNs,
+    );
     v.use(opened.key);
     return {
       value: opened.checkpoint,
-      detail: `${bundle.shard.origin} size ${opened.checkpoint.size} signed by ${opened.key}`,
+      detail: `${bundle.shard.origin} size ${opened.checkpoint.size} signed by ${opened.key}${pin}`,
     };
   });
 
@@ -251,10 +279,12 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
       throw new Error(`${r.signature.key_name} is not the coordinator of ${bundle.shard.origin}`);
     }
     const result = verifyGlobalRootRecord(r, k.set);
-    v.use(keyText(k.verifiers, r.signature.key_name, r.signature.key_id));
+    const key = keyText(k.verifiers, r.signature.key_name, r.signature.key_id);
+    const pin = pinnedAt(opts.trust, key, r.signature.key_name, BigInt(r.timestamp_ns));
+    v.use(key);
     return {
       value: r,
-      detail: `global root ${r.global_root_id} (tree recomputed, totals add up) signed by ${result.key} v${r.signature.key_version}`,
+      detail: `global root ${r.global_root_id} (tree recomputed, totals add up) signed by ${result.key} v${r.signature.key_version}${pin}`,
     };
   });
 
@@ -272,6 +302,7 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
     }
     if (entry.origin !== bundle.shard.origin) throw new Error('shard entry origin differs');
     const opened = openLogNote(entry.checkpoint, entry.origin, k);
+    pinnedAt(opts.trust, opened.key, entry.origin, opened.checkpoint.timestampNs);
     v.use(opened.key);
     const target = opened.checkpoint;
     const proof = bundle.seal.consistency_proof.map(unhex);
@@ -338,6 +369,7 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
     const r = need(record, 'global_root_signature');
     const k = need(keys, 'keys');
     const opened = openLogNote(g.checkpoint, r.signature.key_name, k);
+    pinnedAt(opts.trust, opened.key, r.signature.key_name, opened.checkpoint.timestampNs);
     v.use(opened.key);
     const leaf = blake3.hashLeaf(globalLogEntryBytes(r));
     verifyInclusion(
@@ -438,6 +470,52 @@ function openLogNote(
     checkpoint,
     key: keyText(keys.verifiers, origin, sig.keyId.toString(16).padStart(8, '0')),
   };
+}
+
+/**
+ * With pinned keys: checks that `key` may sign for `origin` at `atNs` (an entry of `trust` with
+ * that key binds it to that origin, and to its shard id, and its window holds the time); throws
+ * why not. Returns a note for the check's detail ('' without pinned keys).
+ */
+function pinnedAt(
+  trust: TrustAnchor[] | undefined,
+  key: string,
+  origin: string,
+  atNs: bigint | undefined,
+): string {
+  if (trust === undefined) return '';
+  const entries = trust.filter((a) => a.verifier_key === key);
+  if (entries.length === 0) throw new Error(`key ${key} is not pinned`);
+  const o = parseOrigin(origin);
+  const bound = entries.filter(
+    (a) =>
+      a.origin === origin &&
+      (o.kind === 'shard'
+        ? a.role === 'shard' && a.shard_id === o.shard
+        : a.role === 'coordinator'),
+  );
+  if (bound.length === 0) {
+    const said = entries.map((a) => `${a.role} ${a.shard_id ?? ''} ${a.origin}`.replace('  ', ' '));
+    throw new Error(`the trust bundle binds key ${key} to ${said.join('; ')}, not to ${origin}`);
+  }
+  const window = (a: TrustAnchor): string => `[${a.valid_from_ns}, ${a.valid_until_ns ?? '∞'})`;
+  if (atNs === undefined) {
+    if (bound.some((a) => a.valid_from_ns === '0' && a.valid_until_ns === null)) return '';
+    throw new Error(
+      `the signed text carries no timestamp_ns, so it cannot be placed in the key's validity ${bound.map(window).join(', ')}`,
+    );
+  }
+  const valid = bound.some(
+    (a) =>
+      BigInt(a.valid_from_ns) <= atNs &&
+      (a.valid_until_ns === null || atNs < BigInt(a.valid_until_ns)),
+  );
+  if (!valid) {
+    throw new Error(
+      `signed at ${atNs} ns, outside the validity of key ${key}: ${bound.map(window).join(', ')}`,
+    );
+  }
+  return ', within its pinned validity';
 }
 
 /** A signed note with each signature in its one canonical base64 spelling. */

@@ -259,8 +259,8 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
       '10s',
     ]);
     expect(proved.code, proved.stderr).toBe(0);
-    const verified = await runAgdr(['verify', out]);
-    expect(verified.code).toBe(0);
+    const verified = await runAgdr(['verify', out, '--trust', files.trust]);
+    expect(verified.code, verified.stdout).toBe(0);
     // Records after the boundary prove too, on every shard, under the new epoch.
     for (const shard of [0, 1, 2]) {
       const receipt = (acked.get(shard) ?? []).find((r) => r.record_id.startsWith('post-'));

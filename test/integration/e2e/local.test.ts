@@ -143,6 +143,35 @@ describe('agdr local, submit, prove, verify', () => {
     expect(ok.stdout).toMatch(/record_inclusion/);
     expect(ok.stdout).toMatch(/VERIFIED$/);
 
+    // Unpinned, the same bundle is only self-consistent: never VERIFIED, exit 3 (a bundle whose
+    // every key a forger replaced would get exactly this answer).
+    const unpinned = await runAgdr(['verify', one]);
+    expect(unpinned.code).toBe(3);
+    expect(unpinned.stdout).toMatch(/keys: NOT PINNED/);
+    expect(unpinned.stdout).toMatch(/\nCONSISTENT \(KEYS NOT PINNED\): .*--trust FILE$/);
+    expect(unpinned.stdout).not.toMatch(/VERIFIED/);
+    const unpinnedJson = await runAgdr(['verify', one, '--json']);
+    expect(unpinnedJson.code).toBe(3);
+    expect(JSON.parse(unpinnedJson.stdout)).toMatchObject({ pinned: false, verdict: 'unpinned' });
+
+    // Pinned keys carry their binding and window: a shard key expired before it signed, or
+    // pinned for another shard, does not verify.
+    const pinnedTrust = JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle;
+    const shardOfOne = (JSON.parse(String(fs.readFileSync(one))) as { shard: { origin: string } })
+      .shard.origin;
+    for (const [change, reason] of [
+      [{ valid_until_ns: '1' }, /shard_checkpoint: signed at \d+ ns, outside the validity/],
+      [{ valid_from_ns: '18446744073709551615' }, /outside the validity/],
+      [{ shard_id: 99 }, /shard_checkpoint: the trust bundle binds key .* not to /],
+    ] as const) {
+      const keys = pinnedTrust.keys.map((k) => (k.origin === shardOfOne ? { ...k, ...change } : k));
+      const altered = path.join(dir, 'trust-altered.json');
+      fs.writeFileSync(altered, JSON.stringify({ ...pinnedTrust, keys }));
+      const r = await runAgdr(['verify', one, '--trust', altered]);
+      expect([change, r.code]).toEqual([change, 1]);
+      expect(r.stdout).toMatch(reason);
+    }
+
     // Every single-byte change of a bundle file is caught (x ^ 1 never maps a hex digit to
     // another spelling of the same value, so every change is a real tamper).
     const original = new Uint8Array(fs.readFileSync(one));

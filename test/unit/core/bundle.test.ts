@@ -5,6 +5,7 @@ import {
   serializeBundle,
   verifyBundle,
   type EvidenceBundle,
+  type TrustAnchor,
 } from '../../../src/core/bundle.ts';
 import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
 import {
@@ -12,6 +13,7 @@ import {
   bundleFor,
   coordinatorSigner,
   keyOf,
+  SHARDS,
   shardSigners,
   type Scenario,
 } from './records-scenario.ts';
@@ -134,5 +136,99 @@ describe('a bad bundle fails with the reason, never throws', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('pinned keys: origin binding and validity windows', () => {
+  /** The trust bundle of the scenario: every key bound to its log, valid from 0 until further notice. */
+  const anchors = (): TrustAnchor[] => [
+    ...shardSigners.map((s, i) => ({
+      role: 'shard' as const,
+      shard_id: i,
+      origin: s.name,
+      verifier_key: keyOf(s),
+      valid_from_ns: '0',
+      valid_until_ns: null,
+    })),
+    {
+      role: 'coordinator' as const,
+      origin: coordinatorSigner.name,
+      verifier_key: keyOf(coordinatorSigner),
+      valid_from_ns: '0',
+      valid_until_ns: null,
+    },
+  ];
+  /** The scenario's anchors with entry `i` changed. */
+  const changed = (i: number, change: Partial<TrustAnchor>): TrustAnchor[] =>
+    anchors().map((a, k) => (k === i ? { ...a, ...change } : a));
+  const failures = (trust: TrustAnchor[]): Record<string, string> =>
+    Object.fromEntries(
+      verifyBundle(bytes, { trust })
+        .checks.filter((c) => !c.ok)
+        .map((c) => [c.name, c.detail]),
+    );
+  const coordinator = SHARDS;
+
+  it('verifies when every signature is by a key pinned for its log and valid when it signed', () => {
+    const report = verifyBundle(bytes, { trust: anchors() });
+    expect(failed(report)).toEqual([]);
+    expect(report.checks.find((c) => c.name === 'shard_checkpoint')?.detail).toMatch(
+      /within its pinned validity/,
+    );
+    // Windows that hold the signing times exactly: [from, until) by the signed timestamp_ns.
+    const tight = changed(1, {
+      valid_from_ns: '1767225700000000000',
+      valid_until_ns: '1767225700000000001',
+    });
+    expect(failed(verifyBundle(bytes, { trust: tight }))).toEqual([]);
+  });
+
+  it('fails a shard checkpoint signed outside its key window (expired, or not yet valid)', () => {
+    expect(failures(changed(1, { valid_until_ns: '1' }))).toMatchObject({
+      shard_checkpoint: expect.stringMatching(
+        /signed at 1767225700000000000 ns, outside the validity/,
+      ),
+      // What depends on the shard checkpoint is not checked once it failed.
+      sealed_checkpoint: 'not checked: shard_checkpoint failed',
+    });
+    expect(
+      failures(changed(1, { valid_until_ns: '1767225700000000000' })).shard_checkpoint,
+    ).toMatch(/outside the validity/);
+    expect(failures(changed(1, { valid_from_ns: '1767225700000000001' }))).toHaveProperty(
+      'shard_checkpoint',
+    );
+  });
+
+  it("fails a global root and global checkpoint signed outside the coordinator key's window", () => {
+    const f = failures(changed(coordinator, { valid_until_ns: '1767225700000000001' }));
+    expect(f.global_root_signature).toMatch(
+      /signed at 1767225700000000001 ns, outside the validity/,
+    );
+    // The global checkpoint (signed at ...002) is refused by the same window.
+    expect(f.global_log_inclusion).toMatch(/not checked: global_root_signature failed/);
+    const late = failures(
+      changed(coordinator, {
+        valid_from_ns: '1767225700000000001',
+        valid_until_ns: '1767225700000000002',
+      }),
+    );
+    expect(Object.keys(late)).toEqual(['global_log_inclusion']);
+    expect(late.global_log_inclusion).toMatch(/signed at 1767225700000000002 ns, outside/);
+  });
+
+  it('fails a key pinned for another shard id or another origin', () => {
+    expect(failures(changed(1, { shard_id: 2 })).shard_checkpoint).toMatch(
+      /binds key .* to shard 2 .*, not to agdr\.dev\/default\/demo\/shard-1/,
+    );
+    expect(failures(changed(1, { origin: shardSigners[2]!.name })).shard_checkpoint).toMatch(
+      /binds key/,
+    );
+    // A shard key pinned as the coordinator's cannot sign a shard checkpoint either.
+    expect(failures(changed(1, { role: 'coordinator' })).shard_checkpoint).toMatch(/binds key/);
+  });
+
+  it('fails a key not in the trust bundle at all', () => {
+    const without = anchors().filter((_, k) => k !== 1);
+    expect(failures(without).keys).toMatch(/not in the trusted set/);
   });
 });
