@@ -544,6 +544,125 @@ describe('pod runner', () => {
       );
     },
   );
+
+  it(
+    "follows kubelet's restart rules: back-off, restartPolicy Never, liveness failures",
+    { timeout: 120_000 },
+    async () => {
+      const pod = (name: string, spec: object, args: string[]): object => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec: {
+          nodeSelector: { type: 'kwok' },
+          terminationGracePeriodSeconds: 5,
+          ...spec,
+          containers: [{ name: 'agdr', image: AGDR_TEST_IMAGE, args }],
+        },
+      });
+      await kubectl.apply(
+        yamlDocs([
+          // `agdr --help` exits 0 at once: restarted (the first time at once), then back-off.
+          pod('exits-always', { restartPolicy: 'Always' }, ['--help']),
+          // An unknown command exits non-zero; with Never the pod ends Failed.
+          pod('exits-never', { restartPolicy: 'Never' }, ['no-such-command']),
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'not-alive', namespace: ns },
+            spec: {
+              nodeSelector: { type: 'kwok' },
+              terminationGracePeriodSeconds: 5,
+              containers: [
+                {
+                  name: 'agdr',
+                  image: AGDR_TEST_IMAGE,
+                  args: [
+                    'shard',
+                    '--data',
+                    '/data',
+                    '--shard-id',
+                    '0',
+                    '--routing',
+                    '/routing/routing.json',
+                    '--host',
+                    '$(POD_IP)',
+                    '--workers',
+                    '0',
+                  ],
+                  env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+                  // Nothing listens on port 9: the probe fails and the process is restarted.
+                  livenessProbe: { tcpSocket: { port: 9 }, periodSeconds: 1, failureThreshold: 2 },
+                  volumeMounts: [
+                    { name: 'data', mountPath: '/data' },
+                    { name: 'routing', mountPath: '/routing' },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: 'data', emptyDir: {} },
+                { name: 'routing', configMap: { name: 'restart-routing' } },
+              ],
+            },
+          },
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'restart-routing', namespace: ns },
+            data: { 'routing.json': JSON.stringify(epochTable(1)) },
+          },
+        ]),
+      );
+      const backedOff = await waitPod(
+        'in CrashLoopBackOff after one restart',
+        'exits-always',
+        (p) => p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+      );
+      const always = backedOff?.status?.containerStatuses?.[0];
+      expect(always?.restartCount).toBe(1);
+      expect(always?.lastState?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      expect(always?.state?.waiting?.message).toMatch(
+        /^back-off \d+s restarting failed container=agdr$/,
+      );
+      expect(backedOff?.status?.phase).toBe('Running');
+
+      const never = await waitPod('Failed', 'exits-never', (p) => p?.status?.phase === 'Failed');
+      expect(never?.status?.containerStatuses?.[0]).toMatchObject({
+        restartCount: 0,
+        ready: false,
+        state: { terminated: expect.objectContaining({ exitCode: 2, reason: 'Error' }) },
+      });
+      expect(never?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'PodCompleted',
+      });
+
+      await waitPod(
+        'restarted by its liveness probe',
+        'not-alive',
+        (p) => (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+      );
+      await kubectl.waitFor(
+        'a Killing Event for the liveness failure',
+        async () => {
+          const events = await core.listNamespacedEvent({
+            namespace: ns,
+            fieldSelector: 'involvedObject.name=not-alive,reason=Killing',
+          });
+          return events.items.some((e) =>
+            e.message?.includes('failed liveness probe, will be restarted'),
+          )
+            ? null
+            : 'none yet';
+        },
+        WAIT_MS,
+      );
+      await core.deleteCollectionNamespacedPod({
+        namespace: ns,
+        fieldSelector: 'metadata.name!=shards-0,metadata.name!=shards-1',
+      });
+    },
+  );
 });
 
 interface RunnerLogEntry {

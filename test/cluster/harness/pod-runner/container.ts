@@ -176,7 +176,6 @@ export class LocalContainer {
     const delay = Math.max(0, this.lastStartAt + this.backoffMs - now);
     this.backoffMs =
       this.backoffMs === 0 ? BACKOFF_INITIAL_MS : Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    this.restartCount += 1;
     if (delay > 0) {
       const message = `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.launch.name}`;
       this.state = { waiting: { reason: 'CrashLoopBackOff', message } };
@@ -189,7 +188,11 @@ export class LocalContainer {
       this.state = { waiting: { reason: 'ContainerCreating' } };
     }
     this.onChange();
-    this.restartTimer = setTimeout(() => this.start(), delay);
+    // restartCount counts restarts done, so it moves when the process starts again.
+    this.restartTimer = setTimeout(() => {
+      this.restartCount += 1;
+      this.start();
+    }, delay);
   }
 
   private startProbes(): void {
