@@ -26,6 +26,27 @@ import { epochTable, decisionsFor, ndjson } from '../integration/shard/shard-pro
 const PORT = 7071;
 const WAIT_MS = 60_000;
 
+/**
+ * `agdr shard` as a pod runs it: data and routing under their mount paths, listening on the pod
+ * IP (`$(POD_IP)` from the downward API), validating on the main thread.
+ */
+function shardArgs(data: string[], shardId: string): string[] {
+  return [
+    'shard',
+    ...data,
+    '--shard-id',
+    shardId,
+    '--routing',
+    '/etc/agdr/routing/routing.json',
+    '--host',
+    '$(POD_IP)',
+    '--port',
+    String(PORT),
+    '--workers',
+    '0',
+  ];
+}
+
 function yamlDocs(docs: object[]): string {
   return docs.map((d) => stringify(d)).join('---\n');
 }
@@ -136,20 +157,7 @@ describe('pod runner', () => {
                 {
                   name: 'shard',
                   image: AGDR_TEST_IMAGE,
-                  args: [
-                    'shard',
-                    '--data=/var/lib/agdr',
-                    '--shard-id',
-                    '0',
-                    '--routing',
-                    '/etc/agdr/routing/routing.json',
-                    '--host',
-                    '$(POD_IP)',
-                    '--port',
-                    String(PORT),
-                    '--workers',
-                    '0',
-                  ],
+                  args: shardArgs(['--data=/var/lib/agdr'], '0'),
                   env: [
                     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -347,21 +355,7 @@ describe('pod runner', () => {
                     {
                       name: 'shard',
                       image: AGDR_TEST_IMAGE,
-                      args: [
-                        'shard',
-                        '--data',
-                        '/var/lib/agdr',
-                        '--shard-id',
-                        '$(SHARD_ID)',
-                        '--routing',
-                        '/etc/agdr/routing/routing.json',
-                        '--host',
-                        '$(POD_IP)',
-                        '--port',
-                        String(PORT),
-                        '--workers',
-                        '0',
-                      ],
+                      args: shardArgs(['--data', '/var/lib/agdr'], '$(SHARD_ID)'),
                       env: [
                         {
                           name: 'POD_IP',
@@ -577,25 +571,13 @@ describe('pod runner', () => {
                 {
                   name: 'agdr',
                   image: AGDR_TEST_IMAGE,
-                  args: [
-                    'shard',
-                    '--data',
-                    '/data',
-                    '--shard-id',
-                    '0',
-                    '--routing',
-                    '/routing/routing.json',
-                    '--host',
-                    '$(POD_IP)',
-                    '--workers',
-                    '0',
-                  ],
+                  args: shardArgs(['--data', '/var/lib/agdr'], '0'),
                   env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
                   // Nothing listens on port 9: the probe fails and the process is restarted.
                   livenessProbe: { tcpSocket: { port: 9 }, periodSeconds: 1, failureThreshold: 2 },
                   volumeMounts: [
-                    { name: 'data', mountPath: '/data' },
-                    { name: 'routing', mountPath: '/routing' },
+                    { name: 'data', mountPath: '/var/lib/agdr' },
+                    { name: 'routing', mountPath: '/etc/agdr/routing' },
                   ],
                 },
               ],
@@ -663,6 +645,61 @@ describe('pod runner', () => {
       });
     },
   );
+
+  it('keeps a pod waiting, with the reason, until its ConfigMap exists', async () => {
+    await kubectl.apply(
+      yamlDocs([
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'waits', namespace: ns },
+          spec: {
+            nodeSelector: { type: 'kwok' },
+            terminationGracePeriodSeconds: 5,
+            containers: [
+              {
+                name: 'agdr',
+                image: AGDR_TEST_IMAGE,
+                args: shardArgs(['--data', '/var/lib/agdr'], '0'),
+                env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/agdr' },
+                  { name: 'routing', mountPath: '/etc/agdr/routing' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'data', emptyDir: {} },
+              { name: 'routing', configMap: { name: 'late-routing' } },
+            ],
+          },
+        },
+      ]),
+    );
+    const waiting = await waitPod(
+      'waiting for its ConfigMap',
+      'waits',
+      (p) => p?.status?.message !== undefined,
+    );
+    expect(waiting?.status?.phase).toBe('Pending');
+    expect(waiting?.status?.containerStatuses?.[0]?.state?.waiting).toEqual({
+      reason: 'ContainerCreating',
+      message: 'spec.volumes[1].configMap: configmap "late-routing" not found',
+    });
+    await kubectl.apply(
+      yamlDocs([
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'late-routing', namespace: ns },
+          data: { 'routing.json': JSON.stringify(epochTable(1)) },
+        },
+      ]),
+    );
+    const running = await waitPod('running', 'waits', (p) => p?.status?.phase === 'Running');
+    expect(running?.status?.message).toBeUndefined();
+    await core.deleteNamespacedPod({ name: 'waits', namespace: ns });
+  });
 });
 
 interface RunnerLogEntry {

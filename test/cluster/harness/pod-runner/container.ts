@@ -210,14 +210,7 @@ export class LocalContainer {
       }
       if (liveness) {
         this.addProbe(liveness.probe, liveness.attempt, (ok, message) => {
-          if (ok) return;
-          this.onEvent('Warning', 'Unhealthy', `Liveness probe failed: ${message}`);
-          this.onEvent(
-            'Normal',
-            'Killing',
-            `Container ${this.launch.name} failed liveness probe, will be restarted`,
-          );
-          void this.kill(this.launch.graceMs);
+          if (!ok) this.restartAfterProbe('Liveness', message);
         });
       }
     };
@@ -231,14 +224,19 @@ export class LocalContainer {
         afterStartup();
         return;
       }
-      this.onEvent('Warning', 'Unhealthy', `Startup probe failed: ${message}`);
-      this.onEvent(
-        'Normal',
-        'Killing',
-        `Container ${this.launch.name} failed startup probe, will be restarted`,
-      );
-      void this.kill(this.launch.graceMs);
+      this.restartAfterProbe('Startup', message);
     });
+  }
+
+  /** A failed liveness or startup probe: kill (grace period first); onExit restarts it. */
+  private restartAfterProbe(probe: 'Liveness' | 'Startup', message: string): void {
+    this.onEvent('Warning', 'Unhealthy', `${probe} probe failed: ${message}`);
+    this.onEvent(
+      'Normal',
+      'Killing',
+      `Container ${this.launch.name} failed ${probe.toLowerCase()} probe, will be restarted`,
+    );
+    void this.kill(this.launch.graceMs);
   }
 
   private addProbe(

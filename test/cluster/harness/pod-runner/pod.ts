@@ -388,7 +388,12 @@ export class RunnerPod {
     if (!statusDiffers(this.pod.status, next)) return;
     const meta = this.pod.metadata ?? {};
     this.pod = await this.host.core.patchNamespacedPodStatus(
-      { name: meta.name ?? '', namespace: this.namespace, body: { status: next } },
+      {
+        name: meta.name ?? '',
+        namespace: this.namespace,
+        // null removes a message/reason that no longer applies (JSON merge patch).
+        body: { status: { ...next, message: next.message ?? null, reason: next.reason ?? null } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
