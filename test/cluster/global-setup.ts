@@ -59,6 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(
     `test cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.info.workDir})`,
   );
+  const apiserver = new URL(cluster.info.apiserverUrl);
   const runner = await PodRunner.start({
     kubeconfig: cluster.info.kubeconfig,
     nodeNames: cluster.info.nodeNames,
@@ -66,7 +67,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     logDir: cluster.info.logDir,
     agdrScript: AGDR_CLI,
     nodeBinary: process.execPath,
-    baseEnv: { PATH: process.env['PATH'] ?? '', [CLUSTER_DIR_ENV]: cluster.info.workDir },
+    baseEnv: {
+      PATH: process.env['PATH'] ?? '',
+      [CLUSTER_DIR_ENV]: cluster.info.workDir,
+      // kubelet points these at the `kubernetes` Service; with no kube-proxy here they name the
+      // apiserver itself.
+      KUBERNETES_SERVICE_HOST: apiserver.hostname,
+      KUBERNETES_SERVICE_PORT: apiserver.port,
+      KUBERNETES_SERVICE_PORT_HTTPS: apiserver.port,
+    },
     onPidsChanged: () => cluster.pidsChanged(),
   }).catch(async (err: unknown) => {
     await cluster.stop();

@@ -16,7 +16,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import { clusterInfo, clusterKubectl } from './harness/context.ts';
+import { clusterInfo, clusterKubectl, containerLogPath, podRootDir } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
 import { sleep } from './harness/process.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
@@ -69,12 +69,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** The pod's root directory, where the runner links each mountPath. */
-function podRoot(pod: V1Pod): string {
-  const m = pod.metadata ?? {};
-  return join(clusterInfo().workDir, 'pods', `${m.namespace}_${m.name}_${m.uid}`, 'root');
 }
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
@@ -224,7 +218,7 @@ describe('pod runner', () => {
       // The process serves on the pod IP, as the container would.
       expect((await getJson(`http://${ip}:${PORT}/healthz`)).status).toBe(200);
       const pid = pidOf(pod);
-      const root = podRoot(pod);
+      const root = podRootDir(pod);
       const env = new Map(
         readFileSync(`/proc/${pid}/environ`, 'utf8')
           .split('\0')
@@ -243,6 +237,7 @@ describe('pod runner', () => {
             'SECRET',
             'DATA',
             'HOSTNAME',
+            'KUBERNETES_SERVICE_HOST',
           ].map((k) => [k, env.get(k)]),
         ),
       ).toEqual({
@@ -255,6 +250,7 @@ describe('pod runner', () => {
         SECRET: 's3cret',
         DATA: `${root}/var/lib/agdr/log`,
         HOSTNAME: 'solo',
+        KUBERNETES_SERVICE_HOST: '127.0.0.1',
       });
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       expect(argv).toContain(`--data=${root}/var/lib/agdr`);
@@ -281,7 +277,9 @@ describe('pod runner', () => {
       expect(
         readFileSync(join(root, 'var/run/secrets/kubernetes.io/serviceaccount/namespace'), 'utf8'),
       ).toBe(ns);
-      expect(readlinkSync(join(podRoot(pod), '../volumes/vault-token/..data'))).toMatch(/^\.\.\d/);
+      expect(readlinkSync(join(podRootDir(pod), '../volumes/vault-token/..data'))).toMatch(
+        /^\.\.\d/,
+      );
 
       // Graceful deletion: the pod stays Terminating until the process has exited.
       const seen: { phase: string; terminating: boolean; processAlive: boolean }[] = [];
@@ -462,7 +460,7 @@ describe('pod runner', () => {
       );
       expect(
         JSON.parse(
-          readFileSync(join(podRoot(pods[0] as V1Pod), 'etc/agdr/routing/routing.json'), 'utf8'),
+          readFileSync(join(podRootDir(pods[0] as V1Pod), 'etc/agdr/routing/routing.json'), 'utf8'),
         ),
       ).toEqual(next);
 
@@ -494,6 +492,9 @@ describe('pod runner', () => {
           reason: 'Error',
         });
         expect(pidOf(restarted)).not.toBe(before);
+        // One log file per run, as kubelet keeps them.
+        expect(existsSync(containerLogPath(restarted, 'shard', 0))).toBe(true);
+        expect(readFileSync(containerLogPath(restarted, 'shard', 1), 'utf8')).toContain('"msg"');
         expect(readiness.lastIndexOf('False')).toBeGreaterThanOrEqual(0);
         expect(readiness.at(-1)).toBe('True');
       } finally {
@@ -523,7 +524,7 @@ describe('pod runner', () => {
       expect(claim.spec?.storageClassName).toBe(TEST_STORAGE_CLASS);
       expect(claim.spec?.volumeName).toBe(`pvc-${claim.metadata?.uid}`);
       const pvDir = join(clusterInfo().workDir, 'persistent-volumes', claim.spec?.volumeName ?? '');
-      expect(readlinkSync(join(podRoot(recreated), 'var/lib/agdr'))).toBe(pvDir);
+      expect(readlinkSync(join(podRootDir(recreated), 'var/lib/agdr'))).toBe(pvDir);
       const ip0 = recreated.status?.podIP ?? '';
       const found = await getJson<{ record_id?: string }>(
         `http://${ip0}:${PORT}/v1/records?record_id=${String(batch[4]?.['record_id'])}`,

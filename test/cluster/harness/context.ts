@@ -1,5 +1,8 @@
 // What the cluster tier's global setup hands to test files (vitest provide/inject), and the
 // small client for the harness control endpoint (restarting the apiserver from a test).
+import { join } from 'node:path';
+
+import type { V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 
 import type { ClusterInfo } from './cluster.ts';
@@ -44,4 +47,25 @@ export async function restartApiserver(timeoutMs = 120_000): Promise<void> {
       `apiserver restart failed (${res.status}): ${await res.text()}`,
     );
   }
+}
+
+/**
+ * The pod runner's root directory of a pod it runs: each volumeMount's mountPath is a symlink
+ * under it (root/var/lib/agdr → the volume's directory).
+ */
+export function podRootDir(pod: V1Pod): string {
+  const m = pod.metadata ?? {};
+  return join(inject('cluster').workDir, 'pods', `${m.namespace}_${m.name}_${m.uid}`, 'root');
+}
+
+/** Output of one run of a container the pod runner started (kubelet's /var/log/pods layout). */
+export function containerLogPath(pod: V1Pod, container: string, restartCount = 0): string {
+  const m = pod.metadata ?? {};
+  return join(
+    inject('cluster').logDir,
+    'pods',
+    `${m.namespace}_${m.name}_${m.uid}`,
+    container,
+    `${restartCount}.log`,
+  );
 }
