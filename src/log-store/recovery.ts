@@ -4,8 +4,13 @@
 //    was synced before it was acknowledged or signed, so any contradiction there is corruption
 //    and the log refuses to open. Everything at or above M may be a torn tail of a crash.
 // 2. Records: the leaf index decides the candidate size n; records in [M - overlap, n) (all of
-//    them with fullCheck) are re-read and re-hashed against their index entry. The first bad
-//    record at or above M ends the log there (torn tail, truncated); below M it is corruption.
+//    them with fullCheck) are re-read and re-hashed against their index entry. Below M a bad
+//    record is corruption. At or above M (the marker trails the acknowledgements by up to its
+//    interval) a bad record ends the log there only if it shows what an incomplete write leaves:
+//    storage that was never written reads as zeros, so a torn record has a zero-filled index
+//    word, data past the end of its file, or a run of zeros in its bytes. A record whose index
+//    entry and bytes were written in full and no longer match was acknowledged and then damaged:
+//    corruption, never a cut (see `tornEvidence`).
 // 3. Tiles: tile nodes are derived from the index; nodes past the marker are recomputed and
 //    rewritten where they differ, nodes below it are spot-checked (all checked with fullCheck).
 // 4. Roots: the marker's root and the latest checkpoint's root (every checkpoint's with
@@ -147,9 +152,17 @@ function checkRecords(
   const per = layout.segmentRecords;
   const segmentOf = (seq: number): number => Math.floor(seq / per);
   let prevEnd = from % per === 0 ? 0 : tree.indexEntry(from - 1).end;
-  const bad = (seq: number, why: string): number => {
+  /** Where the log ends for a bad record: there if it is a torn tail, else corruption. */
+  const bad = (seq: number, why: string, torn: string | undefined): number => {
     if (seq < floor) {
       throw new LogCorruptionError(segments.path(segmentOf(seq)), `record ${seq} ${why}`);
+    }
+    if (torn === undefined) {
+      throw new LogCorruptionError(
+        segments.path(segmentOf(seq)),
+        `record ${seq} ${why}; its index entry and bytes were written in full, so it was ` +
+          `acknowledged and has since been damaged (not a torn write; the durable marker is at ${floor})`,
+      );
     }
     return seq;
   };
@@ -176,16 +189,57 @@ function checkRecords(
       const entry = entries[i] as { end: number; leafHash: Uint8Array };
       const record = data.subarray(pos - prevEnd, entry.end - prevEnd);
       if (!bytesEqual(hasher.hashLeaf(record), entry.leafHash)) {
-        return bad(start + i, 'does not match its leaf hash');
+        const torn = tornEvidence(idx, i) ?? zeroRunEvidence(record);
+        const why = `does not match its leaf hash in leaves.idx (bytes ${pos}..${entry.end})`;
+        return bad(start + i, why, torn);
       }
       pos = entry.end;
     }
-    if (valid < count) return bad(start + valid, 'has an end offset outside its segment');
+    if (valid < count) {
+      const e = (entries[valid] as { end: number }).end;
+      const torn =
+        tornEvidence(idx, valid) ??
+        (e > fileSize ? `its data ends past the file (${fileSize} bytes)` : undefined);
+      return bad(start + valid, `has an end offset ${e} outside its segment`, torn);
+    }
     prevEnd = segmentOf(start + count) === seg ? end : 0;
     start += count;
     opts.onProgress?.('records', start - from, to - from);
   }
   return to;
+}
+
+/** A zero run this long in a record is storage that was never written, not a flipped bit. */
+const UNWRITTEN_RUN = 8;
+
+/**
+ * Why leaf-index entry `i` of `idx` looks never written, or undefined. Unwritten file space reads
+ * as zeros, and writes tear at sector or page boundaries, which fall on 8-byte boundaries of the
+ * 40-byte entries (4096 and 512 are multiples of 8): a torn entry has an all-zero 8-byte word. A
+ * leaf hash has one with probability 2^-62; an end offset is zero only before a segment's first byte.
+ */
+function tornEvidence(idx: Uint8Array, i: number): string | undefined {
+  const base = i * INDEX_ENTRY;
+  for (let w = 0; w < INDEX_ENTRY; w += 8) {
+    let zero = true;
+    for (let b = base + w; b < base + w + 8; b++) if (idx[b] !== 0) zero = false;
+    if (zero) return `its index entry has zero-filled bytes ${w}..${w + 8} (never written)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a record's bytes look partly never written, or undefined: a run of UNWRITTEN_RUN zero
+ * bytes, or zeros up to its end (a write cut short). Records the log's users store are JSON,
+ * which holds no zero byte at all.
+ */
+function zeroRunEvidence(record: Uint8Array): string | undefined {
+  let run = 0;
+  for (let k = 0; k < record.length; k++) {
+    run = record[k] === 0 ? run + 1 : 0;
+    if (run >= UNWRITTEN_RUN) return `its bytes hold a zero-filled run (never written)`;
+  }
+  return run > 0 ? 'its bytes end in zeros (a write cut short)' : undefined;
 }
 
 /** Makes the index and segments end exactly at `size`. */

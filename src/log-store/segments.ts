@@ -92,9 +92,20 @@ export class SegmentFiles {
     }
   }
 
+  /**
+   * Cuts a segment to `length` bytes, durably: records appended after the cut must never share
+   * the file with old bytes a lost truncation would bring back (recovery would read them as
+   * damage, not as a torn tail).
+   */
   async truncate(segment: number, length: number): Promise<void> {
     this.dropReader(segment);
-    await fs.promises.truncate(this.path(segment), length);
+    const file = await fs.promises.open(this.path(segment), 'r+');
+    try {
+      await file.truncate(length);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
   }
 
   /** Deletes a whole segment file (recovery removes segments past the durable end). */

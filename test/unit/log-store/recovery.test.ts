@@ -139,6 +139,64 @@ describe('recovery from a crash image', () => {
   });
 });
 
+/** Offsets [start, end) of record `seq` in segment 0 of a crash image (segments of 1000). */
+function recordRange(dir: string, seq: number): [number, number] {
+  const idx = fs.readFileSync(path.join(dir, 'leaves.idx'));
+  const start = seq % 1000 === 0 ? 0 : idx.readUInt32LE((seq - 1) * INDEX_ENTRY + 32);
+  return [start, idx.readUInt32LE(seq * INDEX_ENTRY + 32)];
+}
+
+function overwrite(file: string, at: number, bytes: Uint8Array): void {
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, bytes, 0, bytes.length, at);
+  fs.closeSync(fd);
+}
+
+describe('a torn tail against damage past the durable marker', () => {
+  it('cuts a record past the marker whose bytes were never written (zeros), later ones too', async () => {
+    const c = await crashed(600, 291);
+    const [start, end] = recordRange(c.image, 450);
+    // Writes landed out of order: record 450's bytes never reached the file, 451.. did.
+    overwrite(lastSegment(c.image), start, Buffer.alloc(end - start));
+    const log = await expectPrefix(c.image, c.leaves, 450);
+    expect(log.recovery.truncatedRecords).toBe(150);
+    await log.close();
+    await c.close();
+  });
+
+  it('cuts a record whose write stopped at a page boundary (its last bytes are zeros)', async () => {
+    const c = await crashed(600, 291);
+    const [, end] = recordRange(c.image, 598);
+    overwrite(lastSegment(c.image), end - 3, Buffer.alloc(3));
+    const log = await expectPrefix(c.image, c.leaves, 598);
+    await log.close();
+    await c.close();
+  });
+
+  it('refuses a record past the marker that was written in full and then changed', async () => {
+    const c = await crashed(600, 291);
+    const [start] = recordRange(c.image, 450);
+    const seg = lastSegment(c.image);
+    const data = fs.readFileSync(seg);
+    overwrite(seg, start + 2, Buffer.from([(data[start + 2] as number) ^ 0x01]));
+    await expect(MerkleLog.open({ dir: c.image })).rejects.toThrow(
+      /record 450 does not match its leaf hash in leaves\.idx \(bytes \d+\.\.\d+\); .*acknowledged and has since been damaged/,
+    );
+    // Nothing was cut: the damage stays on disk for an operator to see.
+    expect(fs.statSync(path.join(c.image, 'leaves.idx')).size).toBe(600 * INDEX_ENTRY);
+    await c.close();
+  });
+
+  it('refuses an index entry past the marker changed in place (its leaf hash no longer matches)', async () => {
+    const c = await crashed(600, 291);
+    overwrite(path.join(c.image, 'leaves.idx'), 500 * INDEX_ENTRY + 5, Buffer.from([0x5a]));
+    await expect(MerkleLog.open({ dir: c.image })).rejects.toThrow(
+      /record 500 .*acknowledged and has since been damaged/,
+    );
+    await c.close();
+  });
+});
+
 describe('recovery refuses real corruption', () => {
   it('when the log holds fewer records than it durably committed', async () => {
     const c = await crashed(500, 291);
