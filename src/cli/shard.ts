@@ -63,6 +63,8 @@ Options:
                              at least 1; 0 validates on the main thread; the record_id index
                              is always written by one more thread, agdr-index)
   --full-check               on start, re-hash every record and tile instead of the tail
+  --scrub-rate N             records per second the background scrub re-checks against their
+                             leaf hashes, over and over (default: 5000; 0 turns it off)
   --json                     print one JSON line {"url", "shard_id", "origin", "verifier_key",
                              "size"} on stdout once listening
   --log-level LEVEL          pino level: debug, info, warn, error (default: info)
@@ -103,6 +105,11 @@ function parseHostPattern(text: string): string {
   return text.toLowerCase();
 }
 
+function wholeNumber(text: string, flag: string): number {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(text)) throw new UsageError(`${flag}: not a whole number`);
+  return Number(text);
+}
+
 function byteCount(text: string, flag: string): number {
   return parsePositiveInt(text, flag, 2 ** 31 - 1);
 }
@@ -139,6 +146,7 @@ export const command: Command = {
         'allow-host': { type: 'string', multiple: true },
         workers: { type: 'string' },
         'full-check': { type: 'boolean', default: false },
+        'scrub-rate': { type: 'string', default: '5000' },
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         ...SIGNER_FLAG_OPTIONS,
@@ -203,6 +211,7 @@ export const command: Command = {
         allowHosts: (flags['allow-host'] ?? []).map((h) => parseHostPattern(h)),
         workers: workers === undefined ? defaultWorkers() : Number(workers),
         fullCheck: flags['full-check'],
+        scrubRecordsPerSecond: wholeNumber(flags['scrub-rate'], '--scrub-rate'),
         logger: pino({ level: flags['log-level'], base: { svc: 'shard' } }, pino.destination(2)),
       };
     } catch (err) {

@@ -11,10 +11,13 @@ import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts
 import type { TrustBundle } from '../clients/trust.ts';
 import type { MissingReport } from './state.ts';
 import { refuseOtherMethods } from '../http-server/methods.ts';
+import { LogStoreError } from '../log-store/index.ts';
 
 /** What the API serves; implemented by the running coordinator. */
 export interface CoordinatorView {
   ready(): boolean;
+  /** Why the coordinator can no longer make progress (its global log failed or is damaged). */
+  failure(): Error | undefined;
   /** Number of global roots (the next id). */
   globalRootCount(): number;
   /** Global root records in id order, from `from` (an id), at most `limit` (fewer past a size cap). */
@@ -114,7 +117,9 @@ export function coordinatorApi(
   app.disable('x-powered-by');
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
+    const failure = view.failure();
+    if (failure === undefined) res.json({ ok: true });
+    else res.status(503).json({ ok: false, reason: failure.message });
   });
   app.get('/readyz', (_req, res) => {
     res.status(view.ready() ? 200 : 503).json({ ready: view.ready() });
@@ -260,6 +265,11 @@ export function coordinatorApi(
       return;
     }
     logError(err);
+    if (err instanceof LogStoreError && err.code === 'corrupt') {
+      // Damaged stored data is never served; saying so is what an operator needs to see.
+      res.status(500).json({ error: { code: 'log_corrupt', message: err.message } });
+      return;
+    }
     res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
   });
   return app;

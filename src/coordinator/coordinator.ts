@@ -101,6 +101,9 @@ const PAGE_BYTES = 8 * 1024 * 1024;
 /** Global roots between state snapshots (a restart replays at most this many entries and then some). */
 const SNAPSHOT_EVERY = 64;
 
+/** Global log entries the background scrub re-checks per second. */
+const GLOBAL_LOG_SCRUB_RATE = 500;
+
 export class Coordinator implements CoordinatorView {
   readonly config: CoordinatorConfig;
   state = new CoordinatorState();
@@ -176,13 +179,25 @@ export class Coordinator implements CoordinatorView {
 
   /** Opens the global log and rebuilds the state from it. */
   static async open(config: CoordinatorConfig): Promise<Coordinator> {
-    const log = await GlobalLog.open(path.join(config.dataDir, 'log'));
+    const log = await GlobalLog.open(path.join(config.dataDir, 'log'), {
+      onDamage: (err) =>
+        config.logger.error(
+          { err: err.message, file: err.file },
+          'global log data is damaged: not served; /healthz and /readyz fail',
+        ),
+    });
     const c = new Coordinator(
       config,
       log,
       new RoutingHistory(path.join(config.dataDir, 'routing-tables')),
     );
     await c.#recover();
+    // Entries are few and small next to a shard's records: a slow scrub covers them often.
+    log.startScrub({
+      recordsPerSecond: GLOBAL_LOG_SCRUB_RATE,
+      onChecked: (n) => c.metrics.scrubbedEntries.inc(n),
+      onStopped: (err) => config.logger.error({ err: reasonOf(err) }, 'global log scrub stopped'),
+    });
     return c;
   }
 
@@ -454,7 +469,11 @@ export class Coordinator implements CoordinatorView {
   // --- CoordinatorView -------------------------------------------------------------------
 
   ready(): boolean {
-    return this.#ready;
+    return this.#ready && this.failure() === undefined;
+  }
+
+  failure(): Error | undefined {
+    return this.#fatal ?? this.log.failure;
   }
 
   /** The global log size the last recovery replayed from (0: the whole log; else a snapshot's). */

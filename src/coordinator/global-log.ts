@@ -1,10 +1,16 @@
 // The global log: the coordinator's own Merkle log (the same durable log-store a shard uses)
 // whose entries are the canonical bytes of signed global root and reconstruction records,
 // with a signed checkpoint after every round.
-import { MerkleLog } from '../log-store/index.ts';
+import {
+  MerkleLog,
+  Scrubber,
+  type LogCorruptionError,
+  type ScrubOptions,
+} from '../log-store/index.ts';
 
 export class GlobalLog {
   readonly #log: MerkleLog;
+  #scrub: Scrubber | undefined;
   #checkpointSize: number;
 
   private constructor(log: MerkleLog, checkpointSize: number) {
@@ -12,10 +18,19 @@ export class GlobalLog {
     this.#checkpointSize = checkpointSize;
   }
 
-  static async open(dir: string): Promise<GlobalLog> {
-    const log = await MerkleLog.open({ dir });
+  /** `onDamage`: stored entries were found damaged after open (they are never served). */
+  static async open(
+    dir: string,
+    opts: { onDamage?: (err: LogCorruptionError) => void } = {},
+  ): Promise<GlobalLog> {
+    const log = await MerkleLog.open({ dir, ...opts });
     const latest = await log.latestCheckpoint();
     return new GlobalLog(log, latest?.size ?? 0);
+  }
+
+  /** Why the global log can no longer make progress (a failed write, damaged data), if so. */
+  get failure(): Error | undefined {
+    return this.#log.failure;
   }
 
   get size(): number {
@@ -70,7 +85,14 @@ export class GlobalLog {
     return await this.#log.checkpointAt(size);
   }
 
+  /** Starts the background scrub of the stored entries (stopped by close). */
+  startScrub(opts: ScrubOptions): void {
+    this.#scrub ??= new Scrubber(this.#log, opts);
+    this.#scrub.start();
+  }
+
   async close(): Promise<void> {
+    await this.#scrub?.stop();
     await this.#log.close();
   }
 }

@@ -13,6 +13,7 @@ export interface CoordinatorMetrics {
   reconstructions: Counter;
   publishFailures: Counter;
   trustReloads: Counter<'result'>;
+  scrubbedEntries: Counter;
 }
 
 /** `lagSeconds` answers the seconds since the latest global root was sealed (undefined: none yet). */
@@ -70,6 +71,11 @@ export function createCoordinatorMetrics(lagSeconds: () => number | undefined): 
       name: 'agdr_coordinator_trust_reloads_total',
       help: 'Trust bundle reloads by result (ok, error).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    scrubbedEntries: new Counter({
+      name: 'agdr_coordinator_scrub_entries_total',
+      help: 'Global log entries the background scrub re-checked against their leaf hashes.',
       registers: [registry],
     }),
   };

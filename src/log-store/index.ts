@@ -10,5 +10,6 @@ export {
   type LogOptions,
 } from './merkle-log.ts';
 export type { StoredCheckpoint } from './checkpoint-store.ts';
+export { Scrubber, type ScrubOptions } from './scrub.ts';
 export type { RecoveryPhase, RecoveryReport } from './recovery.ts';
 export { LogCorruptionError, LogStoreError, type LogStoreErrorCode } from './errors.ts';

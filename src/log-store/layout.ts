@@ -26,6 +26,8 @@ export interface LogLayout {
   readonly tiles: string;
   readonly checkpointLog: string;
   readonly checkpointIndex: string;
+  /** Damage found after open (damage.ts); present only while some is recorded. */
+  readonly damage: string;
 }
 
 export function logLayout(dir: string, segmentRecords: number): LogLayout {
@@ -40,6 +42,7 @@ export function logLayout(dir: string, segmentRecords: number): LogLayout {
     tiles: path.join(dir, 'tiles'),
     checkpointLog: path.join(dir, 'checkpoints.log'),
     checkpointIndex: path.join(dir, 'checkpoints.idx'),
+    damage: path.join(dir, 'DAMAGE'),
   };
 }
 

@@ -11,22 +11,25 @@ import { bytesEqual, hexInto } from '../core/bytes.ts';
 import type { AppendFile } from './append-file.ts';
 import { syncDirectory } from './append-file.ts';
 import { CheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
-import { LogStoreError } from './errors.ts';
+import { LogCorruptionError, LogStoreError } from './errors.ts';
 import {
-  HASH_SIZE,
-  INDEX_ENTRY,
-  SEGMENT_RECORDS,
-  logLayout,
-  segmentOf,
-  type LogLayout,
-} from './layout.ts';
+  checkInclusion,
+  checkStoredRange,
+  clearDamage,
+  recheckRecordedDamage,
+  readStoredRecord,
+  recordDamage,
+  type DamageNote,
+  type StoredTree,
+} from './damage.ts';
+import { HASH_SIZE, INDEX_ENTRY, SEGMENT_RECORDS, logLayout, type LogLayout } from './layout.ts';
 import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
 import { acquireLock, acquireReadLock, releaseLock } from './lock.ts';
 import { loadMeta } from './meta.ts';
 import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
 import { SegmentFiles } from './segments.ts';
 import { StateMarker } from './state-marker.ts';
-import { TreeStore, readIndexEntry } from './tree-store.ts';
+import { TreeStore } from './tree-store.ts';
 
 /** Builds one entry's bytes; it receives the sequence number the entry will have. */
 export type EntryBuilder = (seq: number) => Uint8Array;
@@ -102,6 +105,11 @@ export interface LogOptions {
   markIntervalMs?: number;
   onProgress?: (phase: RecoveryPhase, done: number, total: number) => void;
   onBatch?: (stats: BatchStats) => void;
+  /**
+   * Stored data was found damaged after open (a read, a proof or the scrub): the log then
+   * refuses appends and reports it as `failure` (see damage.ts).
+   */
+  onDamage?: (err: LogCorruptionError) => void;
 }
 
 interface PendingCall {
@@ -217,6 +225,9 @@ export class MerkleLog {
   readonly #waitMs: number;
   readonly #markIntervalMs: number;
   readonly #onBatch: ((stats: BatchStats) => void) | undefined;
+  readonly #onDamage: ((err: LogCorruptionError) => void) | undefined;
+  /** Damage found in stored data since open: reads of it fail, appends are refused. */
+  #damage: LogCorruptionError | undefined;
 
   #size: number;
   #root: Uint8Array;
@@ -263,6 +274,7 @@ export class MerkleLog {
     this.#waitMs = opts.maxBatchWaitMs ?? 0;
     this.#markIntervalMs = opts.markIntervalMs ?? 1000;
     this.#onBatch = opts.onBatch;
+    this.#onDamage = opts.onDamage;
     const size = recovery.size;
     this.#size = size;
     this.#range = CompactRange.restore(hasher, size, stores.tree.nodes(frontierNodeIds(size)));
@@ -316,7 +328,11 @@ export class MerkleLog {
         { layout, hasher, ...stores },
         { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress, readOnly },
       );
-      const log = new MerkleLog(opts, layout, hasher, stores, report, lock);
+      // Damage an earlier run found is checked again: still there, the open fails.
+      const stored: StoredTree = { layout, hasher, tree, segments };
+      const cleared = recheckRecordedDamage(stored, report.size);
+      if (cleared !== undefined && !readOnly) clearDamage(layout);
+      const log = new MerkleLog(opts, layout, hasher, stores, { ...report, cleared }, lock);
       const mark = marker.mark;
       const behind =
         mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
@@ -374,7 +390,8 @@ export class MerkleLog {
    */
   appendEntries(writer: EntryWriter): Promise<AppendedRange> {
     if (this.recovery.readOnly) return Promise.reject(readOnlyError('append'));
-    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const failure = this.failure;
+    if (failure !== undefined) return Promise.reject(failure);
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
     if (writer.count === 0) {
       const none: BatchStats = {
@@ -392,14 +409,64 @@ export class MerkleLog {
     });
   }
 
+  /**
+   * Record `seq`, checked against its leaf hash: bytes that no longer match are never returned
+   * (LogCorruptionError, and the log records the damage and reports it as `failure`).
+   */
   async read(seq: number): Promise<Uint8Array> {
     this.#checkSeq(seq);
-    const first = seq % this.#layout.segmentRecords === 0;
-    const buf = first ? this.#tree.readIndex(seq, 1) : this.#tree.readIndex(seq - 1, 2);
-    const start = first ? 0 : readIndexEntry(buf, 0).end;
-    const end = readIndexEntry(buf, first ? 0 : 1).end;
-    const data = this.#segments.read(segmentOf(this.#layout, seq), start, end - start);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const r = readStoredRecord(this.#stored, seq);
+    if ('damage' in r) throw this.#damaged(r);
+    return r.bytes;
+  }
+
+  /**
+   * Checks stored records from `from` (at most `count`, within one segment) and the tile nodes
+   * they complete; returns how many records were checked. Damage throws as in `read`.
+   */
+  async verifyStored(from: number, count: number): Promise<number> {
+    this.#checkSeq(from);
+    const r = checkStoredRange(this.#stored, from, Math.min(count, this.#size - from));
+    if (r.found !== undefined) throw this.#damaged(r.found);
+    return r.checked;
+  }
+
+  /**
+   * Why the log can no longer make progress: an earlier write or sync failed (code `failed`:
+   * reopen to recover) or stored data was found damaged (code `corrupt`). Undefined while fine.
+   */
+  get failure(): LogStoreError | undefined {
+    return this.#damage ?? this.#failed;
+  }
+
+  get #stored(): StoredTree {
+    return {
+      layout: this.#layout,
+      hasher: this.hasher,
+      tree: this.#tree,
+      segments: this.#segments,
+    };
+  }
+
+  /** Records damage found after open (once), reports it, and returns the error to throw. */
+  #damaged(found: { damage: LogCorruptionError; note: DamageNote }): LogCorruptionError {
+    if (this.#damage === undefined) {
+      this.#damage = found.damage;
+      // Kept beside the log so that the restart it causes does not forget it.
+      if (!this.recovery.readOnly) {
+        try {
+          recordDamage(this.#layout, found.note);
+        } catch (err) {
+          // The finding stands either way; the error says it will not outlive a restart.
+          this.#damage = new LogCorruptionError(
+            found.note.file,
+            `${found.note.message} (found after open; recording it in ${this.#layout.damage} failed: ${(err as Error).message})`,
+          );
+        }
+      }
+      this.#onDamage?.(this.#damage);
+    }
+    return this.#damage;
   }
 
   async leafHash(seq: number): Promise<Uint8Array> {
@@ -418,7 +485,14 @@ export class MerkleLog {
       throw new LogStoreError('out_of_range', `leaf index ${index} is not below tree size ${size}`);
     }
     const plan = inclusionPlan(index, size);
-    return proofFromNodes(this.hasher, plan, this.#tree.nodes(plan.nodes));
+    const proof = proofFromNodes(this.hasher, plan, this.#tree.nodes(plan.nodes));
+    // The leaf's record must match its index entry, and the path its root: a proof is served
+    // only for stored data that checks.
+    await this.read(index);
+    const root = size === this.#size ? this.#root : this.#tree.rootAt(size);
+    const damage = checkInclusion(this.#stored, index, size, proof, root);
+    if (damage !== undefined) throw this.#damaged(damage);
+    return proof;
   }
 
   async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {

@@ -34,6 +34,7 @@ import {
   type LogLayout,
 } from './layout.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
+import type { DamageNote } from './damage.ts';
 import type { SegmentFiles } from './segments.ts';
 import type { StateMarker } from './state-marker.ts';
 import { foldRow, readIndexEntry, type TreeStore } from './tree-store.ts';
@@ -75,6 +76,8 @@ export interface RecoveryReport {
   readonly fullCheck: boolean;
   /** Nothing was written: the counts above say what a writable open would have repaired. */
   readonly readOnly: boolean;
+  /** Damage an earlier run recorded that checked intact again (restored), and was cleared. */
+  readonly cleared?: DamageNote | undefined;
 }
 
 export interface RecoveryStores {

@@ -73,6 +73,8 @@ export interface ShardConfig {
   maxBatchWaitMs: number;
   /** Re-check the whole log on start instead of its tail. */
   fullCheck: boolean;
+  /** Records per second the background scrub re-checks (0: no scrub). */
+  scrubRecordsPerSecond: number;
   /** Worker threads that parse, validate and canonicalize batches (0: on the main thread). */
   workers: number;
   logger: Logger;
@@ -95,6 +97,7 @@ export const SHARD_DEFAULTS = Object.freeze({
   fullCheck: false,
   allowOrigins: [] as string[],
   allowHosts: [] as string[],
+  scrubRecordsPerSecond: 5000,
 });
 
 /**

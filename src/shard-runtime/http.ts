@@ -120,6 +120,16 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   const admit = (req: Request, res: Response, limit: number): void => {
     if (!d.accepting())
       reject('unavailable', new ShardApiError(503, 'shutting_down', 'the shard is shutting down'));
+    const logFailure = d.log.failure;
+    if (logFailure !== undefined)
+      reject(
+        'unavailable',
+        new ShardApiError(
+          503,
+          'log_unavailable',
+          `the log can no longer take decisions (${logFailure.message}); nothing was appended; the shard must be restarted`,
+        ),
+      );
     const indexFailure = d.indexFailure();
     if (indexFailure !== undefined)
       reject(
@@ -363,13 +373,16 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     res.setHeader('X-AgDR-Routing-Hash', t.hash);
     res.json(t.table);
   });
+  // The log (a failed write or sync, damaged data) or the record_id index can no longer make
+  // progress: only a restart recovers, so liveness fails as well as readiness.
+  const failure = (): Error | undefined => d.log.failure ?? d.indexFailure();
   app.get('/healthz', (_req, res) => {
-    const failure = d.indexFailure();
-    if (failure === undefined) res.json({ status: 'ok' });
-    else res.status(503).json({ status: 'failed', reason: failure.message });
+    const failed = failure();
+    if (failed === undefined) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'failed', reason: failed.message });
   });
   app.get('/readyz', (_req, res) => {
-    const ok = d.accepting() && d.indexFailure() === undefined;
+    const ok = d.accepting() && failure() === undefined;
     res.status(ok ? 200 : 503).json({ ready: ok, tree_size: d.log.size });
   });
   app.get('/metrics', async (_req, res) => {
@@ -401,6 +414,8 @@ function toApiError(err: unknown, d: ShardHttpDeps): ShardApiError {
   if (err instanceof ShardApiError) return err;
   if (err instanceof LogStoreError) {
     if (err.code === 'out_of_range') return new ShardApiError(400, 'bad_parameter', err.message);
+    // Damaged stored data is never served: a fault of this shard's storage, said plainly.
+    if (err.code === 'corrupt') return new ShardApiError(500, 'log_corrupt', err.message);
     return new ShardApiError(
       503,
       'log_unavailable',

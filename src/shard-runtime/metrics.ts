@@ -28,9 +28,18 @@ export class ShardMetrics {
   readonly checkpointFailures: Counter;
   readonly checkpointFailing: Gauge;
   readonly rejected: Counter<'reason'>;
+  readonly scrubbedRecords: Counter;
+  readonly scrubPasses: Counter;
+  readonly storageFailure: Gauge;
   #lastCheckpointMs: number | undefined;
 
-  constructor(shardId: number, treeSize: () => number, withProcessMetrics: boolean) {
+  /** `failure`: why the log or record_id index can no longer make progress, if so. */
+  constructor(
+    shardId: number,
+    treeSize: () => number,
+    withProcessMetrics: boolean,
+    failure: () => Error | undefined = () => undefined,
+  ) {
     const r = this.registry;
     r.setDefaultLabels({ shard: String(shardId) });
     if (withProcessMetrics) collectDefaultMetrics({ register: r });
@@ -96,6 +105,24 @@ export class ShardMetrics {
       name: 'agdr_shard_checkpoint_consecutive_failures',
       help: 'Checkpoint signings failed in a row (0: signing works; retried with backoff)',
       registers: [r],
+    });
+    this.scrubbedRecords = new Counter({
+      name: 'agdr_shard_scrub_records_total',
+      help: 'Stored records the background scrub re-checked against their leaf hashes',
+      registers: [r],
+    });
+    this.scrubPasses = new Counter({
+      name: 'agdr_shard_scrub_passes_total',
+      help: 'Full passes of the background scrub over the log',
+      registers: [r],
+    });
+    this.storageFailure = new Gauge({
+      name: 'agdr_shard_storage_failed',
+      help: '1 once the log (failed write, damaged data) or the record_id index can no longer make progress',
+      registers: [r],
+      collect() {
+        this.set(failure() === undefined ? 0 : 1);
+      },
     });
     this.rejected = new Counter({
       name: 'agdr_shard_rejected_total',

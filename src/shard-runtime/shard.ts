@@ -10,7 +10,7 @@ import { verifierKeyString } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import { limitedServer } from '../http-server/server-limits.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
-import { MerkleLog } from '../log-store/index.ts';
+import { MerkleLog, Scrubber } from '../log-store/index.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { shardConfig, type ShardConfig, type ShardOptions } from './config.ts';
 import { shardApp } from './http.ts';
@@ -68,7 +68,13 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     );
   }
   let treeSize = (): number => 0;
-  const metrics = new ShardMetrics(config.shardId, () => treeSize(), true);
+  let failure = (): Error | undefined => undefined;
+  const metrics = new ShardMetrics(
+    config.shardId,
+    () => treeSize(),
+    true,
+    () => failure(),
+  );
   const started = performance.now();
   const log = await MerkleLog.open({
     dir: path.join(config.dataDir, 'log'),
@@ -77,6 +83,11 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     maxBatchWaitMs: config.maxBatchWaitMs,
     fullCheck: config.fullCheck,
     onBatch: (s) => metrics.observeBatch(s),
+    onDamage: (err) =>
+      logger.error(
+        { err: err.message, file: err.file },
+        'stored log data is damaged: not served; the shard stops taking decisions and fails /healthz',
+      ),
   });
   const closers: (() => Promise<void>)[] = [() => log.close()];
   const closeAll = async (): Promise<void> => {
@@ -84,9 +95,25 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   };
   try {
     logger.info({ ...log.recovery, ms: Math.round(performance.now() - started) }, 'log recovered');
+    if (log.recovery.cleared !== undefined)
+      logger.warn({ damage: log.recovery.cleared }, 'recorded damage checks intact again; cleared');
     treeSize = () => log.size;
     const index = await RecordIndex.open(path.join(config.dataDir, 'record-index'), log, logger);
     closers.push(() => index.close());
+    failure = () => log.failure ?? index.failure;
+    if (config.scrubRecordsPerSecond > 0) {
+      const scrub = new Scrubber(log, {
+        recordsPerSecond: config.scrubRecordsPerSecond,
+        onChecked: (n) => metrics.scrubbedRecords.inc(n),
+        onPass: (size) => {
+          metrics.scrubPasses.inc();
+          logger.debug({ size }, 'scrub pass complete');
+        },
+        onStopped: (err) => logger.error({ err: (err as Error).message }, 'scrub stopped'),
+      });
+      scrub.start();
+      closers.push(() => scrub.stop());
+    }
     const ingestor = new Ingestor(
       log,
       index,
