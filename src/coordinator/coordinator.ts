@@ -27,7 +27,7 @@ import {
   signGlobalCheckpoint,
 } from './checkpoints.ts';
 import type { CheckpointVerification } from './shard-check.ts';
-import { shardOrigin } from '../core/checkpoint.ts';
+import { coordinatorOrigin, shardOrigin } from '../core/checkpoint.ts';
 import type { ShardRound } from './records.ts';
 import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
 import type { EpochTable } from '../core/routing.ts';
@@ -180,6 +180,11 @@ export class Coordinator implements CoordinatorView {
   /** Opens the global log and rebuilds the state from it. */
   static async open(config: CoordinatorConfig): Promise<Coordinator> {
     const log = await GlobalLog.open(path.join(config.dataDir, 'log'), {
+      identity: {
+        origin: coordinatorOrigin(config.namespace, config.cluster),
+        namespace: config.namespace,
+        cluster: config.cluster,
+      },
       onDamage: (err) =>
         config.logger.error(
           { err: err.message, file: err.file },
@@ -191,6 +196,11 @@ export class Coordinator implements CoordinatorView {
       log,
       new RoutingHistory(path.join(config.dataDir, 'routing-tables')),
     );
+    if (log.adoptedIdentity)
+      config.logger.warn(
+        { dir: path.join(config.dataDir, 'log') },
+        'global log had no identity (created by an older version); adopted this coordinator',
+      );
     await c.#recover();
     // Entries are few and small next to a shard's records: a slow scrub covers them often.
     log.startScrub({

@@ -5,6 +5,7 @@ import {
   MerkleLog,
   Scrubber,
   type LogCorruptionError,
+  type LogIdentity,
   type ScrubOptions,
 } from '../log-store/index.ts';
 
@@ -21,7 +22,7 @@ export class GlobalLog {
   /** `onDamage`: stored entries were found damaged after open (they are never served). */
   static async open(
     dir: string,
-    opts: { onDamage?: (err: LogCorruptionError) => void } = {},
+    opts: { onDamage?: (err: LogCorruptionError) => void; identity?: LogIdentity } = {},
   ): Promise<GlobalLog> {
     const log = await MerkleLog.open({ dir, ...opts });
     const latest = await log.latestCheckpoint();
@@ -31,6 +32,11 @@ export class GlobalLog {
   /** Why the global log can no longer make progress (a failed write, damaged data), if so. */
   get failure(): Error | undefined {
     return this.#log.failure;
+  }
+
+  /** The log had no identity (an older version created it) and adopted this coordinator's. */
+  get adoptedIdentity(): boolean {
+    return this.#log.recovery.adoptedIdentity === true;
   }
 
   get size(): number {

@@ -2,7 +2,9 @@
 // itself or a durable commitment (refuse to serve); `failed` means an earlier write or sync
 // failed and the log must be reopened (recovery decides what is durable); `read_only` means a
 // write was asked of a log opened read-only (a check); `not_found` means a read-only open found
-// no log, or a log missing one of its files (it creates nothing).
+// no log, or a log missing one of its files (it creates nothing); `wrong_log` means the
+// directory holds another log than the one asked for (meta.json's identity); `outcome_unknown`
+// rejects an append whose batch was being written when the log failed (it may be durable).
 
 import { CodedError } from '../core/errors.ts';
 
@@ -15,7 +17,9 @@ export type LogStoreErrorCode =
   | 'incompatible'
   | 'locked'
   | 'read_only'
-  | 'not_found';
+  | 'not_found'
+  | 'wrong_log'
+  | 'outcome_unknown';
 
 export class LogStoreError extends CodedError<LogStoreErrorCode> {
   constructor(code: LogStoreErrorCode, message: string, options?: ErrorOptions) {

@@ -25,7 +25,7 @@ import {
 import { HASH_SIZE, INDEX_ENTRY, SEGMENT_RECORDS, logLayout, type LogLayout } from './layout.ts';
 import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
 import { acquireLock, acquireReadLock, releaseLock } from './lock.ts';
-import { loadMeta } from './meta.ts';
+import { loadMeta, type LogIdentity } from './meta.ts';
 import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
 import { SegmentFiles } from './segments.ts';
 import { StateMarker } from './state-marker.ts';
@@ -91,6 +91,12 @@ export interface LogOptions {
   maxBatchWaitMs?: number;
   /** Records per segment file, fixed when the log is created (default 2^20). */
   segmentRecords?: number;
+  /**
+   * Whose log this is (origin, shard id, cluster...): written into meta.json when the log is
+   * created, and checked on every open (LogStoreError `wrong_log` when it differs). A log
+   * created without one adopts it on its first open with one (`recovery.adoptedIdentity`).
+   */
+  identity?: LogIdentity;
   /** Re-hash every record and recompute every tile node on open (default: tail only). */
   fullCheck?: boolean;
   /**
@@ -312,7 +318,13 @@ export class MerkleLog {
     else acquireLock(lockPath);
     const lock: HeldLock = { path: lockPath, stale: staleLock, wrote };
     try {
-      const meta = loadMeta(opts.dir, hasher, opts.segmentRecords ?? SEGMENT_RECORDS);
+      const { meta, adopted } = loadMeta(
+        opts.dir,
+        hasher,
+        opts.segmentRecords ?? SEGMENT_RECORDS,
+        opts.identity,
+        readOnly,
+      );
       const layout = logLayout(opts.dir, meta.segment_records);
       if (!readOnly) {
         fs.mkdirSync(layout.records, { recursive: true });
@@ -332,7 +344,8 @@ export class MerkleLog {
       const stored: StoredTree = { layout, hasher, tree, segments };
       const cleared = recheckRecordedDamage(stored, report.size);
       if (cleared !== undefined && !readOnly) clearDamage(layout);
-      const log = new MerkleLog(opts, layout, hasher, stores, { ...report, cleared }, lock);
+      const full = { ...report, cleared, adoptedIdentity: adopted };
+      const log = new MerkleLog(opts, layout, hasher, stores, full, lock);
       const mark = marker.mark;
       const behind =
         mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
@@ -780,7 +793,14 @@ export class MerkleLog {
     this.#failed = new LogStoreError('failed', `log write failed, reopen to recover: ${cause}`, {
       cause: err,
     });
-    for (const batch of this.#inflight) for (const c of batch.calls) c.call.reject(this.#failed);
+    // Batches already (partly) written may still be on disk after the reopen (their bytes and
+    // index entries can have landed whole): their outcome is unknown, not "nothing appended".
+    const unknown = new LogStoreError(
+      'outcome_unknown',
+      `log write failed while these entries were being written (${cause}); they may or may not be durable once the log is reopened`,
+      { cause: err },
+    );
+    for (const batch of this.#inflight) for (const c of batch.calls) c.call.reject(unknown);
     this.#inflight.clear();
     for (let i = this.#head; i < this.#queue.length; i++)
       (this.#queue[i] as PendingCall).reject(this.#failed);

@@ -78,6 +78,8 @@ export interface RecoveryReport {
   readonly readOnly: boolean;
   /** Damage an earlier run recorded that checked intact again (restored), and was cleared. */
   readonly cleared?: DamageNote | undefined;
+  /** The log had no identity in meta.json and took the one it was opened with. */
+  readonly adoptedIdentity?: boolean;
 }
 
 export interface RecoveryStores {

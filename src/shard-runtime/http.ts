@@ -416,10 +416,18 @@ function toApiError(err: unknown, d: ShardHttpDeps): ShardApiError {
     if (err.code === 'out_of_range') return new ShardApiError(400, 'bad_parameter', err.message);
     // Damaged stored data is never served: a fault of this shard's storage, said plainly.
     if (err.code === 'corrupt') return new ShardApiError(500, 'log_corrupt', err.message);
+    // Written when the log failed: the records may be durable after the restart. record_id is
+    // idempotent, so the same request again gets their receipts, or appends them once.
+    if (err.code === 'outcome_unknown')
+      return new ShardApiError(
+        503,
+        'outcome_unknown',
+        `${err.message}: the decisions may or may not have been stored; retry the same request (same record_id) once the shard is back: a stored decision returns its original receipt, a lost one is appended once`,
+      );
     return new ShardApiError(
       503,
       'log_unavailable',
-      `the log cannot accept writes: ${err.message}`,
+      `the log cannot accept writes (${err.message}); nothing was appended; the shard must be restarted`,
     );
   }
   const e = err as { status?: number; message?: string };

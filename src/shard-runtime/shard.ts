@@ -78,6 +78,13 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   const started = performance.now();
   const log = await MerkleLog.open({
     dir: path.join(config.dataDir, 'log'),
+    // A log opens only as the shard it was created for (swapped volumes fail loudly).
+    identity: {
+      origin,
+      namespace: config.namespace,
+      cluster: config.cluster,
+      shard_id: config.shardId,
+    },
     maxBatchEntries: config.maxBatchEntries,
     maxBatchBytes: config.maxBatchBytes,
     maxBatchWaitMs: config.maxBatchWaitMs,
@@ -95,6 +102,11 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   };
   try {
     logger.info({ ...log.recovery, ms: Math.round(performance.now() - started) }, 'log recovered');
+    if (log.recovery.adoptedIdentity === true)
+      logger.warn(
+        { origin },
+        'log had no identity (created by an older version); adopted this shard',
+      );
     if (log.recovery.cleared !== undefined)
       logger.warn({ damage: log.recovery.cleared }, 'recorded damage checks intact again; cleared');
     treeSize = () => log.size;
