@@ -16,6 +16,7 @@ import {
 } from './signer-flags.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
 import { parseShardDirectory } from '../clients/shard-endpoints.ts';
+import { DIR_MODE } from '../log-store/index.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import type { CoordinatorConfig } from '../coordinator/coordinator.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
@@ -104,7 +105,7 @@ export const command: Command = {
     let opened: OpenedSigner | undefined;
     try {
       const dataDir = path.resolve(flags.data as string);
-      fs.mkdirSync(dataDir, { recursive: true });
+      fs.mkdirSync(dataDir, { recursive: true, mode: DIR_MODE });
       // Logs (JSON lines) go to stderr, as the shard's do; stdout is for --json.
       const logger = pino(
         { level: flags['log-level'], base: { svc: 'coordinator' } },

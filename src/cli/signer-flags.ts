@@ -135,7 +135,8 @@ export interface SignerTarget {
 
 export async function openSigner(flags: SignerFlags, t: SignerTarget): Promise<OpenedSigner> {
   if (flags.kind === 'file') {
-    mkdirSync(path.dirname(t.keyFile), { recursive: true });
+    // The key's directory is the key's: nobody else lists it, whatever the umask.
+    mkdirSync(path.dirname(t.keyFile), { recursive: true, mode: 0o700 });
     const signer = await loadOrCreateFileSigner(t.keyFile, t.name);
     return { signer, close: () => Promise.resolve() };
   }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { epochTableHash, validateEpochTable } from '../core/routing.ts';
+import { DIR_MODE } from '../log-store/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -14,7 +15,7 @@ export class RoutingHistory {
 
   constructor(dir: string) {
     this.dir = dir;
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     for (const name of fs.readdirSync(dir)) {
       const m = /^([0-9a-f]{64})\.json$/.exec(name);
       if (m) this.#known.add(m[1] as string);

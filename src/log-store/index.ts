@@ -10,6 +10,7 @@ export {
   type LogOptions,
 } from './merkle-log.ts';
 export type { StoredCheckpoint } from './checkpoint-store.ts';
+export { DIR_MODE } from './layout.ts';
 export type { LogIdentity } from './meta.ts';
 export { Scrubber, type ScrubOptions } from './scrub.ts';
 export type { RecoveryPhase, RecoveryReport } from './recovery.ts';

@@ -13,6 +13,8 @@ export const TILE_HEIGHT = 8;
 /** Tree nodes per full tile (2^TILE_HEIGHT). */
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
 export const HASH_SIZE = 32;
+/** Mode of every directory a log creates (files are 0644): never wider, whatever the umask. */
+export const DIR_MODE = 0o755;
 
 export interface LogLayout {
   readonly dir: string;

@@ -1,5 +1,6 @@
-// One writer per log directory: a LOCK file holding the owner's pid, plus an in-process set
-// (tests and `agdr local` open several logs in one process, never the same one twice).
+// One writer per log directory: a LOCK file holding the owner's pid, created whole and atomically
+// (link of a written file), plus an in-process set (tests and `agdr local` open several logs in
+// one process, never the same one twice).
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogStoreError } from './errors.ts';
@@ -16,10 +17,84 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates the LOCK holding this pid, atomically and whole: the pid is written to a file of its
+ * own, which is then linked as LOCK (link fails if LOCK exists). A full disk or any other write
+ * error leaves no LOCK behind (an empty one would block every later start). Returns false when
+ * a LOCK already exists.
+ */
+function createLock(lockPath: string): boolean {
+  const tmp = `${lockPath}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
+    fs.linkSync(tmp, lockPath);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** The LOCK's content, or undefined when there is none. */
+function readLock(lockPath: string): string | undefined {
+  try {
+    return fs.readFileSync(lockPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The pid a LOCK's content names, or undefined (empty, torn or not a pid: a stale lock). */
+function ownerOf(content: string): number | undefined {
+  const text = content.trim();
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/**
+ * Takes the lock: created if there is none; taken over if the one there is stale (its process
+ * is gone, or it names no process: an empty or torn file); refused (`locked`) while a live
+ * process holds it. A stale lock is moved aside by rename, so of two processes taking it over at
+ * once only one moves it; the other finds the new owner's lock and is refused.
+ */
 export function acquireLock(lockPath: string): void {
-  checkFree(lockPath);
-  fs.writeFileSync(lockPath, `${process.pid}\n`);
-  heldHere.add(path.resolve(lockPath));
+  checkHeldHere(lockPath);
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (createLock(lockPath)) {
+      heldHere.add(path.resolve(lockPath));
+      return;
+    }
+    const content = readLock(lockPath);
+    if (content === undefined) continue;
+    const owner = ownerOf(content);
+    if (owner !== undefined && owner !== process.pid && alive(owner)) {
+      throw new LogStoreError('locked', `${lockPath}: log is open in process ${owner}`);
+    }
+    const aside = `${lockPath}.stale.${process.pid}`;
+    try {
+      fs.renameSync(lockPath, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    // Another process may have replaced the stale lock between the read and the rename: then
+    // its live lock was moved, and goes back.
+    if (fs.readFileSync(aside, 'utf8') !== content) {
+      try {
+        fs.linkSync(aside, lockPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    fs.rmSync(aside, { force: true });
+  }
+  throw new LogStoreError(
+    'locked',
+    `${lockPath}: could not take the lock (other processes race for it)`,
+  );
 }
 
 /** Errors of writing the lock where nothing may be written: read-only media, no permission. */
@@ -32,33 +107,26 @@ const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM']);
  * without one: nothing can write there either. Returns whether the lock file was written.
  */
 export function acquireReadLock(lockPath: string): boolean {
-  checkFree(lockPath);
-  let wrote = true;
   try {
-    fs.writeFileSync(lockPath, `${process.pid}\n`);
+    acquireLock(lockPath);
+    return true;
   } catch (err) {
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    wrote = false;
   }
-  heldHere.add(path.resolve(lockPath));
-  return wrote;
-}
-
-/** Throws `locked` when this process or another live one holds the lock. */
-function checkFree(lockPath: string): void {
-  const key = path.resolve(lockPath);
-  if (heldHere.has(key))
-    throw new LogStoreError('locked', `${lockPath}: log is already open in this process`);
-  let owner = NaN;
-  try {
-    owner = Number(fs.readFileSync(lockPath, 'utf8').trim());
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // A stale lock from a killed process is taken over; recovery then checks the data.
-  if (Number.isSafeInteger(owner) && owner !== process.pid && alive(owner)) {
+  // Nothing can be written here; a live owner still refuses the check.
+  const content = readLock(lockPath);
+  const owner = content === undefined ? undefined : ownerOf(content);
+  if (owner !== undefined && owner !== process.pid && alive(owner)) {
     throw new LogStoreError('locked', `${lockPath}: log is open in process ${owner}`);
   }
+  heldHere.add(path.resolve(lockPath));
+  return false;
+}
+
+/** Throws `locked` when this process holds the lock already. */
+function checkHeldHere(lockPath: string): void {
+  if (heldHere.has(path.resolve(lockPath)))
+    throw new LogStoreError('locked', `${lockPath}: log is already open in this process`);
 }
 
 /** Releases the lock; `wrote: false` (a read-only check that wrote none) leaves the file alone. */

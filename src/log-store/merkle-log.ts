@@ -22,7 +22,14 @@ import {
   type DamageNote,
   type StoredTree,
 } from './damage.ts';
-import { HASH_SIZE, INDEX_ENTRY, SEGMENT_RECORDS, logLayout, type LogLayout } from './layout.ts';
+import {
+  DIR_MODE,
+  HASH_SIZE,
+  INDEX_ENTRY,
+  SEGMENT_RECORDS,
+  logLayout,
+  type LogLayout,
+} from './layout.ts';
 import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
 import { acquireLock, acquireReadLock, releaseLock } from './lock.ts';
 import { loadMeta, type LogIdentity } from './meta.ts';
@@ -308,7 +315,8 @@ export class MerkleLog {
       if (missing !== undefined)
         throw new LogStoreError('not_found', `${missing}: missing, not a log directory`);
     } else {
-      fs.mkdirSync(opts.dir, { recursive: true });
+      // Explicit modes: a umask of 000 must not make a log world-writable.
+      fs.mkdirSync(opts.dir, { recursive: true, mode: DIR_MODE });
     }
     const lockPath = paths.lock;
     // The lock a killed owner left: a read-only open puts it back as it found it on close.
@@ -327,8 +335,8 @@ export class MerkleLog {
       );
       const layout = logLayout(opts.dir, meta.segment_records);
       if (!readOnly) {
-        fs.mkdirSync(layout.records, { recursive: true });
-        fs.mkdirSync(layout.tiles, { recursive: true });
+        fs.mkdirSync(layout.records, { recursive: true, mode: DIR_MODE });
+        fs.mkdirSync(layout.tiles, { recursive: true, mode: DIR_MODE });
       }
       const tree = TreeStore.open(hasher, layout, readOnly);
       const segments = new SegmentFiles(layout);
@@ -364,7 +372,7 @@ export class MerkleLog {
     if (staleLock === undefined || !lock.wrote) return;
     try {
       // Exclusive create: an owner that took the lock meanwhile keeps it.
-      fs.writeFileSync(lock.path, staleLock, { flag: 'wx' });
+      fs.writeFileSync(lock.path, staleLock, { flag: 'wx', mode: 0o644 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -2,8 +2,8 @@
 // thread reads it, the index writer thread (record-index-worker.ts) writes it. lmdb shares one
 // environment per path within a process, so both see the same data.
 import fs from 'node:fs';
-import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { DIR_MODE } from '../log-store/index.ts';
 
 /** record_id (string or its ASCII bytes) -> seq; and the watermark. */
 export type IndexDb = Database<number, string | Uint8Array>;
@@ -13,7 +13,8 @@ export type IndexDb = Database<number, string | Uint8Array>;
 export const WATERMARK = '\u0000indexed';
 
 export function openIndexDb(dir: string): { root: RootDatabase; db: IndexDb } {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  // Created here with an explicit mode (not by lmdb), so a umask of 000 cannot widen it.
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   const root = open({ path: dir, compression: false });
   return { root, db: root as unknown as IndexDb };
 }

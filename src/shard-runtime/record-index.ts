@@ -134,18 +134,33 @@ export class RecordIndex {
     }
     if (from < log.size) {
       logger.info({ from, to: log.size }, 'indexing record_ids from the log');
-      for (let start = from; start < log.size; start += REINDEX_CHUNK) {
-        const end = Math.min(log.size, start + REINDEX_CHUNK);
-        const ids: string[] = [];
-        for (let seq = start; seq < end; seq++) ids.push(recordIdOfEnvelope(await log.read(seq)));
-        await index.add(
-          packIds(ids),
-          ids.map((_, i) => i),
-          start,
-        );
+      try {
+        await index.#reindex(log, from);
+      } catch (err) {
+        // Its writer thread and environment go with it: a start that failed here (a full
+        // disk, say) must end its process, not linger holding the index's files.
+        await index
+          .close()
+          .catch((closeErr: unknown) =>
+            logger.warn({ err: (closeErr as Error).message }, 'record_id index close failed'),
+          );
+        throw err;
       }
     }
     return index;
+  }
+
+  async #reindex(log: MerkleLog, from: number): Promise<void> {
+    for (let start = from; start < log.size; start += REINDEX_CHUNK) {
+      const end = Math.min(log.size, start + REINDEX_CHUNK);
+      const ids: string[] = [];
+      for (let seq = start; seq < end; seq++) ids.push(recordIdOfEnvelope(await log.read(seq)));
+      await this.add(
+        packIds(ids),
+        ids.map((_, i) => i),
+        start,
+      );
+    }
   }
 
   #watermark(): number {

@@ -10,7 +10,7 @@ import { verifierKeyString } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import { limitedServer } from '../http-server/server-limits.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
-import { MerkleLog, Scrubber } from '../log-store/index.ts';
+import { DIR_MODE, MerkleLog, Scrubber } from '../log-store/index.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { shardConfig, type ShardConfig, type ShardOptions } from './config.ts';
 import { shardApp } from './http.ts';
@@ -58,8 +58,10 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   const logger = config.logger.child({ shard: config.shardId });
   const origin = shardOrigin(config.namespace, config.cluster, config.shardId);
   const routing = new RoutingTable(config.routingFile, logger);
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  if (config.signer === undefined) fs.mkdirSync(path.dirname(config.keyFile), { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: DIR_MODE });
+  // The key's directory is the key's: nobody else lists it.
+  if (config.signer === undefined)
+    fs.mkdirSync(path.dirname(config.keyFile), { recursive: true, mode: 0o700 });
   const signer = config.signer ?? (await loadOrCreateFileSigner(config.keyFile, origin));
   if (signer.name !== origin) {
     throw new ShardStartError(
