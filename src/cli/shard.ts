@@ -80,8 +80,10 @@ signs a final checkpoint); 1 if the log is corrupt or cannot be opened; 2 on bad
 API: POST /v1/decisions, POST /v1/decisions:batch (NDJSON), GET /v1/checkpoint,
 /v1/checkpoints?size=N, /v1/proofs/inclusion?index=I&size=N, /v1/proofs/consistency?from=M&to=N,
 /v1/records/:seq, /v1/records?record_id=ID, /v1/routing, /healthz, /readyz, /metrics
-(see docs/API.md). /healthz fails once the record_id index cannot be written: restart the
-shard, which re-indexes from the log.
+(see docs/API.md). /healthz fails once the log (a failed write, damaged data) or the record_id
+index can no longer make progress: restart the shard; recovery decides what is durable and
+re-indexes from the log, and damage recorded in log/DAMAGE keeps it from starting until the
+data is restored.
 `;
 
 /** A browser origin as browsers send it: scheme://host[:port], nothing after. */
