@@ -602,7 +602,8 @@ describe('pod runner', () => {
         (p) => p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
       );
       const always = backedOff?.status?.containerStatuses?.[0];
-      expect(always?.restartCount).toBe(1);
+      // One restart at once; a second only if the first run outlasted the 10 s back-off (a slow start).
+      expect(always?.restartCount).toBeGreaterThanOrEqual(1);
       expect(always?.lastState?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
       expect(always?.state?.waiting?.message).toMatch(
         /^back-off \d+s restarting failed container=agdr$/,
