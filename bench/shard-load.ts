@@ -1,9 +1,14 @@
 // Load generator for `bench/shard.ts`, run as its own process so the shard and the client do
 // not share an event loop. Usage:
-//   node bench/shard-load.ts URL MODE CONCURRENCY SECONDS BATCH BYTES TAG
-// MODE is `batch` (NDJSON, BATCH decisions per request) or `single` (one per request). Every
-// decision has a fresh record_id (TAG-<10-digit counter>), so nothing is deduplicated. Prints one
-// JSON line, including the client's own CPU per decision (it shares the machine with the shard).
+//   node bench/shard-load.ts URL MODE CONCURRENCY SECONDS BATCH BYTES TAG [FORMAT]
+// MODE is `batch` (NDJSON, BATCH decisions per request) or `single` (one per request). FORMAT is
+// `canonical` (default: lines of BYTES canonical bytes, as `agdr submit` sends them; the shard's
+// fast path) or `sdk` (the same upstream record as the upstream SDK's users send it, Python
+// json.dumps defaults: ", " and ": " separators, members in the SDK's order, its routing key in
+// ctx; not canonical on arrival, so every line takes the full parse-validate-serialize path).
+// Every decision has a fresh record_id (TAG-<10-digit counter>), so nothing is deduplicated.
+// Prints one JSON line, including the client's own CPU per decision (it shares the machine with
+// the shard).
 //
 // The generator shares the machine with the shard, so it is kept cheap. Requests are cheap to
 // make: one canonical line of BYTES bytes is built once, each client fills one Buffer with the
@@ -14,11 +19,21 @@
 // into one reused buffer and counts the body instead of keeping it.
 import { canonicalBytes } from '../src/core/jcs.ts';
 import { Http1Connection, requestHead } from './http1-connection.ts';
+import { sdkLine } from '../test/fixtures/records.ts';
 import { decision } from '../test/integration/shard/shard-process.ts';
 
-const [url, mode, concurrencyArg, secondsArg, batchArg, bytesArg, tag] = process.argv.slice(2);
-if (url === undefined || (mode !== 'batch' && mode !== 'single') || tag === undefined) {
-  throw new Error('usage: shard-load.ts URL batch|single CONCURRENCY SECONDS BATCH BYTES TAG');
+const [url, mode, concurrencyArg, secondsArg, batchArg, bytesArg, tag, formatArg] =
+  process.argv.slice(2);
+const format = formatArg ?? 'canonical';
+if (
+  url === undefined ||
+  (mode !== 'batch' && mode !== 'single') ||
+  tag === undefined ||
+  (format !== 'canonical' && format !== 'sdk')
+) {
+  throw new Error(
+    'usage: shard-load.ts URL batch|single CONCURRENCY SECONDS BATCH BYTES TAG [canonical|sdk]',
+  );
 }
 if (!/^[A-Za-z0-9._:-]+$/.test(tag)) throw new Error(`TAG must be a record_id prefix: ${tag}`);
 const concurrency = Number(concurrencyArg);
@@ -33,7 +48,8 @@ const placeholder = `${tag}-${'0'.repeat(ID_DIGITS)}`;
 
 /**
  * The canonical line of `decision(0, {tag, bytes})` with its record_id widened to the fixed-width
- * placeholder and the padding shortened to match, so the line stays exactly `bytes` long; and the
+ * placeholder and the padding shortened to match, so the line stays exactly `bytes` long (in the
+ * sdk format: the same record, its entity moved into ctx, as json.dumps writes it); and the
  * offset of the record_id's digits in it.
  */
 function templateLine(): { line: Buffer; digitsAt: number } {
@@ -46,8 +62,14 @@ function templateLine(): { line: Buffer; digitsAt: number } {
   if (canonical.length !== bytes) {
     throw new Error(`template decision is ${canonical.length} bytes, not ${bytes}`);
   }
-  const line = Buffer.concat([canonical, Buffer.from('\n')]);
-  const member = `"record_id":"${placeholder}"`;
+  if (format === 'sdk') {
+    (d.ctx as Record<string, unknown>).entity_id = d.entity_id;
+    delete d.entity_id;
+  }
+  const text = format === 'sdk' ? Buffer.from(sdkLine(d)) : canonical;
+  const line = Buffer.concat([text, Buffer.from('\n')]);
+  const member =
+    format === 'sdk' ? `"record_id": "${placeholder}"` : `"record_id":"${placeholder}"`;
   const at = line.indexOf(member);
   if (at < 0 || line.indexOf(member, at + 1) >= 0) throw new Error('record_id not found once');
   return { line, digitsAt: at + member.length - 1 - ID_DIGITS };
@@ -127,6 +149,7 @@ const decisions = ok * batch;
 process.stdout.write(
   JSON.stringify({
     mode,
+    format,
     concurrency,
     batch,
     decision_bytes: lineBytes - 1,

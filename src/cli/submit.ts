@@ -13,16 +13,18 @@ import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import { ClientError } from '../clients/errors.ts';
 import { reasonOf } from '../core/errors.ts';
 import { mapPool } from '../clients/pool.ts';
-import { route, validateEpochTable } from '../core/routing.ts';
+import { route, routingSourceOf, validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { parseDecisionText } from '../core/decision.ts';
 
 const help = `agdr submit — send decisions to the shards they route to
 
-Reads NDJSON (one AgDR decision per line) from FILE, or stdin when FILE is - or absent.
-Validates every line first (nothing is sent if any line is invalid), routes each decision
-with the routing epoch table, and posts NDJSON batches to each shard's /v1/decisions:batch.
-A shard acknowledges a batch only once it is durable.
+Reads NDJSON (one AgDR v0.2 record per line, as the upstream SDK writes it with
+json.dumps, or any JSON layout) from FILE, or stdin when FILE is - or absent. Validates
+every line first (nothing is sent if any line is invalid), routes each decision with the
+routing epoch table (its key pointers, e.g. /entity_id, /ctx/entity_id, /record_id), and
+posts NDJSON batches of canonical lines to each shard's /v1/decisions:batch (integers keep
+every digit). A shard acknowledges a batch only once it is durable.
 
 Usage: agdr submit [FILE|-] --coordinator URL [options]
        agdr submit [FILE|-] --shards URL,URL,... [--routing FILE] [options]
@@ -131,18 +133,9 @@ export const command: Command = {
         for (const p of result.problems) problems.push(`line ${line}: ${p.path}: ${p.message}`);
         return;
       }
-      const d = result.prepared.decision;
       let shard: number;
       try {
-        shard = route(
-          {
-            entity_id: d.entity_id,
-            session_id: d.session_id,
-            domain: d.domain,
-            timestamp_ns: d.timestamp_ns,
-          },
-          table,
-        ).shard;
+        shard = route(routingSourceOf(result.prepared.decision), table).shard;
       } catch (err) {
         problems.push(`line ${line}: routing: ${reasonOf(err)}`);
         return;

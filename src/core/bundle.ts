@@ -22,7 +22,7 @@ import { canonicalJson } from './jcs.ts';
 import { shapeChecks, type ShapeChecks } from './json-shape.ts';
 import { verifyConsistency, verifyInclusion } from './merkle/proof.ts';
 import { openNote, parseNote, parseVerifierKey, VerifierSet, type NoteVerifier } from './note.ts';
-import { epochTableHash, route, validateEpochTable, type EpochTable } from './routing.ts';
+import { epochTableHash, routeDecision, validateEpochTable, type EpochTable } from './routing.ts';
 
 export const BUNDLE_FORMAT = 'agdr-evidence-bundle/v1';
 
@@ -345,12 +345,13 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
     if (hash !== r.routing_epoch_hash) {
       throw new Error(`epoch table hash ${hash} is not the record's routing_epoch_hash`);
     }
-    const got = route(d, table);
+    const got = routeDecision(d, table);
     const want = env.decoded.meta;
     if (
       got.shard !== want.shard ||
       got.epoch !== want.routing.epoch ||
       got.key !== want.routing.key ||
+      got.pointer !== want.routing.pointer ||
       got.strategy !== want.routing.strategy
     ) {
       throw new Error(
@@ -359,7 +360,10 @@ export function verifyBundle(input: unknown, opts: VerifyBundleOptions = {}): Bu
     }
     return {
       value: true,
-      detail: `epoch ${got.epoch} (${got.strategy}) puts key ${JSON.stringify(got.key)} on shard ${got.shard}`,
+      detail:
+        got.pointer === null
+          ? `epoch ${got.epoch} (${got.strategy}) puts a decision without a key on its default shard ${got.shard}`
+          : `epoch ${got.epoch} (${got.strategy}) puts key ${JSON.stringify(got.key)} (from ${got.pointer}) on shard ${got.shard}`,
     };
   });
 

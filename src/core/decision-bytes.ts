@@ -1,40 +1,35 @@
-// Accepts a decision straight from its bytes when they are already its RFC 8785 canonical form,
+// Accepts a decision straight from its bytes when they are already its canonical form (jcs.ts),
 // without parsing it into objects: ingest's hot path. Producers that write canonical JSON (as
 // `agdr submit` does) send exactly such lines, and for them this one pass replaces UTF-8
-// decoding, JSON.parse, the field checks and the canonical-form check, and leaves no garbage
-// behind but one small object; each field's string is decoded only when it is read (routing
-// reads the timestamp and one key field).
+// decoding, parsing, the field checks and the canonical-form check, and leaves no garbage
+// behind but one small object; routing then reads the timestamp and the one key its strategy
+// needs straight from the bytes.
 //
 // It only ever accepts: whenever it returns a value, the full path (`parseDecisionLine`) accepts
-// the same bytes as valid, keeps them as the canonical bytes and yields the same fields. Anything
-// it does not handle (a problem of any kind, a form it does not check, escapes in the fields it
-// returns) makes it return undefined, and the caller takes the full path, which reports problems.
-// Tests check this agreement on generated and mutated decisions.
-import {
-  DECISION_MEMBERS,
-  DELTA_NODE_MEMBERS,
-  PPP_MEMBERS,
-  SPEC_VERSION,
-} from './decision/types.ts';
+// the same bytes as valid, keeps them as the canonical bytes and yields the same record_id,
+// timestamp and routing keys. Anything it does not handle (a problem of any kind, a form it does
+// not check, such as member names with escapes) makes it return undefined, and the caller takes
+// the full path, which reports problems. Tests check this agreement on generated and mutated
+// decisions.
 import type { DecisionLimits } from './decision/limits.ts';
+import { ACTION_LABELS, SPEC_VERSION, TERMINAL_NODES } from './decision/types.ts';
 import { isAfter, scanPlainKey, scanString, scanValue } from './jcs-bytes.ts';
+import { pointerTokens } from './json-pointer.ts';
+import type { NonStringKey, RoutingSource } from './routing.ts';
 
-/** The fields ingest needs from a decision: its idempotency key and its routing fields. */
-export interface AcceptedDecision {
+/** What ingest needs of a decision: its idempotency key, its timestamp and its routing keys. */
+export interface AcceptedDecision extends RoutingSource {
   /** Where record_id's text (ASCII, no escapes) lies in the bytes given: [start, end). */
   readonly recordIdStart: number;
   readonly recordIdEnd: number;
   readonly record_id: string;
-  readonly timestamp_ns: string;
-  readonly entity_id: string;
-  readonly session_id: string;
-  readonly domain: string;
 }
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const MINUS = 0x2d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
@@ -43,61 +38,142 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-/** A member's name as it starts the member: `"name":`. */
-const member = (name: string): Uint8Array => ascii(`"${name}":`);
+const names = (list: readonly string[]): Uint8Array[] => list.map(ascii);
 
-// Member names as `"name":` in canonical (byte) order; a member's index is its position in that
-// order, so strictly increasing indices mean canonical order without duplicates.
-const TOP = DECISION_MEMBERS.map(member);
-const top = (name: (typeof DECISION_MEMBERS)[number]): number => DECISION_MEMBERS.indexOf(name);
-const CTX = top('ctx');
-const DOMAIN = top('domain');
-const ENTITY = top('entity_id');
-const EXT = top('ext');
-const CHAIN = top('human_delta_chain');
-const MODEL = top('model_id');
-const OUTPUT = top('output');
-const PPP = top('ppp_triplet');
-const TRACE = top('reasoning_trace');
-const RECORD = top('record_id');
-const SESSION = top('session_id');
-const VERSION = top('spec_version');
-const TIME = top('timestamp_ns');
-/** Every top-level member but `ext`. */
-const REQUIRED_TOP = (1 << TOP.length) - 1 - (1 << EXT);
+// Member names this recognizer checks, each list in canonical (byte) order. Other members are
+// allowed anywhere (upstream's schemas allow further members) and only need to be canonical.
+const TOP_NAMES = [
+  'committed',
+  'ctx',
+  'human_delta_chain',
+  'merkle_hash',
+  'merkle_position',
+  'model_id',
+  'output',
+  'ppp_triplet',
+  'prev_merkle_hash',
+  'reasoning_trace',
+  'record_id',
+  'signature',
+  'spec_version',
+  'timestamp_ns',
+] as const;
+const TOP = names(TOP_NAMES);
+const top = (name: (typeof TOP_NAMES)[number]): number => TOP_NAMES.indexOf(name);
+const T_COMMITTED = top('committed');
+const T_CTX = top('ctx');
+const T_CHAIN = top('human_delta_chain');
+const T_MERKLE_HASH = top('merkle_hash');
+const T_MERKLE_POSITION = top('merkle_position');
+const T_MODEL = top('model_id');
+const T_OUTPUT = top('output');
+const T_PPP = top('ppp_triplet');
+const T_PREV = top('prev_merkle_hash');
+const T_TRACE = top('reasoning_trace');
+const T_RECORD = top('record_id');
+const T_SIGNATURE = top('signature');
+const T_VERSION = top('spec_version');
+const T_TIME = top('timestamp_ns');
+/** ctx, human_delta_chain, output, ppp_triplet, reasoning_trace, record_id, spec_version, timestamp_ns. */
+const REQUIRED_TOP =
+  (1 << T_CTX) |
+  (1 << T_CHAIN) |
+  (1 << T_OUTPUT) |
+  (1 << T_PPP) |
+  (1 << T_TRACE) |
+  (1 << T_RECORD) |
+  (1 << T_VERSION) |
+  (1 << T_TIME);
 
-const PPP_NAMES = PPP_MEMBERS.map(member);
+const CHAIN_NAMES = [
+  'agent_decision_ref',
+  'autonomous',
+  'autonomous_authority_ref',
+  'chain_id',
+  'chain_signature',
+  'deltas',
+  'foi_escalation',
+  'initiated_at_ns',
+  'merkle_root',
+  'resolved',
+  'terminal_node',
+] as const;
+const CHAIN = names(CHAIN_NAMES);
+const chain = (name: (typeof CHAIN_NAMES)[number]): number => CHAIN_NAMES.indexOf(name);
+const C_REF = chain('agent_decision_ref');
+const C_AUTONOMOUS = chain('autonomous');
+const C_AUTHORITY = chain('autonomous_authority_ref');
+const C_ID = chain('chain_id');
+const C_SIGNATURE = chain('chain_signature');
+const C_DELTAS = chain('deltas');
+const C_FOI = chain('foi_escalation');
+const C_INITIATED = chain('initiated_at_ns');
+const C_ROOT = chain('merkle_root');
+const C_RESOLVED = chain('resolved');
+const C_TERMINAL = chain('terminal_node');
 
-const NODE = DELTA_NODE_MEMBERS.map(member);
-const node = (name: (typeof DELTA_NODE_MEMBERS)[number]): number =>
-  DELTA_NODE_MEMBERS.indexOf(name);
-const N_ACTOR = node('actor');
-const N_AUTHORITY = node('authority_ref');
-const N_EXT = node('ext');
-const N_KIND = node('kind');
-const N_MODIFICATION = node('modification');
-const N_NOTE = node('note');
-const N_OUTCOME = node('outcome');
-const N_SEQUENCE = node('sequence');
-const N_SIGNATURE = node('signature');
-const N_TIME = node('timestamp_ns');
+const DELTA_NAMES = [
+  'action',
+  'action_label',
+  'actor',
+  'delta_id',
+  'escalated',
+  'escalation_reason',
+  'latency_ns',
+  'modification',
+  'sequence',
+  'signature',
+  'timestamp_ns',
+] as const;
+const DELTA = names(DELTA_NAMES);
+const delta = (name: (typeof DELTA_NAMES)[number]): number => DELTA_NAMES.indexOf(name);
+const D_ACTION = delta('action');
+const D_LABEL = delta('action_label');
+const D_ACTOR = delta('actor');
+const D_ID = delta('delta_id');
+const D_ESCALATED = delta('escalated');
+const D_REASON = delta('escalation_reason');
+const D_LATENCY = delta('latency_ns');
+const D_MODIFICATION = delta('modification');
+const D_SEQUENCE = delta('sequence');
+const D_TIME = delta('timestamp_ns');
 
-// Kinds and FOI outcomes, as their quoted JSON strings.
-const KINDS = ['"delta"', '"escalation"', '"halt"', '"foi"', '"autonomous"'].map(ascii);
-const K_DELTA = 0;
-const K_ESCALATION = 1;
-const K_HALT = 2;
-const K_FOI = 3;
-const K_AUTONOMOUS = 4;
-const OUTCOMES = ['"affirmed"', '"modified"', '"halted"'].map(ascii);
-const O_MODIFIED = 1;
+const FOI_NAMES = [
+  'actor',
+  'decision',
+  'decision_code',
+  'rationale',
+  'signature',
+  'timestamp_ns',
+] as const;
+const FOI = names(FOI_NAMES);
+const foiMember = (name: (typeof FOI_NAMES)[number]): number => FOI_NAMES.indexOf(name);
+const F_ACTOR = foiMember('actor');
+const F_DECISION = foiMember('decision');
+const F_CODE = foiMember('decision_code');
+const F_TIME = foiMember('timestamp_ns');
+
+const PPP = names(['place', 'provenance', 'purpose']);
+const ACTOR = names(['employee_id', 'jurisdiction', 'name', 'role']);
+const FOI_ACTOR = names(['jurisdiction', 'name', 'title']);
 
 const VERSION_VALUE = ascii(JSON.stringify(SPEC_VERSION));
-const ACTOR_NAME = ascii('name');
-const ACTOR_ROLE = ascii('role');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const NULL = ascii('null');
+const LABELS = ACTION_LABELS.map((l) => ascii(JSON.stringify(l)));
+const TERMINALS = TERMINAL_NODES.map((t) => ascii(JSON.stringify(t)));
+const TERMINAL_FOI = TERMINAL_NODES.indexOf('foi');
+const TERMINAL_AUTONOMOUS = TERMINAL_NODES.indexOf('autonomous');
+const TERMINAL_HUMAN = TERMINAL_NODES.indexOf('human_delta');
 const U64_MAX = ascii('18446744073709551615');
-/** Plain integers of up to 15 digits are safe integers (as jcs-bytes.ts relies on too). */
-const MAX_SEQUENCE_DIGITS = 15;
+/** Action codes as tokens, by action + 1. */
+const ACTIONS = ['-1', '0', '1', '2'].map(ascii);
+const HALTED = -1;
+const ESCALATED = 0;
+const WITH_MODIFICATION = 2;
+/** Plain integers of up to 15 digits are safe integers. */
+const MAX_SAFE_DIGITS = 15;
 
 /** Bytes [s, e) of b equal `word`. */
 function equals(b: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
@@ -106,134 +182,249 @@ function equals(b: Uint8Array, s: number, e: number, word: Uint8Array): boolean 
   return true;
 }
 
-/** Index in `names` (from `from` on) of the `"name":` starting at i, or -1. */
-function memberAt(b: Uint8Array, i: number, names: Uint8Array[], from: number): number {
-  for (let k = from; k < names.length; k++) {
-    const name = names[k] as Uint8Array;
-    let j = 0;
-    while (j < name.length && b[i + j] === name[j]) j++;
-    if (j === name.length) return k;
-  }
+/** Index in `list` of the name [s, e), or -1. */
+function nameIndex(b: Uint8Array, s: number, e: number, list: readonly Uint8Array[]): number {
+  for (let k = 0; k < list.length; k++) if (equals(b, s, e, list[k] as Uint8Array)) return k;
   return -1;
 }
 
-/** Index in `words` of the value token [s, e), or -1. */
-function wordIndex(b: Uint8Array, s: number, e: number, words: Uint8Array[]): number {
-  for (let k = 0; k < words.length; k++) if (equals(b, s, e, words[k] as Uint8Array)) return k;
-  return -1;
-}
-
-/**
- * UTF-16 length of the canonical string body [s, e) (between its quotes, already checked): one
- * unit per escape and per UTF-8 sequence, two for a 4-byte sequence (a surrogate pair).
- */
-function utf16Length(b: Uint8Array, s: number, e: number): number {
-  let units = 0;
-  for (let i = s; i < e; units++) {
-    const c = b[i] as number;
-    if (c === BACKSLASH) i += b[i + 1] === 0x75 ? 6 : 2;
-    else if (c < 0x80) i++;
-    else if (c < 0xe0) i += 2;
-    else if (c < 0xf0) i += 3;
-    else {
-      i += 4;
-      units++;
+/** Index in `words` of the value token at i that ends at a `,` `}` or `]`, with its end. */
+function tokenAt(b: Uint8Array, i: number, words: readonly Uint8Array[]): number {
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k] as Uint8Array;
+    if (equals(b, i, i + w.length, w)) {
+      const next = b[i + w.length];
+      if (next === COMMA || next === CLOSE_OBJECT || next === CLOSE_ARRAY) return k;
     }
   }
-  return units;
+  return -1;
 }
 
-/** A string value at i holding 1..max UTF-16 units (checkText); the index after it, or -1. */
-function scanText(b: Uint8Array, i: number, max: number): number {
-  if (b[i] !== QUOTE) return -1;
-  const end = scanString(b, i + 1);
-  if (end < 0 || end - 1 === i + 1) return -1;
-  // Each unit takes at least one byte, so a short enough string needs no counting.
-  if (end - i - 2 > max && utf16Length(b, i + 1, end - 1) > max) return -1;
+/** A string at i; the index after it, or -1. */
+function scanStr(b: Uint8Array, i: number): number {
+  return b[i] === QUOTE ? scanString(b, i + 1) : -1;
+}
+
+/** A string or null at i; the index after it, or -1. */
+function scanStrOrNull(b: Uint8Array, i: number): number {
+  return equals(b, i, i + 4, NULL) ? i + 4 : scanStr(b, i);
+}
+
+/** true or false at i; the index after it, or -1. */
+function scanBool(b: Uint8Array, i: number): number {
+  if (equals(b, i, i + 4, TRUE)) return i + 4;
+  return equals(b, i, i + 5, FALSE) ? i + 5 : -1;
+}
+
+/** A canonical integer literal at i (digits, optional minus, not -0); index after it, or -1. */
+function scanInteger(b: Uint8Array, i: number): number {
+  let k = b[i] === MINUS ? i + 1 : i;
+  const first = k;
+  while ((b[k] as number) >= ZERO && (b[k] as number) <= NINE) k++;
+  const digits = k - first;
+  if (digits === 0 || (digits > 1 && b[first] === ZERO)) return -1;
+  if (first > i && digits === 1 && b[first] === ZERO) return -1;
+  const next = b[k];
+  return next === COMMA || next === CLOSE_OBJECT || next === CLOSE_ARRAY ? k : -1;
+}
+
+/** A canonical u64 integer literal at i; index after it, or -1. */
+function scanU64(b: Uint8Array, i: number): number {
+  if (b[i] === MINUS) return -1;
+  const end = scanInteger(b, i);
+  if (end < 0) return -1;
+  const digits = end - i;
+  if (digits > 20) return -1;
+  if (digits === 20) {
+    for (let k = 0; k < 20; k++) {
+      const d = (b[i + k] as number) - (U64_MAX[k] as number);
+      if (d < 0) break;
+      if (d > 0) return -1;
+    }
+  }
   return end;
 }
 
-/** A canonical u64 decimal string at i (isCanonicalU64); the index after it, or -1. */
-function scanU64(b: Uint8Array, i: number): number {
-  if (b[i] !== QUOTE) return -1;
-  let k = i + 1;
-  while (b[k] !== QUOTE) {
-    const c = b[k];
-    if (c === undefined || c < ZERO || c > NINE) return -1;
-    k++;
-  }
-  const digits = k - i - 1;
-  if (digits === 0 || digits > 20 || (digits > 1 && b[i + 1] === ZERO)) return -1;
-  if (digits === 20 && compareDigits(b, i + 1, U64_MAX, 0, 20) > 0) return -1;
-  return k + 1;
-}
-
-/** Compares equal-length digit runs a[as..] and w[ws..] of length n. */
-function compareDigits(a: Uint8Array, as: number, w: Uint8Array, ws: number, n: number): number {
-  for (let k = 0; k < n; k++) {
-    const d = (a[as + k] as number) - (w[ws + k] as number);
+/** Numeric order of two canonical u64 literals [s1, e1) and [s2, e2) of b. */
+function compareU64(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): number {
+  if (e1 - s1 !== e2 - s2) return e1 - s1 - (e2 - s2);
+  for (let k = 0; k < e1 - s1; k++) {
+    const d = (b[s1 + k] as number) - (b[s2 + k] as number);
     if (d !== 0) return d;
   }
   return 0;
 }
 
-/** Numeric order of two canonical u64 strings [s1, e1) and [s2, e2) of b (compareU64Text). */
-function compareU64(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): number {
-  if (e1 - s1 !== e2 - s2) return e1 - s1 - (e2 - s2);
-  return compareDigits(b, s1, b, s2, e1 - s1);
+/**
+ * A PPP member at i: a string that states something. Accepted only when it holds a printable
+ * ASCII character other than space and backslash (so JavaScript's trim() cannot empty it);
+ * other strings, even valid ones, are declined to the full path.
+ */
+function scanStatement(b: Uint8Array, i: number): number {
+  const end = scanStr(b, i);
+  if (end < 0) return -1;
+  for (let k = i + 1; k < end - 1; k++) {
+    const c = b[k] as number;
+    if (c > 0x20 && c < 0x7f && c !== BACKSLASH) return end;
+  }
+  return -1;
 }
 
-/** Whether the string body [s, e) has no escapes (its bytes are then its text). */
-function isPlain(b: Uint8Array, s: number, e: number): boolean {
-  for (let k = s; k < e; k++) if (b[k] === BACKSLASH) return false;
-  return true;
+/** Whether the value [s, e) states something: not null, "", {} or []. */
+function isNonEmpty(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s === 2) return false; // "" {} []
+  return !equals(b, s, e, NULL);
 }
 
 /**
- * The fields of an accepted decision, each decoded from the string body it lies in when first
- * read. The bytes are well-formed UTF-8 without escapes (checked before this is made); Buffer's
- * decoder is the fastest for short strings. The caller keeps the bytes unchanged while reading.
+ * Walks the members of the canonical object at b[i] === '{' (at nesting `depth`), strictly in
+ * canonical order, calling `member(index in known, name start, value start, depth + 1)` for
+ * each, which returns the index after the value or -1. Unknown members (index -1) are scanned
+ * here. Returns the index after the object, or -1.
+ */
+function scanObjectWith(
+  b: Uint8Array,
+  i: number,
+  depth: number,
+  maxDepth: number,
+  known: readonly Uint8Array[],
+  member: (m: number, v: number) => number,
+): number {
+  if (b[i] !== OPEN_OBJECT || depth >= maxDepth) return -1;
+  i++;
+  if (b[i] === CLOSE_OBJECT) return i + 1;
+  let prevS = -1;
+  let prevE = -1;
+  for (;;) {
+    if (b[i] !== QUOTE) return -1;
+    const s = i + 1;
+    const e = scanPlainKey(b, s);
+    if (e < 0 || b[e + 1] !== COLON) return -1;
+    if (prevS >= 0 && !isAfter(b, prevS, prevE, s, e)) return -1;
+    prevS = s;
+    prevE = e;
+    const m = nameIndex(b, s, e, known);
+    const v = e + 2;
+    i = m < 0 ? scanValue(b, v, depth + 1, maxDepth) : member(m, v);
+    if (i < 0) return -1;
+    if (b[i] === CLOSE_OBJECT) return i + 1;
+    if (b[i] !== COMMA) return -1;
+    i++;
+  }
+}
+
+/**
+ * The decision's fields, each read from the bytes when asked. The bytes are well-formed UTF-8
+ * (checked before this is made); the caller keeps them unchanged while reading.
  */
 class AcceptedFields implements AcceptedDecision {
   readonly #b: Buffer;
-  /** Start and end of record_id, timestamp_ns, entity_id, session_id, domain, in that order. */
-  readonly #spans: readonly number[];
+  readonly recordIdStart: number;
+  readonly recordIdEnd: number;
+  readonly #timeStart: number;
+  readonly #timeEnd: number;
+  /** Name start and value start of each top-level member, in order. */
+  readonly #members: readonly number[];
 
-  constructor(b: Uint8Array, spans: readonly number[]) {
+  constructor(b: Uint8Array, spans: readonly number[], members: readonly number[]) {
     this.#b = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    this.#spans = spans;
-  }
-
-  get recordIdStart(): number {
-    return this.#spans[0] as number;
-  }
-
-  get recordIdEnd(): number {
-    return this.#spans[1] as number;
-  }
-
-  #text(field: number): string {
-    return this.#b.toString('utf8', this.#spans[2 * field], this.#spans[2 * field + 1]);
+    this.recordIdStart = spans[0] as number;
+    this.recordIdEnd = spans[1] as number;
+    this.#timeStart = spans[2] as number;
+    this.#timeEnd = spans[3] as number;
+    this.#members = members;
   }
 
   get record_id(): string {
-    return this.#text(0);
+    return this.#b.toString('latin1', this.recordIdStart, this.recordIdEnd);
   }
 
-  get timestamp_ns(): string {
-    return this.#text(1);
+  get timestampNs(): string {
+    return this.#b.toString('latin1', this.#timeStart, this.#timeEnd);
   }
 
-  get entity_id(): string {
-    return this.#text(2);
+  keyAt(pointer: string): string | undefined | NonStringKey {
+    const b = this.#b;
+    const tokens = tokensOf(pointer);
+    let at = -1;
+    const first = tokens[0];
+    if (first === undefined) return undefined;
+    const members = this.#members;
+    for (let k = 0; k < members.length; k += 2) {
+      const s = members[k] as number;
+      const v = members[k + 1] as number;
+      if (equals(b, s, v - 2, first)) {
+        at = v;
+        break;
+      }
+    }
+    for (let t = 1; t < tokens.length && at >= 0; t++) at = child(b, at, tokens[t] as Uint8Array);
+    if (at < 0) return undefined;
+    const c = b[at];
+    if (c === QUOTE) {
+      const end = scanString(b, at + 1);
+      for (let k = at + 1; k < end - 1; k++) {
+        if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', at, end)) as string;
+      }
+      return b.toString('utf8', at + 1, end - 1);
+    }
+    const kind =
+      c === OPEN_OBJECT
+        ? 'object'
+        : c === OPEN_ARRAY
+          ? 'array'
+          : c === 0x74 || c === 0x66
+            ? 'boolean'
+            : c === 0x6e
+              ? 'null'
+              : 'number';
+    return { nonString: kind };
   }
+}
 
-  get session_id(): string {
-    return this.#text(3);
+// Pointers in use are few (those of the routing tables in force): their tokens are kept.
+const pointerCache = new Map<string, Uint8Array[]>();
+const ENCODER = new TextEncoder();
+
+function tokensOf(pointer: string): Uint8Array[] {
+  let tokens = pointerCache.get(pointer);
+  if (tokens === undefined) {
+    if (pointerCache.size >= 256) pointerCache.clear();
+    // Names in accepted bytes are printable ASCII without escapes: UTF-8 bytes compare as is.
+    tokens = pointerTokens(pointer).map((t) => ENCODER.encode(t));
+    pointerCache.set(pointer, tokens);
   }
+  return tokens;
+}
 
-  get domain(): string {
-    return this.#text(4);
+/** Where the value of member (or element) `token` of the container at i starts, or -1. */
+function child(b: Uint8Array, i: number, token: Uint8Array): number {
+  if (b[i] === OPEN_OBJECT) {
+    i++;
+    if (b[i] === CLOSE_OBJECT) return -1;
+    for (;;) {
+      const s = i + 1;
+      const e = scanPlainKey(b, s);
+      if (equals(b, s, e, token)) return e + 2;
+      i = scanValue(b, e + 2, 0, Infinity);
+      if (b[i] !== COMMA) return -1;
+      i++;
+    }
+  }
+  if (b[i] !== OPEN_ARRAY) return -1;
+  let index = 0;
+  if (token.length === 0 || (token.length > 1 && token[0] === ZERO)) return -1;
+  for (const c of token) {
+    if (c < ZERO || c > NINE) return -1;
+    index = index * 10 + (c - ZERO);
+  }
+  i++;
+  if (b[i] === CLOSE_ARRAY) return -1;
+  for (let k = 0; ; k++) {
+    if (k === index) return i;
+    i = scanValue(b, i, 0, Infinity);
+    if (b[i] !== COMMA) return -1;
+    i++;
   }
 }
 
@@ -256,8 +447,7 @@ function isRecordIdBody(b: Uint8Array, s: number, e: number): boolean {
 
 /**
  * The decision whose canonical bytes `b` are, when `parseDecisionLine(b, limits)` accepts them
- * unchanged and every field returned was written without escapes; undefined otherwise (take the
- * full path). `b` is one NDJSON line without its line end.
+ * unchanged; undefined otherwise (take the full path). `b` is one NDJSON line without its end.
  */
 export function acceptCanonicalDecision(
   b: Uint8Array,
@@ -265,81 +455,69 @@ export function acceptCanonicalDecision(
 ): AcceptedDecision | undefined {
   if (b.length > limits.maxInputBytes || b.length > limits.maxRecordBytes) return undefined;
   if (b[0] !== OPEN_OBJECT || limits.maxDepth <= 0) return undefined;
-  const id = limits.maxIdLength;
+  const maxDepth = limits.maxDepth;
   let seen = 0;
-  let next = 0;
-  // Value spans (between the quotes) of the fields returned.
-  let recordS = 0;
-  let recordE = 0;
-  let timeS = 0;
-  let timeE = 0;
-  let entityS = 0;
-  let entityE = 0;
-  let sessionS = 0;
-  let sessionE = 0;
-  let domainS = 0;
-  let domainE = 0;
+  const spans = [0, 0, 0, 0];
+  const members: number[] = [];
   let i = 1;
+  let prevS = -1;
+  let prevE = -1;
   for (;;) {
-    // Known names in increasing order: canonical order, no duplicates, nothing unknown.
-    const m = memberAt(b, i, TOP, next);
-    if (m < 0) return undefined;
-    next = m + 1;
-    seen |= 1 << m;
-    const v = i + (TOP[m] as Uint8Array).length;
+    if (b[i] !== QUOTE) return undefined;
+    const s = i + 1;
+    const e = scanPlainKey(b, s);
+    if (e < 0 || b[e + 1] !== COLON) return undefined;
+    if (prevS >= 0 && !isAfter(b, prevS, prevE, s, e)) return undefined;
+    prevS = s;
+    prevE = e;
+    const v = e + 2;
+    members.push(s, v);
+    const m = nameIndex(b, s, e, TOP);
+    if (m >= 0) seen |= 1 << m;
     let end: number;
     switch (m) {
-      case RECORD:
-        end = scanText(b, v, id);
-        if (end < 0 || !isRecordIdBody(b, v + 1, end - 1)) return undefined;
-        recordS = v + 1;
-        recordE = end - 1;
+      case T_COMMITTED:
+        end = equals(b, v, v + 4, TRUE) ? v + 4 : -1;
         break;
-      case VERSION:
+      case T_CTX:
+        end = b[v] === OPEN_OBJECT ? scanValue(b, v, 1, maxDepth) : -1;
+        break;
+      case T_CHAIN:
+        end = scanChain(b, v, limits);
+        break;
+      case T_MERKLE_HASH:
+      case T_SIGNATURE:
+        end = scanStr(b, v);
+        break;
+      case T_MERKLE_POSITION:
+        end = scanInteger(b, v);
+        break;
+      case T_MODEL:
+      case T_PREV:
+        end = scanStrOrNull(b, v);
+        break;
+      case T_PPP:
+        end = scanObjectWith(b, v, 1, maxDepth, PPP, (_, at) => scanStatement(b, at));
+        if (end >= 0 && !hasAll(b, v, PPP)) end = -1;
+        break;
+      case T_RECORD:
+        end = scanStr(b, v);
+        if (end < 0 || end - v - 2 < 1 || end - v - 2 > limits.maxIdLength) return undefined;
+        if (!isRecordIdBody(b, v + 1, end - 1)) return undefined;
+        spans[0] = v + 1;
+        spans[1] = end - 1;
+        break;
+      case T_VERSION:
         end = v + VERSION_VALUE.length;
         if (!equals(b, v, end, VERSION_VALUE)) return undefined;
         break;
-      case CTX:
-      case EXT:
-        end = b[v] === OPEN_OBJECT ? scanValue(b, v, 1, limits.maxDepth) : -1;
-        break;
-      case MODEL:
-        end = scanText(b, v, id);
-        break;
-      case TRACE:
-        end = b[v] === QUOTE || b[v] === OPEN_ARRAY ? scanValue(b, v, 1, limits.maxDepth) : -1;
-        break;
-      case OUTPUT:
-        end = scanValue(b, v, 1, limits.maxDepth);
-        break;
-      case PPP:
-        end = scanPpp(b, v, limits);
-        break;
-      case CHAIN:
-        end = scanChain(b, v, limits);
-        break;
-      case TIME:
+      case T_TIME:
         end = scanU64(b, v);
-        timeS = v + 1;
-        timeE = end - 1;
+        spans[2] = v;
+        spans[3] = end;
         break;
-      case ENTITY:
-        end = scanText(b, v, id);
-        entityS = v + 1;
-        entityE = end - 1;
-        break;
-      case SESSION:
-        end = scanText(b, v, id);
-        sessionS = v + 1;
-        sessionE = end - 1;
-        break;
-      case DOMAIN:
-        end = scanText(b, v, id);
-        domainS = v + 1;
-        domainE = end - 1;
-        break;
-      default:
-        return undefined; // memberAt returns indices of TOP only
+      default: // T_OUTPUT, T_TRACE and members of the producer's own
+        end = scanValue(b, v, 1, maxDepth);
     }
     if (end < 0) return undefined;
     if (b[end] === CLOSE_OBJECT) {
@@ -350,187 +528,182 @@ export function acceptCanonicalDecision(
     i = end + 1;
   }
   if ((seen & REQUIRED_TOP) !== REQUIRED_TOP) return undefined;
-  if (
-    !isPlain(b, entityS, entityE) ||
-    !isPlain(b, sessionS, sessionE) ||
-    !isPlain(b, domainS, domainE)
-  ) {
-    return undefined;
-  }
-  // record_id and timestamp_ns cannot hold a backslash (their pattern; digits only).
-  return new AcceptedFields(b, [
-    recordS,
-    recordE,
-    timeS,
-    timeE,
-    entityS,
-    entityE,
-    sessionS,
-    sessionE,
-    domainS,
-    domainE,
-  ]);
+  return new AcceptedFields(b, spans, members);
 }
 
-/** ppp_triplet at i: exactly provenance, place and purpose, each text; index after it or -1. */
-function scanPpp(b: Uint8Array, i: number, limits: DecisionLimits): number {
-  if (b[i] !== OPEN_OBJECT || limits.maxDepth <= 1) return -1;
-  i++;
-  for (let m = 0; m < PPP_NAMES.length; m++) {
-    if (memberAt(b, i, PPP_NAMES, m) !== m) return -1;
-    i = scanText(b, i + (PPP_NAMES[m] as Uint8Array).length, limits.maxTextLength);
-    if (i < 0) return -1;
-    if (b[i] !== (m === PPP_NAMES.length - 1 ? CLOSE_OBJECT : COMMA)) return -1;
-    i++;
-  }
-  return i;
+/** Whether the canonical object at i (already scanned) has every member of `required`. */
+function hasAll(b: Uint8Array, i: number, required: readonly Uint8Array[]): boolean {
+  return required.every((name) => child(b, i, name) >= 0);
 }
 
-/** human_delta_chain at i, every node and order rule of chain.ts; index after it or -1. */
+/** human_delta_chain at i: every shape and invariant of chain.ts; index after it or -1. */
 function scanChain(b: Uint8Array, i: number, limits: DecisionLimits): number {
-  if (b[i] !== OPEN_ARRAY || limits.maxDepth <= 1) return -1;
-  if (b[i + 1] === CLOSE_ARRAY) return -1;
+  const maxDepth = limits.maxDepth;
+  let seen = 0;
+  let resolved = -1; // -1 absent, 0 false, 1 true
+  let autonomous = -1;
+  let terminal = -1;
+  let hasFoi = false;
+  let foiTimeS = -1;
+  let foiTimeE = -1;
+  // Facts of the deltas, gathered as the array is scanned.
   let count = 0;
-  let prevKind = -1;
-  let prevSequence = -1;
-  let prevTimeS = -1;
-  let prevTimeE = -1;
-  i++;
-  for (;;) {
-    if (++count > limits.maxChainLength) return -1;
-    // A node's fields, recorded as it is scanned.
-    let kind = -1;
-    let sequence = -1;
-    let timeS = -1;
-    let timeE = -1;
-    let hasActor = false;
-    let hasAuthority = false;
-    let hasModification = false;
-    let outcome = -1;
-    if (b[i] !== OPEN_OBJECT || limits.maxDepth <= 2) return -1;
-    if (b[i + 1] === CLOSE_OBJECT) return -1;
-    let next = 0;
-    i++;
-    for (;;) {
-      const m = memberAt(b, i, NODE, next);
-      if (m < 0) return -1;
-      next = m + 1;
-      const v = i + (NODE[m] as Uint8Array).length;
-      let end: number;
-      switch (m) {
-        case N_ACTOR:
-          end = scanActor(b, v, limits);
-          hasActor = true;
-          break;
-        case N_AUTHORITY:
-          end = scanText(b, v, limits.maxTextLength);
-          hasAuthority = true;
-          break;
-        case N_EXT:
-        case N_MODIFICATION:
-          end = b[v] === OPEN_OBJECT ? scanValue(b, v, 3, limits.maxDepth) : -1;
-          if (m === N_MODIFICATION) hasModification = true;
-          break;
-        case N_KIND:
-          end = b[v] === QUOTE ? scanString(b, v + 1) : -1;
-          kind = end < 0 ? -1 : wordIndex(b, v, end, KINDS);
-          if (kind < 0) return -1;
-          break;
-        case N_OUTCOME:
-          end = b[v] === QUOTE ? scanString(b, v + 1) : -1;
-          outcome = end < 0 ? -1 : wordIndex(b, v, end, OUTCOMES);
-          if (outcome < 0) return -1;
-          break;
-        case N_SEQUENCE:
-          end = scanSequence(b, v);
-          if (end < 0) return -1;
-          sequence = 0;
-          for (let k = v; k < end; k++) sequence = sequence * 10 + ((b[k] as number) - ZERO);
-          break;
-        case N_TIME:
-          end = scanU64(b, v);
-          timeS = v + 1;
-          timeE = end - 1;
-          break;
-        case N_NOTE:
-        case N_SIGNATURE:
-          end = scanText(b, v, limits.maxTextLength);
-          break;
-        default:
-          return -1; // memberAt returns indices of NODE only
+  let lastAction = 2;
+  let lastTimeS = -1;
+  let lastTimeE = -1;
+  const end = scanObjectWith(b, i, 1, maxDepth, CHAIN, (m, v) => {
+    seen |= 1 << m;
+    switch (m) {
+      case C_REF:
+      case C_ID:
+      case C_AUTHORITY:
+      case C_SIGNATURE:
+      case C_ROOT:
+        return scanStr(b, v);
+      case C_AUTONOMOUS:
+      case C_RESOLVED: {
+        const e = scanBool(b, v);
+        const flag = e - v === 4 ? 1 : 0;
+        if (m === C_AUTONOMOUS) autonomous = flag;
+        else resolved = flag;
+        return e;
       }
-      if (end < 0) return -1;
-      i = end;
-      if (b[i] === CLOSE_OBJECT) break;
-      if (b[i] !== COMMA) return -1;
-      i++;
+      case C_INITIATED:
+        return scanInteger(b, v);
+      case C_TERMINAL: {
+        const e = scanStr(b, v);
+        terminal = e < 0 ? -1 : nameIndex(b, v, e, TERMINALS);
+        return terminal < 0 ? -1 : e;
+      }
+      case C_FOI: {
+        if (equals(b, v, v + 4, NULL)) return v + 4;
+        hasFoi = true;
+        let seenFoi = 0;
+        const e = scanObjectWith(b, v, 2, maxDepth, FOI, (f, w) => {
+          seenFoi |= 1 << f;
+          switch (f) {
+            case F_ACTOR: {
+              const a = scanObjectWith(b, w, 3, maxDepth, FOI_ACTOR, (_, x) => scanStr(b, x));
+              return a >= 0 &&
+                hasAll(b, w, [FOI_ACTOR[1] as Uint8Array, FOI_ACTOR[2] as Uint8Array])
+                ? a
+                : -1;
+            }
+            case F_CODE:
+              return tokenAt(b, w, [ACTIONS[1] as Uint8Array, ACTIONS[2] as Uint8Array]) < 0
+                ? -1
+                : w + 1;
+            case F_TIME: {
+              const t = scanU64(b, w);
+              foiTimeS = w;
+              foiTimeE = t;
+              return t;
+            }
+            default: // decision, rationale, signature
+              return scanStr(b, w);
+          }
+        });
+        const need = (1 << F_ACTOR) | (1 << F_DECISION) | (1 << F_CODE) | (1 << F_TIME);
+        return (seenFoi & need) === need ? e : -1;
+      }
+      case C_DELTAS: {
+        if (b[v] !== OPEN_ARRAY || 2 >= maxDepth) return -1;
+        let k = v + 1;
+        if (b[k] === CLOSE_ARRAY) return k + 1;
+        for (;;) {
+          if (count === limits.maxChainLength) return -1;
+          let seenDelta = 0;
+          let action = -2;
+          let sequenceOk = false;
+          let reason = false;
+          let modified = false;
+          let timeS = -1;
+          let timeE = -1;
+          k = scanObjectWith(b, k, 3, maxDepth, DELTA, (d, w) => {
+            seenDelta |= 1 << d;
+            switch (d) {
+              case D_ACTION:
+                action = tokenAt(b, w, ACTIONS) - 1;
+                return action < -1 ? -1 : w + (ACTIONS[action + 1] as Uint8Array).length;
+              case D_LABEL: {
+                const e = scanStr(b, w);
+                return e >= 0 && nameIndex(b, w, e, LABELS) >= 0 ? e : -1;
+              }
+              case D_ACTOR: {
+                const a = scanObjectWith(b, w, 4, maxDepth, ACTOR, (_, x) => scanStr(b, x));
+                return a >= 0 && hasAll(b, w, [ACTOR[2] as Uint8Array, ACTOR[3] as Uint8Array])
+                  ? a
+                  : -1;
+              }
+              case D_ESCALATED:
+                return scanBool(b, w);
+              case D_REASON: {
+                const e = scanStr(b, w);
+                reason = e - w > 2;
+                return e;
+              }
+              case D_LATENCY:
+                return scanInteger(b, w);
+              case D_MODIFICATION: {
+                const e = scanValue(b, w, 4, maxDepth);
+                modified = e >= 0 && isNonEmpty(b, w, e);
+                return e;
+              }
+              case D_SEQUENCE: {
+                const e = scanInteger(b, w);
+                if (e < 0 || e - w > MAX_SAFE_DIGITS) return -1;
+                let n = 0;
+                for (let x = w; x < e; x++) n = n * 10 + ((b[x] as number) - ZERO);
+                sequenceOk = b[w] !== MINUS && n === count;
+                return e;
+              }
+              case D_TIME: {
+                const e = scanU64(b, w);
+                timeS = w;
+                timeE = e;
+                return e;
+              }
+              default: // delta_id, signature
+                return scanStr(b, w);
+            }
+          });
+          if (k < 0) return -1;
+          const need =
+            (1 << D_ID) | (1 << D_SEQUENCE) | (1 << D_ACTOR) | (1 << D_ACTION) | (1 << D_TIME);
+          if ((seenDelta & need) !== need || !sequenceOk) return -1;
+          if (action === WITH_MODIFICATION && !modified) return -1;
+          if (action === ESCALATED && !reason) return -1;
+          // A halt is terminal; timestamps never go back.
+          if (count > 0 && lastAction === HALTED) return -1;
+          if (lastTimeS >= 0 && compareU64(b, timeS, timeE, lastTimeS, lastTimeE) < 0) return -1;
+          lastAction = action;
+          lastTimeS = timeS;
+          lastTimeE = timeE;
+          count++;
+          if (b[k] === CLOSE_ARRAY) return k + 1;
+          if (b[k] !== COMMA) return -1;
+          k++;
+        }
+      }
+      default:
+        return -1; // scanObjectWith passes indices of CHAIN only
     }
-    i++;
-    // Per-node rules (chain.ts checkChain and checkNodeByKind).
-    if (kind < 0 || sequence <= prevSequence || timeS < 0) return -1;
-    if (prevTimeS >= 0 && compareU64(b, timeS, timeE, prevTimeS, prevTimeE) < 0) return -1;
-    if (!hasActor && kind !== K_AUTONOMOUS) return -1;
-    if (kind === K_AUTONOMOUS && !hasAuthority) return -1;
-    if (kind === K_FOI) {
-      if (outcome < 0 || (outcome === O_MODIFIED) !== hasModification) return -1;
-    } else if (outcome >= 0 || (hasModification && kind !== K_DELTA)) return -1;
-    // Order rules: nothing follows a halt or the FOI node; an escalation is followed by a
-    // delta, a halt or the FOI node.
-    if (prevKind === K_HALT || prevKind === K_FOI) return -1;
-    if (prevKind === K_ESCALATION && kind !== K_DELTA && kind !== K_HALT && kind !== K_FOI) {
-      return -1;
-    }
-    prevKind = kind;
-    prevSequence = sequence;
-    prevTimeS = timeS;
-    prevTimeE = timeE;
-    if (b[i] === CLOSE_ARRAY) break;
-    if (b[i] !== COMMA) return -1;
-    i++;
+  });
+  if (end < 0) return -1;
+  const need = (1 << C_REF) | (1 << C_ID) | (1 << C_DELTAS);
+  if ((seen & need) !== need) return -1;
+  // Invariants between the nodes (chain.ts): the FOI review follows an escalation and comes
+  // last in time; a chain ending in an escalation without it says it is unresolved.
+  if (hasFoi) {
+    if (count === 0 || lastAction !== ESCALATED) return -1;
+    if (compareU64(b, foiTimeS, foiTimeE, lastTimeS, lastTimeE) < 0) return -1;
   }
-  if (prevKind === K_ESCALATION) return -1;
-  return i + 1;
-}
-
-/** A node's sequence: a plain non-negative integer short enough to be safe; index after it. */
-function scanSequence(b: Uint8Array, i: number): number {
-  let k = i;
-  while (k < b.length && (b[k] as number) >= ZERO && (b[k] as number) <= NINE) k++;
-  const digits = k - i;
-  if (digits === 0 || digits > MAX_SEQUENCE_DIGITS || (digits > 1 && b[i] === ZERO)) return -1;
-  // A fraction or exponent would make it another number (or not an integer).
-  return b[k] === COMMA || b[k] === CLOSE_OBJECT ? k : -1;
-}
-
-/** A node's actor at i: an object with text `name` and `role` among any other members. */
-function scanActor(b: Uint8Array, i: number, limits: DecisionLimits): number {
-  if (b[i] !== OPEN_OBJECT || limits.maxDepth <= 3) return -1;
-  if (b[i + 1] === CLOSE_OBJECT) return -1;
-  let hasName = false;
-  let hasRole = false;
-  let prevS = -1;
-  let prevE = -1;
-  i++;
-  for (;;) {
-    if (b[i] !== QUOTE) return -1;
-    const s = i + 1;
-    const e = scanPlainKey(b, s);
-    if (e < 0 || b[e + 1] !== COLON) return -1;
-    if (prevS >= 0 && !isAfter(b, prevS, prevE, s, e)) return -1;
-    prevS = s;
-    prevE = e;
-    if (equals(b, s, e, ACTOR_NAME)) {
-      i = scanText(b, e + 2, limits.maxTextLength);
-      hasName = true;
-    } else if (equals(b, s, e, ACTOR_ROLE)) {
-      i = scanText(b, e + 2, limits.maxTextLength);
-      hasRole = true;
-    } else {
-      i = scanValue(b, e + 2, 4, limits.maxDepth);
-    }
-    if (i < 0) return -1;
-    if (b[i] === CLOSE_OBJECT) return hasName && hasRole ? i + 1 : -1;
-    if (b[i] !== COMMA) return -1;
-    i++;
+  const pending = count > 0 && lastAction === ESCALATED && !hasFoi;
+  if (pending ? resolved !== 0 : resolved === 0) return -1;
+  if (autonomous >= 0 && autonomous !== (count === 0 ? 1 : 0)) return -1;
+  if (terminal >= 0) {
+    const want = hasFoi ? TERMINAL_FOI : count === 0 ? TERMINAL_AUTONOMOUS : TERMINAL_HUMAN;
+    if (terminal !== want) return -1;
   }
+  return end;
 }

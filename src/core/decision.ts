@@ -1,21 +1,23 @@
 // AgDR v0.2 decisions: validation (every problem, with its JSON path) and canonical bytes, done
-// once on ingest so that the log writer only splices and hashes.
+// once on ingest so that the log writer only splices and hashes. The decision format is the
+// upstream AgDR v0.2 record (docs/spec/30-decisions-and-envelopes.md).
 //
 // `prepareDecision` is a pure function of its input: it runs in worker threads.
 import { utf8 } from './bytes.ts';
 import { checkChain } from './decision/chain.ts';
 import {
-  checkKnownMembers,
+  checkBoolean,
+  checkInteger,
   checkObject,
-  checkText,
+  checkString,
   checkTimestamp,
   describe,
   isPlainObject,
+  present,
 } from './decision/fields.ts';
 import { decisionLimits, type DecisionLimits } from './decision/limits.ts';
 import { DecisionValidationError, ProblemList, type DecisionProblem } from './decision/problems.ts';
 import {
-  DECISION_MEMBERS,
   PPP_MEMBERS,
   SPEC_VERSION,
   type Decision,
@@ -23,18 +25,12 @@ import {
 } from './decision/types.ts';
 import { CanonicalJsonError, canonicalJsonFast } from './jcs.ts';
 import { isCanonicalJsonBytes } from './jcs-bytes.ts';
+import { JsonTextError, parseJsonExact } from './json-exact.ts';
 
 export * from './decision/types.ts';
 export * from './decision/problems.ts';
 export * from './decision/limits.ts';
 export { isCanonicalU64, parseU64, formatU64 } from './decision/timestamp.ts';
-
-/** Top-level members in canonical order, which is also emission order. */
-const MEMBERS = DECISION_MEMBERS;
-const MEMBER_SET: ReadonlySet<string> = new Set(MEMBERS);
-// Member names are ASCII identifiers: their JSON form is the name in quotes.
-const MEMBER_PREFIX = MEMBERS.map((m, i) => `${i === 0 ? '' : ','}"${m}":`);
-const PPP_MEMBER_SET: ReadonlySet<string> = new Set(PPP_MEMBERS);
 
 /** record_id: safe in URLs, file names and log lines without escaping. */
 const RECORD_ID = /^[A-Za-z0-9._:-]+$/;
@@ -89,7 +85,7 @@ function prepareValue(
     problems.add('$', 'type', `a decision must be a JSON object, got ${describe(input)}`);
     return { ok: false, problems: problems.items ?? [] };
   }
-  checkFields(problems, input, limits);
+  const timestampNs = checkFields(problems, input, limits);
   let canonical: Uint8Array;
   // Declined (or a problem found) means serializing, which also reports values that are not
   // JSON; the recognizer declines whatever the serializer would reject as too deep.
@@ -101,7 +97,9 @@ function prepareValue(
     canonical = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   } else {
     const text = serialize(problems, input, limits);
-    if (problems.items !== null) return { ok: false, problems: problems.items };
+    if (problems.items !== null || text === undefined) {
+      return { ok: false, problems: problems.items ?? [] };
+    }
     canonical = encodeUtf8View(text);
   }
   if (canonical.length > limits.maxRecordBytes) {
@@ -119,10 +117,7 @@ function prepareValue(
       decision,
       canonical,
       recordId: decision.record_id,
-      timestampNs: BigInt(decision.timestamp_ns),
-      entityId: decision.entity_id,
-      sessionId: decision.session_id,
-      domain: decision.domain,
+      timestampNs: timestampNs as string,
     },
   };
 }
@@ -143,9 +138,12 @@ export function parseDecisionLine(
       `input is ${bytes.length} bytes; the limit is ${limits.maxInputBytes}`,
     );
   }
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return fail('bom', 'input starts with a UTF-8 byte order mark; send JSON without it');
+  }
   let text: string;
   try {
-    // Strict: invalid sequences, encoded surrogates and overlong forms throw (a BOM is dropped).
+    // Strict: invalid sequences, encoded surrogates and overlong forms throw.
     text = utf8.decode(bytes);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
@@ -170,11 +168,18 @@ function parseAndPrepare(
 ): DecisionResult {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Exact: every integer digit kept; duplicate names, a BOM and inexact numbers refused.
+    value = parseJsonExact(text, limits.maxDepth);
   } catch (err) {
-    if (!(err instanceof SyntaxError)) throw err;
-    const detail = text.trim() === '' ? 'empty input' : err.message;
-    return fail('malformed_json', `input is not JSON: ${detail}`);
+    if (!(err instanceof JsonTextError)) throw err;
+    if (err.code === 'malformed_json') {
+      const detail = text.trim() === '' ? 'empty input' : err.detail;
+      return {
+        ok: false,
+        problems: [{ path: err.path, code: err.code, message: `input is not JSON: ${detail}` }],
+      };
+    }
+    return { ok: false, problems: [{ path: err.path, code: err.code, message: err.detail }] };
   }
   return prepareValue(value, limits, source);
 }
@@ -189,87 +194,85 @@ function encodeUtf8View(text: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function fail(
-  code: 'too_large' | 'invalid_utf8' | 'malformed_json',
-  message: string,
-): DecisionResult {
+function fail(code: 'too_large' | 'invalid_utf8' | 'bom', message: string): DecisionResult {
   return { ok: false, problems: [{ path: '$', code, message }] };
 }
 
+/** Checks every member this product reads; returns timestamp_ns as decimal when valid. */
 function checkFields(
   problems: ProblemList,
   d: Record<string, unknown>,
   limits: DecisionLimits,
-): void {
-  const id = limits.maxIdLength;
-  checkKnownMembers(problems, '$', d, MEMBER_SET);
-  if (
-    checkText(problems, '$.record_id', d.record_id, id) &&
-    !RECORD_ID.test(d.record_id as string)
-  ) {
-    problems.add('$.record_id', 'pattern', 'may contain only A-Z a-z 0-9 . _ : -');
+): string | undefined {
+  const id = d.record_id;
+  if (checkString(problems, '$.record_id', id, true)) {
+    if (id.length === 0) problems.add('$.record_id', 'empty', 'must not be empty');
+    else if (id.length > limits.maxIdLength) {
+      problems.add(
+        '$.record_id',
+        'too_long',
+        `must be at most ${limits.maxIdLength} characters, got ${id.length}`,
+      );
+    } else if (!RECORD_ID.test(id)) {
+      problems.add('$.record_id', 'pattern', 'may contain only A-Z a-z 0-9 . _ : -');
+    }
   }
-  if (d.spec_version === undefined) {
-    problems.add('$.spec_version', 'required', 'is required');
-  } else if (d.spec_version !== SPEC_VERSION) {
+  if (present(problems, '$.spec_version', d.spec_version) && d.spec_version !== SPEC_VERSION) {
     problems.add(
       '$.spec_version',
       'unsupported_version',
-      `must be "${SPEC_VERSION}", got ${JSON.stringify(d.spec_version) ?? describe(d.spec_version)}`,
+      `must be "${SPEC_VERSION}", got ${describeValue(d.spec_version)}`,
     );
   }
   checkObject(problems, '$.ctx', d.ctx);
-  checkText(problems, '$.model_id', d.model_id, id);
-  const trace = d.reasoning_trace;
-  if (trace === undefined) {
-    problems.add('$.reasoning_trace', 'required', 'is required');
-  } else if (typeof trace !== 'string' && !Array.isArray(trace)) {
-    problems.add(
-      '$.reasoning_trace',
-      'type',
-      `must be a string or an array of steps, got ${describe(trace)}`,
-    );
-  }
-  if (d.output === undefined) problems.add('$.output', 'required', 'is required');
+  if (d.model_id !== null) checkString(problems, '$.model_id', d.model_id, false);
+  present(problems, '$.reasoning_trace', d.reasoning_trace);
+  present(problems, '$.output', d.output);
   if (checkObject(problems, '$.ppp_triplet', d.ppp_triplet)) {
     const ppp = d.ppp_triplet;
-    checkKnownMembers(problems, '$.ppp_triplet', ppp, PPP_MEMBER_SET);
-    checkText(problems, '$.ppp_triplet.provenance', ppp.provenance, limits.maxTextLength);
-    checkText(problems, '$.ppp_triplet.place', ppp.place, limits.maxTextLength);
-    checkText(problems, '$.ppp_triplet.purpose', ppp.purpose, limits.maxTextLength);
+    for (const name of PPP_MEMBERS) {
+      const path = `$.ppp_triplet.${name}`;
+      const v = ppp[name];
+      if (checkString(problems, path, v, true) && v.trim() === '') {
+        problems.add(
+          path,
+          'empty',
+          v === '' ? 'must not be empty' : 'must state something (it is only whitespace)',
+        );
+      }
+    }
   }
   checkChain(problems, '$.human_delta_chain', d.human_delta_chain, limits);
-  checkTimestamp(problems, '$.timestamp_ns', d.timestamp_ns);
-  checkText(problems, '$.entity_id', d.entity_id, id);
-  checkText(problems, '$.session_id', d.session_id, id);
-  checkText(problems, '$.domain', d.domain, id);
-  if (d.ext !== undefined) checkObject(problems, '$.ext', d.ext);
+  checkString(problems, '$.merkle_hash', d.merkle_hash, false);
+  checkInteger(problems, '$.merkle_position', d.merkle_position, false);
+  if (d.prev_merkle_hash !== null) {
+    checkString(problems, '$.prev_merkle_hash', d.prev_merkle_hash, false);
+  }
+  checkString(problems, '$.signature', d.signature, false);
+  if (checkBoolean(problems, '$.committed', d.committed, false) && d.committed !== true) {
+    problems.add('$.committed', 'const', 'must be true when present (partial records never exist)');
+  }
+  return checkTimestamp(problems, '$.timestamp_ns', d.timestamp_ns);
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : describe(v);
 }
 
 /**
- * Canonical JSON of the known members, in canonical order; non-JSON values anywhere below them
- * (lone surrogates, non-finite numbers, nesting too deep, ...) become problems.
+ * Canonical JSON of the whole decision; a non-JSON value anywhere (a lone surrogate, a
+ * non-finite number, nesting too deep, ...) becomes a problem and the result undefined.
  */
 function serialize(
   problems: ProblemList,
   d: Record<string, unknown>,
   limits: DecisionLimits,
-): string {
-  let out = '{';
-  let first = true;
-  for (let i = 0; i < MEMBERS.length; i++) {
-    const name = MEMBERS[i] as string;
-    const value = d[name];
-    if (value === undefined) continue;
-    const prefix = MEMBER_PREFIX[i] as string;
-    out += first ? (i === 0 ? prefix : prefix.slice(1)) : prefix;
-    first = false;
-    try {
-      out += canonicalJsonFast(value, `$.${name}`, 1, limits.maxDepth);
-    } catch (err) {
-      if (!(err instanceof CanonicalJsonError)) throw err;
-      problems.add(err.path, err.code === 'too_deep' ? 'too_deep' : 'not_json', err.detail);
-    }
+): string | undefined {
+  try {
+    return canonicalJsonFast(d, '$', 0, limits.maxDepth);
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    problems.add(err.path, err.code === 'too_deep' ? 'too_deep' : 'not_json', err.detail);
+    return undefined;
   }
-  return out + '}';
 }

@@ -1,6 +1,6 @@
 // The leaf envelope: what a shard stores and hashes (BLAKE3(0x00 || envelope)) for each record.
 //
-//   canonical JSON of {decision, routing: {epoch, key, strategy}, seq, shard, timestamp_ns}
+//   canonical JSON of {decision, routing: {epoch, key, pointer, strategy}, seq, shard, timestamp_ns}
 //
 // The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
@@ -8,13 +8,19 @@
 import { bytesEqual, copyBytes, rangesEqual, utf8, writeDecimal } from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
+import { JsonTextError, parseJsonExact } from './json-exact.ts';
 import { isIndex, isJsonObject } from './json-shape.ts';
 
 export interface EnvelopeRouting {
   /** Routing epoch in force at the decision's timestamp. */
   epoch: number;
-  /** The routing key the strategy hashed (entity_id, session_id, window index or domain). */
-  key: string;
+  /**
+   * The routing key the strategy used (the string at `pointer`, or the time window index);
+   * null when domain-partitioned used its default shard for a decision without a domain.
+   */
+  key: string | null;
+  /** The JSON pointer (into the decision) that gave the key; null with a null key. */
+  pointer: string | null;
   strategy: string;
 }
 
@@ -75,7 +81,9 @@ export function encodeEnvelope(meta: EnvelopeMeta, canonicalDecision: Uint8Array
 const ascii = (s: string): Uint8Array => utf8.encode(s);
 const ROUTING_OPEN = ascii('{"epoch":');
 const KEY = ascii(',"key":');
+const POINTER = ascii(',"pointer":');
 const STRATEGY = ascii(',"strategy":');
+const NULL = ascii('null');
 const SHARD = ascii(',"shard":');
 const TIMESTAMP = ascii(',"timestamp_ns":"');
 const END = ascii('"}');
@@ -264,8 +272,19 @@ function writeJsonString(target: Uint8Array, at: number, s: string, path: string
   return at + s.length + 2;
 }
 
+function writeJsonStringOrNull(
+  target: Uint8Array,
+  at: number,
+  s: string | null,
+  path: string,
+): number {
+  if (s !== null) return writeJsonString(target, at, s, path);
+  target.set(NULL, at);
+  return at + NULL.length;
+}
+
 /**
- * The canonical JSON of a routing object, `{"epoch":E,"key":K,"strategy":S}`: the envelope's
+ * The canonical JSON of a routing object, `{"epoch":E,"key":K,"pointer":P,"strategy":S}`: the envelope's
  * `routing` member and the receipt's. `writeRoutingJson` renders it where decisions are
  * prepared; the bytes are then spliced into envelopes (`EnvelopeTemplate.encodeRoutedInto`)
  * and receipts.
@@ -281,9 +300,11 @@ export function routingJsonMaxLength(routing: EnvelopeRouting): number {
     ROUTING_OPEN.length +
     MAX_INT_DIGITS +
     KEY.length +
+    POINTER.length +
     STRATEGY.length +
-    MAX_BYTES_PER_UNIT * (routing.key.length + routing.strategy.length) +
-    5
+    MAX_BYTES_PER_UNIT *
+      ((routing.key?.length ?? 2) + (routing.pointer?.length ?? 2) + routing.strategy.length) +
+    7
   );
 }
 
@@ -297,7 +318,9 @@ export function writeRoutingJson(routing: EnvelopeRouting, target: Uint8Array, a
   target.set(ROUTING_OPEN, at);
   at = writeDecimal(target, at + ROUTING_OPEN.length, routing.epoch);
   target.set(KEY, at);
-  at = writeJsonString(target, at + KEY.length, routing.key, '$.routing.key');
+  at = writeJsonStringOrNull(target, at + KEY.length, routing.key, '$.routing.key');
+  target.set(POINTER, at);
+  at = writeJsonStringOrNull(target, at + POINTER.length, routing.pointer, '$.routing.pointer');
   target.set(STRATEGY, at);
   at = writeJsonString(target, at + STRATEGY.length, routing.strategy, '$.routing.strategy');
   target[at] = 0x7d; // }
@@ -320,7 +343,13 @@ function isTimestamp(timestampNs: unknown): boolean {
 function checkRouting(r: EnvelopeRouting | undefined): void {
   if (typeof r !== 'object' || r === null) bad('$.routing', 'must be an object');
   if (!isIndex(r.epoch)) bad('$.routing.epoch', 'must be a non-negative integer');
-  if (typeof r.key !== 'string') bad('$.routing.key', 'must be a string');
+  if (typeof r.key !== 'string' && r.key !== null) bad('$.routing.key', 'must be a string or null');
+  if (typeof r.pointer !== 'string' && r.pointer !== null) {
+    bad('$.routing.pointer', 'must be a string or null');
+  }
+  if ((r.key === null) !== (r.pointer === null)) {
+    bad('$.routing.pointer', 'is null exactly when the key is null');
+  }
   if (typeof r.strategy !== 'string' || r.strategy.length === 0) {
     bad('$.routing.strategy', 'must be a non-empty string');
   }
@@ -331,7 +360,7 @@ function bad(path: string, message: string): never {
 }
 
 const ENVELOPE_MEMBERS = ['decision', 'routing', 'seq', 'shard', 'timestamp_ns'];
-const ROUTING_MEMBERS = ['epoch', 'key', 'strategy'];
+const ROUTING_MEMBERS = ['epoch', 'key', 'pointer', 'strategy'];
 
 /**
  * Parses envelope bytes strictly: they must be exactly the canonical encoding of a well-formed
@@ -340,9 +369,10 @@ const ROUTING_MEMBERS = ['epoch', 'key', 'strategy'];
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(bytes));
+    // Exactly: a decision's integers beyond 2^53 keep their digits, so the bytes re-encode.
+    value = parseJsonExact(utf8.decode(bytes));
   } catch (err) {
-    if (!(err instanceof TypeError) && !(err instanceof SyntaxError)) throw err;
+    if (!(err instanceof TypeError) && !(err instanceof JsonTextError)) throw err;
     throw new EnvelopeError('malformed', '$', `not UTF-8 JSON: ${err.message}`);
   }
   if (!isJsonObject(value)) throw new EnvelopeError('malformed', '$', 'envelope must be an object');
@@ -355,7 +385,12 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
     shard: value.shard,
     seq: value.seq,
     timestamp_ns: value.timestamp_ns,
-    routing: { epoch: routing.epoch, key: routing.key, strategy: routing.strategy },
+    routing: {
+      epoch: routing.epoch,
+      key: routing.key,
+      pointer: routing.pointer,
+      strategy: routing.strategy,
+    },
   } as EnvelopeMeta;
   try {
     checkMeta(meta);

@@ -29,8 +29,6 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 /** Longest number literal worth converting; ECMAScript Number::toString never exceeds 25. */
 const MAX_NUMBER_LENGTH = 32;
-/** Integers of up to 15 digits are exact doubles that Number::toString spells digit for digit. */
-const MAX_PLAIN_INTEGER_DIGITS = 15;
 
 /**
  * True only if `bytes` is exactly the RFC 8785 canonical serialization (UTF-8) of the JSON value
@@ -215,8 +213,10 @@ function scanUtf8(b: Uint8Array, i: number, c: number): number {
 }
 
 /**
- * A number literal spelled as ECMAScript Number::toString spells its value (RFC 8785
- * §3.2.2.3): short integers are checked digit by digit, others by converting the literal.
+ * A number literal in canonical form (jcs.ts): an integer literal is canonical as written (its
+ * digits are kept exactly, at any length; only `-0` is not, as it has no canonical form), any
+ * other literal when it is spelled as ECMAScript Number::toString spells its value (RFC 8785
+ * §3.2.2.3).
  */
 function scanNumber(b: Uint8Array, start: number): number {
   let i = start;
@@ -241,8 +241,8 @@ function scanNumber(b: Uint8Array, start: number): number {
     i = after;
     plain = false;
   }
-  if (plain && i - digits <= MAX_PLAIN_INTEGER_DIGITS) {
-    // JCS writes negative zero as 0.
+  if (plain) {
+    // Negative zero has no canonical form.
     return first === ZERO && digits > start ? -1 : i;
   }
   if (i - start > MAX_NUMBER_LENGTH) return -1;

@@ -1,24 +1,23 @@
-// RFC 8785 JSON Canonicalization Scheme (JCS).
+// RFC 8785 JSON Canonicalization Scheme (JCS), with one extension: integers keep every digit.
 //
 // `canonicalJson` checks that the value is strictly JSON (the I-JSON data model: plain objects,
-// dense arrays, well-formed strings, finite numbers, booleans, null) and then serializes it with
-// the `canonicalize` package, the RFC author's implementation. That package silently drops
-// `undefined` and follows `toJSON`, which would let two different inputs hash alike, hence the
-// strict check first.
-//
-// `writeCanonical` is a single-pass strict serializer for the ingest hot path (decisions are
-// canonicalized once per record); tests prove it byte-equal to `canonicalJson` on random values.
-import canonicalize from 'canonicalize';
+// dense arrays, well-formed strings, finite numbers, booleans, null, plus bigints for integers
+// outside the safe range) and serializes it in the same pass. RFC 8785 serializes every number
+// as an IEEE 754 double, which rounds integers beyond 2^53 (1796569260694147634 would become
+// 1796569260694147600); here a bigint is written as its exact decimal digits, and the record
+// reader (json-exact.ts) reads every integer literal outside the safe range as a bigint. For
+// values without bigints the output is RFC 8785 byte for byte: tests compare it with the
+// `canonicalize` package, the RFC author's implementation, on random values.
 import { utf8 } from './bytes.ts';
 
-export type JsonPrimitive = string | number | boolean | null;
+/** `bigint` holds an integer outside the safe range exactly (see json-exact.ts). */
+export type JsonPrimitive = string | number | bigint | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export type CanonicalJsonErrorCode =
   | 'undefined'
   | 'non_finite_number'
-  | 'bigint'
   | 'function'
   | 'symbol'
   | 'not_plain_object'
@@ -47,11 +46,7 @@ export const DEFAULT_MAX_DEPTH = 256;
 
 /** Canonical JSON text of `value` (RFC 8785). Throws `CanonicalJsonError` on non-JSON input. */
 export function canonicalJson(value: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): string {
-  assertJsonValue(value, maxDepth);
-  const text = canonicalize(value);
-  // Unreachable after assertJsonValue: only non-JSON top-level values serialize to undefined.
-  if (text === undefined) throw new CanonicalJsonError('undefined', '$', 'value is not JSON');
-  return text;
+  return canonicalJsonFast(value, '$', 0, maxDepth);
 }
 
 /** UTF-8 bytes of `canonicalJson(value)`. */
@@ -149,7 +144,8 @@ function writeCanonical(
     case 'undefined':
       throw new Failure('undefined', 'undefined is not a JSON value');
     case 'bigint':
-      throw new Failure('bigint', 'bigint is not a JSON value (use a decimal string)');
+      // An integer outside the safe range, kept exact (json-exact.ts): its decimal digits.
+      return value.toString(10);
     case 'function':
       throw new Failure('function', 'a function is not a JSON value');
     case 'symbol':

@@ -11,6 +11,7 @@ import { compareU64Text, isCanonicalU64 } from './decision/timestamp.ts';
 import { blake3 } from './hash.ts';
 import { canonicalBytes, memberPath } from './jcs.ts';
 import { isIndex, isJsonObject } from './json-shape.ts';
+import { isKeyPointer, pointerPath, resolvePointer } from './json-pointer.ts';
 
 export type RoutingStrategy =
   'hash-by-entity' | 'hash-by-session' | 'time-partitioned' | 'domain-partitioned';
@@ -30,13 +31,23 @@ export interface RoutingParams {
   window_ns?: string;
   /** domain-partitioned: domain -> shard id. */
   map?: Record<string, number>;
-  /** domain-partitioned: shard id for a domain not in `map` (required). */
+  /**
+   * domain-partitioned: shard id for a domain not in `map` and for a decision with no domain
+   * at any key pointer. Without it such decisions are refused (unmapped_domain,
+   * routing_key_missing).
+   */
   default?: number;
 }
 
 export interface RoutingEpoch {
   epoch: number;
   strategy: RoutingStrategy;
+  /**
+   * Where the routing key is read: RFC 6901 JSON pointers into the decision, tried in order;
+   * the first that is present gives the key. Empty for time-partitioned (its key is the window
+   * of /timestamp_ns).
+   */
+  key_pointers: string[];
   /** Ignored by domain-partitioned, which maps domains to shards directly. */
   bucket: BucketFunction;
   /** Shard ids are 0..shards-1 (StatefulSet ordinals). */
@@ -50,40 +61,109 @@ export interface EpochTable {
   epochs: RoutingEpoch[];
 }
 
-/** The routing fields of a decision. */
-export interface RoutableDecision {
-  entity_id: string;
-  session_id: string;
-  domain: string;
-  timestamp_ns: string;
+/** The pointers an epoch of `strategy` uses unless its table names others. */
+export function defaultKeyPointers(strategy: RoutingStrategy): string[] {
+  switch (strategy) {
+    case 'hash-by-entity':
+      return ['/entity_id', '/ctx/entity_id', '/record_id'];
+    case 'hash-by-session':
+      return ['/session_id', '/ctx/session_id', '/record_id'];
+    case 'domain-partitioned':
+      return ['/domain', '/ctx/domain'];
+    case 'time-partitioned':
+      return [];
+  }
+}
+
+/** The pointer time-partitioned reads; its key is the window index, not the value itself. */
+export const TIME_POINTER = '/timestamp_ns';
+
+/** A value at a pointer that is present but not a string (it cannot be a routing key). */
+export interface NonStringKey {
+  readonly nonString: string;
+}
+
+/**
+ * What routing reads of a decision: its timestamp and, for the strategy in force only, the
+ * value at each key pointer in turn. Implemented over a parsed decision (`routingSourceOf`)
+ * and over canonical bytes (decision-bytes.ts), so that the fast path parses nothing.
+ */
+export interface RoutingSource {
+  /** timestamp_ns in canonical decimal. */
+  readonly timestampNs: string;
+  /** The string at `pointer`, undefined when nothing is there, or what is there instead. */
+  keyAt(pointer: string): string | undefined | NonStringKey;
+}
+
+/** The routing source of a decision already parsed (and validated: timestamp_ns an integer). */
+export function routingSourceOf(decision: Record<string, unknown>): RoutingSource {
+  const t = decision.timestamp_ns;
+  return {
+    timestampNs:
+      typeof t === 'bigint'
+        ? t.toString(10)
+        : typeof t === 'number'
+          ? BigInt(t).toString(10)
+          : String(t),
+    keyAt(pointer) {
+      const v = resolvePointer(decision, pointer);
+      if (v === undefined || typeof v === 'string') return v;
+      return {
+        nonString:
+          v === null
+            ? 'null'
+            : Array.isArray(v)
+              ? 'array'
+              : typeof v === 'bigint'
+                ? 'number'
+                : typeof v,
+      };
+    },
+  };
 }
 
 export interface RouteResult {
   shard: number;
   epoch: number;
   strategy: RoutingStrategy;
-  /** The key the strategy used: entity_id, session_id, decimal window index, or domain. */
-  key: string;
+  /**
+   * The key the strategy used: the string at `pointer`, or the decimal window index for
+   * time-partitioned; null when domain-partitioned found no domain and used its default shard.
+   */
+  key: string | null;
+  /** The pointer that gave the key (TIME_POINTER for time-partitioned); null with a null key. */
+  pointer: string | null;
 }
 
 export interface RoutingProblem {
   path: string;
-  code: 'required' | 'type' | 'range' | 'enum' | 'order' | 'unknown_field';
+  code: 'required' | 'type' | 'range' | 'enum' | 'order' | 'unknown_field' | 'pointer';
   message: string;
 }
 
-export type RoutingErrorCode = 'invalid_epoch_table' | 'no_epoch' | 'unmapped_domain';
+export type RoutingErrorCode =
+  | 'invalid_epoch_table'
+  | 'no_epoch'
+  | 'unmapped_domain'
+  | 'routing_key_missing'
+  | 'routing_key_type';
 
 export class RoutingError extends Error {
   override readonly name = 'RoutingError';
   readonly code: RoutingErrorCode;
+  /** JSON path of the field at fault: in the table, or in the decision for the key codes. */
   readonly path: string;
   readonly problems: readonly RoutingProblem[];
-  constructor(code: RoutingErrorCode, message: string, problems: readonly RoutingProblem[] = []) {
+  constructor(
+    code: RoutingErrorCode,
+    message: string,
+    problems: readonly RoutingProblem[] = [],
+    path?: string,
+  ) {
     super(message);
     this.code = code;
     this.problems = problems;
-    this.path = problems[0]?.path ?? '$';
+    this.path = path ?? problems[0]?.path ?? '$';
   }
 }
 
@@ -219,45 +299,77 @@ export function epochAt(table: EpochTable, timestampNs: string | bigint): Routin
   );
 }
 
-/** The shard, epoch and key of `decision` under the epoch in force at its timestamp_ns. */
-export function route(decision: RoutableDecision, table: EpochTable): RouteResult {
-  const e = epochAt(table, decision.timestamp_ns);
-  return routeInEpoch(decision, e);
+/** The shard, epoch and key of a decision under the epoch in force at its timestamp_ns. */
+export function route(source: RoutingSource, table: EpochTable): RouteResult {
+  return routeInEpoch(source, epochAt(table, source.timestampNs));
 }
 
-/** Routing of `decision` under one given epoch. */
-export function routeInEpoch(decision: RoutableDecision, e: RoutingEpoch): RouteResult {
-  switch (e.strategy) {
-    case 'hash-by-entity':
-      return hashed(e, decision.entity_id);
-    case 'hash-by-session':
-      return hashed(e, decision.session_id);
-    case 'time-partitioned': {
-      const window = BigInt(e.params.window_ns ?? '0');
-      if (window <= 0n) throw new RoutingError('invalid_epoch_table', 'window_ns must be > 0');
-      return hashed(e, (BigInt(decision.timestamp_ns) / window).toString(10));
-    }
-    case 'domain-partitioned': {
-      const map = e.params.map ?? {};
-      const shard = Object.hasOwn(map, decision.domain) ? map[decision.domain] : e.params.default;
-      if (shard === undefined) {
-        throw new RoutingError(
-          'unmapped_domain',
-          `domain ${JSON.stringify(decision.domain)} is not in the epoch ${e.epoch} map and the epoch has no default shard`,
-        );
-      }
-      return { shard, epoch: e.epoch, strategy: e.strategy, key: decision.domain };
-    }
+/** `route` of a decision already parsed. */
+export function routeDecision(decision: Record<string, unknown>, table: EpochTable): RouteResult {
+  return route(routingSourceOf(decision), table);
+}
+
+/**
+ * Routing of a decision under one given epoch. Only the key the strategy needs is read: the
+ * epoch's pointers in order, the first one present giving the key.
+ */
+export function routeInEpoch(source: RoutingSource, e: RoutingEpoch): RouteResult {
+  if (e.strategy === 'time-partitioned') {
+    const window = BigInt(e.params.window_ns ?? '0');
+    if (window <= 0n) throw new RoutingError('invalid_epoch_table', 'window_ns must be > 0');
+    return hashed(e, (BigInt(source.timestampNs) / window).toString(10), TIME_POINTER);
   }
+  const pointers = e.key_pointers;
+  for (let i = 0; i < pointers.length; i++) {
+    const pointer = pointers[i] as string;
+    const key = source.keyAt(pointer);
+    if (key === undefined) continue;
+    if (typeof key !== 'string') {
+      throw new RoutingError(
+        'routing_key_type',
+        `the routing key at ${pointer} must be a string, got ${key.nonString}`,
+        [],
+        pointerPath(pointer),
+      );
+    }
+    if (e.strategy !== 'domain-partitioned') return hashed(e, key, pointer);
+    const map = e.params.map ?? {};
+    const shard = Object.hasOwn(map, key) ? map[key] : e.params.default;
+    if (shard === undefined) {
+      throw new RoutingError(
+        'unmapped_domain',
+        `domain ${JSON.stringify(key)} is not in the epoch ${e.epoch} map and the epoch has no default shard`,
+        [],
+        pointerPath(pointer),
+      );
+    }
+    return { shard, epoch: e.epoch, strategy: e.strategy, key, pointer };
+  }
+  if (e.strategy === 'domain-partitioned' && e.params.default !== undefined) {
+    return {
+      shard: e.params.default,
+      epoch: e.epoch,
+      strategy: e.strategy,
+      key: null,
+      pointer: null,
+    };
+  }
+  throw new RoutingError(
+    'routing_key_missing',
+    `the decision has no routing key for ${e.strategy} (epoch ${e.epoch}): nothing at ${pointers.join(', ')}`,
+    [],
+    pointerPath(pointers[0] ?? ''),
+  );
 }
 
-function hashed(e: RoutingEpoch, key: string): RouteResult {
+function hashed(e: RoutingEpoch, key: string, pointer: string): RouteResult {
   const [hi, lo] = keyHashHalves(key);
   return {
     shard: bucketOfHalves(e.bucket, hi, lo, e.shards),
     epoch: e.epoch,
     strategy: e.strategy,
     key,
+    pointer,
   };
 }
 
@@ -276,6 +388,7 @@ export function epochHash(epoch: RoutingEpoch): string {
 const EPOCH_MEMBERS = new Set([
   'epoch',
   'strategy',
+  'key_pointers',
   'bucket',
   'shards',
   'params',
@@ -352,6 +465,7 @@ export function epochTableProblems(input: unknown): RoutingProblem[] {
     if (!(ROUTING_STRATEGIES as readonly unknown[]).includes(e.strategy)) {
       add(`${p}.strategy`, 'enum', `must be one of ${ROUTING_STRATEGIES.join(', ')}`);
     }
+    checkKeyPointers(e.key_pointers, e.strategy, `${p}.key_pointers`, add);
     const params = e.params;
     if (!isJsonObject(params)) {
       add(`${p}.params`, params === undefined ? 'required' : 'type', 'must be an object');
@@ -376,13 +490,7 @@ export function epochTableProblems(input: unknown): RoutingProblem[] {
         );
       }
     } else if (strategy === 'domain-partitioned') {
-      if (params.default === undefined) {
-        add(
-          `${p}.params.default`,
-          'required',
-          'domain-partitioned needs a default shard for domains not in the map',
-        );
-      } else if (!inRange(params.default)) {
+      if (params.default !== undefined && !inRange(params.default)) {
         add(`${p}.params.default`, 'range', 'must be a shard id in 0..shards-1');
       }
       const map = params.map;
@@ -404,6 +512,36 @@ export function epochTableProblems(input: unknown): RoutingProblem[] {
     }
   });
   return problems;
+}
+
+function checkKeyPointers(
+  value: unknown,
+  strategy: unknown,
+  path: string,
+  add: (path: string, code: RoutingProblem['code'], message: string) => void,
+): void {
+  if (!Array.isArray(value)) {
+    add(path, value === undefined ? 'required' : 'type', 'must be an array of JSON pointers');
+    return;
+  }
+  if (strategy === 'time-partitioned') {
+    if (value.length > 0) add(path, 'range', 'must be empty: time-partitioned reads /timestamp_ns');
+    return;
+  }
+  if (value.length === 0) add(path, 'range', 'must name at least one JSON pointer');
+  const seen = new Set<unknown>();
+  value.forEach((v: unknown, i: number) => {
+    if (typeof v !== 'string' || !isKeyPointer(v)) {
+      add(
+        `${path}[${i}]`,
+        'pointer',
+        'must be an RFC 6901 JSON pointer to a member, such as "/ctx/entity_id"',
+      );
+    } else if (seen.has(v)) {
+      add(`${path}[${i}]`, 'order', 'names a pointer already in the list');
+    }
+    seen.add(v);
+  });
 }
 
 /** `input` as an epoch table; throws `RoutingError` ('invalid_epoch_table') listing problems. */

@@ -326,20 +326,20 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     res.json({ from, to, hashes: hashes.map(toHex) });
   });
 
-  const record = async (seq: number): Promise<Record<string, unknown>> => {
+  // The stored envelope is embedded as its own bytes (canonical JSON), not parsed and
+  // re-serialized: a decision's integers beyond 2^53 keep every digit in the answer.
+  const record = async (seq: number): Promise<string> => {
     const [bytes, leaf] = await Promise.all([d.log.read(seq), d.log.leafHash(seq)]);
-    return {
-      seq,
-      leaf_hash: toHex(leaf),
-      envelope: JSON.parse(utf8.decode(bytes)) as unknown,
-      envelope_base64: toBase64(bytes),
-    };
+    return (
+      `{"seq":${seq},"leaf_hash":"${toHex(leaf)}","envelope":${utf8.decode(bytes)},` +
+      `"envelope_base64":"${toBase64(bytes)}"}`
+    );
   };
   app.get('/v1/records/:seq', async (req, res) => {
     const seq = intParam(req.params.seq, 'seq');
     if (seq >= d.log.size)
       throw new ShardApiError(404, 'not_found', `no record ${seq} (log size ${d.log.size})`, 'seq');
-    res.json(await record(seq));
+    res.type('application/json').send(await record(seq));
   });
   app.get('/v1/records', async (req, res) => {
     const id = req.query.record_id;
@@ -365,7 +365,7 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         'record_id',
       );
     }
-    res.json(await record(seq));
+    res.type('application/json').send(await record(seq));
   });
 
   app.get('/v1/routing', (_req, res) => {

@@ -274,7 +274,12 @@ export class Ingestor {
       seq,
       leaf_hash: toHex(leafHash),
       record_id: env.decision.record_id,
-      routing: { epoch: env.routing.epoch, key: env.routing.key, strategy: env.routing.strategy },
+      routing: {
+        epoch: env.routing.epoch,
+        key: env.routing.key,
+        pointer: env.routing.pointer,
+        strategy: env.routing.strategy,
+      },
     };
     return { receipt, envelope: bytes };
   }

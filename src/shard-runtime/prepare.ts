@@ -7,7 +7,13 @@ import { startOf, withRoom } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
-import { RoutingError, route, type EpochTable, type RoutableDecision } from '../core/routing.ts';
+import {
+  RoutingError,
+  route,
+  routingSourceOf,
+  type EpochTable,
+  type RoutingSource,
+} from '../core/routing.ts';
 import { IdListBuilder, repeats, type IdList } from './record-ids.ts';
 
 export interface LineProblem {
@@ -154,7 +160,7 @@ export function prepareBody(
     // else (including every invalid line) takes the full path, which lists the problems.
     let canonical: Uint8Array = bytes;
     let recordId = '';
-    let routable: RoutableDecision;
+    let routable: RoutingSource;
     const accepted = acceptCanonicalDecision(bytes, full);
     if (accepted !== undefined) {
       routable = accepted;
@@ -167,7 +173,7 @@ export function prepareBody(
       }
       canonical = result.prepared.canonical;
       recordId = result.prepared.recordId;
-      routable = result.prepared.decision;
+      routable = routingSourceOf(result.prepared.decision);
     }
     try {
       const r = route(routable, table);
@@ -178,7 +184,7 @@ export function prepareBody(
       routingEnds[i] = routingLength;
     } catch (err) {
       if (!(err instanceof RoutingError)) throw err;
-      const path = err.code === 'unmapped_domain' ? '$.domain' : '$.timestamp_ns';
+      const path = err.code === 'no_epoch' ? '$.timestamp_ns' : err.path;
       problem({ line, path, code: err.code, message: err.message });
       continue;
     }

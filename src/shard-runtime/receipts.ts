@@ -32,7 +32,7 @@ function routingOf(source: ReceiptSource, i: number): EnvelopeRouting {
     source.routing.length,
   ).toString('utf8', start, source.routingEnds[i] as number);
   const r = JSON.parse(text) as EnvelopeRouting;
-  return { epoch: r.epoch, key: r.key, strategy: r.strategy };
+  return { epoch: r.epoch, key: r.key, pointer: r.pointer, strategy: r.strategy };
 }
 
 /** The receipt of decision i of `source`, appended as entry k of `range`. */

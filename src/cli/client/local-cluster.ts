@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { coordinatorOrigin, shardOrigin } from '../../core/checkpoint.ts';
-import { validateEpochTable } from '../../core/routing.ts';
+import { defaultKeyPointers, validateEpochTable } from '../../core/routing.ts';
 import type { EpochTable } from '../../core/routing.ts';
 import { loadOrCreateFileSigner } from '../../keys/file-signer.ts';
 import type { FileSigner } from '../../keys/file-signer.ts';
@@ -43,6 +43,7 @@ export function initialEpochTable(shards: number): EpochTable {
       {
         epoch: 0,
         strategy: 'hash-by-entity',
+        key_pointers: defaultKeyPointers('hash-by-entity'),
         bucket: 'jump',
         shards,
         params: {},

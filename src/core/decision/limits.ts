@@ -5,11 +5,9 @@ export interface DecisionLimits {
   maxRecordBytes: number;
   /** One NDJSON line or request body before parsing, bytes. */
   maxInputBytes: number;
-  /** record_id, entity_id, session_id, domain, model_id: UTF-16 code units. */
+  /** record_id: UTF-16 code units (it keys the record index and appears in URLs). */
   maxIdLength: number;
-  /** ppp_triplet members and chain-node text fields (authority_ref, note, actor name/role). */
-  maxTextLength: number;
-  /** human_delta_chain nodes. */
+  /** human_delta_chain.deltas entries. */
   maxChainLength: number;
   /** Nesting of objects and arrays, counting the decision object itself as 1. */
   maxDepth: number;
@@ -19,7 +17,6 @@ export const DEFAULT_DECISION_LIMITS: Readonly<DecisionLimits> = Object.freeze({
   maxRecordBytes: 1 << 20,
   maxInputBytes: 4 << 20,
   maxIdLength: 256,
-  maxTextLength: 4096,
   maxChainLength: 64,
   maxDepth: 32,
 });

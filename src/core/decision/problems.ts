@@ -6,8 +6,8 @@ export type DecisionProblemCode =
   | 'empty'
   | 'too_long'
   | 'pattern'
-  | 'unknown_field'
   | 'enum'
+  | 'const'
   | 'unsupported_version'
   | 'timestamp'
   | 'not_json'
@@ -15,20 +15,23 @@ export type DecisionProblemCode =
   | 'too_large'
   | 'invalid_utf8'
   | 'malformed_json'
-  | 'chain_empty'
+  | 'bom'
+  | 'duplicate_member'
+  | 'inexact_number'
   | 'chain_too_long'
   | 'chain_sequence'
   | 'chain_time_order'
   | 'chain_halt_not_last'
   | 'chain_escalation_unresolved'
-  | 'chain_foi_not_last'
-  | 'chain_authority_required'
-  | 'chain_actor_required'
-  | 'chain_outcome'
-  | 'chain_field_not_allowed';
+  | 'chain_escalation_reason_required'
+  | 'chain_modification_required'
+  | 'chain_foi_without_escalation'
+  | 'chain_resolved'
+  | 'chain_autonomous'
+  | 'chain_terminal_node';
 
 export interface DecisionProblem {
-  /** JSON path of the offending field: `$.ppp_triplet.place`, `$.human_delta_chain[2].kind`. */
+  /** JSON path of the offending field: `$.ppp_triplet.place`, `$.human_delta_chain.deltas[2].action`. */
   path: string;
   code: DecisionProblemCode;
   message: string;

@@ -1,6 +1,8 @@
-// Nanosecond timestamps travel as canonical decimal strings: a u64 does not fit a JSON double.
+// Nanosecond timestamps as canonical decimal text: a u64 does not fit a double. Records carry
+// them as JSON integers (kept exact, json-exact.ts); our own envelopes and tables as strings.
 
 const U64_MAX_TEXT = '18446744073709551615';
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 /** True for the canonical decimal form of an integer in [0, 2^64-1]: no sign, no leading zeros. */
@@ -20,7 +22,7 @@ export function parseU64(text: string): bigint {
 
 /** Canonical decimal text of a u64 bigint; throws RangeError when out of range. */
 export function formatU64(value: bigint): string {
-  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
+  if (value < 0n || value > U64_MAX) {
     throw new RangeError(`${value} is not an unsigned 64-bit integer`);
   }
   return value.toString(10);

@@ -1,119 +1,124 @@
-// The AgDR v0.2 decision record as this product accepts it (docs/spec/30-decisions-and-envelopes.md).
+// The AgDR v0.2 record as upstream publishes it (specs/agdr-v0.2.json `agdr_record_schema`, and
+// what the Python SDK's `aki_capture(...).to_dict()` emits); docs/spec/30-decisions-and-envelopes.md.
 import type { JsonObject, JsonValue } from '../jcs.ts';
 
 export const SPEC_VERSION = '0.2';
 
-// Member names in RFC 8785 order (UTF-16 code units; all ASCII, so also byte order), which is
-// the order canonical decisions list them in.
+/** An integer as read from JSON: a number inside the safe range, a bigint outside it. */
+export type JsonInteger = number | bigint;
 
-/** The members of a decision (`ext` is the one optional member). */
-export const DECISION_MEMBERS = [
+/** Members a record must have (upstream also requires the integrity members; see SPEC). */
+export const REQUIRED_MEMBERS = [
   'ctx',
-  'domain',
-  'entity_id',
-  'ext',
   'human_delta_chain',
-  'model_id',
   'output',
   'ppp_triplet',
   'reasoning_trace',
   'record_id',
-  'session_id',
   'spec_version',
   'timestamp_ns',
 ] as const;
 
-/** The members of `ppp_triplet`, all required. */
+/** The three PPP members, all required; further members are allowed (upstream's schema). */
 export const PPP_MEMBERS = ['place', 'provenance', 'purpose'] as const;
 
-/** The members a human_delta_chain node may have. */
-export const DELTA_NODE_MEMBERS = [
-  'actor',
-  'authority_ref',
-  'ext',
-  'kind',
-  'modification',
-  'note',
-  'outcome',
-  'sequence',
-  'signature',
-  'timestamp_ns',
+/** Delta action codes (upstream human-delta-chain-spec.md). */
+export const ACTION_HALTED = -1;
+export const ACTION_ESCALATED = 0;
+export const ACTION_APPROVED_AS_IS = 1;
+export const ACTION_APPROVED_WITH_MODIFICATION = 2;
+export type DeltaAction = -1 | 0 | 1 | 2;
+export const ACTION_LABELS = [
+  'halted',
+  'escalated',
+  'approved_as_is',
+  'approved_with_modification',
 ] as const;
-
-/** Who (or what authority) produced a chain node. */
-export interface DeltaActor {
-  name: string;
-  role: string;
-  /** Further identity members (employee_id, jurisdiction, ...) are kept as given. */
-  [member: string]: JsonValue;
-}
-
-/**
- * - `delta`: a human reviewed and approved (with `modification` when they changed the decision);
- * - `escalation`: a human passed the decision to the next layer; it is not final;
- * - `halt`: a human stopped the decision; the agent must not proceed (terminal);
- * - `foi`: the Fiduciary Office Intervenor's terminal review (`outcome`);
- * - `autonomous`: no human reviewed; the agent acted under the standing authority `authority_ref`.
- */
-export type DeltaKind = 'delta' | 'escalation' | 'halt' | 'foi' | 'autonomous';
-export const DELTA_KINDS: readonly DeltaKind[] = [
-  'delta',
-  'escalation',
-  'halt',
-  'foi',
-  'autonomous',
-];
-
-export type FoiOutcome = 'affirmed' | 'modified' | 'halted';
-export const FOI_OUTCOMES: readonly FoiOutcome[] = ['affirmed', 'modified', 'halted'];
-
-export interface HumanDeltaNode {
-  sequence: number;
-  kind: DeltaKind;
-  timestamp_ns: string;
-  actor?: DeltaActor;
-  authority_ref?: string;
-  outcome?: FoiOutcome;
-  modification?: JsonObject;
-  note?: string;
-  signature?: string;
-  ext?: JsonObject;
-}
+export const TERMINAL_NODES = ['human_delta', 'foi', 'autonomous'] as const;
 
 export interface PppTriplet {
   provenance: string;
   place: string;
   purpose: string;
+  /** Organizations may extend the triplet (upstream: additionalProperties true). */
+  [member: string]: JsonValue;
+}
+
+/** One human intervention. Members beyond these are kept as given. */
+export interface HumanDelta {
+  delta_id: string;
+  sequence: JsonInteger;
+  actor: { name: string; role: string; [member: string]: JsonValue };
+  action: DeltaAction;
+  action_label?: (typeof ACTION_LABELS)[number];
+  modification?: JsonValue;
+  escalation_reason?: string;
+  latency_ns?: JsonInteger;
+  escalated?: boolean;
+  timestamp_ns: JsonInteger;
+  signature?: string;
+  [member: string]: unknown;
+}
+
+/** The Fiduciary Office Intervener's terminal review. */
+export interface FoiEscalation {
+  actor: { name: string; title: string; [member: string]: JsonValue };
+  decision: string;
+  /** 1 approved, 0 halted. */
+  decision_code: 0 | 1;
+  rationale?: string;
+  timestamp_ns: JsonInteger;
+  /** Required by upstream's schema; the SDK does not write it, so it is optional here. */
+  signature?: string;
+  [member: string]: unknown;
+}
+
+export interface HumanDeltaChain {
+  chain_id: string;
+  agent_decision_ref: string;
+  initiated_at_ns?: JsonInteger;
+  resolved?: boolean;
+  terminal_node?: (typeof TERMINAL_NODES)[number];
+  /** Empty: the decision was autonomous. */
+  deltas: HumanDelta[];
+  foi_escalation?: FoiEscalation | null;
+  autonomous?: boolean;
+  autonomous_authority_ref?: string;
+  merkle_root?: string;
+  chain_signature?: string;
+  [member: string]: unknown;
 }
 
 export interface Decision {
   record_id: string;
   spec_version: typeof SPEC_VERSION;
   ctx: JsonObject;
-  model_id: string;
-  reasoning_trace: string | JsonValue[];
+  model_id?: string | null;
+  reasoning_trace: JsonValue;
   output: JsonValue;
   ppp_triplet: PppTriplet;
-  human_delta_chain: HumanDeltaNode[];
-  /** Decision (inference) time, nanoseconds since the Unix epoch, canonical decimal string. */
-  timestamp_ns: string;
-  entity_id: string;
-  session_id: string;
-  domain: string;
-  ext?: JsonObject;
+  human_delta_chain: HumanDeltaChain;
+  /** The producer's own integrity members: stored as given, not checked (see SPEC). */
+  merkle_hash?: string;
+  merkle_position?: JsonInteger;
+  prev_merkle_hash?: string | null;
+  signature?: string;
+  committed?: true;
+  /** Inference instant, nanoseconds since the Unix epoch (an unsigned 64-bit integer). */
+  timestamp_ns: JsonInteger;
+  /** Further members (routing keys such as entity_id, extensions) are kept as given. */
+  [member: string]: unknown;
 }
 
 /** A validated decision with its final canonical bytes, ready for the log writer. */
 export interface PreparedDecision {
   decision: Decision;
   /**
-   * RFC 8785 canonical JSON of `decision`, UTF-8. May be a view into a larger (pooled)
+   * Canonical JSON of `decision` (jcs.ts), UTF-8. May be a view into a larger (pooled)
    * ArrayBuffer or of the parsed input itself: copy it, never transfer `canonical.buffer`.
    */
   canonical: Uint8Array;
   recordId: string;
-  timestampNs: bigint;
-  entityId: string;
-  sessionId: string;
-  domain: string;
+  /** timestamp_ns in canonical decimal. */
+  timestampNs: string;
 }

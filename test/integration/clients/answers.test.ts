@@ -44,7 +44,7 @@ const hash = toHex(new Uint8Array(32).fill(0xab));
 describe('ShardClient answers', () => {
   it('decodes a record with the strict envelope decoder', async () => {
     const envelope =
-      '{"decision":{"a":1},"routing":{"epoch":0,"key":"k","strategy":"entity"},"seq":3,"shard":1,"timestamp_ns":"5"}';
+      '{"decision":{"a":1},"routing":{"epoch":0,"key":"k","pointer":"/k","strategy":"entity"},"seq":3,"shard":1,"timestamp_ns":"5"}';
     answers.set('/v1/records/3', {
       seq: 3,
       leaf_hash: hash,
@@ -56,7 +56,7 @@ describe('ShardClient answers', () => {
       shard: 1,
       seq: 3,
       timestamp_ns: '5',
-      routing: { epoch: 0, key: 'k', strategy: 'entity' },
+      routing: { epoch: 0, key: 'k', pointer: '/k', strategy: 'entity' },
     });
     expect(utf8.decode(record.bytes)).toBe(envelope);
 

@@ -12,7 +12,8 @@ import { verifyBundle } from '../../../src/core/bundle.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
 import { blake3 } from '../../../src/core/hash.ts';
 import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
-import { route } from '../../../src/core/routing.ts';
+import { routeDecision } from '../../../src/core/routing.ts';
+import { parseJsonExact } from '../../../src/core/json-exact.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
 import type { GlobalRootRecord, ReconstructionRecord } from '../../../src/core/global-root.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
@@ -86,13 +87,7 @@ async function startCoordinator(): Promise<void> {
 function routed(n: number, tag: string, t0?: bigint): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (const line of decisions(n, tag, t0).trim().split('\n')) {
-    const d = JSON.parse(line) as {
-      entity_id: string;
-      session_id: string;
-      domain: string;
-      timestamp_ns: string;
-    };
-    const { shard } = route(d, table);
+    const { shard } = routeDecision(parseJsonExact(line) as Record<string, unknown>, table);
     out.set(shard, [...(out.get(shard) ?? []), line]);
   }
   return out;

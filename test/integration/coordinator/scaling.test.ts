@@ -16,7 +16,8 @@ import type { EvidenceBundle } from '../../../src/core/bundle.ts';
 import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
 import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
 import { parseNote } from '../../../src/core/note.ts';
-import { epochTableHash, route } from '../../../src/core/routing.ts';
+import { epochTableHash, routeDecision } from '../../../src/core/routing.ts';
+import { parseJsonExact } from '../../../src/core/json-exact.ts';
 import type { RoutingEpoch, EpochTable } from '../../../src/core/routing.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
@@ -35,10 +36,7 @@ import type { AgdrProcess, ClusterFiles } from '../e2e/harness.ts';
 
 interface Decision {
   record_id: string;
-  entity_id: string;
-  session_id: string;
-  domain: string;
-  timestamp_ns: string;
+  [member: string]: unknown;
 }
 
 let dir: string;
@@ -88,7 +86,7 @@ async function shardsUse(table: EpochTable, ids: number[]): Promise<void> {
 function routed(lines: string[], table: EpochTable): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (const line of lines) {
-    const { shard } = route(JSON.parse(line) as Decision, table);
+    const { shard } = routeDecision(parseJsonExact(line) as Decision, table);
     out.set(shard, [...(out.get(shard) ?? []), line]);
   }
   return out;
@@ -196,16 +194,16 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     // A shard refuses what routes elsewhere under the epoch in force at the decision's time.
     const moved = after.find(
       (l) =>
-        route(JSON.parse(l) as Decision, table0).shard !== 2 &&
-        route(JSON.parse(l) as Decision, table1).shard === 2,
+        routeDecision(parseJsonExact(l) as Decision, table0).shard !== 2 &&
+        routeDecision(parseJsonExact(l) as Decision, table1).shard === 2,
     ) as string;
     expect(moved).toBeDefined();
-    const oldHome = route(JSON.parse(moved) as Decision, table0).shard;
+    const oldHome = routeDecision(parseJsonExact(moved) as Decision, table0).shard;
     const refused = await post(oldHome, moved);
     expect(refused.status).toBe(421);
     expect(JSON.parse(refused.text)).toMatchObject({ error: { code: 'misrouted', shard_id: 2 } });
     const oldLine = decisions(1, 'late-old').trim();
-    const oldShard = route(JSON.parse(oldLine) as Decision, table1).shard;
+    const oldShard = routeDecision(parseJsonExact(oldLine) as Decision, table1).shard;
     expect(oldShard).toBeLessThan(2);
     const refusedOld = await post(2, oldLine);
     expect(refusedOld.status).toBe(421);
@@ -238,8 +236,8 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     // Records from before the boundary prove and verify under the old epoch.
     for (const receipt of before.filter((_, i) => i % 4 === 0)) {
       const bundle = await prove(receipt);
-      const decision = JSON.parse(bundle.envelope).decision as Decision;
-      expect(route(decision, bundle.routing.epoch_table)).toMatchObject({
+      const decision = (parseJsonExact(bundle.envelope) as { decision: Decision }).decision;
+      expect(routeDecision(decision, bundle.routing.epoch_table)).toMatchObject({
         epoch: 0,
         shard: receipt.shard_id,
       });
@@ -327,7 +325,7 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     // After the boundary no new record reaches shard 2.
     const next = decisions(30, 'gone', boundary2).trim().split('\n');
     const wouldHaveGone = next.find(
-      (l) => route(JSON.parse(l) as Decision, table1).shard === 2,
+      (l) => routeDecision(parseJsonExact(l) as Decision, table1).shard === 2,
     ) as string;
     expect(wouldHaveGone).toBeDefined();
     const refused = await post(2, wouldHaveGone);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { recordsNdjson, upstreamRecord } from '../../fixtures/records.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 const AGDR = path.join(ROOT, 'src/cli/agdr.ts');
@@ -137,35 +138,20 @@ export async function startServer(
   return { proc, url, port: Number(new URL(url).port) };
 }
 
-/** NDJSON of `n` valid decisions spread over entities, with unique record ids. */
+/** NDJSON of `n` valid upstream-shaped records spread over entities, with unique record ids. */
 export function decisions(n: number, tag: string, t0 = 1_700_000_000_000_000_000n): string {
-  const out: string[] = [];
+  const out: unknown[] = [];
   for (let i = 0; i < n; i++) {
     out.push(
-      JSON.stringify({
-        record_id: `${tag}-${i}`,
-        spec_version: '0.2',
-        ctx: { task: 'loan-review', i },
-        model_id: 'example-model-1',
-        reasoning_trace: `step ${i}`,
-        output: { approve: i % 2 === 0 },
-        ppp_triplet: { provenance: 'crm', place: 'eu-west', purpose: 'credit decision' },
-        human_delta_chain: [
-          {
-            sequence: 0,
-            kind: 'autonomous',
-            timestamp_ns: (t0 + BigInt(i)).toString(),
-            authority_ref: 'policy/loans-v3',
-          },
-        ],
-        timestamp_ns: (t0 + BigInt(i)).toString(),
-        entity_id: `entity-${i % 17}`,
-        session_id: `session-${i % 5}`,
-        domain: 'lending',
+      upstreamRecord(i, {
+        id: `${tag}-${i}`,
+        timestampNs: t0 + BigInt(i),
+        ctx: { entity_id: `entity-${i % 17}` },
+        chain: i % 3 === 0 ? 'approved' : i % 3 === 1 ? 'escalated-foi' : 'autonomous',
       }),
     );
   }
-  return out.join('\n') + '\n';
+  return recordsNdjson(out);
 }
 
 /** The files `agdr local --init` writes (keys, routing table, trust bundle) for separate processes. */

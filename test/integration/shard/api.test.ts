@@ -8,7 +8,8 @@ import { fromHex } from '../../../src/core/bytes.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { verifyConsistency, verifyInclusion } from '../../../src/core/merkle/proof.ts';
-import type { EpochTable } from '../../../src/core/routing.ts';
+import { defaultKeyPointers, type EpochTable } from '../../../src/core/routing.ts';
+import { recordLine, sdkLine } from '../../fixtures/records.ts';
 import {
   decision,
   decisionsFor,
@@ -70,18 +71,18 @@ afterAll(async () => {
 describe('ingest', () => {
   it('acknowledges one decision with 201 and a receipt, and a repeat with 200 and the same receipt', async () => {
     const [d] = decisionsFor(table, 0, 1, { tag: 'single' });
-    const first = await request<Receipt>(`${shard.url}/v1/decisions`, { body: JSON.stringify(d) });
+    const first = await request<Receipt>(`${shard.url}/v1/decisions`, { body: sdkLine(d) });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       shard_id: 0,
       record_id: d?.record_id,
-      routing: { epoch: 0, strategy: 'hash-by-entity', key: d?.entity_id },
+      routing: { epoch: 0, strategy: 'hash-by-entity', key: d?.entity_id, pointer: '/entity_id' },
     });
     expect(first.headers.get('server-timing')).toMatch(
       /validate;dur=[\d.]+, hash;dur=[\d.]+, persist;dur=[\d.]+, total;dur=[\d.]+/,
     );
     const before = await size();
-    const again = await request<Receipt>(`${shard.url}/v1/decisions`, { body: JSON.stringify(d) });
+    const again = await request<Receipt>(`${shard.url}/v1/decisions`, { body: sdkLine(d) });
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     expect(await size()).toBe(before);
@@ -106,11 +107,11 @@ describe('ingest', () => {
     const ds = decisionsFor(table, 0, 4, { tag: 'bad-batch' });
     const broken = { ...ds[1], ppp_triplet: { provenance: 'p', place: '', purpose: 'q' } };
     const lines = [
-      JSON.stringify(ds[0]),
-      JSON.stringify(broken),
-      JSON.stringify(ds[2]),
+      sdkLine(ds[0]),
+      sdkLine(broken),
+      sdkLine(ds[2]),
       '{"record_id":',
-      JSON.stringify(ds[3]),
+      sdkLine(ds[3]),
     ];
     const before = await size();
     const res = await request<ApiError>(`${shard.url}/v1/decisions:batch`, {
@@ -121,7 +122,7 @@ describe('ingest', () => {
     const problems = res.body.error.problems as { line: number; path: string; message: string }[];
     expect(problems.map((p) => [p.line, p.path])).toEqual([
       [2, '$.ppp_triplet.place'],
-      [4, '$'],
+      [4, '$.record_id'], // the JSON text ends where record_id's value should be
     ]);
     expect(await size()).toBe(before);
     const probe = await request(`${shard.url}/v1/records?record_id=${String(ds[0]?.record_id)}`);
@@ -132,7 +133,7 @@ describe('ingest', () => {
     const [other] = decisionsFor(table, 1, 1, { tag: 'misrouted' });
     const before = await size();
     const single = await request<ApiError>(`${shard.url}/v1/decisions`, {
-      body: JSON.stringify(other),
+      body: sdkLine(other),
     });
     expect(single.status).toBe(421);
     expect(single.body.error).toMatchObject({ code: 'misrouted', shard_id: 1 });
@@ -178,11 +179,11 @@ describe('ingest', () => {
     expect(framed.status).toBe(200);
     expect(framed.body.receipts?.map((r) => r.record_id)).toEqual(ds.map((d) => d.record_id));
     for (const r of framed.body.receipts ?? []) {
-      const stored = await request<{ envelope: { decision: unknown } }>(
-        `${shard.url}/v1/records/${r.seq}`,
-      );
+      const stored = await request<{ envelope_base64: string }>(`${shard.url}/v1/records/${r.seq}`);
       const i = ds.findIndex((d) => d.record_id === r.record_id);
-      expect(stored.body.envelope.decision).toEqual(ds[i]);
+      // The stored bytes hold the decision's canonical form, every integer digit included.
+      const envelope = Buffer.from(stored.body.envelope_base64, 'base64').toString('utf8');
+      expect(envelope.startsWith(`{"decision":${recordLine(ds[i])},"routing":`)).toBe(true);
     }
     // Content-encoded bodies are inflated: the same decisions again are the same receipts.
     const gz = await post('/v1/decisions:batch', [zlib.gzipSync(body)], {
@@ -203,7 +204,7 @@ describe('ingest', () => {
 
   it('enforces body, line-count and field limits with 4xx JSON errors', async () => {
     const big = await request<ApiError>(`${shard.url}/v1/decisions`, {
-      body: JSON.stringify(decision(1, { bytes: 5000 })),
+      body: sdkLine(decision(1, { bytes: 5000 })),
     });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('body_too_large');
@@ -214,10 +215,10 @@ describe('ingest', () => {
     expect(many.body.error.code).toBe('too_many_lines');
     const [d] = decisionsFor(table, 0, 1, { tag: 'long-id' });
     const longId = await request<ApiError>(`${shard.url}/v1/decisions`, {
-      body: JSON.stringify({ ...d, model_id: 'm'.repeat(300) }),
+      body: sdkLine({ ...d, record_id: 'm'.repeat(300) }),
     });
     expect(longId.status).toBe(400);
-    expect(longId.body.error.path).toBe('$.model_id');
+    expect(longId.body.error.path).toBe('$.record_id');
     const empty = await request<ApiError>(`${shard.url}/v1/decisions:batch`, { body: '\n\n' });
     expect(empty.status).toBe(400);
   });
@@ -313,6 +314,7 @@ describe('routing, health and metrics', () => {
         {
           epoch: 1,
           strategy: 'hash-by-session',
+          key_pointers: defaultKeyPointers('hash-by-session'),
           bucket: 'jump',
           shards: 2,
           params: {},
@@ -368,7 +370,7 @@ describe('shutdown', () => {
     const note = (await request<string>(`${shard.url}/v1/checkpoint`)).text;
     expect(verifyCheckpoint(note, [shard.info.verifier_key], shard.info.origin).size).toBe(n);
     const again = await request<Receipt>(`${shard.url}/v1/decisions`, {
-      body: JSON.stringify(ds[4]),
+      body: sdkLine(ds[4]),
     });
     expect(again.status).toBe(200);
     expect(again.body).toEqual(res.body.receipts[4]);

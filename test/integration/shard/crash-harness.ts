@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fromHex, toHex } from '../../../src/core/bytes.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { verifyInclusion } from '../../../src/core/merkle/proof.ts';
-import type { EpochTable } from '../../../src/core/routing.ts';
+import { defaultKeyPointers, type EpochTable } from '../../../src/core/routing.ts';
 import {
   decision,
   ndjson,
@@ -113,6 +113,7 @@ export async function runCrashRounds(o: CrashOptions): Promise<RoundResult[]> {
       {
         epoch: 0,
         strategy: 'hash-by-entity',
+        key_pointers: defaultKeyPointers('hash-by-entity'),
         bucket: 'jump',
         shards: 1,
         params: {},

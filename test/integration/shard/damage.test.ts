@@ -18,6 +18,7 @@ import {
   waitFor,
   writeRouting,
 } from './shard-process.ts';
+import { sdkLine } from '../../fixtures/records.ts';
 
 afterAll(() => removeTempDirs());
 
@@ -73,7 +74,7 @@ it('never serves a record whose bytes changed on disk, fails health, and refuses
   expect(health.body.reason).toMatch(/record 5/);
   expect((await request(`${again.url}/readyz`)).status).toBe(503);
   const more = await request(`${again.url}/v1/decisions`, {
-    body: JSON.stringify(decisionsFor(table, 0, 1, { tag: 'after' })[0]),
+    body: sdkLine(decisionsFor(table, 0, 1, { tag: 'after' })[0]),
   });
   expect(more.status).toBe(503);
   expect(again.stderr()).toMatch(/stored log data is damaged/);

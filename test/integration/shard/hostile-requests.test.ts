@@ -18,6 +18,7 @@ import {
   writeRouting,
   type ShardProcess,
 } from './shard-process.ts';
+import { recordLine, sdkLine } from '../../fixtures/records.ts';
 
 interface ApiError {
   error: { code: string; message: string; path: string; [k: string]: unknown };
@@ -121,7 +122,7 @@ describe('record_id', () => {
     const [d, e] = decisionsFor(table, 0, 2, { tag: 'taken' });
     const post = (body: unknown) =>
       request<ApiError & { seq: number }>(`${shard.url}/v1/decisions`, {
-        body: JSON.stringify(body),
+        body: sdkLine(body),
       });
     const first = await post(d);
     expect(first.status).toBe(201);
@@ -145,17 +146,18 @@ describe('record_id', () => {
     const again = await post(d);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
-    const stored = await request<{ envelope: { decision: unknown } }>(
+    const stored = await request<{ envelope_base64: string }>(
       `${shard.url}/v1/records?record_id=${String(d?.record_id)}`,
     );
-    expect(stored.body.envelope.decision).toEqual(d);
+    const envelope = Buffer.from(stored.body.envelope_base64, 'base64').toString('utf8');
+    expect(envelope.startsWith(`{"decision":${recordLine(d)},"routing":`)).toBe(true);
   });
 });
 
 describe('browsers', () => {
   const [d] = decisionsFor(table, 0, 1, { tag: 'browser' });
   const post = (headers: Record<string, string>): Promise<Response> =>
-    fetch(`${shard.url}/v1/decisions`, { method: 'POST', body: JSON.stringify(d), headers });
+    fetch(`${shard.url}/v1/decisions`, { method: 'POST', body: sdkLine(d), headers });
 
   it('takes ingest only as application/json or application/x-ndjson (415 otherwise)', async () => {
     const before = await size();
@@ -199,7 +201,7 @@ describe('browsers', () => {
       const head = Object.entries({ host: '127.0.0.1', ...headers })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
-      const body = JSON.stringify(d);
+      const body = sdkLine(d);
       const res = await rawExchange(
         shard.url,
         `POST /v1/decisions HTTP/1.1\r\n${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`,

@@ -22,6 +22,7 @@ import {
   tempDir,
   writeRouting,
 } from './shard-process.ts';
+import { sdkLine } from '../../fixtures/records.ts';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -71,7 +72,7 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const [a, b] = decisionsFor(table, 0, 2, { tag: 'idx-fail' });
-  const first = await request(`${url}/v1/decisions`, { body: JSON.stringify(a) });
+  const first = await request(`${url}/v1/decisions`, { body: sdkLine(a) });
   expect(first.status).toBe(201);
   expect((await request(`${url}/healthz`)).status).toBe(200);
   expect((await request(`${url}/readyz`)).status).toBe(200);
@@ -87,7 +88,7 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
   expect((await request(`${url}/readyz`)).status).toBe(503);
   const size = log.size;
   const refused = await request<{ error: { code: string } }>(`${url}/v1/decisions`, {
-    body: JSON.stringify(b),
+    body: sdkLine(b),
   });
   expect(refused.status).toBe(503);
   expect(refused.body.error.code).toBe('index_unavailable');

@@ -131,18 +131,18 @@ describe('bench/shard-load.ts against a real shard', () => {
       const size = async (): Promise<number> =>
         (await request<{ tree_size: number }>(`${shard.url}/readyz`)).body.tree_size;
 
-      const batch = await load('batch', '2', '0.5', '200', '400', 'lg');
+      const batch = await load('batch', '2', '0.5', '200', '1000', 'lg');
       expect(batch.error_rate).toBe(0);
       expect(batch.decisions).toBeGreaterThan(0);
       expect(batch.decisions % 200).toBe(0);
       expect(await size()).toBe(batch.decisions);
 
-      const single = await load('single', '2', '0.3', '1', '400', 'ls');
+      const single = await load('single', '2', '0.3', '1', '1000', 'ls');
       expect(single.error_rate).toBe(0);
       expect(await size()).toBe(batch.decisions + single.decisions);
 
       // The same tag again: the same record_ids, all answered with their originals.
-      const again = await load('batch', '1', '0.2', '200', '400', 'lg');
+      const again = await load('batch', '1', '0.2', '200', '1000', 'lg');
       expect(again.error_rate).toBe(0);
       expect(again.decisions).toBeGreaterThan(0);
       expect(again.decisions).toBeLessThanOrEqual(batch.decisions);

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { verifyCheckpoint, type Checkpoint } from '../../../src/core/checkpoint.ts';
-import { route, type EpochTable } from '../../../src/core/routing.ts';
+import { routeDecision, type EpochTable } from '../../../src/core/routing.ts';
+import { recordLine, recordsNdjson, upstreamRecord } from '../../fixtures/records.ts';
 import { initialEpochTable } from '../../../src/cli/client/local-cluster.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -145,33 +146,26 @@ export function writeRouting(dir: string, table: EpochTable): string {
 
 const BASE_TS = 1_773_532_800_000_000_000n;
 
-/** The smallest valid decision this generator makes is about this long (canonical JSON). */
-export const MIN_DECISION_BYTES = 380;
+/** The smallest record this generator makes is about this long (canonical JSON). */
+export const MIN_DECISION_BYTES = 940;
 
 /**
- * A valid AgDR decision whose canonical JSON is `bytes` long (default 400; never shorter than
- * the ~380 bytes every required field takes), unique per (tag, i), for entity `entity`.
+ * A valid AgDR record shaped as the upstream SDK writes it (all its members, an autonomous
+ * chain) whose canonical JSON is `bytes` long (default 1000; never shorter than the ~920 bytes
+ * the record takes), unique per (tag, i), for entity `entity` (a top-level entity_id, which
+ * hash-by-entity reads first).
  */
 export function decision(
   i: number,
   opts: { tag?: string; entity?: string; bytes?: number } = {},
 ): Record<string, unknown> {
-  const ts = (BASE_TS + BigInt(i)).toString();
-  const d: Record<string, unknown> = {
-    ctx: {},
-    domain: 'd',
-    entity_id: opts.entity ?? `entity-${i % 1000}`,
-    human_delta_chain: [{ authority_ref: 'p', kind: 'autonomous', sequence: 0, timestamp_ns: ts }],
-    model_id: 'm1',
-    output: 'y',
-    ppp_triplet: { place: 'CA', provenance: 'model v3', purpose: 'q' },
-    reasoning_trace: '',
-    record_id: `${opts.tag ?? 'r'}-${i}`,
-    session_id: 's',
-    spec_version: '0.2',
-    timestamp_ns: ts,
-  };
-  const pad = (opts.bytes ?? 400) - Buffer.byteLength(JSON.stringify(d));
+  const d = upstreamRecord(i, {
+    id: `${opts.tag ?? 'r'}-${i}`,
+    timestampNs: BASE_TS + BigInt(i),
+    entity: opts.entity ?? `entity-${i % 1000}`,
+    reasoningTrace: '',
+  });
+  const pad = (opts.bytes ?? 1000) - Buffer.byteLength(recordLine(d));
   d.reasoning_trace = 'x'.repeat(Math.max(0, pad));
   return d;
 }
@@ -186,13 +180,13 @@ export function decisionsFor(
   const out: Record<string, unknown>[] = [];
   for (let i = opts.from ?? 0; out.length < count; i++) {
     const d = decision(i, opts);
-    if (route(d as never, table).shard === shard) out.push(d);
+    if (routeDecision(d, table).shard === shard) out.push(d);
   }
   return out;
 }
 
 export function ndjson(decisions: readonly unknown[]): string {
-  return decisions.map((d) => JSON.stringify(d)).join('\n') + '\n';
+  return recordsNdjson(decisions);
 }
 
 export interface HttpResult<T = unknown> {

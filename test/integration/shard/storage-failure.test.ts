@@ -16,6 +16,7 @@ import {
   tempDir,
   writeRouting,
 } from './shard-process.ts';
+import { sdkLine } from '../../fixtures/records.ts';
 
 const immutable: string[] = [];
 afterAll(() => {
@@ -30,9 +31,7 @@ it('fails /healthz and /readyz once the log cannot be written, and answers the r
   const dataDir = path.join(dir, 'data');
   const shard = await startShardProcess({ dataDir, shardId: 0, routingFile });
   const [first] = decisionsFor(table, 0, 1, { tag: 'before' });
-  expect((await request(`${shard.url}/v1/decisions`, { body: JSON.stringify(first) })).status).toBe(
-    201,
-  );
+  expect((await request(`${shard.url}/v1/decisions`, { body: sdkLine(first) })).status).toBe(201);
 
   const index = path.join(dataDir, 'log', 'leaves.idx');
   execFileSync('chattr', ['+i', index]);
@@ -54,7 +53,7 @@ it('fails /healthz and /readyz once the log cannot be written, and answers the r
   expect((await request(`${shard.url}/readyz`)).status).toBe(503);
   const after = await request<{ error: { code: string; message: string } }>(
     `${shard.url}/v1/decisions`,
-    { body: JSON.stringify(decisionsFor(table, 0, 1, { tag: 'after' })[0]) },
+    { body: sdkLine(decisionsFor(table, 0, 1, { tag: 'after' })[0]) },
   );
   expect(after.status).toBe(503);
   expect(after.body.error).toMatchObject({

@@ -19,6 +19,7 @@ import {
   writeRouting,
   type ShardProcess,
 } from '../shard/shard-process.ts';
+import { sdkLine } from '../../fixtures/records.ts';
 import { checkpointCases, consistencyCases, inclusionCases } from './cases.ts';
 import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
 import { verifierKeyString } from '../../../src/core/note.ts';
@@ -97,7 +98,7 @@ beforeAll(async () => {
     total += count;
     const res =
       count === 1
-        ? await request(`${shard.url}/v1/decisions`, { body: JSON.stringify(batch[0]) })
+        ? await request(`${shard.url}/v1/decisions`, { body: sdkLine(batch[0]) })
         : await request(`${shard.url}/v1/decisions:batch`, {
             body: ndjson(batch),
             type: 'application/x-ndjson',

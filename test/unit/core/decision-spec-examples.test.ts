@@ -7,7 +7,7 @@ import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../../src/core/bytes.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
-import { prepareDecision, validateDecision, type Decision } from '../../../src/core/decision.ts';
+import { parseDecisionLine, parseDecisionText } from '../../../src/core/decision.ts';
 import { encodeEnvelope, type EnvelopeMeta } from '../../../src/core/envelope.ts';
 import {
   shardEntryInclusionProof,
@@ -21,11 +21,13 @@ import {
   jumpBucket,
   keyHash,
   moduloBucket,
-  route,
+  routeDecision,
   validateEpochTable,
   type EpochTable,
 } from '../../../src/core/routing.ts';
 import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
+import { canonicalJson } from '../../../src/core/jcs.ts';
+import { parseJsonExact } from '../../../src/core/json-exact.ts';
 
 const specDir = path.resolve(import.meta.dirname, '../../../docs/spec');
 
@@ -45,29 +47,43 @@ const lines = (block: string): string[] => block.split('\n').filter((l) => l.len
 
 describe('30-decisions-and-envelopes.md', () => {
   const ex = examples('30-decisions-and-envelopes.md');
-  const decision = JSON.parse(ex('decision-input')) as Decision;
-  const prepared = prepareDecision(decision);
+  const input = ex('decision-input').trimEnd();
+  const parsed = parseDecisionLine(utf8.encode(input));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const prepared = parsed.prepared;
+  it('integer vectors: every digit kept, RFC 8785 below 2^53', () => {
+    for (const row of lines(ex('integer-vectors'))) {
+      const [literal, canonical] = row.split(' ') as [string, string];
+      expect(canonicalJson(parseJsonExact(literal)), row).toBe(canonical);
+      if (Number.isSafeInteger(Number(canonical)) || literal.includes('.') || /e/i.test(literal)) {
+        expect(canonicalize(JSON.parse(literal)), row).toBe(canonical);
+      }
+    }
+  });
   it('canonical decision', () => {
     const want = ex('decision-canonical').trimEnd();
     expect(utf8.decode(prepared.canonical)).toBe(want);
-    expect(want).toBe(canonicalize(decision));
-    expect(prepared.canonical.length).toBe(585);
+    expect(want).toBe(canonicalJson(parseJsonExact(input)));
+    expect(want).toContain('"timestamp_ns":1796569260694147634}');
+    expect(prepared.canonical.length).toBe(1039);
   });
   it('envelope and leaf hash (BLAKE3 from @noble)', () => {
     const meta = JSON.parse(ex('envelope-meta')) as EnvelopeMeta;
     const envelope = encodeEnvelope(meta, prepared.canonical);
     expect(utf8.decode(envelope)).toBe(ex('envelope').trimEnd());
-    expect(envelope.length).toBe(723);
+    expect(envelope.length).toBe(1202);
     expect(toHex(blake3Reference.hashLeaf(envelope))).toBe(ex('envelope-leaf-hash').trim());
     // The routing stated in the envelope is what the routing section's table gives.
     const table = JSON.parse(examples('40-routing.md')('epoch-table')) as EpochTable;
-    const r = route(decision, table);
-    expect({ epoch: r.epoch, key: r.key, strategy: r.strategy }).toEqual(meta.routing);
+    const r = routeDecision(prepared.decision, table);
+    expect({ epoch: r.epoch, key: r.key, pointer: r.pointer, strategy: r.strategy }).toEqual(
+      meta.routing,
+    );
     expect(r.shard).toBe(meta.shard);
   });
   it('validation problems', () => {
-    const problems = validateDecision(JSON.parse(ex('problems-input')));
-    expect(problems).toEqual(JSON.parse(ex('problems')));
+    const r = parseDecisionText(ex('problems-input').trimEnd());
+    expect(r.ok ? [] : r.problems).toEqual(JSON.parse(ex('problems')));
   });
 });
 
@@ -96,15 +112,23 @@ describe('40-routing.md', () => {
     expect(toHex(blake3Reference.digest(utf8.encode(canonicalize(table) as string)))).toBe(
       ex('epoch-table-hash').trim(),
     );
-    for (const row of lines(ex('routes'))) {
-      const m = /^(\S+) (\d+) -> shard (\d+) epoch (\d+) key (\S+)$/.exec(row);
+    const routes = lines(ex('routes'));
+    expect(routes.length).toBe(5);
+    for (const row of routes) {
+      const m = /^(\S+) (\d+) -> shard (\d+) epoch (\d+) key (\S+) pointer (\S+)$/.exec(row);
       expect(m, row).not.toBeNull();
-      const [, entity, ts, shard, epoch, key] = m as unknown as string[];
-      const r = route(
-        { entity_id: entity as string, session_id: 's', domain: 'd', timestamp_ns: ts as string },
-        table,
-      );
-      expect([r.shard, r.epoch, r.key]).toEqual([Number(shard), Number(epoch), key]);
+      const [, entity, ts, shard, epoch, key, pointer] = m as unknown as string[];
+      const record: Record<string, unknown> =
+        entity === '-'
+          ? { record_id: key, ctx: {}, timestamp_ns: BigInt(ts as string) }
+          : { record_id: 'r', entity_id: entity, timestamp_ns: BigInt(ts as string) };
+      const r = routeDecision(record, table);
+      expect([r.shard, r.epoch, r.key, r.pointer]).toEqual([
+        Number(shard),
+        Number(epoch),
+        key,
+        pointer,
+      ]);
     }
   });
   it('time-partitioned example', () => {
@@ -113,6 +137,7 @@ describe('40-routing.md', () => {
         {
           epoch: 0,
           strategy: 'time-partitioned',
+          key_pointers: [],
           bucket: 'jump',
           shards: 5,
           params: { window_ns: '3600000000000' },
@@ -120,11 +145,8 @@ describe('40-routing.md', () => {
         },
       ],
     });
-    const r = route(
-      { entity_id: 'e', session_id: 's', domain: 'd', timestamp_ns: '1767225600000000000' },
-      table,
-    );
-    expect(r).toMatchObject({ key: '490896', shard: 1 });
+    const r = routeDecision({ record_id: 'r', timestamp_ns: 1767225600000000000n }, table);
+    expect(r).toMatchObject({ key: '490896', shard: 1, pointer: '/timestamp_ns' });
   });
 });
 

@@ -16,19 +16,21 @@ import {
   type EnvelopeMeta,
 } from '../../../src/core/envelope.ts';
 import { canonicalBytes } from '../../../src/core/jcs.ts';
+import { parseJsonExact } from '../../../src/core/json-exact.ts';
 
-const decision = JSON.parse(
+// An SDK record: its 19-digit integers must survive the splice and the strict decode.
+const decision = parseJsonExact(
   readFileSync(
-    new URL('../../fixtures/decisions/valid/escalated-foi.json', import.meta.url),
+    new URL('../../fixtures/upstream/sdk/escalated-twice-then-foi.json', import.meta.url),
     'utf8',
   ),
-) as unknown;
+);
 
 const meta: EnvelopeMeta = {
   shard: 2,
   seq: 41,
   timestamp_ns: '1773532800500000000',
-  routing: { epoch: 1, key: 'client-8812', strategy: 'hash-by-entity' },
+  routing: { epoch: 1, key: 'client-8812', pointer: '/ctx/entity_id', strategy: 'hash-by-entity' },
 };
 
 const whole = (m: EnvelopeMeta, d: unknown): Uint8Array =>
@@ -44,11 +46,20 @@ const arbMeta: fc.Arbitrary<EnvelopeMeta> = fc.record({
   shard: fc.nat(),
   seq: fc.maxSafeNat(),
   timestamp_ns: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((b) => b.toString()),
-  routing: fc.record({
-    epoch: fc.nat(),
-    key: fc.string({ unit: 'grapheme' }),
-    strategy: fc.string({ unit: 'grapheme', minLength: 1 }),
-  }),
+  routing: fc.oneof(
+    fc.record({
+      epoch: fc.nat(),
+      key: fc.string({ unit: 'grapheme' }),
+      pointer: fc.string({ unit: 'grapheme' }),
+      strategy: fc.string({ unit: 'grapheme', minLength: 1 }),
+    }),
+    fc.record({
+      epoch: fc.nat(),
+      key: fc.constant(null),
+      pointer: fc.constant(null),
+      strategy: fc.string({ unit: 'grapheme', minLength: 1 }),
+    }),
+  ),
 });
 
 describe('encodeEnvelope (splice) equals RFC 8785 of the whole envelope', () => {
@@ -70,8 +81,8 @@ describe('encodeEnvelope (splice) equals RFC 8785 of the whole envelope', () => 
       [{ shard: -1 }, '$.shard'],
       [{ seq: 1.5 }, '$.seq'],
       [{ timestamp_ns: '01' }, '$.timestamp_ns'],
-      [{ routing: { epoch: 0, key: '\ud800', strategy: 'x' } }, '$.routing.key'],
-      [{ routing: { epoch: 0, key: 'k', strategy: '' } }, '$.routing.strategy'],
+      [{ routing: { epoch: 0, key: '\ud800', pointer: '/k', strategy: 'x' } }, '$.routing.key'],
+      [{ routing: { epoch: 0, key: 'k', pointer: '/k', strategy: '' } }, '$.routing.strategy'],
     ];
     for (const [patch, path] of cases) {
       expect(() => encodeEnvelope({ ...meta, ...patch }, p.canonical)).toThrow(
@@ -86,10 +97,11 @@ const badMeta: [Partial<EnvelopeMeta>, string][] = [
   [{ shard: -1 }, '$.shard'],
   [{ seq: 2 ** 53 }, '$.seq'],
   [{ timestamp_ns: '-1' }, '$.timestamp_ns'],
-  [{ routing: { epoch: 1.5, key: 'k', strategy: 'x' } }, '$.routing.epoch'],
-  [{ routing: { epoch: 0, key: 'k\udc00', strategy: 'x' } }, '$.routing.key'],
-  [{ routing: { epoch: 0, key: 'k', strategy: '\ud800' } }, '$.routing.strategy'],
-  [{ routing: { epoch: 0, key: 'k', strategy: '' } }, '$.routing.strategy'],
+  [{ routing: { epoch: 1.5, key: 'k', pointer: '/k', strategy: 'x' } }, '$.routing.epoch'],
+  [{ routing: { epoch: 0, key: 'k\udc00', pointer: '/k', strategy: 'x' } }, '$.routing.key'],
+  [{ routing: { epoch: 0, key: 'k', pointer: '/k', strategy: '\ud800' } }, '$.routing.strategy'],
+  [{ routing: { epoch: 0, key: 'k', pointer: '/k', strategy: '' } }, '$.routing.strategy'],
+  [{ routing: { epoch: 0, key: null, pointer: '/k', strategy: 'x' } }, '$.routing.pointer'],
 ];
 
 /**
@@ -134,7 +146,7 @@ describe('encodeEnvelopeInto (splice into a buffer) equals RFC 8785 of the whole
     });
     fc.assert(
       fc.property(keys, keys, (key, strategy) => {
-        const m = { ...meta, routing: { epoch: 3, key, strategy: strategy || 's' } };
+        const m = { ...meta, routing: { epoch: 3, key, pointer: key, strategy: strategy || 's' } };
         expect(encodeInto(m, canonicalBytes(decision), 1)).toEqual(whole(m, decision));
       }),
       { numRuns: 200 },

@@ -130,7 +130,6 @@ describe('non-JSON values are typed errors with the path', () => {
     ['undefined top', undefined, 'undefined', '$'],
     ['NaN', { n: [1, NaN] }, 'non_finite_number', '$.n[1]'],
     ['Infinity', -Infinity, 'non_finite_number', '$'],
-    ['bigint', { big: 1n }, 'bigint', '$.big'],
     ['function', { f: () => 1 }, 'function', '$.f'],
     ['symbol', [Symbol('s')], 'symbol', '$[0]'],
     ['Date', { d: new Date(0) }, 'not_plain_object', '$.d'],

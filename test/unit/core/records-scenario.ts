@@ -1,10 +1,9 @@
 // A small, real deployment built in memory for the global-root and bundle tests: three shard
 // logs of routed decision envelopes with real Merkle trees and Ed25519-signed checkpoints, a
 // signed global root record, and a global log with its own signed checkpoint.
-import { readFileSync } from 'node:fs';
 import { toHex, utf8 } from '../../../src/core/bytes.ts';
 import { coordinatorOrigin, shardOrigin, signCheckpoint } from '../../../src/core/checkpoint.ts';
-import { prepareDecision, type Decision } from '../../../src/core/decision.ts';
+import { prepareDecision } from '../../../src/core/decision.ts';
 import { encodeEnvelope } from '../../../src/core/envelope.ts';
 import {
   buildGlobalRootRecord,
@@ -17,7 +16,8 @@ import {
 import { blake3 } from '../../../src/core/hash.ts';
 import { consistencyProof, inclusionProof, merkleRoot } from '../../../src/core/merkle/tree.ts';
 import { verifierKeyString } from '../../../src/core/note.ts';
-import { route, type EpochTable } from '../../../src/core/routing.ts';
+import { defaultKeyPointers, routeDecision, type EpochTable } from '../../../src/core/routing.ts';
+import { upstreamRecord } from '../../fixtures/records.ts';
 import { ed25519SignerFromSeed, type Signer } from '../../../src/core/signer.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
 
@@ -30,6 +30,7 @@ export const epochTable: EpochTable = {
     {
       epoch: 0,
       strategy: 'hash-by-entity',
+      key_pointers: defaultKeyPointers('hash-by-entity'),
       bucket: 'jump',
       shards: SHARDS,
       params: {},
@@ -49,13 +50,6 @@ export const coordinatorSigner = ed25519SignerFromSeed(
 );
 export const keyOf = (s: Signer): string => verifierKeyString(s.name, s.publicKey);
 
-const template = JSON.parse(
-  readFileSync(
-    new URL('../../fixtures/decisions/valid/minimal-autonomous.json', import.meta.url),
-    'utf8',
-  ),
-) as Decision;
-
 export interface ShardLog {
   envelopes: Uint8Array[];
   leaves: Uint8Array[];
@@ -73,21 +67,20 @@ export interface Scenario {
 export async function buildScenario(decisionCount = 24): Promise<Scenario> {
   const logs: ShardLog[] = Array.from({ length: SHARDS }, () => ({ envelopes: [], leaves: [] }));
   for (let i = 0; i < decisionCount; i++) {
-    const decision: Decision = {
-      ...template,
-      record_id: `agdr-${i}`,
-      entity_id: `customer-${i}`,
-      timestamp_ns: (1767225600000000000n + BigInt(i)).toString(),
-    };
+    const decision = upstreamRecord(i, {
+      id: `agdr-${i}`,
+      entity: `customer-${i}`,
+      timestampNs: 1767225600000000000n + BigInt(i),
+    });
     const prepared = prepareDecision(decision);
-    const r = route(decision, epochTable);
+    const r = routeDecision(decision, epochTable);
     const log = logs[r.shard] as ShardLog;
     const envelope = encodeEnvelope(
       {
         shard: r.shard,
         seq: log.envelopes.length,
         timestamp_ns: (1767225600000000000n + BigInt(i) + 1000n).toString(),
-        routing: { epoch: r.epoch, key: r.key, strategy: r.strategy },
+        routing: { epoch: r.epoch, key: r.key, pointer: r.pointer, strategy: r.strategy },
       },
       prepared.canonical,
     );

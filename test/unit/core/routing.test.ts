@@ -12,12 +12,14 @@ import {
   keyHash,
   keyHashHalves,
   moduloBucket,
-  route,
+  defaultKeyPointers,
+  routeDecision,
+  routeInEpoch,
   RoutingError,
   validateEpochTable,
   type EpochTable,
-  type RoutableDecision,
   type RoutingEpoch,
+  type RoutingStrategy,
 } from '../../../src/core/routing.ts';
 
 /** The key hash computed independently: @noble BLAKE3, first 8 bytes big-endian. */
@@ -31,17 +33,21 @@ function halves(h: bigint): [number, number] {
   return [Number(h >> 32n), Number(h & 0xffff_ffffn)];
 }
 
-const decision = (over: Partial<RoutableDecision> = {}): RoutableDecision => ({
+/** A record's routing members (top level, as our own producers may write them). */
+const decision = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  record_id: 'agdr_1',
   entity_id: 'customer-42',
   session_id: 'sess-7f3a',
   domain: 'credit',
-  timestamp_ns: '1767225600000000000',
+  timestamp_ns: 1767225600000000000n,
   ...over,
 });
+const route = routeDecision;
 
 const epoch = (over: Partial<RoutingEpoch>): RoutingEpoch => ({
   epoch: 0,
   strategy: 'hash-by-entity',
+  key_pointers: defaultKeyPointers((over.strategy ?? 'hash-by-entity') as RoutingStrategy),
   bucket: 'jump',
   shards: 4,
   params: {},
@@ -177,6 +183,7 @@ describe('strategies', () => {
         epoch: 0,
         strategy: 'hash-by-entity',
         key: 'customer-42',
+        pointer: '/entity_id',
       });
       const r = route(decision(), bySession);
       expect(r.key).toBe('sess-7f3a');
@@ -192,8 +199,9 @@ describe('strategies', () => {
       epochs: [epoch({ strategy: 'time-partitioned', params: { window_ns: '3600000000000' } })],
     };
     const t = 1767225600000000000n; // a multiple of one hour
-    const at = (ns: bigint) => route(decision({ timestamp_ns: ns.toString() }), table);
+    const at = (ns: bigint) => route(decision({ timestamp_ns: ns }), table);
     expect(at(t).key).toBe((t / 3600000000000n).toString());
+    expect(at(t).pointer).toBe('/timestamp_ns');
     expect(at(t + 3599999999999n)).toEqual(at(t));
     expect(at(t + 3600000000000n).key).toBe((t / 3600000000000n + 1n).toString());
     // u64 timestamps beyond 2^53 are exact.
@@ -213,14 +221,115 @@ describe('strategies', () => {
     // Inherited object members are not domains.
     expect(route(decision({ domain: 'constructor' }), table).shard).toBe(0);
   });
-  it('domain-partitioned without a default is a clear error (validation and routing)', () => {
+  it('domain-partitioned without a default refuses unmapped and missing domains', () => {
     const e = epoch({ strategy: 'domain-partitioned', params: { map: { credit: 1 } } });
-    expect(epochTableProblems({ epochs: [e] })).toEqual([
-      expect.objectContaining({ path: '$.epochs[0].params.default', code: 'required' }),
-    ]);
+    expect(epochTableProblems({ epochs: [e] })).toEqual([]);
     expect(() => route(decision({ domain: 'x' }), { epochs: [e] })).toThrow(
-      expect.objectContaining({ code: 'unmapped_domain' }),
+      expect.objectContaining({ code: 'unmapped_domain', path: '$.domain' }),
     );
+    expect(() => route(decision({ domain: undefined }), { epochs: [e] })).toThrow(
+      expect.objectContaining({ code: 'routing_key_missing', path: '$.domain' }),
+    );
+  });
+  it('domain-partitioned with a default puts a decision without a domain there, key null', () => {
+    const e = epoch({ strategy: 'domain-partitioned', params: { map: { credit: 1 }, default: 2 } });
+    expect(route({ record_id: 'a', timestamp_ns: 5 }, { epochs: [e] })).toEqual({
+      shard: 2,
+      epoch: 0,
+      strategy: 'domain-partitioned',
+      key: null,
+      pointer: null,
+    });
+    expect(route({ timestamp_ns: 5, ctx: { domain: 'credit' } }, { epochs: [e] })).toMatchObject({
+      shard: 1,
+      key: 'credit',
+      pointer: '/ctx/domain',
+    });
+  });
+});
+
+describe('key pointers', () => {
+  const upstream = { record_id: 'agdr_9', timestamp_ns: 1796569260694147634n, ctx: {} };
+  it('are tried in order: the record member, then ctx, then record_id', () => {
+    const table: EpochTable = { epochs: [epoch({})] };
+    expect(route(decision(), table)).toMatchObject({ key: 'customer-42', pointer: '/entity_id' });
+    expect(route({ ...upstream, ctx: { entity_id: 'c-1' } }, table)).toMatchObject({
+      key: 'c-1',
+      pointer: '/ctx/entity_id',
+    });
+    expect(route(upstream, table)).toMatchObject({
+      key: 'agdr_9',
+      pointer: '/record_id',
+      shard: jumpBucket(referenceKeyHash('agdr_9'), 4),
+    });
+    const bySession: EpochTable = { epochs: [epoch({ strategy: 'hash-by-session' })] };
+    expect(route({ ...upstream, ctx: { session_id: 's-1' } }, bySession)).toMatchObject({
+      key: 's-1',
+      pointer: '/ctx/session_id',
+    });
+  });
+  it('a table without the fallback refuses a record without the key, naming the pointers', () => {
+    const table: EpochTable = {
+      epochs: [epoch({ key_pointers: ['/entity_id', '/ctx/entity_id'] })],
+    };
+    let err: unknown;
+    try {
+      route(upstream, table);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RoutingError);
+    expect(err).toMatchObject({ code: 'routing_key_missing', path: '$.entity_id' });
+    expect((err as Error).message).toContain('/entity_id, /ctx/entity_id');
+  });
+  it('a key that is not a string is refused at its path', () => {
+    const table: EpochTable = { epochs: [epoch({})] };
+    expect(() => route({ ...upstream, ctx: { entity_id: 42 } }, table)).toThrow(
+      expect.objectContaining({ code: 'routing_key_type', path: '$.ctx.entity_id' }),
+    );
+  });
+  it('escaped tokens and array elements (RFC 6901)', () => {
+    const table: EpochTable = { epochs: [epoch({ key_pointers: ['/ctx/a~1b~0c/1'] })] };
+    expect(route({ ...upstream, ctx: { 'a/b~c': ['x', 'y'] } }, table).key).toBe('y');
+  });
+  it('only the key of the strategy in force is read', () => {
+    const table: EpochTable = {
+      epochs: [epoch({ strategy: 'time-partitioned', params: { window_ns: '10' } })],
+    };
+    const reads: string[] = [];
+    const source = { timestampNs: '25', keyAt: (p: string) => (reads.push(p), undefined) };
+    expect(routeInEpoch(source, table.epochs[0] as RoutingEpoch).key).toBe('2');
+    expect(reads).toEqual([]);
+    const byEntity = epoch({});
+    expect(() => routeInEpoch(source, byEntity)).toThrow(
+      expect.objectContaining({ code: 'routing_key_missing' }),
+    );
+    expect(reads).toEqual(defaultKeyPointers('hash-by-entity'));
+  });
+  it('are validated: RFC 6901 syntax, no repeats, none for time-partitioned, some otherwise', () => {
+    const problems = epochTableProblems({
+      epochs: [
+        epoch({ key_pointers: ['entity_id', '/a~2', '/ok', '/ok', ''] }),
+        epoch({ epoch: 1, effective_from_ns: '5', key_pointers: [] }),
+        epoch({
+          epoch: 2,
+          effective_from_ns: '9',
+          strategy: 'time-partitioned',
+          params: { window_ns: '10' },
+          key_pointers: ['/entity_id'],
+        }),
+        { ...epoch({ epoch: 3, effective_from_ns: '12' }), key_pointers: undefined },
+      ],
+    });
+    expect(problems.map((p) => [p.path, p.code])).toEqual([
+      ['$.epochs[0].key_pointers[0]', 'pointer'],
+      ['$.epochs[0].key_pointers[1]', 'pointer'],
+      ['$.epochs[0].key_pointers[3]', 'order'],
+      ['$.epochs[0].key_pointers[4]', 'pointer'],
+      ['$.epochs[1].key_pointers', 'range'],
+      ['$.epochs[2].key_pointers', 'range'],
+      ['$.epochs[3].key_pointers', 'required'],
+    ]);
   });
 });
 
@@ -240,10 +349,10 @@ describe('epochs', () => {
     expect(epochAt(table, '18446744073709551615').epoch).toBe(5);
   });
   it('route uses the epoch in force at the decision timestamp', () => {
-    const old = route(decision({ timestamp_ns: '1000' }), table);
+    const old = route(decision({ timestamp_ns: 1000 }), table);
     expect(old.epoch).toBe(0);
     expect(old.shard).toBe(jumpBucket(referenceKeyHash('customer-42'), 3));
-    const later = route(decision({ timestamp_ns: '1767312000000000000' }), table);
+    const later = route(decision({ timestamp_ns: 1767312000000000000n }), table);
     expect(later).toMatchObject({ epoch: 5, shard: Number(referenceKeyHash('customer-42') % 5n) });
   });
   it('no epoch before the first one', () => {

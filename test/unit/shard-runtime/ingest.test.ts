@@ -12,7 +12,7 @@ import type { ReceiptList } from '../../../src/shard-runtime/receipts.ts';
 import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
 import { RecordIndex } from '../../../src/shard-runtime/record-index.ts';
 import { packIds } from '../../../src/shard-runtime/record-ids.ts';
-import { route, type EpochTable, type RoutingEpoch } from '../../../src/core/routing.ts';
+import { routeDecision, type EpochTable, type RoutingEpoch } from '../../../src/core/routing.ts';
 import {
   decision,
   decisionsFor,
@@ -119,7 +119,7 @@ describe('Ingestor', () => {
     const odd = ['q"u\\o\u2028te-é-𝄞', 'tab\tnl\n-ü', 'ctl\u0001-ß'].flatMap((entity, e) =>
       [0, 1, 2, 3].map((v) => decision(100 + 4 * e + v, { tag: 'odd', entity: `${entity}-${v}` })),
     );
-    const routed = odd.filter((d) => route(d as never, table).shard === 0);
+    const routed = odd.filter((d) => routeDecision(d, table).shard === 0);
     expect(routed.length).toBeGreaterThan(0);
     const ds = [...decisionsFor(table, 0, 3), ...routed];
     const first = await ingestor.ingest(packed(ds.slice(0, 2)));

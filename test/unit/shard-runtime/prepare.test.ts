@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../../src/core/bytes.ts';
 import { canonicalJson } from '../../../src/core/jcs.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
-import { route } from '../../../src/core/routing.ts';
+import { routeDecision } from '../../../src/core/routing.ts';
+import { sdkLine } from '../../fixtures/records.ts';
 import { routingJson } from '../../../src/core/envelope.ts';
 import {
   canonicalAt,
@@ -34,7 +35,7 @@ describe('prepareBody', () => {
     // Key order and whitespace in the input do not matter: the stored bytes are RFC 8785.
     const text = ds
       .map((d) => Object.fromEntries(Object.entries(d).reverse()))
-      .map((d) => JSON.stringify(d, null, 1).replace(/\n/g, ''))
+      .map((d) => sdkLine(d))
       .join('\n');
     const r = prepareBody(utf8.encode(text), true, {}, table, 7);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
@@ -47,11 +48,12 @@ describe('prepareBody', () => {
       expect(utf8.decode(idAt(r, i))).toBe(d.record_id);
       const id = utf8.encode(String(d.record_id));
       expect(r.idHashes[i]).toBe(idHash(id, 0, id.length));
-      const want = route(d as never, table);
+      const want = routeDecision(d, table);
       expect([r.shards[i], r.epochs[i]]).toEqual([want.shard, want.epoch]);
       expect(JSON.parse(utf8.decode(routingAt(r, i)))).toEqual({
         epoch: want.epoch,
         key: want.key,
+        pointer: want.pointer,
         strategy: want.strategy,
       });
       expect(utf8.decode(routingAt(r, i))).toBe(routingJson(want));
@@ -65,12 +67,12 @@ describe('prepareBody', () => {
     const long = (i: number): string =>
       i % 3 === 0 ? `é"\\${'ü'.repeat(200)}-${i}` : `${'ü'.repeat(200)}-${i}`;
     const ds = Array.from({ length: 40 }, (_, i) => decision(i % 30, { entity: long(i % 30) }));
-    const lines = ds.map((d, i) => (i % 2 === 0 ? canonicalJson(d) : JSON.stringify(d)));
+    const lines = ds.map((d, i) => (i % 2 === 0 ? canonicalJson(d) : sdkLine(d)));
     const r = prepareBody(utf8.encode(lines.join('\n')), true, {}, table, 1);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     ds.forEach((d, i) => {
       expect(utf8.decode(canonicalAt(r, i))).toBe(canonicalJson(d));
-      expect(utf8.decode(routingAt(r, i))).toBe(routingJson(route(d as never, table)));
+      expect(utf8.decode(routingAt(r, i))).toBe(routingJson(routeDecision(d, table)));
       expect(r.sameAs[i]).toBe(i < 30 ? -1 : i - 30);
       // A canonical line is used where it lies in the body; only the others were copied.
       expect(r.inBody[i]).toBe(lines[i] === canonicalJson(d) ? 1 : 0);
@@ -88,7 +90,7 @@ describe('prepareBody', () => {
     // Small Buffers (a small request body; the re-serialized bytes of a line) are slices of one
     // shared slab: bytes in the same ArrayBuffer are not necessarily bytes of the body.
     const ds = [decision(1), decision(2)];
-    const text = `${canonicalJson(ds[0])}\n${JSON.stringify(Object.fromEntries(Object.entries(ds[1] as object).reverse()))}`;
+    const text = `${canonicalJson(ds[0])}\n${sdkLine(Object.fromEntries(Object.entries(ds[1] as object).reverse()))}`;
     const body = Buffer.from(text);
     expect(body.buffer.byteLength).toBeGreaterThan(body.length); // a slice of the slab
     const r = prepareBody(body, true, {}, table, 1);
@@ -116,10 +118,10 @@ describe('prepareBody', () => {
     const good = decision(1);
     const body = utf8.encode(
       [
-        JSON.stringify(good),
-        JSON.stringify({ ...good, ppp_triplet: { provenance: 'p', place: 'x' } }),
+        sdkLine(good),
+        sdkLine({ ...good, ppp_triplet: { provenance: 'p', place: 'x' } }),
         'nope',
-        JSON.stringify(good),
+        sdkLine(good),
       ].join('\n'),
     );
     const r = prepareBody(body, true, {}, table, 1);
@@ -147,7 +149,7 @@ describe('prepareBody', () => {
   });
 
   it('treats a single-decision body as one line, whatever its newlines', () => {
-    const pretty = JSON.stringify(decision(4), null, 2);
+    const pretty = sdkLine(decision(4)).replace(/, "/g, ',\n  "');
     const r = prepareBody(utf8.encode(pretty), false, {}, table, 1);
     expect(r.ok && r.count).toBe(1);
     const empty = prepareBody(new Uint8Array(0), true, {}, table, 1);
@@ -156,7 +158,7 @@ describe('prepareBody', () => {
 
   it('applies decision limits', () => {
     const r = prepareBody(
-      utf8.encode(JSON.stringify(decision(1, { bytes: 2000 }))),
+      utf8.encode(sdkLine(decision(1, { bytes: 2000 }))),
       false,
       { maxRecordBytes: 1000 },
       table,
