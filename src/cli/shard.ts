@@ -64,7 +64,7 @@ Options:
                              is always written by one more thread, agdr-index)
   --full-check               on start, re-hash every record and tile instead of the tail
   --scrub-rate N             records per second the background scrub re-checks against their
-                             leaf hashes, over and over (default: 5000; 0 turns it off)
+                             leaf hashes, over and over (default: 1000; 0 turns it off)
   --json                     print one JSON line {"url", "shard_id", "origin", "verifier_key",
                              "size"} on stdout once listening
   --log-level LEVEL          pino level: debug, info, warn, error (default: info)
@@ -148,7 +148,7 @@ export const command: Command = {
         'allow-host': { type: 'string', multiple: true },
         workers: { type: 'string' },
         'full-check': { type: 'boolean', default: false },
-        'scrub-rate': { type: 'string', default: '5000' },
+        'scrub-rate': { type: 'string', default: '1000' },
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         ...SIGNER_FLAG_OPTIONS,

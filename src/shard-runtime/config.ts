@@ -97,7 +97,7 @@ export const SHARD_DEFAULTS = Object.freeze({
   fullCheck: false,
   allowOrigins: [] as string[],
   allowHosts: [] as string[],
-  scrubRecordsPerSecond: 5000,
+  scrubRecordsPerSecond: 1000,
 });
 
 /**
