@@ -1,19 +1,18 @@
 // A local, file-backed Ed25519 signer for the embedded default (`agdr local`) and tests.
 //
-// The key file is JSON, created with mode 0600 and never rewritten in place:
-//   {"format": "agdr-ed25519-keys/v1", "name": "<key name>",
-//    "versions": [{"version": 1, "private_key": "<base64 32-byte seed>",
-//                  "public_key": "<base64>", "created_at": "<ISO 8601>"}, ...]}
+// The key file is JSON (format in core/key-file.ts), created with mode 0600 and never rewritten
+// in place. Group read is accepted too (0640, 0440): that is how Kubernetes mounts a Secret for
+// a pod with an fsGroup, the group being the pod's own.
 // The newest version signs; every version's public key stays published so checkpoints signed
 // before a rotation still verify. Key material never appears in errors or logs.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { bytesEqual, fromBase64, toBase64 } from '../core/bytes.ts';
+import { bytesEqual, fromBase64 } from '../core/bytes.ts';
+import { KEY_FILE_FORMAT as FORMAT, keyFileVersion } from '../core/key-file.ts';
+import type { KeyFile, KeyFileVersion } from '../core/key-file.ts';
 import { ed25519SignerFromSeed, type Signer } from '../core/signer.ts';
-
-const FORMAT = 'agdr-ed25519-keys/v1';
 
 export class KeyFileError extends Error {
   readonly code: 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
@@ -36,19 +35,6 @@ export interface FileSigner extends Signer {
   readonly versions: readonly PublicKeyVersion[];
 }
 
-interface KeyFileVersion {
-  version: number;
-  private_key: string;
-  public_key: string;
-  created_at: string;
-}
-
-interface KeyFile {
-  format: string;
-  name: string;
-  versions: KeyFileVersion[];
-}
-
 interface LoadedVersion {
   keyVersion: number;
   seed: Uint8Array;
@@ -56,14 +42,7 @@ interface LoadedVersion {
 }
 
 function newVersion(version: number, now: Date): KeyFileVersion {
-  const seed = new Uint8Array(randomBytes(32));
-  const { publicKey } = ed25519SignerFromSeed('k', seed);
-  return {
-    version,
-    private_key: toBase64(seed),
-    public_key: toBase64(publicKey),
-    created_at: now.toISOString(),
-  };
+  return keyFileVersion(version, new Uint8Array(randomBytes(32)), now);
 }
 
 // Validates the parsed file without echoing any of its content.
@@ -119,11 +98,11 @@ function signerOf(name: string, versions: readonly LoadedVersion[]): FileSigner 
 
 async function readKeyFile(file: string): Promise<LoadedKeyFile> {
   const st = await stat(file);
-  if ((st.mode & 0o077) !== 0) {
+  if ((st.mode & 0o037) !== 0) {
     throw new KeyFileError(
       'insecure_permissions',
       file,
-      `mode ${(st.mode & 0o777).toString(8)} gives others access; want 600`,
+      `mode ${(st.mode & 0o777).toString(8)} gives others access; want 600 (or 640)`,
     );
   }
   return decode(file, await readFile(file, 'utf8'));
