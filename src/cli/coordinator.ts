@@ -33,12 +33,15 @@ Merkle Tree, signs a Global Root Record and appends it to the global log (a Merk
 its own signed checkpoints). Shards that cannot be reached or verified are recorded as missing
 or unverified and reconstructed when they come back.
 
-Usage: agdr coordinator --shards SHARDS --data DIR --trust FILE --routing FILE [options]
+Usage: agdr coordinator (--shards SHARDS | --shards-file FILE) --data DIR --trust FILE
+                        --routing FILE [options]
 
 Options:
   --shards SHARDS       the shards: URL,URL,... (ids 0,1,... in order), ID=URL,ID=URL,...,
                         or one URL template with {i} for the shard id
                         (e.g. http://agdr-shard-{i}.agdr-shard.ns.svc:7070)
+  --shards-file FILE    the shards as JSON {"shards": [{"id": 0, "url": URL}, ...]}, re-read
+                        when it changes (the operator writes it from the shard pods' IPs)
   --data DIR            global log directory (created if missing)
   --trust FILE          trust bundle JSON (verifier keys of the shards); re-read on change
   --routing FILE        routing epoch table JSON; re-read on change
@@ -78,6 +81,7 @@ export const command: Command = {
     try {
       flags = parseFlags(argv, {
         shards: { type: 'string' },
+        'shards-file': { type: 'string' },
         data: { type: 'string' },
         trust: { type: 'string' },
         routing: { type: 'string' },
@@ -94,9 +98,11 @@ export const command: Command = {
         json: { type: 'boolean', default: false },
         ...SIGNER_FLAG_OPTIONS,
       }).values;
-      for (const name of ['shards', 'data', 'trust', 'routing'] as const) {
+      for (const name of ['data', 'trust', 'routing'] as const) {
         if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
       }
+      if ((flags.shards === undefined) === (flags['shards-file'] === undefined))
+        throw new UsageError('give one of --shards and --shards-file');
       config = checkFlags(flags);
       signerFlags = parseSignerFlags(flags);
     } catch (err) {
@@ -127,6 +133,9 @@ export const command: Command = {
         dataDir,
         trustFile: path.resolve(flags.trust as string),
         routingFile: path.resolve(flags.routing as string),
+        ...(flags['shards-file'] !== undefined
+          ? { shardsFile: path.resolve(flags['shards-file']) }
+          : {}),
         signer,
         host: flags.host,
         logger,
@@ -179,9 +188,9 @@ function checkFlags(
       `--log-level: '${str('log-level')}' is not one of ${LOG_LEVELS.join(', ')}`,
     );
   }
-  let shards: ShardDirectory;
+  let shards: ShardDirectory = { kind: 'list', shards: [] };
   try {
-    shards = parseShardDirectory(str('shards'));
+    if (flags.shards !== undefined) shards = parseShardDirectory(str('shards'));
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
     throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);

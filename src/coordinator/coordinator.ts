@@ -36,6 +36,7 @@ import { checkShard } from './shard-check.ts';
 import type { ShardObservation, ShardReader } from './shard-check.ts';
 import { shardUrl } from '../clients/shard-endpoints.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import { openShardListFile } from './shard-list-file.ts';
 import { CoordinatorState } from './state.ts';
 import type { MissingReport } from './state.ts';
 import { keysForOrigin } from '../clients/trust.ts';
@@ -61,6 +62,8 @@ export interface CoordinatorConfig {
   /** Directory of the global log. */
   dataDir: string;
   shards: ShardDirectory;
+  /** A shard list file re-read when it changes (`--shards-file`); replaces `shards` when set. */
+  shardsFile?: string;
   intervalMs: number;
   trustFile: string;
   routingFile: string;
@@ -111,9 +114,11 @@ export class Coordinator implements CoordinatorView {
   readonly metrics: CoordinatorMetrics;
   readonly #trust: WatchedJsonFile<TrustBundle>;
   readonly #routing: WatchedJsonFile<EpochTable>;
+  readonly #shardList: WatchedJsonFile<ShardDirectory> | undefined;
   readonly #publisher: CheckpointPublisher | undefined;
   readonly #clockNs: () => bigint;
   readonly #readers = new Map<number, ShardReader>();
+  readonly #readerUrls = new Map<number, string>();
   readonly #tables: RoutingHistory;
   readonly #verification: CheckpointVerification = checkpointVerification();
   /** End of the latest sealed interval, ns on the coordinator's clock (what lag is measured from). */
@@ -158,6 +163,18 @@ export class Coordinator implements CoordinatorView {
           'routing table reload failed; keeping the previous one',
         );
     });
+    this.#shardList =
+      config.shardsFile === undefined
+        ? undefined
+        : openShardListFile(config.shardsFile, (result, error) => {
+            if (result === 'ok')
+              config.logger.info({ file: config.shardsFile }, 'shard list reloaded');
+            else
+              config.logger.error(
+                { file: config.shardsFile, error },
+                'shard list reload failed; keeping the previous one',
+              );
+          });
     this.#intervalStartNs = this.#clockNs().toString();
     if (config.publishUrl !== undefined) {
       this.#publisher = new CheckpointPublisher({
@@ -278,13 +295,20 @@ export class Coordinator implements CoordinatorView {
     );
   }
 
+  /** Where the shards are now: the shard list file's latest content, or the fixed directory. */
+  #shardDirectory(): ShardDirectory {
+    return this.#shardList?.current() ?? this.config.shards;
+  }
+
   #reader(id: number, url: string): ShardReader {
     let r = this.#readers.get(id);
-    if (r === undefined) {
+    // A shard that moved (a new pod IP in the shard list file) gets a reader for its new URL.
+    if (r === undefined || this.#readerUrls.get(id) !== url) {
       r = this.config.readerFor
         ? this.config.readerFor(id, url)
         : new ShardClient(url, this.config.shardTimeoutMs);
       this.#readers.set(id, r);
+      this.#readerUrls.set(id, url);
     }
     return r;
   }
@@ -309,10 +333,11 @@ export class Coordinator implements CoordinatorView {
     const trust = this.#trust.current();
     const routing = this.#routing.current();
     const ids = shardsToAggregate(routing, nowNs, this.state);
+    const directory = this.#shardDirectory();
     const observations = await mapPool(
       ids,
       (id, signal) => {
-        const url = shardUrl(this.config.shards, id);
+        const url = shardUrl(directory, id);
         if (url === undefined) {
           return Promise.resolve<ShardObservation>({
             status: 'missing',
@@ -624,12 +649,13 @@ export class Coordinator implements CoordinatorView {
   shards(): { shards: ShardListing[] } {
     const ids = shardsToAggregate(this.#routing.current(), this.#clockNs(), this.state);
     const known = new Set([...ids, ...this.state.shards.keys()]);
+    const directory = this.#shardDirectory();
     return {
       shards: [...known]
         .sort((a, b) => a - b)
         .map((id) => ({
           ...this.state.describeShard(id),
-          url: shardUrl(this.config.shards, id) ?? null,
+          url: shardUrl(directory, id) ?? null,
         })),
     };
   }
