@@ -2,6 +2,8 @@
 // Spec fields the apiserver defaults are required here only in `AgDRClusterSpecDefaulted`,
 // which is what the operator reads back from the server.
 
+import type { ShardStatus } from '../core/global-root.ts';
+
 export const AGDR_GROUP = 'agdr.dev';
 export const AGDR_VERSION = 'v1alpha1';
 export const AGDR_API_VERSION = `${AGDR_GROUP}/${AGDR_VERSION}`;
@@ -137,10 +139,17 @@ export interface AgDRGlobalRootStatus {
   timestampNs?: string;
 }
 
+/** How the coordinator's latest global root recorded a shard (ok, missing, unverified). */
+export type ShardSealStatus = ShardStatus;
+
 export interface AgDRShardStatus {
   id: number;
   ready?: boolean;
   treeSize?: number;
+  /** Tree size of the shard's checkpoint the coordinator sealed last. */
+  lastSealedSize?: number;
+  /** How the latest global root recorded the shard. */
+  coordinatorStatus?: ShardSealStatus;
   keyVersion?: number;
   /** C2SP signed-note verifier key. */
   publicKey?: string;
@@ -164,8 +173,8 @@ export interface AgDRMissingShardStatus {
 export interface AgDRClusterStatus {
   observedGeneration?: number;
   conditions?: AgDRCondition[];
-  /** Ready shard count. */
-  shards?: number;
+  /** Ready shard count (the scale subresource's status replicas). */
+  readyShards?: number;
   /** Label selector of the shard pods. */
   selector?: string;
   routingEpoch?: number;
@@ -183,6 +192,7 @@ export interface AgDRObjectMeta {
   generation?: number;
   resourceVersion?: string;
   creationTimestamp?: string;
+  deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }

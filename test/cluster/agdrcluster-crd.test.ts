@@ -220,7 +220,7 @@ describe('AgDRCluster CRD', () => {
     await k.apply(manifest('scaled', { shards: 3 }));
     const status = {
       observedGeneration: 1,
-      shards: 2,
+      readyShards: 2,
       selector: 'app.kubernetes.io/instance=scaled,app.kubernetes.io/component=shard',
       routingEpoch: 1,
       globalRoot: { id: 42, root: 'ab'.repeat(32), timestampNs: '1767225600000000000' },
@@ -251,8 +251,8 @@ describe('AgDRCluster CRD', () => {
     expect((await get('scaled')).status).toEqual(status);
 
     // Status is ignored through the main resource.
-    await mergePatch('scaled', { status: { shards: 9 } });
-    expect((await get('scaled')).status?.shards).toBe(2);
+    await mergePatch('scaled', { status: { readyShards: 9 } });
+    expect((await get('scaled')).status?.readyShards).toBe(2);
 
     // The status schema is enforced too.
     const bad = await mergePatch(

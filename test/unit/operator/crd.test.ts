@@ -184,12 +184,20 @@ const full: AgDRCluster = {
         message: '4 of 4 shards ready',
       },
     ],
-    shards: 4,
+    readyShards: 4,
     selector: 'app.kubernetes.io/instance=decisions',
     routingEpoch: 1,
     globalRoot: { id: 7, root: 'ab'.repeat(32), timestampNs: '1767225600000000000' },
     shardStatus: [
-      { id: 0, ready: true, treeSize: 12, keyVersion: 2, publicKey: 'o+01020304+AQ==' },
+      {
+        id: 0,
+        ready: true,
+        treeSize: 12,
+        lastSealedSize: 10,
+        coordinatorStatus: 'ok',
+        keyVersion: 2,
+        publicKey: 'o+01020304+AQ==',
+      },
     ],
     migrations: [
       {
@@ -228,13 +236,13 @@ describe('AgDRCluster CRD file', () => {
       status: {},
       scale: {
         specReplicasPath: '.spec.shards',
-        statusReplicasPath: '.status.shards',
+        statusReplicasPath: '.status.readyShards',
         labelSelectorPath: '.status.selector',
       },
     });
     expect(version.additionalPrinterColumns.map((c) => [c.name, c.jsonPath])).toEqual([
       ['Shards', '.spec.shards'],
-      ['Ready', '.status.shards'],
+      ['Ready', '.status.readyShards'],
       ['Epoch', '.status.routingEpoch'],
       ['Global Root', '.status.globalRoot.id'],
       ['Age', '.metadata.creationTimestamp'],
