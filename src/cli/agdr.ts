@@ -6,6 +6,7 @@ import type { Command } from './command.ts';
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   coordinator: () => import('./coordinator.ts'),
   local: () => import('./local.ts'),
+  operator: () => import('./operator.ts'),
   prove: () => import('./prove.ts'),
   shard: () => import('./shard.ts'),
   submit: () => import('./submit.ts'),
@@ -21,6 +22,7 @@ Commands:
   local        run N shards and a coordinator on 127.0.0.1 (the embedded default)
   shard        run one shard: durable Merkle log of decisions with an HTTP API
   coordinator  run the Root Merkle Coordinator (signed Global Merkle Roots)
+  operator     reconcile AgDRCluster resources (the Kubernetes operator)
   submit       send decisions (NDJSON file or stdin) to the right shards
   prove        write an evidence bundle for one record
   verify       check an evidence bundle offline, or a whole shard data directory

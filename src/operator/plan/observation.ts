@@ -1,0 +1,70 @@
+// What the operator observed of one cluster, as plain data: the input of status planning.
+import type { EpochTable } from '../../core/routing.ts';
+import type { ShardSealStatus } from '../types.ts';
+
+export interface ShardPodObservation {
+  readonly id: number;
+  /** The pod exists. */
+  readonly exists: boolean;
+  /** The pod's Ready condition is True. */
+  readonly ready: boolean;
+  readonly podIP?: string;
+  /** Restarts of the shard container. */
+  readonly restarts: number;
+  /** Tree size of the shard's latest checkpoint, when it could be read. */
+  readonly treeSize?: number;
+}
+
+export interface CoordinatorShardView {
+  readonly status: ShardSealStatus | null;
+  readonly reason: string | null;
+  readonly sealedSize: number | null;
+}
+
+export interface GlobalRootView {
+  readonly id: number;
+  /** 64 lowercase hex digits. */
+  readonly root: string;
+  readonly timestampNs: string;
+}
+
+export interface CoordinatorObservation {
+  readonly exists: boolean;
+  readonly ready: boolean;
+  readonly podIP?: string;
+  /** Per shard, as the coordinator's latest round recorded it; absent if it could not be read. */
+  readonly shards?: ReadonlyMap<number, CoordinatorShardView>;
+  readonly latest?: GlobalRootView;
+  /** Why the coordinator could not be read, when it could not. */
+  readonly readError?: string;
+}
+
+export interface PublicKeyView {
+  readonly keyVersion: number;
+  /** C2SP verifier key string. */
+  readonly verifierKey: string;
+}
+
+/** A reason the cluster cannot run at all (nothing that signs is created). */
+export interface Blocker {
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ClusterObservation {
+  readonly generation: number;
+  /** spec.shards. */
+  readonly desiredShards: number;
+  /** Shards the StatefulSet runs (its spec.replicas); 0 before it exists. */
+  readonly runningShards: number;
+  /** The StatefulSet controller has rolled out the current template to every pod. */
+  readonly rolledOut: boolean;
+  readonly shards: readonly ShardPodObservation[];
+  readonly coordinator: CoordinatorObservation;
+  readonly routing?: EpochTable;
+  /** The signing key of each shard (by id). */
+  readonly shardKeys: ReadonlyMap<number, PublicKeyView>;
+  readonly blocker?: Blocker;
+  /** `status.selector`. */
+  readonly selector: string;
+}

@@ -1,0 +1,280 @@
+// Pure status planning: from the previous status and what was observed, the status to store and
+// the Events an admin should see. `now` is passed in; nothing here reads a clock or a client.
+import { epochAt } from '../../core/routing.ts';
+import type {
+  AgDRClusterStatus,
+  AgDRCondition,
+  AgDRMissingShardStatus,
+  AgDRShardStatus,
+} from '../types.ts';
+import { findCondition, isTrue, nextCondition, rfc3339 } from './conditions.ts';
+import type { ConditionType, ConditionValue } from './conditions.ts';
+import type { ClusterObservation, ShardPodObservation } from './observation.ts';
+
+export interface PlannedEvent {
+  readonly type: 'Normal' | 'Warning';
+  /** CamelCase reason. */
+  readonly reason: string;
+  /** What happened, for `kubectl describe` / `kubectl events`. */
+  readonly note: string;
+}
+
+export interface StatusPlan {
+  readonly status: AgDRClusterStatus;
+  readonly events: PlannedEvent[];
+}
+
+function list(ids: readonly number[]): string {
+  return ids.join(', ');
+}
+
+function shardStatusOf(shard: ShardPodObservation, obs: ClusterObservation): AgDRShardStatus {
+  const view = obs.coordinator.shards?.get(shard.id);
+  const key = obs.shardKeys.get(shard.id);
+  return {
+    id: shard.id,
+    ready: shard.ready,
+    ...(shard.treeSize !== undefined ? { treeSize: shard.treeSize } : {}),
+    ...(view?.sealedSize != null ? { lastSealedSize: view.sealedSize } : {}),
+    ...(view?.status != null ? { coordinatorStatus: view.status } : {}),
+    ...(key !== undefined ? { keyVersion: key.keyVersion, publicKey: key.verifierKey } : {}),
+  };
+}
+
+function missingShardsOf(
+  obs: ClusterObservation,
+  previous: readonly AgDRMissingShardStatus[] | undefined,
+  now: Date,
+): AgDRMissingShardStatus[] {
+  const out: AgDRMissingShardStatus[] = [];
+  for (const [id, view] of [...(obs.coordinator.shards ?? new Map())].sort((a, b) => a[0] - b[0])) {
+    if (view.status !== 'missing' && view.status !== 'unverified') continue;
+    const since = previous?.find((m) => m.id === id)?.since ?? rfc3339(now);
+    out.push({ id, since, reason: view.reason ?? view.status });
+  }
+  return out;
+}
+
+interface Health {
+  readonly allReady: boolean;
+  readonly value: ConditionValue;
+}
+
+/** Ready: every shard pod ready, the coordinator ready, every shard sealed `ok` last round. */
+function readiness(obs: ClusterObservation): Health {
+  if (obs.blocker !== undefined) {
+    return {
+      allReady: false,
+      value: { status: 'False', reason: obs.blocker.reason, message: obs.blocker.message },
+    };
+  }
+  const notReady = obs.shards.filter((s) => !s.ready).map((s) => s.id);
+  const ready = obs.shards.length - notReady.length;
+  if (notReady.length > 0 || obs.shards.length === 0) {
+    return {
+      allReady: false,
+      value: {
+        status: 'False',
+        reason: 'ShardsNotReady',
+        message: `${ready} of ${obs.runningShards} shards ready; not ready: shard ${list(notReady)}`,
+      },
+    };
+  }
+  if (!obs.coordinator.ready) {
+    return {
+      allReady: false,
+      value: {
+        status: 'False',
+        reason: 'CoordinatorNotReady',
+        message: obs.coordinator.exists
+          ? 'the coordinator pod is not ready'
+          : 'the coordinator pod does not exist yet',
+      },
+    };
+  }
+  if (obs.coordinator.shards === undefined) {
+    return {
+      allReady: false,
+      value: {
+        status: 'False',
+        reason: 'CoordinatorUnreachable',
+        message: `the coordinator could not be read: ${obs.coordinator.readError ?? 'no address'}`,
+      },
+    };
+  }
+  const unsealed = obs.shards
+    .filter((s) => obs.coordinator.shards?.get(s.id)?.status !== 'ok')
+    .map((s) => {
+      const st = obs.coordinator.shards?.get(s.id)?.status;
+      return `shard ${s.id} ${st ?? 'not yet sealed'}`;
+    });
+  if (unsealed.length > 0) {
+    return {
+      allReady: false,
+      value: {
+        status: 'False',
+        reason: 'ShardsNotSealed',
+        message: `the latest global root did not seal every shard: ${unsealed.join(', ')}`,
+      },
+    };
+  }
+  return {
+    allReady: true,
+    value: {
+      status: 'True',
+      reason: 'AllShardsReady',
+      message: `${obs.shards.length} of ${obs.runningShards} shards ready and sealed; coordinator ready`,
+    },
+  };
+}
+
+function progressing(
+  obs: ClusterObservation,
+  allReady: boolean,
+  everReady: boolean,
+): ConditionValue {
+  if (obs.blocker !== undefined) {
+    return { status: 'False', reason: obs.blocker.reason, message: obs.blocker.message };
+  }
+  if (obs.runningShards > 0 && obs.desiredShards !== obs.runningShards) {
+    return {
+      status: 'False',
+      reason: 'ShardCountChangeNotSupported',
+      message:
+        `spec.shards is ${obs.desiredShards} but the cluster runs ${obs.runningShards} shards: ` +
+        'changing the shard count is a shard migration (a new routing epoch), which this ' +
+        `operator does not perform yet; the StatefulSet stays at ${obs.runningShards} replicas`,
+    };
+  }
+  if (!obs.rolledOut) {
+    return { status: 'True', reason: 'RollingOut', message: 'shard pods are being updated' };
+  }
+  if (!allReady && !everReady) {
+    return {
+      status: 'True',
+      reason: 'Provisioning',
+      message: 'waiting for the shards and the coordinator to become ready and sealed',
+    };
+  }
+  return { status: 'False', reason: 'Settled', message: 'the cluster matches its spec' };
+}
+
+function degraded(health: Health, everReady: boolean): ConditionValue {
+  if (!health.allReady && everReady) {
+    return { status: 'True', reason: health.value.reason, message: health.value.message };
+  }
+  return { status: 'False', reason: 'AsExpected', message: 'no shard or coordinator problem' };
+}
+
+/**
+ * The status to store for `obs`, given the stored `previous` status, and the Events of what
+ * changed: Created, Ready, Degraded, Recovered, ShardNotReady / ShardReady and the blockers.
+ */
+export function planStatus(
+  previous: AgDRClusterStatus | undefined,
+  obs: ClusterObservation,
+  now: Date,
+): StatusPlan {
+  const prevConds = previous?.conditions;
+  const health = readiness(obs);
+  // Once Ready, a later fault is a degradation, not provisioning.
+  const everReady = isTrue(prevConds, 'Ready') || isTrue(prevConds, 'Degraded');
+  const values: Record<ConditionType, ConditionValue> = {
+    Ready: health.value,
+    Progressing: progressing(obs, health.allReady, everReady),
+    Degraded: degraded(health, everReady),
+  };
+  const conditions: AgDRCondition[] = (['Ready', 'Progressing', 'Degraded'] as const).map((t) =>
+    nextCondition(findCondition(prevConds, t), t, values[t], obs.generation, now),
+  );
+  const shardStatus = obs.shards.map((s) => shardStatusOf(s, obs));
+  const status: AgDRClusterStatus = {
+    observedGeneration: obs.generation,
+    conditions,
+    readyShards: obs.shards.filter((s) => s.ready).length,
+    selector: obs.selector,
+    ...(obs.routing !== undefined && obs.routing.epochs.length > 0
+      ? { routingEpoch: epochAt(obs.routing, BigInt(now.getTime()) * 1_000_000n).epoch }
+      : {}),
+    ...(obs.coordinator.latest !== undefined
+      ? {
+          globalRoot: {
+            id: obs.coordinator.latest.id,
+            root: obs.coordinator.latest.root,
+            timestampNs: obs.coordinator.latest.timestampNs,
+          },
+        }
+      : previous?.globalRoot !== undefined
+        ? { globalRoot: previous.globalRoot }
+        : {}),
+    shardStatus,
+    ...(previous?.migrations !== undefined ? { migrations: previous.migrations } : {}),
+    missingShards: missingShardsOf(obs, previous?.missingShards, now),
+  };
+  return { status, events: plannedEvents(previous, status, obs) };
+}
+
+function transitioned(
+  previous: AgDRClusterStatus | undefined,
+  next: AgDRClusterStatus,
+  type: ConditionType,
+): { from: string | undefined; to: AgDRCondition } {
+  const to = findCondition(next.conditions, type) as AgDRCondition;
+  return { from: findCondition(previous?.conditions, type)?.status, to };
+}
+
+function plannedEvents(
+  previous: AgDRClusterStatus | undefined,
+  next: AgDRClusterStatus,
+  obs: ClusterObservation,
+): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
+  const first = previous?.conditions === undefined || previous.conditions.length === 0;
+  if (first && obs.blocker === undefined) {
+    events.push({
+      type: 'Normal',
+      reason: 'Created',
+      note: `created ${obs.runningShards || obs.desiredShards} shards and a coordinator`,
+    });
+  }
+  const ready = transitioned(previous, next, 'Ready');
+  const deg = transitioned(previous, next, 'Degraded');
+  const prog = transitioned(previous, next, 'Progressing');
+  if (
+    obs.blocker !== undefined &&
+    findCondition(previous?.conditions, 'Ready')?.reason !== obs.blocker.reason
+  ) {
+    events.push({ type: 'Warning', reason: obs.blocker.reason, note: obs.blocker.message });
+  }
+  if (
+    prog.to.reason === 'ShardCountChangeNotSupported' &&
+    (findCondition(previous?.conditions, 'Progressing')?.reason !== prog.to.reason ||
+      findCondition(previous?.conditions, 'Progressing')?.message !== prog.to.message)
+  ) {
+    events.push({ type: 'Warning', reason: 'ScalingNotSupported', note: prog.to.message });
+  }
+  // Per-shard transitions of a cluster that was running: a shard going away and coming back.
+  const prevShards = new Map((previous?.shardStatus ?? []).map((s) => [s.id, s]));
+  for (const s of next.shardStatus ?? []) {
+    const before = prevShards.get(s.id)?.ready;
+    if (before === true && s.ready === false) {
+      const pod = obs.shards.find((p) => p.id === s.id);
+      events.push({
+        type: 'Warning',
+        reason: 'ShardNotReady',
+        note: `shard ${s.id} is not ready${pod && pod.restarts > 0 ? ` (restarts: ${pod.restarts})` : ''}`,
+      });
+    } else if (before === false && s.ready === true && deg.from === 'True') {
+      events.push({ type: 'Normal', reason: 'ShardReady', note: `shard ${s.id} is ready again` });
+    }
+  }
+  if (deg.to.status === 'True' && deg.from !== 'True') {
+    events.push({ type: 'Warning', reason: 'Degraded', note: deg.to.message });
+  }
+  if (deg.to.status === 'False' && deg.from === 'True') {
+    events.push({ type: 'Normal', reason: 'Recovered', note: ready.to.message });
+  } else if (ready.to.status === 'True' && ready.from !== 'True') {
+    events.push({ type: 'Normal', reason: 'Ready', note: ready.to.message });
+  }
+  return events;
+}

@@ -1,0 +1,53 @@
+// What the operator reads from the running processes over HTTP, through the shared client layer:
+// each shard's checkpoint size, the coordinator's view of the shards and its latest global
+// root. Kept behind one small interface so status planning sees plain data.
+import { CoordinatorClient, ShardClient } from '../clients/index.ts';
+import { parseCheckpoint } from '../core/checkpoint.ts';
+import { CodedError } from '../core/errors.ts';
+import { parseNote } from '../core/note.ts';
+import type { CoordinatorShardView, GlobalRootView } from './plan/observation.ts';
+
+export interface ProcessReader {
+  /** Tree size of the shard's latest signed checkpoint. */
+  shardTreeSize(shardUrl: string): Promise<number>;
+  /** The coordinator's record of every shard (`GET /v1/shards`). */
+  coordinatorShards(coordinatorUrl: string): Promise<Map<number, CoordinatorShardView>>;
+  /** The latest global root, or undefined before the first. */
+  latestGlobalRoot(coordinatorUrl: string): Promise<GlobalRootView | undefined>;
+}
+
+export class ProcessReadError extends CodedError<'bad_checkpoint'> {
+  override name = 'ProcessReadError';
+}
+
+/** ProcessReader over HTTP with a per-request time limit. */
+export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
+  return {
+    async shardTreeSize(shardUrl) {
+      const note = await new ShardClient(shardUrl, timeoutMs).latestCheckpoint();
+      try {
+        return parseCheckpoint(parseNote(note).text).size;
+      } catch (err) {
+        throw new ProcessReadError(
+          'bad_checkpoint',
+          `${shardUrl}/v1/checkpoint: not a checkpoint: ${(err as Error).message}`,
+        );
+      }
+    },
+    async coordinatorShards(coordinatorUrl) {
+      const listing = await new CoordinatorClient(coordinatorUrl, timeoutMs).shards();
+      return new Map(
+        listing.map((s) => [
+          s.shard_id,
+          { status: s.status, reason: s.reason, sealedSize: s.sealed_size },
+        ]),
+      );
+    },
+    async latestGlobalRoot(coordinatorUrl) {
+      const entry = await new CoordinatorClient(coordinatorUrl, timeoutMs).latestGlobalRoot();
+      if (entry === undefined) return undefined;
+      const r = entry.record;
+      return { id: r.global_root_id, root: r.global_merkle_root, timestampNs: r.timestamp_ns };
+    },
+  };
+}

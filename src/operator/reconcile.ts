@@ -1,0 +1,219 @@
+// One reconcile of one AgDRCluster: read what exists -> build what should exist -> apply ->
+// observe -> plan status -> write status and Events -> decide when to look again.
+import { randomBytes } from 'node:crypto';
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { CodedError } from '../core/errors.ts';
+import { validateEpochTable } from '../core/routing.ts';
+import type { EpochTable } from '../core/routing.ts';
+import { verifierKeyString } from '../core/note.ts';
+import { applyAll, ensureCreated } from './apply.ts';
+import { recordEvents } from './events.ts';
+import type { Kube } from './kube.ts';
+import { ROUTING_FILE, objectNames } from './names.ts';
+import { observe, shardPods } from './observe.ts';
+import type { ObjectCache } from './observe.ts';
+import type { Blocker, PublicKeyView } from './plan/observation.ts';
+import { planStatus } from './plan/status.ts';
+import type { ProcessReader } from './process-reads.ts';
+import {
+  desiredRoutingConfigMap,
+  desiredShardsConfigMap,
+  desiredTrustConfigMap,
+} from './specs/config-maps.ts';
+import type { TrustSource } from './specs/config-maps.ts';
+import {
+  desiredCoordinatorDeployment,
+  desiredCoordinatorVolumeClaim,
+} from './specs/coordinator.ts';
+import {
+  desiredKeySecret,
+  keyOrigin,
+  keySecretName,
+  publicKeysOfSecret,
+} from './specs/key-secrets.ts';
+import type { KeyOwner } from './specs/key-secrets.ts';
+import type { BuildOptions } from './specs/pod.ts';
+import { desiredServiceAccounts } from './specs/service-accounts.ts';
+import { desiredCoordinatorService, desiredShardService } from './specs/services.ts';
+import { desiredShardPdb } from './specs/shard-pdb.ts';
+import { desiredShardStatefulSet, shardReplicas } from './specs/shard-statefulset.ts';
+import { writeStatusIfChanged } from './status.ts';
+import type { AgDRClusterStored } from './types.ts';
+
+export interface ReconcileContext {
+  readonly kube: Kube;
+  readonly cache: ObjectCache;
+  readonly reader: ProcessReader;
+  readonly options: BuildOptions;
+  /** This operator's identity in Events (`reportingInstance`). */
+  readonly instance: string;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** How long until the next look at a cluster that is settled / still coming up. */
+  readonly settledRequeueMs: number;
+  readonly pendingRequeueMs: number;
+}
+
+/** What to do next: every reconcile ends with an explicit requeue decision. */
+export interface ReconcileResult {
+  readonly requeueAfterMs: number;
+  readonly statusWritten: boolean;
+}
+
+export class ReconcileError extends CodedError<'bad_routing_configmap' | 'bad_key_secret'> {
+  override name = 'ReconcileError';
+}
+
+const VAULT_BLOCKER: Blocker = {
+  reason: 'KeyProviderUnavailable',
+  message:
+    'keys.provider vault is not available in this operator version yet; nothing that signs ' +
+    'is created (use keys.provider file for development)',
+};
+
+/** The routing table already published, if any; a table that does not validate is an error. */
+function publishedTable(cm: V1ConfigMap | undefined): EpochTable | undefined {
+  const text = cm?.data?.[ROUTING_FILE];
+  if (text === undefined) return undefined;
+  try {
+    return validateEpochTable(JSON.parse(text));
+  } catch (err) {
+    throw new ReconcileError(
+      'bad_routing_configmap',
+      `ConfigMap ${cm?.metadata?.name ?? ''} holds no valid routing table: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Each key Secret, created if missing; returns its public keys for the trust bundle. */
+async function ensureKeys(
+  cluster: AgDRClusterStored,
+  replicas: number,
+  ctx: ReconcileContext,
+): Promise<{ sources: TrustSource[]; shardKeys: Map<number, PublicKeyView> }> {
+  const ns = cluster.metadata.namespace ?? 'default';
+  const owners: KeyOwner[] = [
+    ...Array.from({ length: replicas }, (_, shardId) => ({ role: 'shard' as const, shardId })),
+    { role: 'coordinator' },
+  ];
+  const sources: TrustSource[] = [];
+  const shardKeys = new Map<number, PublicKeyView>();
+  for (const owner of owners) {
+    const name = keySecretName(cluster, owner);
+    const { object, created } = await ensureCreated<V1Secret>(
+      ctx.kube,
+      ctx.cache.get<V1Secret>('Secret', ns, name),
+      () => desiredKeySecret(cluster, owner, new Uint8Array(randomBytes(32)), ctx.now()),
+    );
+    if (created) ctx.log.info({ secret: name }, 'key created');
+    const origin = keyOrigin(cluster, owner);
+    let keys;
+    try {
+      // A freshly created Secret comes back with data (stringData is folded in by the server).
+      keys = publicKeysOfSecret(object, origin);
+    } catch (err) {
+      throw new ReconcileError('bad_key_secret', (err as Error).message);
+    }
+    sources.push({
+      role: owner.role,
+      ...(owner.role === 'shard' ? { shardId: owner.shardId } : {}),
+      origin,
+      keys,
+    });
+    const newest = keys[keys.length - 1];
+    if (owner.role === 'shard' && newest !== undefined) {
+      shardKeys.set(owner.shardId, {
+        keyVersion: newest.keyVersion,
+        verifierKey: verifierKeyString(origin, newest.publicKey),
+      });
+    }
+  }
+  return { sources, shardKeys };
+}
+
+export async function reconcile(
+  cluster: AgDRClusterStored,
+  ctx: ReconcileContext,
+): Promise<ReconcileResult> {
+  const ns = cluster.metadata.namespace ?? 'default';
+  const names = objectNames(cluster.metadata.name);
+  const log = ctx.log.child({ cluster: `${ns}/${cluster.metadata.name}` });
+  const routingCm = ctx.cache.get<V1ConfigMap>('ConfigMap', ns, names.routingConfigMap);
+  let table = publishedTable(routingCm);
+  let blocker: Blocker | undefined;
+  let shardKeys = new Map<number, PublicKeyView>();
+
+  if (cluster.spec.keys.provider === 'vault') {
+    blocker = VAULT_BLOCKER;
+  } else {
+    const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
+    const replicas = shardReplicas(cluster, {
+      ...(sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}),
+    });
+    const keys = await ensureKeys(cluster, replicas, ctx);
+    shardKeys = keys.shardKeys;
+    const routing = desiredRoutingConfigMap(cluster, table !== undefined ? { table } : {});
+    table ??= publishedTable(routing);
+    const endpoints = shardPods(ctx.cache, cluster, replicas).map(({ id, pod }) => ({
+      id,
+      ...(pod?.status?.podIP !== undefined ? { podIP: pod.status.podIP } : {}),
+    }));
+    await ensureCreated<V1PersistentVolumeClaim>(
+      ctx.kube,
+      await ctx.kube.read<V1PersistentVolumeClaim>({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: ns,
+        name: names.coordinatorVolumeClaim,
+      }),
+      () => desiredCoordinatorVolumeClaim(cluster),
+    );
+    const objects: KubernetesObject[] = [
+      ...desiredServiceAccounts(cluster),
+      routing,
+      desiredTrustConfigMap(cluster, keys.sources),
+      desiredShardsConfigMap(cluster, endpoints),
+      desiredShardService(cluster),
+      desiredShardPdb(cluster),
+      desiredShardStatefulSet(
+        cluster,
+        sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {},
+        ctx.options,
+      ),
+      desiredCoordinatorService(cluster),
+      desiredCoordinatorDeployment(cluster, ctx.options),
+    ];
+    await applyAll(ctx.kube, objects);
+  }
+
+  const now = ctx.now();
+  const observation = await observe({
+    cluster,
+    cache: ctx.cache,
+    reader: ctx.reader,
+    ...(table !== undefined ? { routing: table } : {}),
+    shardKeys,
+    ...(blocker !== undefined ? { blocker } : {}),
+  });
+  const plan = planStatus(cluster.status, observation, now);
+  const statusWritten = await writeStatusIfChanged(
+    ctx.kube,
+    ns,
+    cluster.metadata.name,
+    cluster.status,
+    plan.status,
+  );
+  await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
+  const ready = plan.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  return {
+    requeueAfterMs: ready || blocker !== undefined ? ctx.settledRequeueMs : ctx.pendingRequeueMs,
+    statusWritten,
+  };
+}

@@ -1,0 +1,91 @@
+// `agdr operator` as a real process against the test cluster, with short intervals so the
+// tier stays fast: its log in the cluster's log directory, its /readyz waited on.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { clusterInfo } from './context.ts';
+import { freePorts, httpGet } from './net.ts';
+import { ManagedProcess } from './process.ts';
+
+const AGDR = fileURLToPath(new URL('../../../src/cli/agdr.ts', import.meta.url));
+
+/** The intervals the tier runs the operator with (seconds-long leases, 1 s status reads). */
+export const TIER_TIMING = {
+  leaseDurationS: 4,
+  renewDeadlineS: 3,
+  retryPeriodS: 1,
+  resyncS: 3,
+  statusIntervalS: 1,
+} as const;
+
+export interface OperatorProcess {
+  readonly identity: string;
+  readonly url: string;
+  readonly process: ManagedProcess;
+  /** /readyz body: role leader or standby. */
+  role(): Promise<string | undefined>;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+export async function startOperator(
+  identity: string,
+  namespace: string,
+  extraArgs: readonly string[] = [],
+): Promise<OperatorProcess> {
+  const info = clusterInfo();
+  const [port] = (await freePorts(1)) as [number];
+  const t = TIER_TIMING;
+  const proc = new ManagedProcess({
+    name: `operator-${identity}`,
+    command: process.execPath,
+    args: [
+      AGDR,
+      'operator',
+      '--kubeconfig',
+      info.kubeconfig,
+      '--namespace',
+      namespace,
+      '--leader-election-namespace',
+      namespace,
+      '--identity',
+      identity,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--lease-duration',
+      `${t.leaseDurationS}s`,
+      '--renew-deadline',
+      `${t.renewDeadlineS}s`,
+      '--retry-period',
+      `${t.retryPeriodS}s`,
+      '--resync',
+      `${t.resyncS}s`,
+      '--status-interval',
+      `${t.statusIntervalS}s`,
+      '--log-level',
+      'debug',
+      ...extraArgs,
+    ],
+    logPath: join(info.logDir, `operator-${identity}.log`),
+  });
+  proc.start();
+  const url = `http://127.0.0.1:${port}`;
+  await proc.waitUntil(
+    'serving /healthz',
+    async () => (await httpGet(`${url}/healthz`)).status === 200,
+    60_000,
+  );
+  return {
+    identity,
+    url,
+    process: proc,
+    async role() {
+      const res = await httpGet(`${url}/readyz`);
+      return (JSON.parse(res.body) as { role?: string }).role;
+    },
+    stop: () => proc.stop(),
+    kill: () => proc.killNow(),
+  };
+}

@@ -1,0 +1,350 @@
+// `agdr operator` as a real process against the real control plane: what it creates, status
+// and Events, a settled cluster left alone across restarts and resyncs, leader election, an
+// apiserver restart, and deletion. (Shard pods stay Pending here: no volume is provided, so no
+// process runs and the operator reads no pod address; test/cluster/operator-e2e.test.ts runs
+// real shards.)
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+import { TIER_TIMING, startOperator } from './harness/agdr-operator.ts';
+import type { OperatorProcess } from './harness/agdr-operator.ts';
+import { clusterKubectl, restartApiserver } from './harness/context.ts';
+import type { Kubectl } from './harness/kubectl.ts';
+import { sleep } from './harness/process.ts';
+
+const CRD_FILE = new URL('../../crds/agdr.dev_agdrclusters.yaml', import.meta.url);
+
+interface Meta {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  generation?: number;
+  ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+}
+interface Obj {
+  kind: string;
+  metadata: Meta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+interface List {
+  items: Obj[];
+}
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+const OWNED_KINDS = [
+  'statefulsets',
+  'deployments',
+  'services',
+  'poddisruptionbudgets',
+  'configmaps',
+  'serviceaccounts',
+];
+
+function clusterManifest(ns: string, name: string, spec: Record<string, unknown>): string {
+  return stringify({
+    apiVersion: 'agdr.dev/v1alpha1',
+    kind: 'AgDRCluster',
+    metadata: { name, namespace: ns },
+    spec: { aggregation: { interval: '1s' }, keys: { provider: 'file' }, ...spec },
+  });
+}
+
+describe('agdr operator', () => {
+  const k: Kubectl = clusterKubectl();
+  let ns = '';
+  const operators: OperatorProcess[] = [];
+
+  const get = (kind: string, name: string): Promise<Obj> => k.getJson<Obj>([kind, name, '-n', ns]);
+  const list = (kind: string, selector: string): Promise<List> =>
+    k.getJson<List>([kind, '-n', ns, '-l', selector]);
+  const conditions = async (name: string): Promise<Condition[]> =>
+    ((await get('agdr', name)).status?.conditions as Condition[] | undefined) ?? [];
+  const managed = (name: string): string =>
+    `app.kubernetes.io/instance=${name},app.kubernetes.io/managed-by=agdr-operator`;
+  /** Every object the operator made for `name`, by kind/name, with its resourceVersion. */
+  const owned = async (name: string): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const kind of [...OWNED_KINDS, 'secrets']) {
+      for (const o of (await list(kind, managed(name))).items)
+        out[`${kind}/${o.metadata.name}`] = o.metadata.resourceVersion;
+    }
+    return out;
+  };
+  /** The same plus the cluster object itself. */
+  const versions = async (name: string): Promise<Record<string, string>> => ({
+    ...(await owned(name)),
+    agdr: (await get('agdr', name)).metadata.resourceVersion,
+  });
+  const lease = async (): Promise<{ holder?: string; transitions?: number }> => {
+    const l = await get('lease', 'agdr-operator');
+    const spec = l.spec as { holderIdentity?: string; leaseTransitions?: number };
+    return { holder: spec.holderIdentity, transitions: spec.leaseTransitions };
+  };
+  const eventReasons = async (name: string): Promise<string[]> => {
+    const events = await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
+      'events.events.k8s.io',
+      '-n',
+      ns,
+    ]);
+    return events.items.filter((e) => e.regarding.name === name).map((e) => e.reason);
+  };
+  const operator = async (identity: string): Promise<OperatorProcess> => {
+    const op = await startOperator(identity, ns);
+    operators.push(op);
+    return op;
+  };
+
+  beforeAll(async () => {
+    await k.apply(readFileSync(CRD_FILE, 'utf8'));
+    await k.waitFor(
+      'AgDRCluster CRD established',
+      async () =>
+        (await k.run([
+          'get',
+          'crd',
+          'agdrclusters.agdr.dev',
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+        ])) === 'True'
+          ? null
+          : 'not established',
+      60_000,
+    );
+    ns = await k.createNamespace('operator');
+  });
+
+  afterAll(async () => {
+    await Promise.all(operators.map((o) => o.stop()));
+  });
+
+  it('creates every object with a controller owner reference and writes status and Events', async () => {
+    await operator('a');
+    await k.apply(clusterManifest(ns, 'ledger', { shards: 3 }));
+    const uid = (await get('agdr', 'ledger')).metadata.uid;
+    await k.waitFor(
+      'objects of ledger',
+      async () => {
+        const v = await versions('ledger');
+        const want = [
+          'statefulsets/ledger-shard',
+          'deployments/ledger-coordinator',
+          'services/ledger-shard',
+          'services/ledger-coordinator',
+          'poddisruptionbudgets/ledger-shard',
+          'configmaps/ledger-routing',
+          'configmaps/ledger-trust',
+          'configmaps/ledger-shards',
+          'serviceaccounts/ledger-shard',
+          'serviceaccounts/ledger-coordinator',
+          'secrets/ledger-shard-0-key',
+          'secrets/ledger-shard-1-key',
+          'secrets/ledger-shard-2-key',
+          'secrets/ledger-coordinator-key',
+        ];
+        const missing = want.filter((w) => v[w] === undefined);
+        return missing.length ? `missing ${missing.join(', ')}` : null;
+      },
+      60_000,
+    );
+    for (const kind of OWNED_KINDS) {
+      for (const o of (await list(kind, managed('ledger'))).items) {
+        expect(o.metadata.ownerReferences, `${kind}/${o.metadata.name}`).toEqual([
+          expect.objectContaining({ kind: 'AgDRCluster', name: 'ledger', uid, controller: true }),
+        ]);
+      }
+    }
+    // Keys and the coordinator's volume outlive the cluster object: no owner.
+    for (const o of (await list('secrets', managed('ledger'))).items)
+      expect(o.metadata.ownerReferences).toBeUndefined();
+    const pvc = await get('pvc', 'ledger-coordinator-data');
+    expect(pvc.metadata.ownerReferences).toBeUndefined();
+
+    const sts = await get('statefulset', 'ledger-shard');
+    expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel' });
+    const trust = JSON.parse(
+      (await get('configmap', 'ledger-trust')).data?.['trust.json'] ?? '',
+    ) as {
+      keys: { role: string; origin: string }[];
+    };
+    expect(trust.keys.map((x) => x.origin)).toEqual([
+      `agdr.dev/${ns}/ledger/shard-0`,
+      `agdr.dev/${ns}/ledger/shard-1`,
+      `agdr.dev/${ns}/ledger/shard-2`,
+      `agdr.dev/${ns}/ledger/coordinator`,
+    ]);
+
+    await k.waitFor(
+      'status of ledger',
+      async () => ((await conditions('ledger')).length === 3 ? null : 'no conditions yet'),
+      30_000,
+    );
+    const st = (await get('agdr', 'ledger')).status ?? {};
+    expect(st).toMatchObject({ observedGeneration: 1, readyShards: 0, routingEpoch: 0 });
+    expect(st.selector).toBe(
+      'app.kubernetes.io/name=agdr,app.kubernetes.io/instance=ledger,app.kubernetes.io/component=shard',
+    );
+    const byType = Object.fromEntries((await conditions('ledger')).map((c) => [c.type, c]));
+    expect(byType.Ready).toMatchObject({
+      status: 'False',
+      reason: 'ShardsNotReady',
+      observedGeneration: 1,
+    });
+    expect(byType.Progressing).toMatchObject({ status: 'True', reason: 'Provisioning' });
+    expect(byType.Degraded).toMatchObject({ status: 'False' });
+    await k.waitFor(
+      'Created event',
+      async () => ((await eventReasons('ledger')).includes('Created') ? null : 'none'),
+      30_000,
+    );
+    expect(await lease()).toMatchObject({ holder: 'a' });
+    expect(await operators[0]?.role()).toBe('leader');
+  });
+
+  it('leaves a settled cluster alone: no resourceVersion moves across a restart and two resyncs', async () => {
+    // Let the first operator settle (shard and coordinator pods stay Pending).
+    await sleep(TIER_TIMING.resyncS * 1000 + 1000);
+    const before = await versions('ledger');
+    await operators[0]?.stop();
+    await operator('a2');
+    await k.waitFor(
+      'a2 leads',
+      async () => ((await lease()).holder === 'a2' ? null : 'not yet'),
+      30_000,
+    );
+    await sleep(2 * TIER_TIMING.resyncS * 1000 + 2000);
+    expect(await versions('ledger')).toEqual(before);
+  });
+
+  it('says why it keeps the replicas when spec.shards changes', async () => {
+    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=5']);
+    await k.waitFor(
+      'ShardCountChangeNotSupported',
+      async () => {
+        const p = (await conditions('ledger')).find((c) => c.type === 'Progressing');
+        return p?.reason === 'ShardCountChangeNotSupported' && p.observedGeneration === 2
+          ? null
+          : JSON.stringify(p);
+      },
+      30_000,
+    );
+    expect((await get('statefulset', 'ledger-shard')).spec?.replicas).toBe(3);
+    const message = (await conditions('ledger')).find((c) => c.type === 'Progressing')?.message;
+    expect(message).toContain('spec.shards is 5 but the cluster runs 3 shards');
+    await k.waitFor(
+      'ScalingNotSupported event',
+      async () => ((await eventReasons('ledger')).includes('ScalingNotSupported') ? null : 'none'),
+      30_000,
+    );
+    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=3']);
+  });
+
+  it('creates nothing that signs for keys.provider vault and says so', async () => {
+    await k.apply(
+      clusterManifest(ns, 'vaulted', {
+        shards: 2,
+        keys: { provider: 'vault', vault: { address: 'http://vault.invalid:8200' } },
+      }),
+    );
+    await k.waitFor(
+      'KeyProviderUnavailable',
+      async () => {
+        const r = (await conditions('vaulted')).find((c) => c.type === 'Ready');
+        return r?.reason === 'KeyProviderUnavailable' ? null : JSON.stringify(r);
+      },
+      30_000,
+    );
+    const v = await versions('vaulted');
+    expect(Object.keys(v)).toEqual(['agdr']);
+    expect(await eventReasons('vaulted')).toContain('KeyProviderUnavailable');
+  });
+
+  it('two operators: one leads; a killed leader is replaced within the lease time, a stopped one at once', async () => {
+    const standby = await operator('b');
+    await sleep(2_000);
+    expect(await standby.role()).toBe('standby');
+    expect((await lease()).holder).toBe('a2');
+    const leader = operators.find((o) => o.identity === 'a2') as OperatorProcess;
+    // SIGKILL: the Lease is not released, so b waits until it expires.
+    const killedAt = Date.now();
+    leader.kill();
+    await k.waitFor(
+      'b leads',
+      async () => ((await lease()).holder === 'b' ? null : 'not yet'),
+      30_000,
+    );
+    const takeover = Date.now() - killedAt;
+    expect(takeover).toBeLessThan(
+      (TIER_TIMING.leaseDurationS + 2 * TIER_TIMING.retryPeriodS + 2) * 1000,
+    );
+    // The new leader reconciles: a deleted object comes back.
+    await k.run(['delete', 'pdb', 'ledger-shard', '-n', ns]);
+    await k.waitFor(
+      'PDB re-created',
+      async () =>
+        (await versions('ledger'))['poddisruptionbudgets/ledger-shard'] ? null : 'missing',
+      30_000,
+    );
+    // A clean stop releases the Lease: c takes over within a retry period or two.
+    await operator('c');
+    await sleep(1_500);
+    const stoppedAt = Date.now();
+    await standby.stop();
+    await k.waitFor(
+      'c leads',
+      async () => ((await lease()).holder === 'c' ? null : 'not yet'),
+      30_000,
+    );
+    expect(Date.now() - stoppedAt).toBeLessThan((2 * TIER_TIMING.retryPeriodS + 2) * 1000);
+  });
+
+  it('recovers from a kube-apiserver restart and keeps reconciling', async () => {
+    await restartApiserver();
+    await k.run(['delete', 'service', 'ledger-coordinator', '-n', ns]);
+    await k.waitFor(
+      'Service re-created after the restart',
+      async () => ((await versions('ledger'))['services/ledger-coordinator'] ? null : 'missing'),
+      90_000,
+    );
+  });
+
+  it('deleting the cluster removes the workloads and keeps the volumes and keys', async () => {
+    const claims = (await k.getJson<List>(['pvc', '-n', ns])).items
+      .map((p) => p.metadata.name)
+      .sort();
+    expect(claims).toEqual([
+      'data-ledger-shard-0',
+      'data-ledger-shard-1',
+      'data-ledger-shard-2',
+      'ledger-coordinator-data',
+    ]);
+    await k.run(['delete', 'agdr', 'ledger', '-n', ns, '--wait=true']);
+    await k
+      .waitFor(
+        'workloads garbage-collected',
+        async () => {
+          const left = Object.keys(await versions('ledger').catch(() => ({}))).filter(
+            (x) => !x.startsWith('secrets/') && x !== 'agdr',
+          );
+          return left.length === 0 ? null : left.join(', ');
+        },
+        60_000,
+      )
+      .catch(async (err: unknown) => {
+        // versions() reads the cluster object too; list what is left without it.
+        throw err;
+      });
+    expect(
+      (await k.getJson<List>(['pvc', '-n', ns])).items.map((p) => p.metadata.name).sort(),
+    ).toEqual(claims);
+    expect((await list('secrets', managed('ledger'))).items).toHaveLength(4);
+  });
+});

@@ -1,0 +1,159 @@
+// Status planning: conditions per the API conventions, per-shard state, and the Events of what
+// changed. No server: observations are plain data and `now` is passed in.
+import { describe, expect, it } from 'vitest';
+import { planStatus } from '../../../src/operator/plan/status.ts';
+import type { AgDRClusterStatus } from '../../../src/operator/types.ts';
+import { healthy } from './fixtures.ts';
+
+const T0 = new Date('2026-12-06T12:00:00.000Z');
+const T1 = new Date('2026-12-06T12:01:00.000Z');
+const T2 = new Date('2026-12-06T12:02:00.000Z');
+
+const cond = (s: AgDRClusterStatus, type: string) => s.conditions?.find((c) => c.type === type);
+const reasons = (events: { reason: string }[]) => events.map((e) => e.reason);
+
+describe('planStatus', () => {
+  it('reports a healthy cluster Ready with per-shard state and the latest global root', () => {
+    const { status, events } = planStatus(undefined, healthy(3).build(), T0);
+    expect(status.observedGeneration).toBe(1);
+    expect(status.readyShards).toBe(3);
+    expect(status.selector).toBe('sel');
+    expect(status.routingEpoch).toBe(0);
+    expect(status.globalRoot).toEqual({
+      id: 7,
+      root: 'ab'.repeat(32),
+      timestampNs: '1767225600000000000',
+    });
+    expect(status.shardStatus?.[1]).toEqual({
+      id: 1,
+      ready: true,
+      treeSize: 101,
+      lastSealedSize: 91,
+      coordinatorStatus: 'ok',
+    });
+    expect(cond(status, 'Ready')).toEqual({
+      type: 'Ready',
+      status: 'True',
+      observedGeneration: 1,
+      lastTransitionTime: '2026-12-06T12:00:00Z',
+      reason: 'AllShardsReady',
+      message: '3 of 3 shards ready and sealed; coordinator ready',
+    });
+    expect(cond(status, 'Progressing')?.status).toBe('False');
+    expect(cond(status, 'Degraded')?.status).toBe('False');
+    expect(status.missingShards).toEqual([]);
+    expect(reasons(events)).toEqual(['Created', 'Ready']);
+  });
+
+  it('is stable: the same observation later changes nothing, not even transition times', () => {
+    const first = planStatus(undefined, healthy().build(), T0).status;
+    const again = planStatus(first, healthy().build(), T1);
+    expect(again.status).toEqual(first);
+    expect(again.events).toEqual([]);
+  });
+
+  it('while coming up is Progressing, not Degraded', () => {
+    const { status, events } = planStatus(undefined, healthy().shardDown(2, 0).build(), T0);
+    expect(cond(status, 'Ready')).toMatchObject({ status: 'False', reason: 'ShardsNotReady' });
+    expect(cond(status, 'Ready')?.message).toBe('2 of 3 shards ready; not ready: shard 2');
+    expect(cond(status, 'Progressing')).toMatchObject({ status: 'True', reason: 'Provisioning' });
+    expect(cond(status, 'Degraded')?.status).toBe('False');
+    expect(status.readyShards).toBe(2);
+    expect(reasons(events)).toEqual(['Created']);
+  });
+
+  it('a shard lost and back: ShardNotReady + Degraded, then ShardReady + Recovered', () => {
+    const ready = planStatus(undefined, healthy().build(), T0).status;
+    const down = planStatus(ready, healthy().shardDown(1, 2).build(), T1);
+    expect(cond(down.status, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ShardsNotReady',
+      lastTransitionTime: '2026-12-06T12:01:00Z',
+    });
+    expect(cond(down.status, 'Ready')?.lastTransitionTime).toBe('2026-12-06T12:01:00Z');
+    expect(cond(down.status, 'Progressing')?.status).toBe('False');
+    expect(down.status.shardStatus?.[1]).toEqual({
+      id: 1,
+      ready: false,
+      lastSealedSize: 91,
+      coordinatorStatus: 'ok',
+    });
+    expect(down.events).toEqual([
+      { type: 'Warning', reason: 'ShardNotReady', note: 'shard 1 is not ready (restarts: 2)' },
+      { type: 'Warning', reason: 'Degraded', note: '2 of 3 shards ready; not ready: shard 1' },
+    ]);
+    // Back, but the coordinator has not sealed it again yet: still degraded.
+    const unsealed = planStatus(down.status, healthy().sealed(1, 'missing').build(), T2);
+    expect(cond(unsealed.status, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ShardsNotSealed',
+    });
+    expect(reasons(unsealed.events)).toEqual(['ShardReady']);
+    expect(unsealed.status.missingShards).toEqual([
+      { id: 1, since: '2026-12-06T12:02:00Z', reason: 'unreachable' },
+    ]);
+    const back = planStatus(unsealed.status, healthy().build(), T2);
+    expect(cond(back.status, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    expect(cond(back.status, 'Ready')?.status).toBe('True');
+    expect(reasons(back.events)).toEqual(['Recovered']);
+    expect(back.status.missingShards).toEqual([]);
+  });
+
+  it('keeps the time a shard was first missed', () => {
+    const ready = planStatus(undefined, healthy().build(), T0).status;
+    const a = planStatus(ready, healthy().sealed(0, 'unverified').build(), T1).status;
+    const b = planStatus(a, healthy().sealed(0, 'unverified').build(), T2).status;
+    expect(b.missingShards).toEqual([
+      { id: 0, since: '2026-12-06T12:01:00Z', reason: 'unverified' },
+    ]);
+  });
+
+  it('names a coordinator that is down', () => {
+    const ready = planStatus(undefined, healthy().build(), T0).status;
+    const { status } = planStatus(ready, healthy().coordinatorDown().build(), T1);
+    expect(cond(status, 'Ready')).toMatchObject({ status: 'False', reason: 'CoordinatorNotReady' });
+    expect(cond(status, 'Degraded')?.status).toBe('True');
+    // The last known global root stays in status.
+    expect(status.globalRoot?.id).toBe(7);
+  });
+
+  it('does not scale on a changed spec.shards and says why, once', () => {
+    const ready = planStatus(undefined, healthy(3).build(), T0).status;
+    const { status, events } = planStatus(ready, healthy(3).desired(5).build(), T1);
+    expect(cond(status, 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'ShardCountChangeNotSupported',
+    });
+    expect(cond(status, 'Progressing')?.message).toContain(
+      'spec.shards is 5 but the cluster runs 3',
+    );
+    expect(cond(status, 'Ready')?.status).toBe('True');
+    expect(reasons(events)).toEqual(['ScalingNotSupported']);
+    expect(planStatus(status, healthy(3).desired(5).build(), T2).events).toEqual([]);
+  });
+
+  it('reports a blocker (vault keys) on Ready and Progressing, with one Warning', () => {
+    const obs = healthy(0)
+      .blocked('KeyProviderUnavailable', 'keys.provider vault is not available yet')
+      .build();
+    const { status, events } = planStatus(undefined, obs, T0);
+    expect(cond(status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'KeyProviderUnavailable',
+    });
+    expect(cond(status, 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'KeyProviderUnavailable',
+    });
+    expect(cond(status, 'Degraded')?.status).toBe('False');
+    expect(reasons(events)).toEqual(['KeyProviderUnavailable']);
+    expect(planStatus(status, obs, T1).events).toEqual([]);
+  });
+
+  it('records observedGeneration on the status and every condition', () => {
+    const obs = { ...healthy().build(), generation: 4 };
+    const { status } = planStatus(undefined, obs, T0);
+    expect(status.observedGeneration).toBe(4);
+    expect(status.conditions?.map((c) => c.observedGeneration)).toEqual([4, 4, 4]);
+  });
+});
