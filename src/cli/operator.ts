@@ -45,8 +45,11 @@ Options:
   --log-level LEVEL          pino level: debug, info, warn, error (default: info)
   -h, --help                 this text
 
-Exit status: 0 after SIGTERM/SIGINT (stops reconciling, releases the Lease); 1 when the Lease
-was lost or the operator could not start; 2 on bad usage.
+A leader that cannot renew the Lease within --renew-deadline (the apiserver down) stops
+reconciling and campaigns again.
+
+Exit status: 0 after SIGTERM/SIGINT (stops reconciling, releases the Lease); 1 when the
+operator could not start or failed; 2 on bad usage.
 `;
 
 function namespacesOf(values: readonly string[]): string[] {
@@ -133,10 +136,10 @@ export const command: Command = {
       process.stderr.write(`agdr operator: ${err instanceof Error ? err.message : String(err)}\n`);
       return 1;
     }
-    const outcome = await Promise.race([waitForSignal(), running.lost.then(() => 'lost' as const)]);
-    if (outcome === 'lost') {
-      config.logger.error('leadership lost; exiting so a fresh process can campaign again');
+    const outcome = await Promise.race([waitForSignal(), running.failed]);
+    if (outcome instanceof Error) {
       await running.close();
+      process.stderr.write(`agdr operator: stopped: ${outcome.message}\n`);
       return 1;
     }
     config.logger.info({ signal: outcome }, 'shutting down');

@@ -262,7 +262,10 @@ export class Controller {
   async #process(key: string): Promise<void> {
     const cluster = this.#clusterOf(key);
     // Deleted: garbage collection removes what it owned; nothing to do.
-    if (cluster === undefined || cluster.metadata.deletionTimestamp !== undefined) return;
+    if (cluster === undefined || cluster.metadata.deletionTimestamp !== undefined) {
+      this.#ctx.written.delete(key);
+      return;
+    }
     const end = this.#metrics.duration.startTimer();
     try {
       const result = await reconcile(cluster, { ...this.#ctx, cache: this.cache });

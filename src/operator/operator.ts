@@ -30,8 +30,8 @@ export interface OperatorConfig {
 export interface RunningOperator {
   /** The health/metrics endpoint. */
   readonly url: string;
-  /** Resolves when the operator stops on its own: leadership lost. */
-  readonly lost: Promise<void>;
+  /** Resolves if the operator fails for good (an unexpected error); it then stops working. */
+  readonly failed: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -40,68 +40,86 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   const kc = loadKubeConfig(config.kubeconfig);
   const kube = kubeFromConfig(kc);
   const metrics = createOperatorMetrics();
-  const controller = new Controller(
-    kc,
-    {
-      kube,
-      reader: httpProcessReader(),
-      options: { defaultImage: config.defaultImage },
-      instance: config.identity,
-      log,
-      now: () => new Date(),
-      settledRequeueMs: config.statusIntervalMs,
-      pendingRequeueMs: Math.min(config.statusIntervalMs, 2_000),
-    },
-    { namespaces: config.namespaces, resyncMs: config.resyncMs, informerRetryMs: 1_000 },
-    metrics,
-  );
+  const written = new Map();
+  // A fresh controller per leadership term: nothing cached from a term that ended.
+  const newController = (): Controller =>
+    new Controller(
+      kc,
+      {
+        kube,
+        reader: httpProcessReader(),
+        options: { defaultImage: config.defaultImage },
+        instance: config.identity,
+        log,
+        now: () => new Date(),
+        written,
+        settledRequeueMs: config.statusIntervalMs,
+        pendingRequeueMs: Math.min(config.statusIntervalMs, 2_000),
+      },
+      { namespaces: config.namespaces, resyncMs: config.resyncMs, informerRetryMs: 1_000 },
+      metrics,
+    );
   const elector =
     config.leaderElection !== undefined
       ? new LeaderElector(kube, config.leaderElection, log)
       : undefined;
-  let controllerStarted = false;
+  let controller: Controller | undefined;
+  let stopping = false;
   const health: HealthServer = await startHealthServer(
     config.host,
     config.port,
     {
       ready: () => {
         if (elector !== undefined && !elector.leading) return { ready: true, role: 'standby' };
-        return { ready: controller.synced, role: 'leader' };
+        return { ready: controller?.synced ?? false, role: 'leader' };
       },
     },
     metrics.registry,
   );
   log.info({ url: health.url, identity: config.identity }, 'operator endpoint listening');
 
-  let resolveLost: () => void = () => undefined;
-  const lost = new Promise<void>((resolve) => (resolveLost = resolve));
-  const lead = async (): Promise<void> => {
-    if (elector !== undefined && !(await elector.acquire())) return;
+  let resolveFailed: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (resolveFailed = resolve));
+  const term = async (): Promise<void> => {
+    controller = newController();
     metrics.leader.set(1);
-    controllerStarted = true;
     await controller.start();
     log.info(
       { namespaces: config.namespaces.length ? config.namespaces : 'all' },
       'controller started',
     );
-    if (elector !== undefined && (await elector.hold()) === 'lost') {
-      metrics.leader.set(0);
-      resolveLost();
+  };
+  const endTerm = async (): Promise<void> => {
+    metrics.leader.set(0);
+    await controller?.stop();
+    controller = undefined;
+  };
+  // Leads while it holds the Lease; a term that ends (the Lease not renewed in time, e.g. while
+  // the apiserver restarts) stops the controller before campaigning again, so two operators
+  // never reconcile at once.
+  const lead = async (): Promise<void> => {
+    if (elector === undefined) return term();
+    while (!stopping && (await elector.acquire())) {
+      await term();
+      const end = await elector.hold();
+      await endTerm();
+      if (end === 'stopped') return;
+      log.warn('leadership lost; controller stopped, campaigning again');
     }
   };
   const leading = lead().catch((err: unknown) => {
     log.error({ err: (err as Error).message }, 'operator failed');
-    resolveLost();
+    resolveFailed(err instanceof Error ? err : new Error(String(err)));
   });
   return {
     url: health.url,
-    lost,
+    failed,
     async close() {
+      stopping = true;
       elector?.stop();
       await leading;
-      if (controllerStarted) await controller.stop();
+      await endTerm();
       await elector?.release();
-      metrics.leader.set(0);
       await health.close();
     },
   };

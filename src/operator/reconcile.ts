@@ -45,7 +45,7 @@ import { desiredCoordinatorService, desiredShardService } from './specs/services
 import { desiredShardPdb } from './specs/shard-pdb.ts';
 import { desiredShardStatefulSet, shardReplicas } from './specs/shard-statefulset.ts';
 import { writeStatusIfChanged } from './status.ts';
-import type { AgDRClusterStored } from './types.ts';
+import type { AgDRClusterStatus, AgDRClusterStored } from './types.ts';
 
 export interface ReconcileContext {
   readonly kube: Kube;
@@ -56,6 +56,8 @@ export interface ReconcileContext {
   readonly instance: string;
   readonly log: Logger;
   readonly now: () => Date;
+  /** The status last written per cluster key (`namespace/name`), with the cluster's uid. */
+  readonly written: Map<string, { uid: string | undefined; status: AgDRClusterStatus }>;
   /** How long until the next look at a cluster that is settled / still coming up. */
   readonly settledRequeueMs: number;
   readonly pendingRequeueMs: number;
@@ -202,7 +204,15 @@ export async function reconcile(
     shardKeys,
     ...(blocker !== undefined ? { blocker } : {}),
   });
-  const plan = planStatus(cluster.status, observation, now);
+  // The informer may not have delivered our last status write yet: plan from what we wrote, so
+  // an Event is never recorded twice for one change.
+  const key = `${ns}/${cluster.metadata.name}`;
+  const written = ctx.written.get(key);
+  const previous =
+    written !== undefined && written.uid === cluster.metadata.uid ? written.status : cluster.status;
+  const plan = planStatus(previous, observation, now);
+  // Written when it differs from what the apiserver holds (an unchanged server-side apply after
+  // a stale read is a no-op there).
   const statusWritten = await writeStatusIfChanged(
     ctx.kube,
     ns,
@@ -210,6 +220,7 @@ export async function reconcile(
     cluster.status,
     plan.status,
   );
+  ctx.written.set(key, { uid: cluster.metadata.uid, status: plan.status });
   await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
   const ready = plan.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   return {
