@@ -1,0 +1,257 @@
+// The operator end to end with real processes: `agdr operator` runs against the control plane,
+// the pod runner runs its shard and coordinator pods as `agdr` processes on their pod IPs, and
+// the cluster serves `agdr submit`, `agdr prove` and `agdr verify` like any AgDR deployment.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+
+import { TIER_TIMING, startOperator } from './harness/agdr-operator.ts';
+import type { OperatorProcess } from './harness/agdr-operator.ts';
+import { clusterKubectl } from './harness/context.ts';
+import type { Kubectl } from './harness/kubectl.ts';
+import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
+import { sleep } from './harness/process.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AGDR = join(ROOT, 'src/cli/agdr.ts');
+const CRD_FILE = join(ROOT, 'crds/agdr.dev_agdrclusters.yaml');
+const EXAMPLE = join(ROOT, 'examples/agdrcluster-file-keys.yaml');
+const DECISIONS = join(ROOT, 'examples/decisions.ndjson');
+
+interface ShardStatus {
+  id: number;
+  ready?: boolean;
+  treeSize?: number;
+  lastSealedSize?: number;
+  coordinatorStatus?: string;
+}
+interface ClusterStatus {
+  readyShards?: number;
+  routingEpoch?: number;
+  globalRoot?: { id: number; root: string; timestampNs: string };
+  shardStatus?: ShardStatus[];
+  conditions?: { type: string; status: string; reason: string }[];
+}
+interface Pod {
+  metadata: { name: string };
+  status?: {
+    podIP?: string;
+    containerStatuses?: { containerID?: string; restartCount?: number }[];
+  };
+}
+
+describe('agdr operator with real shards and a coordinator', () => {
+  const k: Kubectl = clusterKubectl();
+  let ns = '';
+  let operator: OperatorProcess | undefined;
+  const work = mkdtempSync(join(tmpdir(), 'agdr-operator-e2e-'));
+  const name = (parse(readFileSync(EXAMPLE, 'utf8')) as { metadata: { name: string } }).metadata
+    .name;
+
+  const status = async (): Promise<ClusterStatus> =>
+    (await k.getJson<{ status?: ClusterStatus }>(['agdr', name, '-n', ns])).status ?? {};
+  const ready = (s: ClusterStatus): boolean =>
+    s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const pod = (podName: string): Promise<Pod> => k.getJson<Pod>(['pod', podName, '-n', ns]);
+  const coordinatorUrl = async (): Promise<string> => {
+    const pods = await k.getJson<{ items: Pod[] }>([
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      `app.kubernetes.io/instance=${name},app.kubernetes.io/component=coordinator`,
+    ]);
+    const ip = pods.items[0]?.status?.podIP;
+    if (ip === undefined) throw new Error('coordinator pod has no IP');
+    return `http://${ip}:7070`;
+  };
+  const agdr = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    run(process.execPath, [AGDR, ...args], { cwd: work, timeout: 120_000 });
+  const eventReasons = async (): Promise<string[]> =>
+    (
+      await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
+        'events.events.k8s.io',
+        '-n',
+        ns,
+      ])
+    ).items
+      .filter((e) => e.regarding.name === name)
+      .map((e) => e.reason);
+
+  beforeAll(async () => {
+    await k.apply(readFileSync(CRD_FILE, 'utf8'));
+    await k.run(['wait', '--for=condition=Established', 'crd/agdrclusters.agdr.dev']);
+    ns = await k.createNamespace('operator-e2e');
+    operator = await startOperator('e2e', ns, ['--default-image', AGDR_TEST_IMAGE]);
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('kubectl apply of the example: 3/3 ready, the epoch and a global root that advances', async () => {
+    const example = parse(readFileSync(EXAMPLE, 'utf8')) as { metadata: { namespace?: string } };
+    example.metadata.namespace = ns;
+    const applied = Date.now();
+    await k.apply(stringify(example));
+    await k.waitFor(
+      '3/3 shards ready and sealed',
+      async () => {
+        const s = await status();
+        return ready(s) && s.readyShards === 3 ? null : JSON.stringify(s.conditions ?? []);
+      },
+      180_000,
+    );
+    console.log(`apply to Ready (3 shards, real processes): ${(Date.now() - applied) / 1000} s`);
+    const first = (await status()).globalRoot?.id ?? -1;
+    await k.waitFor(
+      'the global root advances',
+      async () => (((await status()).globalRoot?.id ?? -1) > first + 1 ? null : 'not yet'),
+      30_000,
+    );
+    const table = (await k.run(['get', 'agdr', name, '-n', ns])).trim().split('\n');
+    expect(table[0]?.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'SHARDS',
+      'READY',
+      'EPOCH',
+      'GLOBAL ROOT',
+      'AGE',
+    ]);
+    const row = table[1]?.split(/\s+/) ?? [];
+    expect(row.slice(0, 4)).toEqual([name, '3', '3', '0']);
+    expect(Number(row[4])).toBeGreaterThan(first);
+    const s = await status();
+    expect(s.shardStatus?.map((x) => [x.id, x.ready, x.coordinatorStatus])).toEqual([
+      [0, true, 'ok'],
+      [1, true, 'ok'],
+      [2, true, 'ok'],
+    ]);
+    expect(s.globalRoot?.root).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('agdr submit to the cluster, then agdr prove and agdr verify (keys pinned) succeed', async () => {
+    const url = await coordinatorUrl();
+    const submitted = await agdr(['submit', DECISIONS, '--coordinator', url, '--json']);
+    const receipts = submitted.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record_id: string; shard_id: number });
+    expect(receipts.length).toBe(readFileSync(DECISIONS, 'utf8').trim().split('\n').length);
+    expect(new Set(receipts.map((r) => r.shard_id)).size).toBeGreaterThan(1);
+    const recordId = receipts[0]?.record_id as string;
+    await agdr([
+      'prove',
+      '--coordinator',
+      url,
+      '--record-id',
+      recordId,
+      '--out',
+      'bundle.json',
+      '--wait',
+      '30s',
+    ]);
+    const trust = (
+      await k.getJson<{ data: Record<string, string> }>(['configmap', `${name}-trust`, '-n', ns])
+    ).data['trust.json'] as string;
+    writeFileSync(join(work, 'trust.json'), trust);
+    const verified = await agdr(['verify', 'bundle.json', '--trust', 'trust.json']);
+    expect(verified.stdout + verified.stderr).toMatch(/ok|verified|valid/i);
+    // Tree sizes reach status.
+    await k.waitFor(
+      'tree sizes in status',
+      async () => {
+        const total = ((await status()).shardStatus ?? []).reduce(
+          (n, x) => n + (x.treeSize ?? 0),
+          0,
+        );
+        return total >= receipts.length ? null : `total ${total}`;
+      },
+      30_000,
+    );
+  });
+
+  it('a killed shard process: the pod restarts, status shows it not ready then ready, Events, sealed again', async () => {
+    const podName = `${name}-shard-1`;
+    const before = await pod(podName);
+    const pid = Number(
+      /^agdr-runner:\/\/(\d+)$/.exec(before.status?.containerStatuses?.[0]?.containerID ?? '')?.[1],
+    );
+    expect(pid).toBeGreaterThan(0);
+    const sizeBefore = (await status()).shardStatus?.[1]?.treeSize ?? 0;
+    process.kill(pid, 'SIGKILL');
+    await k.waitFor(
+      'shard 1 not ready in status',
+      async () => ((await status()).shardStatus?.[1]?.ready === false ? null : 'still ready'),
+      30_000,
+    );
+    await k.waitFor(
+      'shard 1 ready and sealed again',
+      async () => {
+        const s = (await status()).shardStatus?.[1];
+        return s?.ready === true &&
+          s.coordinatorStatus === 'ok' &&
+          (s.lastSealedSize ?? 0) >= sizeBefore &&
+          ready(await status())
+          ? null
+          : JSON.stringify(s);
+      },
+      120_000,
+    );
+    expect(
+      (await pod(podName)).status?.containerStatuses?.[0]?.restartCount,
+    ).toBeGreaterThanOrEqual(1);
+    await k.waitFor(
+      'ShardNotReady, ShardReady and Recovered events',
+      async () => {
+        const r = await eventReasons();
+        const missing = ['ShardNotReady', 'Degraded', 'ShardReady', 'Recovered'].filter(
+          (x) => !r.includes(x),
+        );
+        return missing.length === 0 ? null : `missing ${missing.join(', ')}`;
+      },
+      30_000,
+    );
+  });
+
+  it('a restarted operator changes nothing the cluster owns across two resyncs', async () => {
+    const versions = async (): Promise<Record<string, string>> => {
+      const out: Record<string, string> = {};
+      for (const kind of [
+        'statefulsets',
+        'deployments',
+        'services',
+        'poddisruptionbudgets',
+        'configmaps',
+        'serviceaccounts',
+        'secrets',
+        'pvc',
+      ]) {
+        const list = await k.getJson<{
+          items: { metadata: { name: string; resourceVersion: string } }[];
+        }>([kind, '-n', ns, '-l', `app.kubernetes.io/instance=${name}`]);
+        for (const o of list.items) out[`${kind}/${o.metadata.name}`] = o.metadata.resourceVersion;
+      }
+      return out;
+    };
+    const before = await versions();
+    await operator?.stop();
+    operator = await startOperator('e2e-2', ns, ['--default-image', AGDR_TEST_IMAGE]);
+    await sleep(2 * TIER_TIMING.resyncS * 1000 + 3000);
+    expect(await versions()).toEqual(before);
+    // The cluster keeps advancing under the new operator.
+    const id = (await status()).globalRoot?.id ?? 0;
+    await k.waitFor(
+      'status follows the global root',
+      async () => (((await status()).globalRoot?.id ?? 0) > id ? null : 'not yet'),
+      30_000,
+    );
+  });
+});
