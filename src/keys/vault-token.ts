@@ -132,6 +132,7 @@ export class JwtLogin implements VaultTokenProvider {
     const held = this.#held;
     if (held === undefined || this.#now() - held.lease.obtainedAtMs < FRESH_LOGIN_MS) return false;
     this.#held = undefined;
+    this.#o.logger.warn({ role: this.#o.role }, 'Vault refused the token; logging in again');
     return true;
   }
 
