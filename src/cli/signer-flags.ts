@@ -48,7 +48,8 @@ export const SIGNER_FLAGS_HELP = `  --signer file|vault         where the signin
   --vault-key-refresh DUR     re-read the key's versions this often (rotation; default: 60s)
 `;
 
-type Values = { [K in keyof typeof SIGNER_FLAG_OPTIONS]?: string };
+/** The signer flags' values, plus the command's own `--key` (a key file, for --signer file). */
+type Values = { [K in keyof typeof SIGNER_FLAG_OPTIONS]?: string } & { key?: string };
 
 export type SignerFlags =
   | { readonly kind: 'file' }
@@ -72,7 +73,9 @@ export type SignerFlags =
 
 /** Checks the signer flags; throws UsageError naming the flag. */
 export function parseSignerFlags(v: Values): SignerFlags {
-  const vaultOnly = (Object.keys(SIGNER_FLAG_OPTIONS) as (keyof Values)[]).filter(
+  const vaultOnly = (
+    Object.keys(SIGNER_FLAG_OPTIONS) as (keyof typeof SIGNER_FLAG_OPTIONS)[]
+  ).filter(
     (k) => k.startsWith('vault-') && v[k] !== undefined && !('default' in SIGNER_FLAG_OPTIONS[k]),
   );
   if (v.signer === undefined || v.signer === 'file') {
@@ -80,6 +83,7 @@ export function parseSignerFlags(v: Values): SignerFlags {
     return { kind: 'file' };
   }
   if (v.signer !== 'vault') throw new UsageError(`--signer: '${v.signer}' is not file or vault`);
+  if (v.key !== undefined) throw new UsageError('--key is a key file: it needs --signer file');
   if (v['vault-addr'] === undefined)
     throw new UsageError('--vault-addr is required with --signer vault');
   const role = v['vault-role'];

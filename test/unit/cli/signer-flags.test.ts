@@ -69,6 +69,9 @@ describe('signer flags', () => {
       '--vault-addr is required',
     );
     const addr = { signer: 'vault', 'vault-addr': 'http://v:8200' };
+    expect(usage(() => parseSignerFlags({ ...addr, 'vault-role': 'r', key: '/k.json' }))).toBe(
+      '--key is a key file: it needs --signer file',
+    );
     expect(usage(() => parseSignerFlags(addr))).toContain('exactly one of');
     expect(
       usage(() => parseSignerFlags({ ...addr, 'vault-role': 'r', 'vault-token': '/t' })),
