@@ -82,8 +82,12 @@ export class VaultTransitSigner implements Signer {
         key_version: version.version,
       });
     } catch (err) {
-      // E.g. the version fell below min_encryption_version: learn the current one for next time.
-      if (err instanceof VaultRequestError && err.code === 'vault_rejected') {
+      // E.g. the version fell below min_encryption_version (Vault 1.21 answers that with a 500
+      // naming the rule): learn the current version for the next attempt.
+      if (
+        err instanceof VaultRequestError &&
+        (err.code === 'vault_rejected' || err.code === 'vault_failed')
+      ) {
         void this.refresh().catch(() => undefined);
       }
       throw err;

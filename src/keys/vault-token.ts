@@ -50,13 +50,14 @@ export interface TokenStep {
 
 /**
  * When and how to refresh a token: at two thirds of its lease, a renewal while renewals still
- * extend it by at least a third of the login's lease, a fresh login otherwise (Vault caps
- * renewals at the role's token_max_ttl). Undefined for a token that does not expire.
+ * extend it by more than half the login's lease, a fresh login otherwise (Vault caps renewals at
+ * the role's token_max_ttl, so the last ones grow short and one more would find it expired).
+ * Undefined for a token that does not expire.
  */
 export function nextTokenStep(lease: TokenLease): TokenStep | undefined {
   if (lease.leaseSeconds <= 0) return undefined;
-  const atMs = lease.obtainedAtMs + Math.max(1000, Math.round((lease.leaseSeconds * 2000) / 3));
-  const renewalWorthIt = lease.renewable && lease.leaseSeconds * 3 >= lease.loginLeaseSeconds;
+  const atMs = lease.obtainedAtMs + Math.max(200, Math.round((lease.leaseSeconds * 2000) / 3));
+  const renewalWorthIt = lease.renewable && lease.leaseSeconds * 2 > lease.loginLeaseSeconds;
   return { kind: renewalWorthIt ? 'renew' : 'login', atMs };
 }
 

@@ -14,20 +14,24 @@ describe('Vault token refresh schedule', () => {
   });
 
   it('logs in again once renewals stop extending the token (max TTL near)', () => {
-    expect(nextTokenStep({ ...login, leaseSeconds: 199 })).toEqual({
+    expect(nextTokenStep({ ...login, leaseSeconds: 300 })).toEqual({
       kind: 'login',
-      atMs: 1_000_000 + Math.round((199_000 * 2) / 3),
+      atMs: 1_000_000 + 200_000,
     });
-    expect(nextTokenStep({ ...login, leaseSeconds: 200 })?.kind).toBe('renew');
+    expect(nextTokenStep({ ...login, leaseSeconds: 301 })?.kind).toBe('renew');
+    // A 3 s login lease: a renewal that gives 1 s (max TTL near) leads to a login, not a renewal.
+    const short = { obtainedAtMs: 0, renewable: true, loginLeaseSeconds: 3 };
+    expect(nextTokenStep({ ...short, leaseSeconds: 3 })).toEqual({ kind: 'renew', atMs: 2000 });
+    expect(nextTokenStep({ ...short, leaseSeconds: 1 })).toEqual({ kind: 'login', atMs: 667 });
   });
 
   it('logs in again for a token that cannot be renewed', () => {
     expect(nextTokenStep({ ...login, renewable: false })?.kind).toBe('login');
   });
 
-  it('waits at least a second, and never refreshes a token without expiry', () => {
+  it('refreshes before expiry even for a one-second lease, and never a token without expiry', () => {
     expect(nextTokenStep({ ...login, leaseSeconds: 1, loginLeaseSeconds: 1 })?.atMs).toBe(
-      1_001_000,
+      1_000_667,
     );
     expect(nextTokenStep({ ...login, leaseSeconds: 0 })).toBeUndefined();
   });
