@@ -1,8 +1,8 @@
 // vitest global setup of the `cluster` project: checks it runs in the tier's private network
 // namespace, starts one test cluster and the pod runner for the whole tier, hands the kubeconfig
-// and Vault address/token to the tests, serves a small control endpoint (apiserver restart) and
-// tears everything down at the end, on failure, and on SIGINT/SIGTERM. The binaries are built
-// before, outside the namespace (run-in-netns.sh).
+// and Vault address/token to the tests, serves a small control endpoint (apiserver restart, Vault
+// stop/start) and tears everything down at the end, on failure, and on SIGINT/SIGTERM. The
+// binaries are built before, outside the namespace (run-in-netns.sh).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -29,9 +29,15 @@ function controlServer(
       res.writeHead(401).end('unauthorized');
       return;
     }
-    if (req.method === 'POST' && req.url === '/apiserver/restart') {
-      cluster.restartApiserver().then(
-        () => res.writeHead(200).end('restarted'),
+    const actions: Record<string, () => Promise<void>> = {
+      '/apiserver/restart': () => cluster.restartApiserver(),
+      '/vault/stop': () => cluster.vault.stop(),
+      '/vault/start': () => cluster.vault.start(),
+    };
+    const action = req.method === 'POST' ? actions[req.url ?? ''] : undefined;
+    if (action !== undefined) {
+      action().then(
+        () => res.writeHead(200).end('done'),
         (err: unknown) => res.writeHead(500).end((err as Error).message),
       );
       return;

@@ -1,7 +1,7 @@
-// A real Kubernetes control plane plus a Vault dev server on 127.0.0.1, as local processes:
+// A real Kubernetes control plane plus Vault on 127.0.0.1, as local processes:
 // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK (fake Nodes whose Pods
-// become Running/Ready without a container runtime) and `vault server -dev`.
-import { randomBytes } from 'node:crypto';
+// become Running/Ready without a container runtime) and Vault (file storage, initialized and
+// unsealed by the harness, so it can be stopped and started within a test: see vault.ts).
 import {
   cpSync,
   mkdirSync,
@@ -24,6 +24,7 @@ import type { TlsOptions } from './net.ts';
 import { createPki } from './pki.ts';
 import type { ClusterPki } from './pki.ts';
 import { HarnessError, ManagedProcess } from './process.ts';
+import { VaultServer } from './vault.ts';
 
 export interface BinaryPaths {
   readonly etcd: string;
@@ -117,6 +118,7 @@ export class TestCluster {
   readonly info: ClusterInfo;
   private readonly processes: ManagedProcess[];
   private readonly apiserver: ManagedProcess;
+  readonly vault: VaultServer;
   private readonly adminTls: TlsOptions;
   private readonly startTimeoutMs: number;
   private readonly recordPids: () => void;
@@ -126,6 +128,7 @@ export class TestCluster {
     info: ClusterInfo,
     processes: ManagedProcess[],
     apiserver: ManagedProcess,
+    vault: VaultServer,
     adminTls: TlsOptions,
     startTimeoutMs: number,
     recordPids: () => void,
@@ -134,6 +137,7 @@ export class TestCluster {
     this.info = info;
     this.processes = processes;
     this.apiserver = apiserver;
+    this.vault = vault;
     this.adminTls = adminTls;
     this.startTimeoutMs = startTimeoutMs;
     this.recordPids = recordPids;
@@ -215,7 +219,7 @@ export class TestCluster {
       name: string,
       command: string,
       args: string[],
-      extraEnv = {},
+      extraEnv: Record<string, string> = {},
     ): ManagedProcess => {
       const p = new ManagedProcess({
         name,
@@ -240,24 +244,16 @@ export class TestCluster {
     };
 
     // Vault starts first: it is independent and its start overlaps the control plane's.
-    const vaultToken = `root-${randomBytes(12).toString('hex')}`;
-    const vaultAddr = `http://127.0.0.1:${vaultPort}`;
-    const vaultHome = join(workDir, 'vault-home');
-    mkdirSync(vaultHome);
-    const vault = launch(
-      'vault',
-      bins.vault,
-      [
-        'server',
-        '-dev',
-        `-dev-listen-address=127.0.0.1:${vaultPort}`,
-        `-dev-root-token-id=${vaultToken}`,
-        '-dev-no-store-token',
-        '-log-level=warn',
-      ],
-      // The dev server would otherwise write ~/.vault-token; keep it inside the work dir.
-      { HOME: vaultHome, VAULT_ADDR: vaultAddr },
-    );
+    const vault = VaultServer.launch({
+      bin: bins.vault,
+      port: vaultPort,
+      workDir,
+      launch,
+      timeoutMs: timeout,
+    });
+    const vaultReady = vault.ready();
+    // Settled here; awaited (and its failure thrown) before the cluster info is built.
+    vaultReady.catch(() => undefined);
 
     const etcd = launch('etcd', bins.etcd, [
       '--name=default',
@@ -300,13 +296,14 @@ export class TestCluster {
       `--cert-dir=${pkiDir}`,
     ];
     const apiserver = launch('kube-apiserver', bins.kubeApiserver, apiserverArgs);
+    await vaultReady;
     const cluster = new TestCluster(
       {
         workDir,
         kubeconfig,
         apiserverUrl,
-        vaultAddr,
-        vaultToken,
+        vaultAddr: vault.addr,
+        vaultToken: vault.rootToken,
         nodeNames: Array.from({ length: options.nodes }, (_, i) => `kwok-node-${i}`),
         bins,
         logDir,
@@ -314,6 +311,7 @@ export class TestCluster {
       },
       processes,
       apiserver,
+      vault,
       adminTls,
       timeout,
       recordPids,
@@ -361,11 +359,6 @@ export class TestCluster {
       kwok.waitUntil(
         'healthy',
         async () => (await httpGet(`http://127.0.0.1:${kwokPort}/healthz`)).status === 200,
-        timeout,
-      ),
-      vault.waitUntil(
-        'unsealed and active',
-        async () => (await httpGet(`${vaultAddr}/v1/sys/health`)).status === 200,
         timeout,
       ),
     ]);

@@ -1,5 +1,6 @@
 // What the cluster tier's global setup hands to test files (vitest provide/inject), and the
-// small client for the harness control endpoint (restarting the apiserver from a test).
+// small client for the harness control endpoint (restarting the apiserver, stopping and
+// starting Vault from a test).
 import { join } from 'node:path';
 
 import type { V1Pod } from '@kubernetes/client-node';
@@ -33,20 +34,34 @@ export function clusterKubectl(): Kubectl {
   return new Kubectl(info.bins.kubectl, info.kubeconfig);
 }
 
-/** Asks the global setup to restart kube-apiserver; resolves once it is ready again. */
-export async function restartApiserver(timeoutMs = 120_000): Promise<void> {
-  const control = inject('harnessControl');
-  const res = await fetch(`${control.url}/apiserver/restart`, {
+async function control(action: string, timeoutMs: number): Promise<void> {
+  const c = inject('harnessControl');
+  const res = await fetch(`${c.url}/${action}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${control.token}` },
+    headers: { authorization: `Bearer ${c.token}` },
     signal: AbortSignal.timeout(timeoutMs),
   });
   if (res.status !== 200) {
     throw new HarnessError(
-      'RESTART_FAILED',
-      `apiserver restart failed (${res.status}): ${await res.text()}`,
+      'CONTROL_FAILED',
+      `${action} failed (${res.status}): ${await res.text()}`,
     );
   }
+}
+
+/** Asks the global setup to restart kube-apiserver; resolves once it is ready again. */
+export function restartApiserver(timeoutMs = 120_000): Promise<void> {
+  return control('apiserver/restart', timeoutMs);
+}
+
+/** Stops Vault (connections are refused until `startVault()`). */
+export function stopVault(timeoutMs = 30_000): Promise<void> {
+  return control('vault/stop', timeoutMs);
+}
+
+/** Starts Vault again, unsealed, with everything it stored before. */
+export function startVault(timeoutMs = 120_000): Promise<void> {
+  return control('vault/start', timeoutMs);
 }
 
 /**

@@ -1,0 +1,356 @@
+// A real `agdr shard` process signing its checkpoints with its Vault transit key, logged in with
+// a pod-bound ServiceAccount token; then Vault is stopped during steady ingest: no request fails,
+// nothing acknowledged is lost, and once Vault is back the checkpoints cover everything. A real
+// `agdr coordinator` seals it with its own Vault key (development token login). No token, JWT
+// or key material appears in the processes' logs or Vault's.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+import type { V1Pod } from '@kubernetes/client-node';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+import { trustedKey } from '../../src/clients/trust.ts';
+import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
+import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root.ts';
+import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
+import { verifierKeyString } from '../../src/core/note.ts';
+import type { SignerKeyPlan } from '../../src/keys/vault-plan.ts';
+import { applySignerKeyPlan, readTransitKey } from '../../src/keys/vault-provision.ts';
+import {
+  decisionsFor,
+  epochTable,
+  ndjson,
+  removeTempDirs,
+  request,
+  startShardProcess,
+  tempDir,
+  waitFor,
+  writeRouting,
+  type ShardProcess,
+} from '../integration/shard/shard-process.ts';
+import { spawnAgdr, type AgdrProcess } from '../integration/e2e/harness.ts';
+import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
+import {
+  clusterInfo,
+  clusterKubectl,
+  containerLogPath,
+  startVault,
+  stopVault,
+} from './harness/context.ts';
+import {
+  createSignerPods,
+  enableKeyEngines,
+  KEYS_CLUSTER as CLUSTER,
+  KEYS_MOUNT as MOUNT,
+  mintPodToken,
+  rootSession,
+  SHARD_SERVICE_ACCOUNT as SA,
+  shardPod,
+  testKeysPlan,
+  VAULT_AUDIENCE,
+} from './harness/vault-identity.ts';
+
+const OUTAGE_MS = 20_000;
+
+const info = clusterInfo();
+const kubectl = clusterKubectl();
+const root = rootSession(info);
+const table = epochTable(1);
+
+let ns: string;
+let plan: SignerKeyPlan;
+let coordinatorPlan: SignerKeyPlan;
+let podPlan: SignerKeyPlan;
+let jwtFile: string;
+let dir: string;
+let routingFile: string;
+let shard: ShardProcess | undefined;
+let coordinator: AgdrProcess | undefined;
+
+async function metric(name: string): Promise<number> {
+  const text = (await request<string>(`${shard!.url}/metrics`)).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`no metric ${name}`);
+  return Number(line.split(' ').at(-1));
+}
+
+async function treeSize(): Promise<number> {
+  return (await request<{ tree_size: number }>(`${shard!.url}/readyz`)).body.tree_size;
+}
+
+beforeAll(async () => {
+  await enableKeyEngines(root, info, MOUNT);
+  ns = await kubectl.createNamespace('keys-shard');
+  await createSignerPods(kubectl, ns, SA, ['desk-shard-0']);
+  [plan, podPlan, coordinatorPlan] = testKeysPlan(ns, [0, 1]) as [
+    SignerKeyPlan,
+    SignerKeyPlan,
+    SignerKeyPlan,
+  ];
+  for (const p of [plan, podPlan, coordinatorPlan]) await applySignerKeyPlan(root, p);
+  dir = tempDir('agdr-vault-shard-');
+  routingFile = writeRouting(dir, table);
+  jwtFile = await mintPodToken(kubectl, ns, SA, 'desk-shard-0', tempDir('agdr-vault-jwt-'));
+});
+
+afterAll(async () => {
+  await coordinator?.kill('SIGKILL');
+  await shard?.kill();
+  removeTempDirs();
+  await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+});
+
+describe('agdr shard --signer vault', () => {
+  it('signs checkpoints with its pod-bound Vault key and keeps acknowledging while Vault is down', async () => {
+    shard = await startShardProcess({
+      dataDir: join(dir, 'data'),
+      shardId: 0,
+      routingFile,
+      args: [
+        ...['--namespace', ns, '--cluster', CLUSTER, '--checkpoint-interval', '500ms'],
+        ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
+        ...['--vault-role', plan.name, '--vault-jwt', jwtFile, '--vault-timeout', '2s'],
+        ...['--log-level', 'info'],
+      ],
+    });
+    const origin = shardOrigin(ns, CLUSTER, 0);
+    const key = await readTransitKey(root, plan.keyPath, plan.name);
+    const verifier = verifierKeyString(origin, key.versions[0]!.publicKey);
+    // The key name defaults to the one the operator provisions; the shard reports Vault's key.
+    expect(shard.info.verifier_key).toBe(verifier);
+
+    let sent = 0;
+    const statuses = new Map<number, number>();
+    const post = async (): Promise<void> => {
+      const ds = decisionsFor(table, 0, 25, { tag: 'vault', from: sent * 100 });
+      sent++;
+      const res = await request<{ receipts: unknown[] }>(`${shard!.url}/v1/decisions:batch`, {
+        body: ndjson(ds),
+        type: 'application/x-ndjson',
+      });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + res.body.receipts.length);
+    };
+    await post();
+    const signedCheckpoint = async (min: number) =>
+      waitFor(
+        async () => {
+          const note = (await request<string>(`${shard!.url}/v1/checkpoint`)).text;
+          const cp = verifyCheckpoint(note, [verifier], origin);
+          return cp.size >= min ? cp : undefined;
+        },
+        60_000,
+        `a Vault-signed checkpoint of >= ${min} records`,
+      );
+    expect((await signedCheckpoint(25)).size).toBe(25);
+
+    // Steady ingest across a Vault outage.
+    let ingesting = true;
+    const ingest = (async () => {
+      while (ingesting) {
+        await post();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await stopVault();
+    const stoppedAt = Date.now();
+    await waitFor(
+      async () =>
+        (await metric('agdr_shard_checkpoint_consecutive_failures')) >= 2 ? true : undefined,
+      OUTAGE_MS,
+      'checkpoint signing failures counted',
+    );
+    const sizeDuringOutage = await treeSize();
+    expect((await request(`${shard.url}/healthz`)).status).toBe(200);
+    expect((await request(`${shard.url}/readyz`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
+    expect(await treeSize()).toBeGreaterThan(sizeDuringOutage);
+    await startVault();
+    await new Promise((r) => setTimeout(r, 1_000));
+    ingesting = false;
+    await ingest;
+
+    // Every request was acknowledged, and once Vault answers the checkpoints cover them all.
+    expect([...statuses.keys()]).toEqual([200]);
+    const acknowledged = statuses.get(200)!;
+    expect(acknowledged).toBe(sent * 25);
+    expect(await treeSize()).toBe(acknowledged);
+    expect((await signedCheckpoint(acknowledged)).size).toBe(acknowledged);
+    expect(await metric('agdr_shard_checkpoint_consecutive_failures')).toBe(0);
+  });
+
+  it('agdr coordinator --signer vault seals the shard and signs global roots with its own key', async () => {
+    const shardKey = await readTransitKey(root, plan.keyPath, plan.name);
+    const trustFile = join(dir, 'trust.json');
+    const origin = shardOrigin(ns, CLUSTER, 0);
+    const trust = [
+      trustedKey(
+        'shard',
+        { name: origin, publicKey: shardKey.versions[0]!.publicKey, keyVersion: 1 },
+        0,
+      ),
+    ];
+    writeFileSync(trustFile, JSON.stringify({ version: 1, keys: trust }));
+    // Development login: a token read from a file (here the harness's root token).
+    const tokenFile = join(dir, 'vault-token');
+    writeFileSync(tokenFile, info.vaultToken, { mode: 0o600 });
+    coordinator = spawnAgdr([
+      ...['coordinator', '--shards', shard!.url, '--data', join(dir, 'coordinator')],
+      ...['--trust', trustFile, '--routing', routingFile, '--interval', '1s', '--port', '0'],
+      ...['--namespace', ns, '--cluster', CLUSTER, '--json'],
+      ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
+      ...['--vault-token', tokenFile],
+    ]);
+    const started = JSON.parse(await coordinator.firstLine()) as {
+      url: string;
+      verifier_key: string;
+    };
+    const coordKey = await readTransitKey(root, coordinatorPlan.keyPath, coordinatorPlan.name);
+    const coordOrigin = coordinatorOrigin(ns, CLUSTER);
+    const verifier = verifierKeyString(coordOrigin, coordKey.versions[0]!.publicKey);
+    expect(started.verifier_key).toBe(verifier);
+    const size = await treeSize();
+    const sealed = await waitFor(
+      async () => {
+        const res = await request<GlobalLogEntry<GlobalRootRecord>>(
+          `${started.url}/v1/global-roots/latest`,
+        );
+        if (res.status !== 200) return undefined;
+        const entry = res.body.record.shard_roots.find((e) => e.shard_id === 0);
+        return entry?.status === 'ok' && entry.tree_size >= size ? res.body.record : undefined;
+      },
+      30_000,
+      'a global root sealing the shard',
+    );
+    expect([sealed.signature.key_name, sealed.signature.key_version]).toEqual([coordOrigin, 1]);
+    // Signed by the coordinator's Vault key; the shard checkpoint in it by the shard's.
+    verifyGlobalRootRecord(sealed, [verifier], { shardKeys: [trust[0]!.verifier_key] });
+    const note = (await request<string>(`${started.url}/v1/checkpoint`)).text;
+    expect(verifyCheckpoint(note, [verifier], coordOrigin).size).toBeGreaterThan(0);
+
+    expect(await coordinator.kill('SIGTERM')).toBe(0);
+    expect(await shard!.stop()).toBe(0);
+    const log = shard!.stderr() + coordinator.stderr();
+    expect(log).toContain('checkpoint signing failed; appends continue, retrying');
+    expect(log).toContain('checkpoint signing recovered');
+    expect(log).toContain('logged in to Vault');
+
+    // No credential or key material in the shard's log or Vault's.
+    const secrets = [readFileSync(jwtFile, 'utf8').trim(), info.vaultToken];
+    const vaultLog = readFileSync(join(info.logDir, 'vault.log'), 'utf8');
+    for (const text of [log, vaultLog]) {
+      for (const s of secrets) expect(text).not.toContain(s);
+      // Vault service and batch tokens, JWTs, PEM blocks.
+      expect(text).not.toMatch(/\bhv[sb]\.[A-Za-z0-9_-]{20,}/);
+      expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+      expect(text).not.toContain('PRIVATE KEY');
+    }
+  });
+
+  it('a shard pod run by the pod runner logs in with its projected ServiceAccount token and signs', async () => {
+    const pod = shardPod(1);
+    const jwtDir = '/var/run/secrets/agdr.dev/vault';
+    const routing = epochTable(2);
+    await kubectl.apply(
+      [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'routing', namespace: ns },
+          data: { 'routing.json': JSON.stringify(routing) },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: pod, namespace: ns },
+          spec: {
+            serviceAccountName: SA,
+            nodeSelector: { type: 'kwok' },
+            containers: [
+              {
+                name: 'shard',
+                image: AGDR_TEST_IMAGE,
+                args: [
+                  ...['shard', '--data=/var/lib/agdr', '--shard-id', '1'],
+                  ...['--routing', '/etc/agdr/routing/routing.json', '--host', '$(POD_IP)'],
+                  ...['--port', '7071', '--workers', '0', '--checkpoint-interval', '500ms'],
+                  ...['--namespace', ns, '--cluster', CLUSTER, '--signer', 'vault'],
+                  ...['--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
+                  ...['--vault-role', podPlan.name, '--vault-jwt', `${jwtDir}/token`],
+                ],
+                env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+                readinessProbe: { httpGet: { path: '/readyz', port: 7071 }, periodSeconds: 1 },
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/agdr' },
+                  { name: 'routing', mountPath: '/etc/agdr/routing' },
+                  { name: 'vault-token', mountPath: jwtDir },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'data', emptyDir: {} },
+              { name: 'routing', configMap: { name: 'routing' } },
+              {
+                name: 'vault-token',
+                projected: {
+                  sources: [
+                    {
+                      serviceAccountToken: {
+                        audience: VAULT_AUDIENCE,
+                        expirationSeconds: 600,
+                        path: 'token',
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      ]
+        .map((d) => stringify(d))
+        .join('---\n'),
+    );
+    await kubectl.waitFor(
+      `${pod} Ready`,
+      async () => {
+        const p = await kubectl.getJson<V1Pod>(['pod', pod, '-n', ns]);
+        const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return ready ? null : JSON.stringify(p.status ?? 'no status');
+      },
+      120_000,
+    );
+    const running = await kubectl.getJson<V1Pod>(['pod', pod, '-n', ns]);
+    const ip = running.status?.podIP ?? '';
+    const url = `http://${ip}:7071`;
+    const res = await request<{ receipts: unknown[] }>(`${url}/v1/decisions:batch`, {
+      body: ndjson(decisionsFor(routing, 1, 10, { tag: 'pod' })),
+      type: 'application/x-ndjson',
+    });
+    expect(res.status).toBe(200);
+    const key = await readTransitKey(root, podPlan.keyPath, podPlan.name);
+    const origin = shardOrigin(ns, CLUSTER, 1);
+    const verifier = verifierKeyString(origin, key.versions[0]!.publicKey);
+    const cp = await waitFor(
+      async () => {
+        const c = verifyCheckpoint(
+          (await request<string>(`${url}/v1/checkpoint`)).text,
+          [verifier],
+          origin,
+        );
+        return c.size >= 10 ? c : undefined;
+      },
+      30_000,
+      'a Vault-signed checkpoint from the pod',
+    );
+    expect(cp.size).toBe(10);
+    await kubectl.run(['delete', 'pod', pod, '-n', ns, '--wait=true', '--timeout=60s']);
+    // Its container log: logged in with the projected token, which appears nowhere in it.
+    const log = readFileSync(containerLogPath(running, 'shard'), 'utf8');
+    expect(log).toContain('logged in to Vault');
+    expect(log).not.toMatch(/\bhv[sb]\.[A-Za-z0-9_-]{20,}/);
+    expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+  });
+});
