@@ -25,7 +25,7 @@ import {
 } from './decision/types.ts';
 import { CanonicalJsonError, canonicalJsonFast } from './jcs.ts';
 import { isCanonicalJsonBytes } from './jcs-bytes.ts';
-import { JsonTextError, parseJsonExact } from './json-exact.ts';
+import { JsonTextError, parseJsonWithCanonical } from './json-exact.ts';
 
 export * from './decision/types.ts';
 export * from './decision/problems.ts';
@@ -79,6 +79,7 @@ function prepareValue(
   input: unknown,
   limits: DecisionLimits,
   source: Uint8Array | undefined,
+  canonicalText?: string,
 ): DecisionResult {
   const problems = new ProblemList();
   if (!isPlainObject(input)) {
@@ -95,6 +96,9 @@ function prepareValue(
     isCanonicalJsonBytes(source, limits.maxDepth)
   ) {
     canonical = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  } else if (problems.items === null && canonicalText !== undefined) {
+    // Built while parsing (json-exact.ts): the same text the serializer writes.
+    canonical = encodeUtf8View(canonicalText);
   } else {
     const text = serialize(problems, input, limits);
     if (problems.items !== null || text === undefined) {
@@ -166,10 +170,10 @@ function parseAndPrepare(
   limits: DecisionLimits,
   source: Uint8Array | undefined,
 ): DecisionResult {
-  let value: unknown;
+  let parsed: { value: unknown; canonical: string | undefined };
   try {
     // Exact: every integer digit kept; duplicate names, a BOM and inexact numbers refused.
-    value = parseJsonExact(text, limits.maxDepth);
+    parsed = parseJsonWithCanonical(text, limits.maxDepth);
   } catch (err) {
     if (!(err instanceof JsonTextError)) throw err;
     if (err.code === 'malformed_json') {
@@ -181,7 +185,7 @@ function parseAndPrepare(
     }
     return { ok: false, problems: [{ path: err.path, code: err.code, message: err.detail }] };
   }
-  return prepareValue(value, limits, source);
+  return prepareValue(parsed.value, limits, source, parsed.canonical);
 }
 
 /**

@@ -50,12 +50,41 @@ export function parseJsonExact(text: string, maxDepth: number = DEFAULT_MAX_PARS
       'input starts with a byte order mark (U+FEFF); send JSON without it',
     );
   }
-  const p = new Reader(text, maxDepth);
+  const p = new Reader(text, maxDepth, false);
   try {
     const value = p.value(0);
     p.skipSpace();
     if (p.i < text.length) p.fail('malformed_json', 'unexpected text after the JSON value');
     return value;
+  } catch (err) {
+    if (err instanceof Failure) throw err.toError();
+    throw err;
+  }
+}
+
+/**
+ * `parseJsonExact`, and in the same pass the canonical JSON text of the value (jcs.ts), built
+ * bottom-up from the source: a string without escapes is its own canonical literal, an integer
+ * literal its own digits. `canonical` is undefined when the value has no canonical form (a lone
+ * surrogate): the caller serializes it and reports that there.
+ */
+export function parseJsonWithCanonical(
+  text: string,
+  maxDepth: number = DEFAULT_MAX_PARSE_DEPTH,
+): { value: unknown; canonical: string | undefined } {
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new JsonTextError(
+      'bom',
+      '$',
+      'input starts with a byte order mark (U+FEFF); send JSON without it',
+    );
+  }
+  const p = new Reader(text, maxDepth, true);
+  try {
+    const value = p.value(0);
+    p.skipSpace();
+    if (p.i < text.length) p.fail('malformed_json', 'unexpected text after the JSON value');
+    return { value, canonical: p.noCanonicalForm ? undefined : p.text$ };
   } catch (err) {
     if (err instanceof Failure) throw err.toError();
     throw err;
@@ -93,11 +122,17 @@ const SAFE_DIGITS = 15;
 class Reader {
   readonly text: string;
   readonly maxDepth: number;
+  /** Whether to build canonical text: each value leaves its own in `text$`. */
+  readonly withText: boolean;
+  text$ = '';
+  /** A string held a lone surrogate: the value has no canonical form. */
+  noCanonicalForm = false;
   i = 0;
 
-  constructor(text: string, maxDepth: number) {
+  constructor(text: string, maxDepth: number, withText: boolean) {
     this.text = text;
     this.maxDepth = maxDepth;
+    this.withText = withText;
   }
 
   fail(code: JsonTextErrorCode, message: string): never {
@@ -152,6 +187,7 @@ class Reader {
   literal<T>(word: string, value: T): T {
     if (!this.text.startsWith(word, this.i)) this.malformed('a JSON value');
     this.i += word.length;
+    this.text$ = word;
     return value;
   }
 
@@ -160,13 +196,17 @@ class Reader {
     this.skipSpace();
     if (this.text.charCodeAt(this.i) === 0x7d) {
       this.i++;
+      this.text$ = '{}';
       return out;
     }
+    // Members' canonical texts (`"name":value`) by name, sorted once the object is read.
+    const members: [string, string][] | undefined = this.withText ? [] : undefined;
     for (;;) {
       this.skipSpace();
       if (this.text.charCodeAt(this.i) !== QUOTE) this.malformed('a member name');
       this.i++;
       const key = this.string();
+      const keyText = this.text$;
       this.skipSpace();
       if (this.text.charCodeAt(this.i) !== 0x3a) this.malformed("':' after a member name");
       this.i++;
@@ -180,6 +220,7 @@ class Reader {
         if (err instanceof Failure) err.segments.push(key);
         throw err;
       }
+      if (members !== undefined) members.push([key, `${keyText}:${this.text$}`]);
       // `__proto__` must become an own member, as JSON.parse makes it, not the prototype.
       if (key === '__proto__') {
         Object.defineProperty(out, key, {
@@ -193,7 +234,10 @@ class Reader {
       }
       this.skipSpace();
       const c = this.text.charCodeAt(this.i++);
-      if (c === 0x7d) return out;
+      if (c === 0x7d) {
+        if (members !== undefined) this.text$ = objectText(members);
+        return out;
+      }
       if (c !== 0x2c) {
         this.i--;
         this.malformed("',' or '}' in an object");
@@ -206,8 +250,10 @@ class Reader {
     this.skipSpace();
     if (this.text.charCodeAt(this.i) === 0x5d) {
       this.i++;
+      this.text$ = '[]';
       return out;
     }
+    let text = '[';
     for (;;) {
       try {
         out.push(this.value(depth + 1));
@@ -215,9 +261,13 @@ class Reader {
         if (err instanceof Failure) err.segments.push(out.length);
         throw err;
       }
+      if (this.withText) text += out.length === 1 ? this.text$ : `,${this.text$}`;
       this.skipSpace();
       const c = this.text.charCodeAt(this.i++);
-      if (c === 0x5d) return out;
+      if (c === 0x5d) {
+        this.text$ = `${text}]`;
+        return out;
+      }
       if (c !== 0x2c) {
         this.i--;
         this.malformed("',' or ']' in an array");
@@ -234,6 +284,8 @@ class Reader {
       const c = t.charCodeAt(i);
       if (c === QUOTE) {
         this.i = i + 1;
+        // No escapes, no control characters: the literal as written is its canonical form.
+        if (this.withText) this.text$ = t.slice(start - 1, i + 1);
         return t.slice(start, i);
       }
       if (c === BACKSLASH) break;
@@ -249,6 +301,11 @@ class Reader {
       const c = t.charCodeAt(i);
       if (c === QUOTE) {
         this.i = i + 1;
+        if (this.withText) {
+          // JSON.stringify escapes exactly as RFC 8785 requires, for well-formed strings.
+          if (out.isWellFormed()) this.text$ = JSON.stringify(out);
+          else this.noCanonicalForm = true;
+        }
         return out;
       }
       if (c === BACKSLASH) {
@@ -351,6 +408,8 @@ class Reader {
     }
     this.i = i;
     if (plain) {
+      // An integer literal is written back as it is (canonical: no leading zeros, not -0).
+      if (this.withText) this.text$ = t.slice(start, i);
       const n = intEnd - digits;
       if (n <= SAFE_DIGITS) {
         let v = 0;
@@ -384,6 +443,7 @@ class Reader {
       );
     }
     const canonical = String(v);
+    this.text$ = canonical;
     if (!sameDecimal(literal, canonical)) {
       this.fail(
         'inexact_number',
@@ -392,6 +452,25 @@ class Reader {
     }
     return v;
   }
+}
+
+/** `{"a":1,"b":2}` from members' `"name":value` texts, in RFC 8785 order of the names. */
+function objectText(members: [string, string][]): string {
+  // Default string order is UTF-16 code unit order, RFC 8785 §3.2.3; names are unique.
+  let sorted = true;
+  for (let k = 1; k < members.length; k++) {
+    if ((members[k - 1] as [string, string])[0] > (members[k] as [string, string])[0]) {
+      sorted = false;
+      break;
+    }
+  }
+  if (!sorted) members.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  let out = '{';
+  for (let k = 0; k < members.length; k++) {
+    out +=
+      k === 0 ? (members[k] as [string, string])[1] : `,${(members[k] as [string, string])[1]}`;
+  }
+  return `${out}}`;
 }
 
 function isDigit(c: number): boolean {

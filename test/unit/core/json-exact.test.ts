@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/core/jcs.ts';
 import { isCanonicalJsonBytes } from '../../../src/core/jcs-bytes.ts';
-import { JsonTextError, parseJsonExact, sameDecimal } from '../../../src/core/json-exact.ts';
+import {
+  JsonTextError,
+  parseJsonExact,
+  parseJsonWithCanonical,
+  sameDecimal,
+} from '../../../src/core/json-exact.ts';
 import { utf8 } from '../../../src/core/bytes.ts';
 
 const fails = (text: string): { code: string; path: string } => {
@@ -202,5 +207,44 @@ describe('agrees with JSON.parse where JSON.parse is exact', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('parseJsonWithCanonical: the canonical text built while parsing', () => {
+  const both = (text: string): void => {
+    const r = parseJsonWithCanonical(text);
+    expect(r.value).toStrictEqual(parseJsonExact(text));
+    expect(r.canonical, text).toBe(canonicalJson(parseJsonExact(text)));
+  };
+  it('equals the serializer on random values in random layouts and escapes (fast-check)', () => {
+    const escapeAll = (t: string): string =>
+      t.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    fc.assert(
+      fc.property(
+        fc.jsonValue().filter((v) => !JSON.stringify(v).includes('-0')),
+        fc.constantFrom(undefined, 1, '\t'),
+        fc.boolean(),
+        (v, indent, escape) => {
+          const text = JSON.stringify(v, null, indent);
+          both(escape ? escapeAll(text) : text);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+  it('hand cases: big integers, number spellings, member order, escapes, empty containers', () => {
+    for (const text of [
+      '{"b": 1796569260694147634, "a": [1.50, 1E2, -7, 0.0, 1e21], "\\u0063": "\\/x\\n"}',
+      '{"z": {}, "y": [], "x": [[], {}], "é": "\\ud83d\\ude00", "A": null, "B": true}',
+      '[{"b":1,"a":2},{"aa":1,"a":2,"":3}]',
+      '"only \\"quoted\\""',
+      '123456789012345678901234567890',
+    ]) {
+      both(text);
+    }
+  });
+  it('no canonical text for a lone surrogate (the serializer reports it)', () => {
+    expect(parseJsonWithCanonical('{"a": "\\ud800"}').canonical).toBeUndefined();
+    expect(parseJsonWithCanonical('{"\\udc00": 1}').canonical).toBeUndefined();
   });
 });
