@@ -141,12 +141,14 @@ describe('bench/shard-load.ts against a real shard', () => {
       expect(single.error_rate).toBe(0);
       expect(await size()).toBe(batch.decisions + single.decisions);
 
-      // The same tag again: the same record_ids, all answered with their originals.
+      // The same tag again: the same record_ids from the start, each already stored answered
+      // with its original (on a loaded machine the repeat may run past the first run's count:
+      // only those ids are new).
       const again = await load('batch', '1', '0.2', '200', '1000', 'lg');
       expect(again.error_rate).toBe(0);
       expect(again.decisions).toBeGreaterThan(0);
-      expect(again.decisions).toBeLessThanOrEqual(batch.decisions);
-      expect(await size()).toBe(batch.decisions + single.decisions);
+      const fresh = Math.max(0, again.decisions - batch.decisions);
+      expect(await size()).toBe(batch.decisions + single.decisions + fresh);
     } finally {
       await shard.stop();
     }
