@@ -122,6 +122,12 @@ describe('agdrArguments', () => {
     expect(args({ command: ['/app/dist/cli/agdr.js', 'verify'] })).toEqual(['verify']);
   });
 
+  it('refuses a container of another image', () => {
+    expect(() => args({ image: 'busybox:1.36' })).toThrow(
+      /spec\.containers\[0\]\.image: the pod runner runs only agdr\.dev\/agdr:test, not "busybox:1\.36"/,
+    );
+  });
+
   it('refuses any other command', () => {
     expect(() => args({ command: ['sh', '-c', 'agdr shard'] })).toThrow(
       /spec\.containers\[0\]\.command: the pod runner runs only the agdr entrypoint/,

@@ -17,13 +17,22 @@ const IMAGE_CMD = ['--help'];
 /**
  * The agdr CLI arguments the container would run, after `$(VAR)` expansion (kubelet's rules:
  * `command` replaces ENTRYPOINT and drops CMD, `args` replaces CMD). Throws PodSpecError when the
- * command is not the agdr entrypoint, since nothing else from the image can run here.
+ * command is not the agdr entrypoint or the image is another one, since nothing else can run
+ * here.
  */
 export function agdrArguments(
   container: V1Container,
   env: ReadonlyMap<string, string>,
   field: string,
 ): string[] {
+  if (container.image !== AGDR_TEST_IMAGE) {
+    // A pod is the runner's when one container runs the image; any other container cannot run.
+    throw new PodSpecError(
+      'UNSUPPORTED_IMAGE',
+      `${field}.image`,
+      `the pod runner runs only ${AGDR_TEST_IMAGE}, not ${JSON.stringify(container.image)}`,
+    );
+  }
   const expand = (s: string): string => expandKubeVars(s, (name) => env.get(name));
   const command = (container.command ?? IMAGE_ENTRYPOINT).map(expand);
   const args = (container.args ?? (container.command ? [] : IMAGE_CMD)).map(expand);
