@@ -147,7 +147,16 @@ export async function reconcile(
   const ns = cluster.metadata.namespace ?? 'default';
   const names = objectNames(cluster.metadata.name);
   const log = ctx.log.child({ cluster: `${ns}/${cluster.metadata.name}` });
-  const routingCm = ctx.cache.get<V1ConfigMap>('ConfigMap', ns, names.routingConfigMap);
+  // The routing table is the routing log: read it from the apiserver when the cache lacks it,
+  // so a stale cache can never make a new table replace the published one.
+  const routingCm =
+    ctx.cache.get<V1ConfigMap>('ConfigMap', ns, names.routingConfigMap) ??
+    (await ctx.kube.read<V1ConfigMap>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ns,
+      name: names.routingConfigMap,
+    }));
   let table = publishedTable(routingCm);
   let blocker: Blocker | undefined;
   let shardKeys = new Map<number, PublicKeyView>();
@@ -161,7 +170,10 @@ export async function reconcile(
     });
     const keys = await ensureKeys(cluster, replicas, ctx);
     shardKeys = keys.shardKeys;
-    const routing = desiredRoutingConfigMap(cluster, table !== undefined ? { table } : {});
+    const routing = desiredRoutingConfigMap(
+      cluster,
+      table !== undefined ? { table } : { replicas },
+    );
     table ??= publishedTable(routing);
     const endpoints = shardPods(ctx.cache, cluster, replicas).map(({ id, pod }) => ({
       id,

@@ -34,11 +34,14 @@ function configMap(
 }
 
 /**
- * The first routing epoch table of a cluster: epoch 0 from the beginning of time, over
- * spec.shards shards, with the spec's strategy, its default key pointers, bucket function and
+ * The first routing epoch table of a cluster: epoch 0 from the beginning of time, over the
+ * shards it runs (spec.shards when created), with the spec's strategy, its default key pointers, bucket function and
  * parameters.
  */
-export function initialEpochTable(cluster: AgDRClusterStored): EpochTable {
+export function initialEpochTable(
+  cluster: AgDRClusterStored,
+  shards = cluster.spec.shards,
+): EpochTable {
   const r = cluster.spec.routing;
   return {
     epochs: [
@@ -47,7 +50,7 @@ export function initialEpochTable(cluster: AgDRClusterStored): EpochTable {
         strategy: r.strategy,
         key_pointers: defaultKeyPointers(r.strategy),
         bucket: r.bucket,
-        shards: cluster.spec.shards,
+        shards,
         params: {
           ...(r.windowNs !== undefined ? { window_ns: r.windowNs } : {}),
           ...(r.domainMap !== undefined ? { map: r.domainMap } : {}),
@@ -65,9 +68,9 @@ export function initialEpochTable(cluster: AgDRClusterStored): EpochTable {
  */
 export function desiredRoutingConfigMap(
   cluster: AgDRClusterStored,
-  observed: { table?: EpochTable },
+  observed: { table?: EpochTable; replicas?: number },
 ): V1ConfigMap {
-  const table = observed.table ?? initialEpochTable(cluster);
+  const table = observed.table ?? initialEpochTable(cluster, observed.replicas);
   return configMap(
     cluster,
     objectNames(cluster.metadata.name).routingConfigMap,

@@ -300,6 +300,14 @@ describe('routing ConfigMap', () => {
       },
     ]);
   });
+  it('covers the shards the StatefulSet already runs when none is published', () => {
+    const cm = desiredRoutingConfigMap(cluster().withShards(5).build(), { replicas: 3 });
+    expect(
+      (JSON.parse(cm.data?.['routing.json'] ?? '') as { epochs: { shards: number }[] }).epochs[0]
+        ?.shards,
+    ).toBe(3);
+  });
+
   it('keeps a published table as it is', () => {
     const published = initialEpochTable(cluster().withShards(2).build());
     const cm = desiredRoutingConfigMap(cluster().withShards(5).build(), { table: published });
