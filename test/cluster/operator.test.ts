@@ -289,6 +289,9 @@ describe('agdr operator', () => {
       30_000,
     );
     const takeover = Date.now() - killedAt;
+    console.log(
+      `leader killed: standby took over after ${takeover} ms (lease ${TIER_TIMING.leaseDurationS} s)`,
+    );
     expect(takeover).toBeLessThan(
       (TIER_TIMING.leaseDurationS + 2 * TIER_TIMING.retryPeriodS + 2) * 1000,
     );
@@ -310,6 +313,7 @@ describe('agdr operator', () => {
       async () => ((await lease()).holder === 'c' ? null : 'not yet'),
       30_000,
     );
+    console.log(`leader stopped: standby took over after ${Date.now() - stoppedAt} ms`);
     expect(Date.now() - stoppedAt).toBeLessThan((2 * TIER_TIMING.retryPeriodS + 2) * 1000);
   });
 
