@@ -25,7 +25,10 @@ Usage: agdr prove --coordinator URL --record-id ID [--record-id ID ...] [--out F
 
 Options:
   --coordinator URL    the coordinator (it lists the shards and serves global roots)
-  --record-id ID       the record's record_id (repeatable; with several, use --out-dir)
+  --record-id ID       the record's record_id (repeatable; with several, use --out-dir).
+                       Every shard is asked: a record_id is unique only within a shard, so
+                       an id held by two shards (or one that a shard could not be asked
+                       about) is refused, naming the shards and seqs: choose with --shard/--seq
   --shard N --seq S    the record by shard id and leaf index instead
   --out FILE           where to write the bundle (default: <record_id>.bundle.json; - for stdout)
   --out-dir DIR        directory for the bundles (<record_id>.bundle.json each)
@@ -33,8 +36,9 @@ Options:
   --timeout DURATION   per-request time limit (default: 30s)
   -h, --help           this text
 
-Exit status: 0 when every bundle was written; 1 if a record is unknown, not sealed yet, or the
-services' answers do not verify; 2 on bad usage.
+Exit status: 0 when every bundle was written; 1 if a record is unknown, ambiguous (its
+record_id on more than one shard, or a shard did not answer), not sealed yet, or the services'
+answers do not verify; 2 on bad usage.
 `;
 
 export const command: Command = {

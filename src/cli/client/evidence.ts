@@ -15,7 +15,8 @@ import type { ShardRecord } from '../../clients/shard-api.ts';
 
 export type RecordLocator = { recordId: string } | { shard: number; seq: number };
 
-export type EvidenceErrorCode = 'not_found' | 'not_sealed' | 'inconsistent' | 'unavailable';
+export type EvidenceErrorCode =
+  'not_found' | 'not_sealed' | 'inconsistent' | 'unavailable' | 'ambiguous';
 
 export class EvidenceError extends Error {
   override name = 'EvidenceError';
@@ -60,15 +61,32 @@ async function locate(
         }
       }),
     );
-    const hit = found.find((f) => f.record !== undefined);
-    if (hit === undefined || hit.record === undefined) {
-      const down = found
-        .filter((f) => f.error !== undefined)
-        .map((f) => `shard ${f.shard}: ${f.error}`);
+    // A record_id is unique within a shard only: two shards may each hold one (the same id with
+    // other routing keys). Proving whichever answers first could prove a planted record in
+    // place of the genuine one, so every shard must answer and exactly one may hold it.
+    const hits = found.filter((f) => f.record !== undefined);
+    const down = found.filter((f) => f.error !== undefined);
+    const id = JSON.stringify(at.recordId);
+    const named = (list: typeof found): string =>
+      list.map((f) => `shard ${f.shard} seq ${f.record?.seq}`).join(', ');
+    if (hits.length > 1) {
+      throw new EvidenceError(
+        'ambiguous',
+        `record_id ${id} is held by ${hits.length} shards (${named(hits)}); a record_id is unique only within a shard: choose one with --shard N --seq S`,
+      );
+    }
+    const hit = hits[0];
+    const downText = down.map((f) => `shard ${f.shard}: ${f.error}`).join('; ');
+    if (hit?.record === undefined) {
       throw new EvidenceError(
         down.length > 0 ? 'unavailable' : 'not_found',
-        `no shard holds record_id ${JSON.stringify(at.recordId)}` +
-          (down.length > 0 ? ` (no answer from ${down.join('; ')})` : ''),
+        `no shard holds record_id ${id}` + (down.length > 0 ? ` (no answer from ${downText})` : ''),
+      );
+    }
+    if (down.length > 0) {
+      throw new EvidenceError(
+        'unavailable',
+        `record_id ${id} is on ${named([hit])}, but not every shard answered (${downText}), so another may hold the same id; retry, or choose with --shard ${hit.shard} --seq ${hit.record.seq}`,
       );
     }
     return { shard: hit.shard, client: hit.client, record: hit.record };

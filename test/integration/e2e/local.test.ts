@@ -9,6 +9,9 @@ import { parseNote } from '../../../src/core/note.ts';
 import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
 import { blake3 } from '../../../src/core/hash.ts';
 import { fromHex } from '../../../src/core/bytes.ts';
+import { parseJsonExact } from '../../../src/core/json-exact.ts';
+import { routeDecision, type EpochTable } from '../../../src/core/routing.ts';
+import { recordLine, upstreamRecord } from '../../fixtures/records.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
 import { decisions, getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
 import type { AgdrProcess } from './harness.ts';
@@ -214,6 +217,47 @@ describe('agdr local, submit, prove, verify', () => {
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not_found: no shard holds record_id "no-such-record"/);
+  });
+
+  it('refuses to prove a record_id held by two shards, naming both; --shard/--seq chooses', async () => {
+    // The same record_id under two entities that route to different shards: each shard holds
+    // one (record_ids are unique per shard), and proving "the" record would pick one at random.
+    const table = await getJson<EpochTable>(`${info.coordinator}/v1/routing`);
+    const placed = new Map<number, string>();
+    for (let e = 0; placed.size < 2; e++) {
+      const line = recordLine(upstreamRecord(0, { id: 'twin-0', ctx: { entity_id: `twin-${e}` } }));
+      const shard = routeDecision(parseJsonExact(line) as Record<string, unknown>, table).shard;
+      if (!placed.has(shard)) placed.set(shard, line);
+    }
+    const seqs = new Map<number, number>();
+    for (const [shard, d] of placed) {
+      const url = info.shards.find((s) => s.id === shard)?.url as string;
+      const res = await fetch(`${url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: d,
+      });
+      expect(res.status).toBe(201);
+      seqs.set(shard, ((await res.json()) as { seq: number }).seq);
+    }
+    const out = path.join(dir, 'twin.bundle.json');
+    const args = ['prove', '--coordinator', info.coordinator, '--out', out, '--wait', '10s'];
+    const refused = await runAgdr([...args, '--record-id', 'twin-0']);
+    expect(refused.code).toBe(1);
+    for (const [shard, seq] of seqs) expect(refused.stderr).toContain(`shard ${shard} seq ${seq}`);
+    expect(refused.stderr).toMatch(
+      /ambiguous: record_id "twin-0" is held by 2 shards .* --shard N --seq S/,
+    );
+    expect(fs.existsSync(out)).toBe(false);
+    const [shard, seq] = [...seqs][0] as [number, number];
+    const chosen = await runAgdr([...args, '--shard', String(shard), '--seq', String(seq)]);
+    expect(chosen.code, chosen.stderr).toBe(0);
+    const bundle = JSON.parse(fs.readFileSync(out, 'utf8')) as { envelope: string };
+    expect(parseJsonExact(bundle.envelope)).toMatchObject({
+      shard,
+      seq,
+      decision: parseJsonExact(placed.get(shard) as string),
+    });
   });
 
   it('keeps one append-only global log: consistency between two global checkpoints verifies', async () => {
