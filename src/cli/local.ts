@@ -12,7 +12,7 @@ import { failureMessage } from './client/failure.ts';
 import { waitForSignal } from './client/signals.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import type { RoundResult, RunningCoordinator } from '../coordinator/coordinator.ts';
-import { startShard } from '../shard-runtime/index.ts';
+import { BodyBudget, DEFAULT_SHARD_LIMITS, startShard } from '../shard-runtime/index.ts';
 import { LogStoreError } from '../log-store/index.ts';
 
 const help = `agdr local — N shards and a coordinator on 127.0.0.1 (the embedded default)
@@ -119,6 +119,8 @@ export const command: Command = {
       await coordinator?.close();
       await Promise.all(shards.map((s) => s.close()));
     };
+    // One process: its shards share one bound on the request bodies held in memory.
+    const bodyBudget = new BodyBudget(DEFAULT_SHARD_LIMITS.maxInflightBodyBytes);
     try {
       for (const s of files.shards) {
         const running = await startShard({
@@ -131,6 +133,7 @@ export const command: Command = {
           namespace: files.namespace,
           cluster: files.cluster,
           checkpointIntervalMs,
+          bodyBudget,
           // One validation worker per shard while that stays within a small machine's cores.
           workers: files.shards.length <= 4 ? 1 : 0,
           logger: logger.child({ svc: `shard-${s.id}` }),

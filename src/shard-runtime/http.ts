@@ -159,7 +159,6 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   const ingest = (ndjson: boolean): Handler => {
     const limit = ndjson ? d.limits.maxBatchBodyBytes : d.limits.maxBodyBytes;
     return async (req, res) => {
-      const t0 = performance.now();
       admit(req, res, limit);
       const bytes = await readBody(req, res, {
         limit,
@@ -169,6 +168,14 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         if (err instanceof ShardApiError) d.metrics.reject(BODY_REJECTS[err.code] ?? 'bad_request');
         throw err;
       });
+      // Server-Timing's validate step starts once the body is in (as it did when express read it).
+      const t0 = performance.now();
+      // Shutdown may have begun while the body arrived.
+      if (!d.accepting())
+        reject(
+          'unavailable',
+          new ShardApiError(503, 'shutting_down', 'the shard is shutting down'),
+        );
       if (ndjson) {
         const lines = countLines(bytes, d.limits.maxBatchLines);
         if (lines > d.limits.maxBatchLines) {

@@ -12,3 +12,4 @@ export {
 } from './config.ts';
 export type { Receipt } from './ingest.ts';
 export { RoutingTableError } from './routing-table.ts';
+export { BodyBudget } from './request-body.ts';
