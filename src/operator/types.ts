@@ -53,6 +53,11 @@ export const MAX_SHARDS = 1024;
 export interface AgDRRoutingSpec {
   strategy?: RoutingStrategyName;
   bucket?: BucketFunctionName;
+  /**
+   * JSON pointers the routing key is read from, in order (core defaultKeyPointers when absent).
+   * Part of every routing epoch the operator writes. Immutable.
+   */
+  keyPointers?: string[];
   /** Window length in ns (decimal string); required for time-partitioned. */
   windowNs?: string;
   /** domain -> shard id, for domain-partitioned. */

@@ -157,6 +157,7 @@ const full: AgDRCluster = {
     routing: {
       strategy: 'domain-partitioned',
       bucket: 'jump',
+      keyPointers: ['/domain', '/ctx/domain'],
       windowNs: '3600000000000',
       domainMap: { lending: 1, claims: 2 },
       defaultShard: 0,
