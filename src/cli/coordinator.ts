@@ -2,10 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import type { Command } from './command.ts';
-import { parseFlags, UsageError } from './command.ts';
-import { usageExit } from './client/usage.ts';
-import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
+import { defineCommand, UsageError } from './command.ts';
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+  required,
+  shardsFlag,
+} from './client/duration.ts';
 import {
   openSigner,
   parseSignerFlags,
@@ -15,13 +21,10 @@ import {
   type SignerFlags,
 } from './signer-flags.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
-import { parseShardDirectory } from '../clients/shard-endpoints.ts';
 import { DIR_MODE } from '../log-store/index.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import type { CoordinatorConfig } from '../coordinator/coordinator.ts';
-import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import { coordinatorKeyEntry } from '../coordinator/checkpoints.ts';
-import { ClientError } from '../clients/errors.ts';
 import { failureMessage } from './client/failure.ts';
 import { waitForSignal } from './client/signals.ts';
 
@@ -70,79 +73,94 @@ API: GET /v1/global-roots, /v1/global-roots/latest, /v1/global-roots/:id, /v1/ch
 /v1/shards, /healthz, /readyz, /metrics (see docs/API.md).
 `;
 
-export const command: Command = {
+const options = {
+  shards: { type: 'string' },
+  'shards-file': { type: 'string' },
+  data: { type: 'string' },
+  trust: { type: 'string' },
+  routing: { type: 'string' },
+  key: { type: 'string' },
+  interval: { type: 'string', default: '60s' },
+  'publish-url': { type: 'string' },
+  namespace: { type: 'string', default: 'default' },
+  cluster: { type: 'string', default: 'local' },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '7070' },
+  concurrency: { type: 'string', default: '64' },
+  'shard-timeout': { type: 'string', default: '5s' },
+  'log-level': { type: 'string', default: 'info' },
+  json: { type: 'boolean', default: false },
+  ...SIGNER_FLAG_OPTIONS,
+} as const;
+
+/** What `agdr coordinator` runs with: the coordinator's config less what run() creates. */
+export interface CoordinatorCommandConfig extends Omit<
+  CoordinatorConfig,
+  'signer' | 'logger' | 'onSealed' | 'readerFor' | 'clockNs'
+> {
+  /** Where the signing key lives. */
+  signer: SignerFlags;
+  /** The coordinator key file with --signer file (created if missing). */
+  keyFile: string;
+  logLevel: string;
+  json: boolean;
+}
+
+export const command = defineCommand({
   name: 'coordinator',
   summary: 'run the Root Merkle Coordinator',
   help,
-  async run(argv) {
-    let flags;
-    let config: ReturnType<typeof checkFlags>;
-    let signerFlags: SignerFlags;
-    try {
-      flags = parseFlags(argv, {
-        shards: { type: 'string' },
-        'shards-file': { type: 'string' },
-        data: { type: 'string' },
-        trust: { type: 'string' },
-        routing: { type: 'string' },
-        key: { type: 'string' },
-        interval: { type: 'string', default: '60s' },
-        'publish-url': { type: 'string' },
-        namespace: { type: 'string', default: 'default' },
-        cluster: { type: 'string', default: 'local' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '7070' },
-        concurrency: { type: 'string', default: '64' },
-        'shard-timeout': { type: 'string', default: '5s' },
-        'log-level': { type: 'string', default: 'info' },
-        json: { type: 'boolean', default: false },
-        ...SIGNER_FLAG_OPTIONS,
-      }).values;
-      for (const name of ['data', 'trust', 'routing'] as const) {
-        if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
-      }
-      if ((flags.shards === undefined) === (flags['shards-file'] === undefined))
-        throw new UsageError('give one of --shards and --shards-file');
-      config = checkFlags(flags);
-      signerFlags = parseSignerFlags(flags);
-    } catch (err) {
-      return usageExit('coordinator', err);
-    }
+  options,
+  configure(flags): CoordinatorCommandConfig {
+    const given = required(flags, 'data', 'trust', 'routing');
+    if ((flags.shards === undefined) === (flags['shards-file'] === undefined))
+      throw new UsageError('give one of --shards and --shards-file');
+    const intervalMs = parseDuration(flags.interval, '--interval');
+    if (intervalMs < 1000) throw new UsageError('--interval: must be at least 1s');
+    const publishUrl = flags['publish-url'];
+    if (publishUrl !== undefined) parseHttpUrl(publishUrl, '--publish-url');
+    const dataDir = path.resolve(given.data);
+    return {
+      namespace: flags.namespace,
+      cluster: flags.cluster,
+      dataDir,
+      shards: flags.shards === undefined ? { kind: 'list', shards: [] } : shardsFlag(flags.shards),
+      ...(flags['shards-file'] !== undefined
+        ? { shardsFile: path.resolve(flags['shards-file']) }
+        : {}),
+      intervalMs,
+      trustFile: path.resolve(given.trust),
+      routingFile: path.resolve(given.routing),
+      ...(publishUrl !== undefined ? { publishUrl } : {}),
+      host: flags.host,
+      port: parsePort(flags.port, '--port'),
+      concurrency: parsePositiveInt(flags.concurrency, '--concurrency', 4096),
+      shardTimeoutMs: parseDuration(flags['shard-timeout'], '--shard-timeout'),
+      signer: parseSignerFlags(flags),
+      keyFile: flags.key ?? path.join(dataDir, 'coordinator.key'),
+      logLevel: parseLogLevel(flags['log-level']),
+      json: flags.json,
+    };
+  },
+  async run({ signer: signerFlags, keyFile, logLevel, json, ...config }) {
     let opened: OpenedSigner | undefined;
     try {
-      const dataDir = path.resolve(flags.data as string);
-      fs.mkdirSync(dataDir, { recursive: true, mode: DIR_MODE });
+      fs.mkdirSync(config.dataDir, { recursive: true, mode: DIR_MODE });
       // Logs (JSON lines) go to stderr, as the shard's do; stdout is for --json.
-      const logger = pino(
-        { level: flags['log-level'], base: { svc: 'coordinator' } },
-        pino.destination(2),
-      );
-      const origin = coordinatorOrigin(flags.namespace, flags.cluster);
+      const logger = pino({ level: logLevel, base: { svc: 'coordinator' } }, pino.destination(2));
+      const origin = coordinatorOrigin(config.namespace, config.cluster);
       opened = await openSigner(signerFlags, {
         name: origin,
-        namespace: flags.namespace,
-        cluster: flags.cluster,
+        namespace: config.namespace,
+        cluster: config.cluster,
         component: 'coordinator',
-        keyFile: flags.key ?? path.join(dataDir, 'coordinator.key'),
+        keyFile,
         logger,
       });
       const signer = opened.signer;
-      const running = await startCoordinator({
-        namespace: flags.namespace,
-        cluster: flags.cluster,
-        dataDir,
-        trustFile: path.resolve(flags.trust as string),
-        routingFile: path.resolve(flags.routing as string),
-        ...(flags['shards-file'] !== undefined
-          ? { shardsFile: path.resolve(flags['shards-file']) }
-          : {}),
-        signer,
-        host: flags.host,
-        logger,
-        ...config,
-      });
+      const running = await startCoordinator({ ...config, signer, logger });
       process.stderr.write(`agdr coordinator: listening on ${running.url}\n`);
-      if (flags.json) {
+      if (json) {
         const key = coordinatorKeyEntry(signer).verifier_key;
         process.stdout.write(
           JSON.stringify({ url: running.url, origin, verifier_key: key }) + '\n',
@@ -166,45 +184,4 @@ export const command: Command = {
       await opened?.close();
     }
   },
-};
-
-type FlagValues = Record<string, string | boolean | undefined>;
-
-/** Every flag value checked before anything is created on disk; throws UsageError. */
-function checkFlags(
-  flags: FlagValues,
-): Pick<
-  CoordinatorConfig,
-  'shards' | 'intervalMs' | 'publishUrl' | 'port' | 'concurrency' | 'shardTimeoutMs'
-> {
-  const str = (name: string): string => flags[name] as string;
-  const intervalMs = parseDuration(str('interval'), '--interval');
-  if (intervalMs < 1000) throw new UsageError('--interval: must be at least 1s');
-  const port = Number(str('port'));
-  if (!/^\d+$/.test(str('port')) || port > 65535)
-    throw new UsageError(`--port: '${str('port')}' is not a port number (0 to 65535)`);
-  if (!LOG_LEVELS.includes(str('log-level'))) {
-    throw new UsageError(
-      `--log-level: '${str('log-level')}' is not one of ${LOG_LEVELS.join(', ')}`,
-    );
-  }
-  let shards: ShardDirectory = { kind: 'list', shards: [] };
-  try {
-    if (flags.shards !== undefined) shards = parseShardDirectory(str('shards'));
-  } catch (err) {
-    if (!(err instanceof ClientError)) throw err;
-    throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
-  }
-  const publishUrl = flags['publish-url'] as string | undefined;
-  if (publishUrl !== undefined) parseHttpUrl(publishUrl, '--publish-url');
-  return {
-    shards,
-    intervalMs,
-    ...(publishUrl !== undefined ? { publishUrl } : {}),
-    port,
-    concurrency: parsePositiveInt(str('concurrency'), '--concurrency', 4096),
-    shardTimeoutMs: parseDuration(str('shard-timeout'), '--shard-timeout'),
-  };
-}
-
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+});

@@ -2,10 +2,8 @@
 // keys, a routing table and trust bundle it writes itself. No Kubernetes, no Vault.
 import path from 'node:path';
 import pino from 'pino';
-import type { Command } from './command.ts';
-import { parseFlags, UsageError } from './command.ts';
-import { usageExit } from './client/usage.ts';
-import { parseDuration, parsePositiveInt } from './client/duration.ts';
+import { defineCommand, UsageError } from './command.ts';
+import { parseDuration, parsePort, parsePositiveInt } from './client/duration.ts';
 import { existingShardCount, prepareLocalCluster } from './client/local-cluster.ts';
 import type { LocalClusterFiles } from './client/local-cluster.ts';
 import { failureMessage } from './client/failure.ts';
@@ -46,48 +44,59 @@ Then, in another terminal:
   agdr verify bundle.json --trust DIR/trust.json
 `;
 
-export const command: Command = {
+const options = {
+  shards: { type: 'string' },
+  data: { type: 'string', default: './agdr-data' },
+  port: { type: 'string', default: '7070' },
+  interval: { type: 'string', default: '5s' },
+  'checkpoint-interval': { type: 'string', default: '1s' },
+  json: { type: 'boolean', default: false },
+  init: { type: 'boolean', default: false },
+} as const;
+
+export interface LocalConfig {
+  dataDir: string;
+  /** Undefined: as many as the data directory holds (4 for a new one). */
+  shards: number | undefined;
+  /** The coordinator's port; shard i listens on basePort + 1 + i (all free ports for 0). */
+  basePort: number;
+  intervalMs: number;
+  checkpointIntervalMs: number;
+  json: boolean;
+  /** Only prepare the data directory and print what it holds. */
+  init: boolean;
+}
+
+export const command = defineCommand({
   name: 'local',
   summary: 'run N shards and a coordinator on 127.0.0.1',
   help,
-  async run(argv) {
-    let values;
-    try {
-      values = parseFlags(argv, {
-        shards: { type: 'string' },
-        data: { type: 'string', default: './agdr-data' },
-        port: { type: 'string', default: '7070' },
-        interval: { type: 'string', default: '5s' },
-        'checkpoint-interval': { type: 'string', default: '1s' },
-        json: { type: 'boolean', default: false },
-        init: { type: 'boolean', default: false },
-      }).values;
-    } catch (err) {
-      return usageExit('local', err);
-    }
-    const dataDir = path.resolve(values.data);
+  options,
+  configure(flags): LocalConfig {
+    const intervalMs = parseDuration(flags.interval, '--interval');
+    if (intervalMs < 1000) throw new UsageError('--interval: must be at least 1s');
+    return {
+      dataDir: path.resolve(flags.data),
+      shards:
+        flags.shards === undefined ? undefined : parsePositiveInt(flags.shards, '--shards', 256),
+      basePort: parsePort(flags.port, '--port'),
+      intervalMs,
+      checkpointIntervalMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
+      json: flags.json,
+      init: flags.init,
+    };
+  },
+  async run(values) {
+    const { dataDir, basePort, intervalMs, checkpointIntervalMs } = values;
     let files: LocalClusterFiles;
-    let basePort: number;
-    let intervalMs: number;
-    let checkpointIntervalMs: number;
     try {
-      const stored = existingShardCount(dataDir);
-      const shardCount =
-        values.shards !== undefined
-          ? parsePositiveInt(values.shards, '--shards', 256)
-          : (stored ?? 4);
-      intervalMs = parseDuration(values.interval, '--interval');
-      if (intervalMs < 1000) throw new UsageError('--interval: must be at least 1s');
-      checkpointIntervalMs = parseDuration(values['checkpoint-interval'], '--checkpoint-interval');
-      if (!/^\d+$/.test(values.port) || Number(values.port) + shardCount > 65535) {
-        throw new UsageError(
-          `--port: '${values.port}' leaves no room for ${shardCount} shard ports`,
-        );
+      const shardCount = values.shards ?? existingShardCount(dataDir) ?? 4;
+      if (basePort + shardCount > 65535) {
+        throw new UsageError(`--port: '${basePort}' leaves no room for ${shardCount} shard ports`);
       }
-      basePort = Number(values.port);
       files = await prepareLocalCluster(dataDir, shardCount);
     } catch (err) {
-      if (err instanceof UsageError) return usageExit('local', err);
+      if (err instanceof UsageError) throw err;
       process.stderr.write(`agdr local: ${failureMessage(err)}\n`);
       return 1;
     }
@@ -204,7 +213,7 @@ export const command: Command = {
     await closeAll();
     return 0;
   },
-};
+});
 
 let lastLine = '';
 

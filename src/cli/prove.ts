@@ -1,9 +1,7 @@
 // `agdr prove`: write an evidence bundle for one record (or several) from running services.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command.ts';
-import { parseFlags, UsageError } from './command.ts';
-import { usageExit } from './client/usage.ts';
+import { defineCommand, UsageError } from './command.ts';
 import { parseDuration, parseHttpUrl } from './client/duration.ts';
 import { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { buildEvidenceBundle, EvidenceError } from './client/evidence.ts';
@@ -41,50 +39,63 @@ record_id on more than one shard, or a shard did not answer), not sealed yet, or
 answers do not verify; 2 on bad usage.
 `;
 
-export const command: Command = {
+const options = {
+  coordinator: { type: 'string' },
+  'record-id': { type: 'string', multiple: true },
+  shard: { type: 'string' },
+  seq: { type: 'string' },
+  out: { type: 'string' },
+  'out-dir': { type: 'string' },
+  wait: { type: 'string', default: '0s' },
+  timeout: { type: 'string', default: '30s' },
+} as const;
+
+export interface ProveConfig {
+  coordinator: string;
+  targets: RecordLocator[];
+  /** One bundle's file ('-': stdout), or undefined to write each to outDir. */
+  out: string | undefined;
+  outDir: string | undefined;
+  waitMs: number;
+  timeoutMs: number;
+}
+
+export const command = defineCommand({
   name: 'prove',
   summary: 'write an evidence bundle for one record',
   help,
-  async run(argv) {
-    let values;
+  options,
+  configure(values): ProveConfig {
     const targets: RecordLocator[] = [];
-    let waitMs: number;
-    let timeoutMs: number;
-    try {
-      values = parseFlags(argv, {
-        coordinator: { type: 'string' },
-        'record-id': { type: 'string', multiple: true },
-        shard: { type: 'string' },
-        seq: { type: 'string' },
-        out: { type: 'string' },
-        'out-dir': { type: 'string' },
-        wait: { type: 'string', default: '0s' },
-        timeout: { type: 'string', default: '30s' },
-      }).values;
-      if (values.coordinator === undefined) throw new UsageError('--coordinator URL is required');
-      parseHttpUrl(values.coordinator, '--coordinator');
-      for (const id of values['record-id'] ?? []) targets.push({ recordId: id });
-      if ((values.shard === undefined) !== (values.seq === undefined))
-        throw new UsageError('--shard and --seq go together');
-      if (values.shard !== undefined) {
-        if (targets.length > 0) throw new UsageError('give --record-id or --shard/--seq, not both');
-        if (!/^\d+$/.test(values.shard) || !/^\d+$/.test(values.seq as string))
-          throw new UsageError('--shard and --seq are whole numbers');
-        targets.push({ shard: Number(values.shard), seq: Number(values.seq) });
-      }
-      if (targets.length === 0) throw new UsageError('give --record-id ID or --shard N --seq S');
-      if (targets.length > 1 && values.out !== undefined)
-        throw new UsageError('several records need --out-dir, not --out');
-      if (values.out !== undefined && values['out-dir'] !== undefined)
-        throw new UsageError('give --out or --out-dir, not both');
-      waitMs =
-        values.wait === '0s' || values.wait === '0' ? 0 : parseDuration(values.wait, '--wait');
-      timeoutMs = parseDuration(values.timeout, '--timeout');
-    } catch (err) {
-      return usageExit('prove', err);
+    if (values.coordinator === undefined) throw new UsageError('--coordinator URL is required');
+    parseHttpUrl(values.coordinator, '--coordinator');
+    for (const id of values['record-id'] ?? []) targets.push({ recordId: id });
+    if ((values.shard === undefined) !== (values.seq === undefined))
+      throw new UsageError('--shard and --seq go together');
+    if (values.shard !== undefined) {
+      if (targets.length > 0) throw new UsageError('give --record-id or --shard/--seq, not both');
+      if (!/^\d+$/.test(values.shard) || !/^\d+$/.test(values.seq as string))
+        throw new UsageError('--shard and --seq are whole numbers');
+      targets.push({ shard: Number(values.shard), seq: Number(values.seq) });
     }
+    if (targets.length === 0) throw new UsageError('give --record-id ID or --shard N --seq S');
+    if (targets.length > 1 && values.out !== undefined)
+      throw new UsageError('several records need --out-dir, not --out');
+    if (values.out !== undefined && values['out-dir'] !== undefined)
+      throw new UsageError('give --out or --out-dir, not both');
+    return {
+      coordinator: values.coordinator,
+      targets,
+      out: values.out,
+      outDir: values['out-dir'],
+      waitMs:
+        values.wait === '0s' || values.wait === '0' ? 0 : parseDuration(values.wait, '--wait'),
+      timeoutMs: parseDuration(values.timeout, '--timeout'),
+    };
+  },
+  async run({ targets, waitMs, timeoutMs, ...values }) {
     const coordinator = new CoordinatorClient(values.coordinator, timeoutMs);
-    if (values['out-dir'] !== undefined) fs.mkdirSync(values['out-dir'], { recursive: true });
+    if (values.outDir !== undefined) fs.mkdirSync(values.outDir, { recursive: true });
     let failures = 0;
     for (const target of targets) {
       const label =
@@ -96,7 +107,7 @@ export const command: Command = {
         const bytes = serializeBundle(bundle);
         const recordId = JSON.parse(bundle.envelope).decision.record_id as string;
         const name = `${recordId}.bundle.json`;
-        const out = values.out ?? path.join(values['out-dir'] ?? '.', name);
+        const out = values.out ?? path.join(values.outDir ?? '.', name);
         if (out === '-') process.stdout.write(bytes);
         else fs.writeFileSync(out, bytes);
         const r = bundle.seal.record;
@@ -112,4 +123,4 @@ export const command: Command = {
     }
     return failures > 0 ? 1 : 0;
   },
-};
+});

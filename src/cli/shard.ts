@@ -4,8 +4,15 @@ import { pino } from 'pino';
 import { shardOrigin } from '../core/checkpoint.ts';
 import { DEFAULT_BATCH_BYTES, LogStoreError } from '../log-store/index.ts';
 import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
-import { parseDuration, parsePositiveInt } from './client/duration.ts';
-import { parseFlags, UsageError, type Command } from './command.ts';
+import type { ShardOptions } from '../shard-runtime/index.ts';
+import {
+  parseDuration,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+  required,
+} from './client/duration.ts';
+import { defineCommand, UsageError } from './command.ts';
 import { waitForSignal } from './client/signals.ts';
 import {
   openSigner,
@@ -116,126 +123,117 @@ function byteCount(text: string, flag: string): number {
   return parsePositiveInt(text, flag, 2 ** 31 - 1);
 }
 
-export const command: Command = {
+const options = {
+  data: { type: 'string' },
+  'shard-id': { type: 'string' },
+  routing: { type: 'string' },
+  key: { type: 'string' },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '7071' },
+  'checkpoint-interval': { type: 'string', default: '1s' },
+  namespace: { type: 'string', default: 'default' },
+  cluster: { type: 'string', default: 'local' },
+  'max-batch-entries': { type: 'string', default: '16384' },
+  'max-batch-bytes': { type: 'string', default: String(DEFAULT_BATCH_BYTES) },
+  'max-batch-wait': { type: 'string', default: '0ms' },
+  'max-body': { type: 'string', default: String(4 << 20) },
+  'max-batch-body': { type: 'string', default: String(64 << 20) },
+  'max-batch-lines': { type: 'string', default: '20000' },
+  'max-inflight-body': { type: 'string', default: String(128 << 20) },
+  'body-timeout': { type: 'string', default: '10s' },
+  'headers-timeout': { type: 'string', default: '10s' },
+  'request-timeout': { type: 'string', default: '120s' },
+  'max-connections': { type: 'string', default: '1024' },
+  'allow-origin': { type: 'string', multiple: true },
+  'allow-host': { type: 'string', multiple: true },
+  workers: { type: 'string' },
+  'full-check': { type: 'boolean', default: false },
+  'scrub-rate': { type: 'string', default: '1000' },
+  json: { type: 'boolean', default: false },
+  'log-level': { type: 'string', default: 'info' },
+  ...SIGNER_FLAG_OPTIONS,
+} as const;
+
+/** What `agdr shard` runs with: the shard's options less the logger, which run() creates. */
+export interface ShardCommandConfig extends Omit<ShardOptions, 'logger' | 'signer'> {
+  /** Where the signing key lives. */
+  signer: SignerFlags;
+  namespace: string;
+  cluster: string;
+  keyFile: string;
+  /** Undefined: one less than the cores (defaultWorkers()). */
+  workers: number | undefined;
+  logLevel: string;
+  json: boolean;
+}
+
+export const command = defineCommand({
   name: 'shard',
   summary: 'run one shard: durable Merkle log of decisions with an HTTP API',
   help,
-  async run(argv) {
-    let flags;
-    try {
-      flags = parseFlags(argv, {
-        data: { type: 'string' },
-        'shard-id': { type: 'string' },
-        routing: { type: 'string' },
-        key: { type: 'string' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '7071' },
-        'checkpoint-interval': { type: 'string', default: '1s' },
-        namespace: { type: 'string', default: 'default' },
-        cluster: { type: 'string', default: 'local' },
-        'max-batch-entries': { type: 'string', default: '16384' },
-        'max-batch-bytes': { type: 'string', default: String(DEFAULT_BATCH_BYTES) },
-        'max-batch-wait': { type: 'string', default: '0ms' },
-        'max-body': { type: 'string', default: String(4 << 20) },
-        'max-batch-body': { type: 'string', default: String(64 << 20) },
-        'max-batch-lines': { type: 'string', default: '20000' },
-        'max-inflight-body': { type: 'string', default: String(128 << 20) },
-        'body-timeout': { type: 'string', default: '10s' },
-        'headers-timeout': { type: 'string', default: '10s' },
-        'request-timeout': { type: 'string', default: '120s' },
-        'max-connections': { type: 'string', default: '1024' },
-        'allow-origin': { type: 'string', multiple: true },
-        'allow-host': { type: 'string', multiple: true },
-        workers: { type: 'string' },
-        'full-check': { type: 'boolean', default: false },
-        'scrub-rate': { type: 'string', default: '1000' },
-        json: { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        ...SIGNER_FLAG_OPTIONS,
-      }).values;
-      for (const name of ['data', 'shard-id', 'routing'] as const) {
-        if (flags[name] === undefined) throw new UsageError(`--${name} is required`);
-      }
-    } catch (err) {
-      if (err instanceof UsageError) {
-        process.stderr.write(`agdr shard: ${err.message}\n\n${help}`);
-        return 2;
-      }
-      throw err;
-    }
-    let config;
-    let signerFlags: SignerFlags;
-    try {
-      signerFlags = parseSignerFlags(flags);
-      const shardId = flags['shard-id'] as string;
-      if (!/^(0|[1-9][0-9]{0,8})$/.test(shardId))
-        throw new UsageError('--shard-id: not a shard id');
-      const port = Number(flags.port);
-      if (!/^\d+$/.test(flags.port) || port > 65535)
-        throw new UsageError('--port: not a port number');
-      const wait = flags['max-batch-wait'].trim();
-      const workers = flags.workers;
-      if (workers !== undefined && !/^\d+$/.test(workers))
-        throw new UsageError('--workers: not a whole number');
-      const dataDir = path.resolve(flags.data as string);
-      config = {
-        dataDir,
-        shardId: Number(shardId),
-        routingFile: path.resolve(flags.routing as string),
-        keyFile: path.resolve(flags.key ?? path.join(dataDir, 'key.json')),
-        host: flags.host,
-        port,
-        checkpointIntervalMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
-        namespace: flags.namespace,
-        cluster: flags.cluster,
-        maxBatchEntries: parsePositiveInt(
-          flags['max-batch-entries'],
-          '--max-batch-entries',
-          1 << 20,
-        ),
-        maxBatchBytes: byteCount(flags['max-batch-bytes'], '--max-batch-bytes'),
-        maxBatchWaitMs: /^0+(ms|s)?$/.test(wait) ? 0 : parseDuration(wait, '--max-batch-wait'),
-        limits: {
-          maxBodyBytes: byteCount(flags['max-body'], '--max-body'),
-          maxBatchBodyBytes: byteCount(flags['max-batch-body'], '--max-batch-body'),
-          maxBatchLines: parsePositiveInt(
-            flags['max-batch-lines'],
-            '--max-batch-lines',
-            10_000_000,
-          ),
-          maxInflightBodyBytes: byteCount(flags['max-inflight-body'], '--max-inflight-body'),
-          bodyIdleTimeoutMs: parseDuration(flags['body-timeout'], '--body-timeout'),
-          headersTimeoutMs: parseDuration(flags['headers-timeout'], '--headers-timeout'),
-          requestTimeoutMs: parseDuration(flags['request-timeout'], '--request-timeout'),
-          maxConnections: parsePositiveInt(flags['max-connections'], '--max-connections', 1 << 20),
-        },
-        allowOrigins: (flags['allow-origin'] ?? []).map((o) => parseOrigin(o)),
-        allowHosts: (flags['allow-host'] ?? []).map((h) => parseHostPattern(h)),
-        workers: workers === undefined ? defaultWorkers() : Number(workers),
-        fullCheck: flags['full-check'],
-        scrubRecordsPerSecond: wholeNumber(flags['scrub-rate'], '--scrub-rate'),
-        logger: pino({ level: flags['log-level'], base: { svc: 'shard' } }, pino.destination(2)),
-      };
-    } catch (err) {
-      if (err instanceof UsageError) {
-        process.stderr.write(`agdr shard: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
+  options,
+  configure(flags): ShardCommandConfig {
+    const given = required(flags, 'data', 'shard-id', 'routing');
+    if (!/^(0|[1-9][0-9]{0,8})$/.test(given['shard-id']))
+      throw new UsageError('--shard-id: not a shard id');
+    const wait = flags['max-batch-wait'].trim();
+    const workers = flags.workers;
+    if (workers !== undefined && !/^\d+$/.test(workers))
+      throw new UsageError('--workers: not a whole number');
+    const dataDir = path.resolve(given.data);
+    return {
+      signer: parseSignerFlags(flags),
+      dataDir,
+      shardId: Number(given['shard-id']),
+      routingFile: path.resolve(given.routing),
+      keyFile: path.resolve(flags.key ?? path.join(dataDir, 'key.json')),
+      host: flags.host,
+      port: parsePort(flags.port, '--port'),
+      checkpointIntervalMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
+      namespace: flags.namespace,
+      cluster: flags.cluster,
+      maxBatchEntries: parsePositiveInt(flags['max-batch-entries'], '--max-batch-entries', 1 << 20),
+      maxBatchBytes: byteCount(flags['max-batch-bytes'], '--max-batch-bytes'),
+      maxBatchWaitMs: /^0+(ms|s)?$/.test(wait) ? 0 : parseDuration(wait, '--max-batch-wait'),
+      limits: {
+        maxBodyBytes: byteCount(flags['max-body'], '--max-body'),
+        maxBatchBodyBytes: byteCount(flags['max-batch-body'], '--max-batch-body'),
+        maxBatchLines: parsePositiveInt(flags['max-batch-lines'], '--max-batch-lines', 10_000_000),
+        maxInflightBodyBytes: byteCount(flags['max-inflight-body'], '--max-inflight-body'),
+        bodyIdleTimeoutMs: parseDuration(flags['body-timeout'], '--body-timeout'),
+        headersTimeoutMs: parseDuration(flags['headers-timeout'], '--headers-timeout'),
+        requestTimeoutMs: parseDuration(flags['request-timeout'], '--request-timeout'),
+        maxConnections: parsePositiveInt(flags['max-connections'], '--max-connections', 1 << 20),
+      },
+      allowOrigins: (flags['allow-origin'] ?? []).map((o) => parseOrigin(o)),
+      allowHosts: (flags['allow-host'] ?? []).map((h) => parseHostPattern(h)),
+      workers: workers === undefined ? undefined : Number(workers),
+      fullCheck: flags['full-check'],
+      scrubRecordsPerSecond: wholeNumber(flags['scrub-rate'], '--scrub-rate'),
+      logLevel: parseLogLevel(flags['log-level']),
+      json: flags.json,
+    };
+  },
+  async run({ signer: signerFlags, logLevel, json, workers, ...options }) {
+    const logger = pino({ level: logLevel, base: { svc: 'shard' } }, pino.destination(2));
     let running;
     let opened;
     try {
-      const origin = shardOrigin(config.namespace, config.cluster, config.shardId);
+      const origin = shardOrigin(options.namespace, options.cluster, options.shardId);
       opened = await openSigner(signerFlags, {
         name: origin,
-        namespace: config.namespace,
-        cluster: config.cluster,
-        component: { shard: config.shardId },
-        keyFile: config.keyFile,
-        logger: config.logger,
+        namespace: options.namespace,
+        cluster: options.cluster,
+        component: { shard: options.shardId },
+        keyFile: options.keyFile,
+        logger,
       });
-      running = await startShard({ ...config, signer: opened.signer });
+      running = await startShard({
+        ...options,
+        workers: workers ?? defaultWorkers(),
+        logger,
+        signer: opened.signer,
+      });
     } catch (err) {
       await opened?.close();
       const known = signerStartError(err);
@@ -247,11 +245,11 @@ export const command: Command = {
     }
     // Listen for the stop signal before announcing the URL: a caller may stop us right away.
     const stopped = waitForSignal();
-    if (flags.json) {
+    if (json) {
       process.stdout.write(
         JSON.stringify({
           url: running.url,
-          shard_id: config.shardId,
+          shard_id: options.shardId,
           origin: running.origin,
           verifier_key: running.verifierKey,
           size: running.log.size,
@@ -259,13 +257,13 @@ export const command: Command = {
       );
     } else {
       process.stderr.write(
-        `agdr shard: shard ${config.shardId} (${running.origin}) listening on ${running.url}\n`,
+        `agdr shard: shard ${options.shardId} (${running.origin}) listening on ${running.url}\n`,
       );
     }
     const signal = await stopped;
-    config.logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down');
     await running.close();
     await opened.close();
     return 0;
   },
-};
+});

@@ -1,16 +1,13 @@
 // `agdr submit`: send decisions (NDJSON) to the shards they route to, in batches.
 import fs from 'node:fs';
 import { utf8 } from '../core/bytes.ts';
-import type { Command } from './command.ts';
-import { parseFlags, UsageError } from './command.ts';
-import { usageExit } from './client/usage.ts';
-import { parseDuration, parseHttpUrl, parsePositiveInt } from './client/duration.ts';
+import { defineCommand, UsageError } from './command.ts';
+import { parseDuration, parseHttpUrl, parsePositiveInt, shardsFlag } from './client/duration.ts';
 import { CoordinatorClient, shardUrls } from '../clients/coordinator-api.ts';
 import { ShardClient } from '../clients/shard-api.ts';
 import type { ShardReceipt } from '../clients/shard-api.ts';
-import { parseShardDirectory, shardUrl } from '../clients/shard-endpoints.ts';
+import { shardUrl } from '../clients/shard-endpoints.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
-import { ClientError } from '../clients/errors.ts';
 import { reasonOf } from '../core/errors.ts';
 import { mapPool } from '../clients/pool.ts';
 import { route, routingSourceOf, validateEpochTable } from '../core/routing.ts';
@@ -48,48 +45,59 @@ interface Batch {
   lines: { line: number; text: string }[];
 }
 
-export const command: Command = {
+const options = {
+  coordinator: { type: 'string' },
+  shards: { type: 'string' },
+  routing: { type: 'string' },
+  batch: { type: 'string', default: '1000' },
+  concurrency: { type: 'string', default: '4' },
+  timeout: { type: 'string', default: '60s' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+export interface SubmitConfig {
+  /** The input file; '-' is stdin. */
+  file: string;
+  /** Where the shards and the routing table come from: exactly one of the two. */
+  coordinator: string | undefined;
+  shards: ShardDirectory | undefined;
+  /** A routing table file to use instead of the one in force. */
+  routingFile: string | undefined;
+  batchSize: number;
+  concurrency: number;
+  timeoutMs: number;
+  json: boolean;
+}
+
+export const command = defineCommand({
   name: 'submit',
   summary: 'send decisions to the shards they route to',
   help,
-  async run(argv) {
-    let values;
-    let positionals: string[];
-    let batchSize: number;
-    let concurrency: number;
-    let timeoutMs: number;
-    let shardDir: ShardDirectory | undefined;
-    let fileTable: EpochTable | undefined;
-    try {
-      const parsed = parseFlags(
-        argv,
-        {
-          coordinator: { type: 'string' },
-          shards: { type: 'string' },
-          routing: { type: 'string' },
-          batch: { type: 'string', default: '1000' },
-          concurrency: { type: 'string', default: '4' },
-          timeout: { type: 'string', default: '60s' },
-          json: { type: 'boolean', default: false },
-        },
-        true,
-      );
-      values = parsed.values;
-      positionals = parsed.positionals;
-      if (positionals.length > 1) throw new UsageError('at most one input FILE');
-      if ((values.coordinator === undefined) === (values.shards === undefined)) {
-        throw new UsageError('give exactly one of --coordinator URL or --shards LIST');
-      }
-      batchSize = parsePositiveInt(values.batch, '--batch', 100_000);
-      concurrency = parsePositiveInt(values.concurrency, '--concurrency', 256);
-      timeoutMs = parseDuration(values.timeout, '--timeout');
-      if (values.coordinator !== undefined) parseHttpUrl(values.coordinator, '--coordinator');
-      if (values.shards !== undefined) shardDir = shardsFlag(values.shards);
-      if (values.routing !== undefined) fileTable = readTable(values.routing);
-    } catch (err) {
-      return usageExit('submit', err);
+  options,
+  positionals: true,
+  configure(flags, positionals): SubmitConfig {
+    if (positionals.length > 1) throw new UsageError('at most one input FILE');
+    if ((flags.coordinator === undefined) === (flags.shards === undefined)) {
+      throw new UsageError('give exactly one of --coordinator URL or --shards LIST');
     }
-    const file = positionals[0] ?? '-';
+    return {
+      file: positionals[0] ?? '-',
+      coordinator:
+        flags.coordinator === undefined
+          ? undefined
+          : parseHttpUrl(flags.coordinator, '--coordinator'),
+      shards: flags.shards === undefined ? undefined : shardsFlag(flags.shards),
+      routingFile: flags.routing,
+      batchSize: parsePositiveInt(flags.batch, '--batch', 100_000),
+      concurrency: parsePositiveInt(flags.concurrency, '--concurrency', 256),
+      timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      json: flags.json,
+    };
+  },
+  async run(config) {
+    const { file, batchSize, concurrency, timeoutMs } = config;
+    const shardDir = config.shards;
+    const fileTable = config.routingFile === undefined ? undefined : readTable(config.routingFile);
     // Reading a terminal waits for the person to type: say so, so it does not look like a hang.
     if (file === '-' && process.stdin.isTTY)
       process.stderr.write('agdr submit: reading NDJSON decisions from stdin (end with Ctrl-D)\n');
@@ -100,8 +108,8 @@ export const command: Command = {
     let table: EpochTable;
     let urlOf: (id: number) => string | undefined;
     try {
-      if (values.coordinator !== undefined) {
-        const coordinator = new CoordinatorClient(values.coordinator, timeoutMs);
+      if (config.coordinator !== undefined) {
+        const coordinator = new CoordinatorClient(config.coordinator, timeoutMs);
         const urls = await shardUrls(coordinator);
         urlOf = (id) => urls.get(id);
         table = fileTable ?? validateEpochTable(await coordinator.routing());
@@ -185,7 +193,7 @@ export const command: Command = {
       if (r.ok) {
         acked += r.value.length;
         perShard.set(b.shard, (perShard.get(b.shard) ?? 0) + r.value.length);
-        if (values.json)
+        if (config.json)
           for (const receipt of r.value)
             process.stdout.write(JSON.stringify(receipt satisfies ShardReceipt) + '\n');
       } else {
@@ -205,7 +213,7 @@ export const command: Command = {
     );
     return failed > 0 ? 1 : 0;
   },
-};
+});
 
 function readInput(file: string): string | undefined {
   try {
@@ -222,14 +230,5 @@ function readTable(file: string): EpochTable {
     return validateEpochTable(JSON.parse(fs.readFileSync(file, 'utf8')));
   } catch (err) {
     throw new UsageError(`--routing ${file}: ${reasonOf(err)}`);
-  }
-}
-
-function shardsFlag(spec: string): ShardDirectory {
-  try {
-    return parseShardDirectory(spec);
-  } catch (err) {
-    if (!(err instanceof ClientError)) throw err;
-    throw new UsageError(`${err.path ?? '--shards'}: ${err.message}`);
   }
 }

@@ -1,9 +1,7 @@
 // `agdr verify`: check an evidence bundle offline, or fsck a log directory.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command.ts';
-import { parseFlags, UsageError } from './command.ts';
-import { usageExit } from './client/usage.ts';
+import { defineCommand, UsageError } from './command.ts';
 import { verifyBundle } from '../core/bundle.ts';
 import { validateTrustBundle } from '../clients/trust.ts';
 import type { TrustBundle } from '../clients/trust.ts';
@@ -63,38 +61,40 @@ function readTrust(file: string): TrustBundle {
   }
 }
 
-export const command: Command = {
+const options = {
+  trust: { type: 'string' },
+  log: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+export type VerifyConfig = {
+  /** The trust bundle file to verify signatures with, if any. */
+  trustFile: string | undefined;
+  json: boolean;
+} & ({ log: string; bundle?: undefined } | { bundle: string; log?: undefined });
+
+export const command = defineCommand({
   name: 'verify',
   summary: 'check an evidence bundle offline, or a log directory',
   help,
-  async run(argv) {
-    let values;
-    let positionals: string[];
-    let trust: TrustBundle | undefined;
-    try {
-      const parsed = parseFlags(
-        argv,
-        {
-          trust: { type: 'string' },
-          log: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        true,
-      );
-      values = parsed.values;
-      positionals = parsed.positionals;
-      if (values.log === undefined && positionals.length !== 1)
-        throw new UsageError('give one BUNDLE file, or --log DIR');
-      if (values.log !== undefined && positionals.length > 0)
-        throw new UsageError('give either BUNDLE or --log DIR, not both');
-      if (values.trust !== undefined) trust = readTrust(values.trust);
-    } catch (err) {
-      return usageExit('verify', err);
-    }
-    if (values.log !== undefined) return verifyLog(path.resolve(values.log), trust, values.json);
-    return verifyBundleFile(positionals[0] as string, trust, values.trust, values.json);
+  options,
+  positionals: true,
+  configure(values, positionals): VerifyConfig {
+    if (values.log === undefined && positionals.length !== 1)
+      throw new UsageError('give one BUNDLE file, or --log DIR');
+    if (values.log !== undefined && positionals.length > 0)
+      throw new UsageError('give either BUNDLE or --log DIR, not both');
+    const common = { trustFile: values.trust, json: values.json };
+    return values.log !== undefined
+      ? { ...common, log: path.resolve(values.log) }
+      : { ...common, bundle: positionals[0] as string };
   },
-};
+  async run(config) {
+    const trust = config.trustFile === undefined ? undefined : readTrust(config.trustFile);
+    if (config.log !== undefined) return verifyLog(config.log, trust, config.json);
+    return verifyBundleFile(config.bundle, trust, config.trustFile, config.json);
+  },
+});
 
 async function verifyLog(
   given: string,

@@ -1,6 +1,7 @@
 // Bounded-concurrency map with a per-item timeout and an overall deadline. Every item gets a
 // result: a value, or the reason it has none. Nothing here throws, so one bad shard cannot
 // take the round down with it.
+import { CodedError } from '../core/errors.ts';
 import { reasonOf } from '../core/errors.ts';
 
 export type Settled<R> = { ok: true; value: R } | { ok: false; reason: string; timedOut: boolean };
@@ -16,9 +17,11 @@ export interface PoolOptions {
   stop?: AbortSignal;
 }
 
-export class ItemTimeoutError extends Error {
+export class ItemTimeoutError extends CodedError<'timeout'> {
   override name = 'ItemTimeoutError';
-  readonly code = 'timeout';
+  constructor(message: string) {
+    super('timeout', message);
+  }
 }
 
 const STOPPED = 'stopped before an answer (shutting down)';

@@ -1,6 +1,7 @@
 // The coordinator's HTTP API: global roots, the global log's checkpoints and proofs, missing
 // intervals, the trust bundle and routing table, health and metrics. A thin layer: every
 // answer comes from the CoordinatorView; nothing here decides anything.
+import { CodedError } from '../core/errors.ts';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
@@ -42,15 +43,12 @@ export interface CoordinatorView {
   registry(): Registry;
 }
 
-class ApiError extends Error {
+class ApiError extends CodedError {
+  override name = 'ApiError';
   readonly status: number;
-  readonly code: string;
-  readonly path: string | undefined;
   constructor(status: number, code: string, message: string, path?: string) {
-    super(message);
+    super(code, message, path);
     this.status = status;
-    this.code = code;
-    this.path = path;
   }
 }
 

@@ -2,6 +2,7 @@
 // entries after it instead of the whole history. The log stays the source of truth: a snapshot
 // is used only if its digest checks and the log's root at its size is the root it names;
 // otherwise the coordinator replays the whole log.
+import { CodedError } from '../core/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fromHex, toHex, utf8 } from '../core/bytes.ts';
@@ -39,9 +40,11 @@ interface SnapshotBody {
   reconstructions: ReconstructionFact[];
 }
 
-export class SnapshotError extends Error {
+export class SnapshotError extends CodedError<'bad_snapshot'> {
   override name = 'SnapshotError';
-  readonly code = 'bad_snapshot';
+  constructor(message: string) {
+    super('bad_snapshot', message);
+  }
 }
 
 function digestOf(body: SnapshotBody): string {

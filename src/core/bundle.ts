@@ -4,6 +4,7 @@
 //
 // A bundle file is the RFC 8785 canonical JSON of the bundle (optionally followed by one
 // newline), so every byte of it is covered by some check. See docs/spec/60-evidence-bundles.md.
+import { CodedError } from './errors.ts';
 import { concatBytes, fromHex, toBase64, toHex, utf8 } from './bytes.ts';
 import { parseCheckpoint, parseOrigin, type Checkpoint } from './checkpoint.ts';
 import { validateDecision, type Decision } from './decision.ts';
@@ -95,13 +96,11 @@ export interface VerifyBundleOptions {
   trust?: TrustAnchor[];
 }
 
-export class BundleError extends Error {
-  override readonly name = 'BundleError';
-  readonly code = 'invalid_bundle';
-  readonly path: string;
+export class BundleError extends CodedError<'invalid_bundle'> {
+  override name = 'BundleError';
+  declare readonly path: string;
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.path = path;
+    super('invalid_bundle', `${path}: ${message}`, path);
   }
 }
 

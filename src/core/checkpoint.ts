@@ -9,17 +9,16 @@
 //
 // The AgDR lines come first, in that order. Parsing is strict: the text must be exactly what
 // formatCheckpoint would produce for the parsed value.
+import { CodedError } from './errors.ts';
 import { fromBase64, toBase64 } from './bytes.ts';
 import { openNote, signNote, type NoteVerifier, type VerifierSet } from './note.ts';
 import type { Signer } from './signer.ts';
 
-export class CheckpointError extends Error {
-  readonly code: 'malformed_checkpoint' | 'invalid_origin' | 'origin_mismatch' | 'wrong_signer';
-  constructor(code: CheckpointError['code'], message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-    this.code = code;
-  }
+export type CheckpointErrorCode =
+  'malformed_checkpoint' | 'invalid_origin' | 'origin_mismatch' | 'wrong_signer';
+
+export class CheckpointError extends CodedError<CheckpointErrorCode> {
+  override name = 'CheckpointError';
 }
 
 export interface Checkpoint {

@@ -5,6 +5,7 @@
 // The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
 // the whole object.
+import { CodedError } from './errors.ts';
 import { bytesEqual, copyBytes, rangesEqual, utf8, writeDecimal } from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
@@ -43,14 +44,11 @@ export interface DecodedEnvelope {
 
 export type EnvelopeErrorCode = 'invalid_meta' | 'malformed' | 'not_canonical';
 
-export class EnvelopeError extends Error {
-  override readonly name = 'EnvelopeError';
-  readonly code: EnvelopeErrorCode;
-  readonly path: string;
+export class EnvelopeError extends CodedError<EnvelopeErrorCode> {
+  override name = 'EnvelopeError';
+  declare readonly path: string;
   constructor(code: EnvelopeErrorCode, path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.code = code;
-    this.path = path;
+    super(code, `${path}: ${message}`, path);
   }
 }
 

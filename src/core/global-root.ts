@@ -8,6 +8,7 @@
 //
 // (the signature's key_name, key_id and key_version are signed too). A global log leaf is the
 // canonical JSON of the signed record. See docs/spec/50-global-roots.md.
+import { CodedError } from './errors.ts';
 import { bytesEqual, concatBytes, fromBase64, toBase64, toHex, utf8 } from './bytes.ts';
 import {
   CheckpointError,
@@ -121,14 +122,11 @@ export type GlobalRootErrorCode =
   | 'bad_signature'
   | 'no_such_shard';
 
-export class GlobalRootError extends Error {
-  override readonly name = 'GlobalRootError';
-  readonly code: GlobalRootErrorCode;
-  readonly path: string;
+export class GlobalRootError extends CodedError<GlobalRootErrorCode> {
+  override name = 'GlobalRootError';
+  declare readonly path: string;
   constructor(code: GlobalRootErrorCode, path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.code = code;
-    this.path = path;
+    super(code, `${path}: ${message}`, path);
   }
 }
 

@@ -8,6 +8,7 @@
 // reader (json-exact.ts) reads every integer literal outside the safe range as a bigint. For
 // values without bigints the output is RFC 8785 byte for byte: tests compare it with the
 // `canonicalize` package, the RFC author's implementation, on random values.
+import { CodedError } from './errors.ts';
 import { utf8 } from './bytes.ts';
 
 /** `bigint` holds an integer outside the safe range exactly (see json-exact.ts). */
@@ -27,16 +28,13 @@ export type CanonicalJsonErrorCode =
   | 'too_deep';
 
 /** A value that has no RFC 8785 canonical form. `path` is a JSON path such as `$.a[2].b`. */
-export class CanonicalJsonError extends Error {
-  override readonly name = 'CanonicalJsonError';
-  readonly code: CanonicalJsonErrorCode;
-  readonly path: string;
+export class CanonicalJsonError extends CodedError<CanonicalJsonErrorCode> {
+  override name = 'CanonicalJsonError';
+  declare readonly path: string;
   /** The message without the path. */
   readonly detail: string;
   constructor(code: CanonicalJsonErrorCode, path: string, detail: string) {
-    super(`${path}: ${detail}`);
-    this.code = code;
-    this.path = path;
+    super(code, `${path}: ${detail}`, path);
     this.detail = detail;
   }
 }

@@ -6,6 +6,7 @@
 //
 // key ID = SHA-256(key name || 0x0A || 0x01 || 32-byte public key)[:4], big-endian uint32.
 // A verifier key is written `<name>+<key ID, 8 lowercase hex>+base64(0x01 || public key)`.
+import { CodedError } from './errors.ts';
 import type { KeyObject } from 'node:crypto';
 import { concatBytes, fromBase64, toBase64, toHex, utf8 } from './bytes.ts';
 import { sha256 } from './hash.ts';
@@ -18,13 +19,8 @@ export type NoteErrorCode =
   | 'invalid_signature' // a signature from a known key does not verify
   | 'unverified_note'; // no signature from a known key
 
-export class NoteError extends Error {
-  readonly code: NoteErrorCode;
-  constructor(code: NoteErrorCode, message: string) {
-    super(message);
-    this.name = 'NoteError';
-    this.code = code;
-  }
+export class NoteError extends CodedError<NoteErrorCode> {
+  override name = 'NoteError';
 }
 
 /** Signature type byte of Ed25519 in signed notes. */

@@ -6,6 +6,7 @@
 //
 // Routing is versioned in epochs; a decision routes under the epoch in force at ITS timestamp,
 // so the assignment of a record never changes once written. See docs/spec/40-routing.md.
+import { CodedError } from './errors.ts';
 import { toHex } from './bytes.ts';
 import { compareU64Text, isCanonicalU64 } from './decision/timestamp.ts';
 import { blake3 } from './hash.ts';
@@ -148,11 +149,10 @@ export type RoutingErrorCode =
   | 'routing_key_missing'
   | 'routing_key_type';
 
-export class RoutingError extends Error {
-  override readonly name = 'RoutingError';
-  readonly code: RoutingErrorCode;
+export class RoutingError extends CodedError<RoutingErrorCode> {
+  override name = 'RoutingError';
   /** JSON path of the field at fault: in the table, or in the decision for the key codes. */
-  readonly path: string;
+  declare readonly path: string;
   readonly problems: readonly RoutingProblem[];
   constructor(
     code: RoutingErrorCode,
@@ -160,10 +160,8 @@ export class RoutingError extends Error {
     problems: readonly RoutingProblem[] = [],
     path?: string,
   ) {
-    super(message);
-    this.code = code;
+    super(code, message, path ?? problems[0]?.path ?? '$');
     this.problems = problems;
-    this.path = path ?? problems[0]?.path ?? '$';
   }
 }
 

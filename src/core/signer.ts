@@ -2,6 +2,7 @@
 // or by a remote service (Vault/OpenBao transit) alike. Verification and in-memory signing use
 // node:crypto (pure computation, several times faster than a JS implementation); tests check
 // both against @noble/ed25519.
+import { CodedError } from './errors.ts';
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { concatBytes, fromHex } from './bytes.ts';
 
@@ -16,13 +17,10 @@ export interface Signer {
   sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
-export class KeyError extends Error {
-  readonly code: 'bad_public_key' | 'bad_private_key';
-  constructor(code: KeyError['code'], message: string) {
-    super(message);
-    this.name = 'KeyError';
-    this.code = code;
-  }
+export type KeyErrorCode = 'bad_public_key' | 'bad_private_key';
+
+export class KeyError extends CodedError<KeyErrorCode> {
+  override name = 'KeyError';
 }
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key as SPKI (public) and PKCS#8 (private).

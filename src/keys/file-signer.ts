@@ -5,6 +5,7 @@
 // a pod with an fsGroup, the group being the pod's own.
 // The newest version signs; every version's public key stays published so checkpoints signed
 // before a rotation still verify. Key material never appears in errors or logs.
+import { CodedError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -14,14 +15,13 @@ import { KEY_FILE_FORMAT as FORMAT, keyFileVersion } from '../core/key-file.ts';
 import type { KeyFile, KeyFileVersion } from '../core/key-file.ts';
 import { ed25519SignerFromSeed, type Signer } from '../core/signer.ts';
 
-export class KeyFileError extends Error {
-  readonly code: 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
-  readonly path: string;
-  constructor(code: KeyFileError['code'], file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = 'KeyFileError';
-    this.code = code;
-    this.path = file;
+export type KeyFileErrorCode = 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
+
+export class KeyFileError extends CodedError<KeyFileErrorCode> {
+  override name = 'KeyFileError';
+  declare readonly path: string;
+  constructor(code: KeyFileErrorCode, file: string, message: string) {
+    super(code, `${file}: ${message}`, file);
   }
 }
 

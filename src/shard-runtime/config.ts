@@ -1,4 +1,5 @@
 // The shard's configuration: built once by `agdr shard` (or an embedding runner) and passed down.
+import { CodedError } from '../core/errors.ts';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DecisionLimits } from '../core/decision.ts';
@@ -106,13 +107,11 @@ export const SHARD_DEFAULTS = Object.freeze({
  */
 export const MAX_INDEXABLE_ID_LENGTH = 1978;
 
-export class ShardConfigError extends Error {
-  readonly code = 'invalid_config';
-  readonly path: string;
+export class ShardConfigError extends CodedError<'invalid_config'> {
+  override name = 'ShardConfigError';
+  declare readonly path: string;
   constructor(path: string, message: string) {
-    super(message);
-    this.name = 'ShardConfigError';
-    this.path = path;
+    super('invalid_config', message, path);
   }
 }
 

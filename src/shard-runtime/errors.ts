@@ -1,11 +1,12 @@
 // HTTP-facing errors of the shard. Every rejection is a 4xx (or 503) JSON body
 // {"error": {"code", "message", "path", ...details}}.
+import { CodedError } from '../core/errors.ts';
 
-export class ShardApiError extends Error {
+export class ShardApiError extends CodedError {
+  override name = 'ShardApiError';
   readonly status: number;
-  readonly code: string;
   /** Where in the request the problem is: a JSON path (`$.ppp_triplet.place`) or a parameter. */
-  readonly path: string;
+  declare readonly path: string;
   readonly details: Record<string, unknown>;
   constructor(
     status: number,
@@ -14,11 +15,8 @@ export class ShardApiError extends Error {
     path = '$',
     details: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = 'ShardApiError';
+    super(code, message, path);
     this.status = status;
-    this.code = code;
-    this.path = path;
     this.details = details;
   }
 

@@ -2,6 +2,7 @@
 // re-serialization (the costly part of ingest) stay off the thread that owns the log writer.
 // Jobs go to the worker with the fewest outstanding jobs; a crashed worker is replaced and its
 // jobs fail with PreparePoolError (the HTTP layer then prepares the request inline).
+import { CodedError } from '../core/errors.ts';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { DecisionLimits } from '../core/decision.ts';
@@ -14,11 +15,10 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 
-export class PreparePoolError extends Error {
-  readonly code = 'prepare_failed';
+export class PreparePoolError extends CodedError<'prepare_failed'> {
+  override name = 'PreparePoolError';
   constructor(message: string) {
-    super(message);
-    this.name = 'PreparePoolError';
+    super('prepare_failed', message);
   }
 }
 

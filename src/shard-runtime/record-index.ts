@@ -11,6 +11,7 @@
 // ~0.8 µs of CPU per record, which the thread that owns the log writer cannot spare. Writes of
 // consecutive appends are committed together (one commit per FLUSH_MS or FLUSH_IDS, not per
 // request); until a commit is visible the ingestor answers repeats from its in-flight table.
+import { CodedError } from '../core/errors.ts';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { RootDatabase } from 'lmdb';
@@ -36,11 +37,10 @@ const FLUSH_MS = 20;
 /** ...or until this many record_ids are queued (a re-index chunk commits at once). */
 const FLUSH_IDS = 8192;
 
-export class RecordIndexError extends Error {
-  readonly code = 'record_index_failed';
+export class RecordIndexError extends CodedError<'record_index_failed'> {
+  override name = 'RecordIndexError';
   constructor(message: string) {
-    super(message);
-    this.name = 'RecordIndexError';
+    super('record_index_failed', message);
   }
 }
 

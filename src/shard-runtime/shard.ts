@@ -1,5 +1,6 @@
 // One running shard: log + record_id index + prepare pool + checkpointer + HTTP server, wired
 // from one ShardConfig. `startShard` returns once recovery is done and the server listens.
+import { CodedError } from '../core/errors.ts';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,13 +22,8 @@ import { RecordIndex } from './record-index.ts';
 import { BodyBudget } from './request-body.ts';
 import { RoutingTable } from './routing-table.ts';
 
-export class ShardStartError extends Error {
-  readonly code: 'signer_mismatch';
-  constructor(code: ShardStartError['code'], message: string) {
-    super(message);
-    this.name = 'ShardStartError';
-    this.code = code;
-  }
+export class ShardStartError extends CodedError<'signer_mismatch'> {
+  override name = 'ShardStartError';
 }
 
 export interface RunningShard {

@@ -1,5 +1,6 @@
 // Court production: gather, from running services, everything an evidence bundle needs for one
 // record, check it with the same offline verifier a court would use, and return it.
+import { CodedError } from '../../core/errors.ts';
 import { bytesEqual, fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { BUNDLE_FORMAT, verifyBundle } from '../../core/bundle.ts';
 import type { BundleReport, EvidenceBundle } from '../../core/bundle.ts';
@@ -18,13 +19,11 @@ export type RecordLocator = { recordId: string } | { shard: number; seq: number 
 export type EvidenceErrorCode =
   'not_found' | 'not_sealed' | 'inconsistent' | 'unavailable' | 'ambiguous';
 
-export class EvidenceError extends Error {
+export class EvidenceError extends CodedError<EvidenceErrorCode> {
   override name = 'EvidenceError';
-  readonly code: EvidenceErrorCode;
   readonly report: BundleReport | undefined;
   constructor(code: EvidenceErrorCode, message: string, report?: BundleReport) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.report = report;
   }
 }

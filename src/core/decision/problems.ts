@@ -1,4 +1,5 @@
 // Validation problems of a decision: every problem found, each with the JSON path of the field.
+import { CodedError } from '../errors.ts';
 
 export type DecisionProblemCode =
   | 'required'
@@ -38,22 +39,22 @@ export interface DecisionProblem {
 }
 
 /** A decision that failed validation; `problems` lists every problem found, in field order. */
-export class DecisionValidationError extends Error {
-  override readonly name = 'DecisionValidationError';
-  readonly code = 'invalid_decision';
+export class DecisionValidationError extends CodedError<'invalid_decision'> {
+  override name = 'DecisionValidationError';
   readonly problems: readonly DecisionProblem[];
   /** The path of the first problem (convenient for single-error APIs). */
-  readonly path: string;
+  declare readonly path: string;
   constructor(problems: readonly DecisionProblem[]) {
     const first = problems[0];
     super(
+      'invalid_decision',
       first === undefined
         ? 'invalid decision'
         : `invalid decision: ${first.path}: ${first.message}` +
             (problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''),
+      first?.path ?? '$',
     );
     this.problems = problems;
-    this.path = first?.path ?? '$';
   }
 }
 

@@ -2,6 +2,7 @@
 // binary decomposition of `size`, largest (leftmost) first. An appender keeps only these
 // O(log n) hashes; each append hashes one node on average, and the RFC 9162 root at the
 // current size folds them right to left.
+import { CodedError } from '../errors.ts';
 import type { Hasher } from '../hash.ts';
 import { isSafeSize, rangeNodes, type NodeId } from './node-id.ts';
 
@@ -10,13 +11,10 @@ export type { NodeId };
 /** Called for every perfect-subtree node an append completes, leaves (level 0) included. */
 export type NodeSink = (level: number, index: number, hash: Uint8Array) => void;
 
-export class CompactRangeError extends Error {
-  readonly code: 'invalid_size' | 'frontier_mismatch';
-  constructor(code: CompactRangeError['code'], message: string) {
-    super(message);
-    this.name = 'CompactRangeError';
-    this.code = code;
-  }
+export type CompactRangeErrorCode = 'invalid_size' | 'frontier_mismatch';
+
+export class CompactRangeError extends CodedError<CompactRangeErrorCode> {
+  override name = 'CompactRangeError';
 }
 
 /** The perfect-subtree nodes whose hashes form the compact range at `size`, left to right. */

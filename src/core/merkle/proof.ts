@@ -1,5 +1,6 @@
 // Verification of RFC 9162 inclusion (§2.1.3.2) and consistency (§2.1.4.2) proofs, following
 // the RFC's algorithms step by step. Every failure throws MerkleProofError with a code.
+import { CodedError } from '../errors.ts';
 import { bytesEqual } from '../bytes.ts';
 import type { Hasher } from '../hash.ts';
 import { isSafeSize } from './node-id.ts';
@@ -11,13 +12,8 @@ export type MerkleProofErrorCode =
   | 'wrong_proof_length' // too many or too few proof hashes for the sizes
   | 'root_mismatch'; // the proof does not lead to the given root(s)
 
-export class MerkleProofError extends Error {
-  readonly code: MerkleProofErrorCode;
-  constructor(code: MerkleProofErrorCode, message: string) {
-    super(message);
-    this.name = 'MerkleProofError';
-    this.code = code;
-  }
+export class MerkleProofError extends CodedError<MerkleProofErrorCode> {
+  override name = 'MerkleProofError';
 }
 
 function checkSize(name: string, n: number): void {
