@@ -22,7 +22,7 @@ import {
 } from './signer-flags.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
 import { DIR_MODE } from '../log-store/index.ts';
-import { startCoordinator } from '../coordinator/coordinator.ts';
+import { startCoordinator } from '../coordinator/server.ts';
 import type { CoordinatorConfig } from '../coordinator/coordinator.ts';
 import { coordinatorKeyEntry } from '../coordinator/checkpoints.ts';
 import { failureMessage } from './client/failure.ts';

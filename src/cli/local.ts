@@ -8,8 +8,9 @@ import { existingShardCount, prepareLocalCluster } from './client/local-cluster.
 import type { LocalClusterFiles } from './client/local-cluster.ts';
 import { failureMessage } from './client/failure.ts';
 import { waitForSignal } from './client/signals.ts';
-import { startCoordinator } from '../coordinator/coordinator.ts';
-import type { RoundResult, RunningCoordinator } from '../coordinator/coordinator.ts';
+import { startCoordinator } from '../coordinator/server.ts';
+import type { RoundResult } from '../coordinator/round-report.ts';
+import type { RunningCoordinator } from '../coordinator/server.ts';
 import { BodyBudget, DEFAULT_SHARD_LIMITS, startShard } from '../shard-runtime/index.ts';
 import { LogStoreError } from '../log-store/index.ts';
 

@@ -3,49 +3,45 @@
 // shards that come back), append them durably to the global log, sign the global log's
 // checkpoint, and publish it.
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { bytesEqual, toHex } from '../core/bytes.ts';
-import type { Signer } from '../core/signer.ts';
-import { DEFAULT_SERVER_LIMITS, limitedServer } from '../http-server/server-limits.ts';
-import { coordinatorApi } from './api.ts';
-import type { CoordinatorView } from './api.ts';
+import type { Registry } from 'prom-client';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
-import { RoundTimer, roundDeadline } from './aggregation-timer.ts';
-import { CoordinatorError } from './errors.ts';
+import { ShardClient } from '../clients/shard-api.ts';
+import { shardUrl } from '../clients/shard-endpoints.ts';
+import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import type { TrustBundle } from '../clients/trust.ts';
+import { bytesEqual, toHex } from '../core/bytes.ts';
 import { reasonOf } from '../core/errors.ts';
-import { GlobalLog } from './global-log.ts';
-import { createCoordinatorMetrics } from './metrics.ts';
-import type { CoordinatorMetrics } from './metrics.ts';
-import { mapPool } from '../clients/pool.ts';
-import { CheckpointPublisher } from './publisher.ts';
-import { buildGlobalRoot, buildReconstruction, entryFacts } from './records.ts';
+import { parseGlobalLogEntry } from '../core/global-root.ts';
+import type { GlobalRootRecord, ShardEntry } from '../core/global-root.ts';
+import type { EpochTable } from '../core/routing.ts';
+import type { Signer } from '../core/signer.ts';
+import { roundDeadline } from './aggregation-timer.ts';
+import type { CoordinatorView } from './api.ts';
 import {
   checkpointVerification,
   coordinatorKeyEntry,
   signGlobalCheckpoint,
 } from './checkpoints.ts';
-import type { CheckpointVerification } from './shard-check.ts';
-import { coordinatorOrigin, shardOrigin } from '../core/checkpoint.ts';
-import type { ShardRound } from './records.ts';
-import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
-import type { EpochTable } from '../core/routing.ts';
-import type { Registry } from 'prom-client';
-import { checkShard } from './shard-check.ts';
-import type { ShardObservation, ShardReader } from './shard-check.ts';
-import { shardUrl } from '../clients/shard-endpoints.ts';
-import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import { coordinatorOrigin } from '../core/checkpoint.ts';
+import { CoordinatorError } from './errors.ts';
+import { GlobalLog } from './global-log.ts';
+import { createCoordinatorMetrics } from './metrics.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
+import { CheckpointPublisher } from './publisher.ts';
+import { entryFacts, signRoundEntries } from './records.ts';
+import { observeShards } from './round-observe.ts';
+import { planRound } from './round-plan.ts';
+import type { RoundPlan } from './round-plan.ts';
+import { reportRound } from './round-report.ts';
+import type { RoundResult } from './round-report.ts';
 import { openShardListFile } from './shard-list-file.ts';
-import { CoordinatorState } from './state.ts';
-import type { MissingReport } from './state.ts';
-import { keysForOrigin } from '../clients/trust.ts';
-import { openTrustFile } from './trust-file.ts';
-import type { TrustBundle } from '../clients/trust.ts';
-import type { WatchedJsonFile } from './watched-file.ts';
-import { ShardClient } from '../clients/shard-api.ts';
 import { RoutingHistory } from './routing-history.ts';
 import { earliestAtLeast } from './seal-search.ts';
+import type { CheckpointVerification, ShardReader } from './shard-check.ts';
+import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
+import { CoordinatorState } from './state.ts';
+import type { MissingReport } from './state.ts';
 import {
   readSnapshot,
   restoreSnapshot,
@@ -53,8 +49,8 @@ import {
   SnapshotError,
   writeSnapshot,
 } from './state-snapshot.ts';
-import { parseGlobalLogEntry } from '../core/global-root.ts';
-import type { GlobalRootRecord, ShardEntry } from '../core/global-root.ts';
+import { openTrustFile } from './trust-file.ts';
+import type { WatchedJsonFile } from './watched-file.ts';
 
 export interface CoordinatorConfig {
   namespace: string;
@@ -83,17 +79,6 @@ export interface CoordinatorConfig {
   onSealed?: (result: RoundResult) => void;
   /** How to read a shard; HTTP by default (benchmarks plug in simulated shards). */
   readerFor?: (id: number, url: string) => ShardReader;
-}
-
-export interface RoundResult {
-  globalRootId: number;
-  /** global_merkle_root of the record, lowercase hex. */
-  globalMerkleRoot: string;
-  totalRecords: number;
-  logSize: number;
-  statuses: Record<number, ShardObservation['status']>;
-  reconstructions: number[];
-  durationMs: number;
 }
 
 const wallClockNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
@@ -327,100 +312,72 @@ export class Coordinator implements CoordinatorView {
     return run;
   }
 
+  /** One round: observe every shard -> plan the records -> commit them -> report. */
   async #round(): Promise<RoundResult> {
     const t0 = Date.now();
     const nowNs = this.#clockNs();
-    const trust = this.#trust.current();
     const routing = this.#routing.current();
     const ids = shardsToAggregate(routing, nowNs, this.state);
-    const directory = this.#shardDirectory();
-    const observations = await mapPool(
-      ids,
-      (id, signal) => {
-        const url = shardUrl(directory, id);
-        if (url === undefined) {
-          return Promise.resolve<ShardObservation>({
-            status: 'missing',
-            reason: `no URL configured for shard ${id}`,
-          });
-        }
-        const origin = shardOrigin(this.config.namespace, this.config.cluster, id);
-        const sealed = this.state.shards.get(id)?.sealed;
-        return checkShard(
-          this.#reader(id, url),
-          origin,
-          keysForOrigin(trust, origin, nowNs),
-          sealed,
-          this.#verification,
-          signal,
-        );
-      },
-      {
-        concurrency: this.config.concurrency,
-        itemTimeoutMs: this.config.shardTimeoutMs,
-        deadlineMs: roundDeadline(t0, this.config.intervalMs),
-        now: Date.now,
-        stop: this.#stopping.signal,
-      },
-    );
+    const observations = await observeShards(ids, {
+      namespace: this.config.namespace,
+      cluster: this.config.cluster,
+      shards: this.#shardDirectory(),
+      trust: this.#trust.current(),
+      nowNs,
+      state: this.state,
+      readerFor: (id, url) => this.#reader(id, url),
+      verification: this.#verification,
+      concurrency: this.config.concurrency,
+      shardTimeoutMs: this.config.shardTimeoutMs,
+      deadlineMs: roundDeadline(t0, this.config.intervalMs),
+      stop: this.#stopping.signal,
+    });
     // Shutting down: a root with every unanswered shard marked missing would be a false record.
     if (this.#stopping.signal.aborted) {
       throw new CoordinatorError('stopped', 'round abandoned: the coordinator is shutting down');
     }
-    // An interval never ends before it started, even if the wall clock stepped back.
-    const endNs = this.#clockNs();
-    const startNs = BigInt(this.#intervalStartNs);
-    const intervalEndNs = (endNs > startNs ? endNs : startNs).toString();
-    const rounds: ShardRound[] = ids.map((id, i) => {
-      const r = observations[i];
-      const observation: ShardObservation =
-        r === undefined
-          ? { status: 'missing', reason: 'not checked' }
-          : r.ok
-            ? r.value
-            : { status: 'missing', reason: r.reason };
-      const s = this.state.shards.get(id);
-      return { shard_id: id, observation, sealed: s?.sealed, open: s?.open ?? [] };
+    const plan = planRound({
+      ids,
+      observations,
+      state: this.state,
+      routing,
+      intervalStartNs: this.#intervalStartNs,
+      endNs: this.#clockNs(),
     });
+    await this.#commit(plan);
+    this.#lastSealedAtNs = BigInt(plan.intervalEndNs);
+    const result = reportRound(
+      {
+        plan,
+        globalMerkleRoot: this.state.lastRoot?.root ?? '',
+        logSize: this.log.size,
+        openMissedIntervals: this.state.openIntervalCount(),
+        durationMs: Date.now() - t0,
+      },
+      this.metrics,
+      this.config.logger,
+    );
+    this.config.onSealed?.(result);
+    return result;
+  }
 
+  /**
+   * Signs the plan's records, appends them durably, signs the global checkpoint, and only then
+   * applies them to the state (what the API shows is always covered by a signed checkpoint).
+   */
+  async #commit(plan: RoundPlan): Promise<void> {
     const origins = { namespace: this.config.namespace, cluster: this.config.cluster };
     // The exact table the record commits to must stay retrievable for evidence bundles.
-    await this.#tables.remember(routing);
-    const prevGlobalRoot = this.state.lastRoot?.root ?? null;
-    const entries: Uint8Array[] = [];
-    const reconstructed: number[] = [];
-    for (const r of rounds) {
-      if (r.observation.status === 'ok' && r.open.length > 0) {
-        entries.push(
-          await buildReconstruction(r, intervalEndNs, prevGlobalRoot, origins, this.config.signer),
-        );
-        reconstructed.push(r.shard_id);
-      }
-    }
-    const globalRoot = await buildGlobalRoot(
-      {
-        id: this.state.nextId,
-        timestampNs: intervalEndNs,
-        intervalStartNs: this.#intervalStartNs,
-        intervalEndNs,
-        prevGlobalRoot,
-        routing,
-        shards: rounds,
-      },
-      origins,
-      this.config.signer,
-    );
-    entries.push(globalRoot);
-
+    await this.#tables.remember(plan.globalRoot.routing);
+    const entries = await signRoundEntries(plan, origins, this.config.signer);
     try {
       const first = this.log.size;
       await this.log.append(entries);
-      // Sign the checkpoint before the new entries become visible through the state (latest
-      // root, seals): whatever the API shows is then covered by a signed global checkpoint.
       await this.#checkpoint();
       entries.forEach((bytes, k) => this.state.apply(first + k, entryFacts(bytes)));
-      this.#intervalStartNs = intervalEndNs;
+      this.#intervalStartNs = plan.intervalEndNs;
     } catch (err) {
+      // What is durable is only known after a reopen (recovery): stop sealing, restart.
       this.#fatal = new CoordinatorError(
         'global_log_failed',
         `global log write failed: ${reasonOf(err)}`,
@@ -434,57 +391,6 @@ export class Coordinator implements CoordinatorView {
         this.config.logger.warn({ err: reasonOf(err) }, 'state snapshot not written'),
       );
     }
-
-    const statuses: Record<number, ShardObservation['status']> = {};
-    const counts = { ok: 0, missing: 0, unverified: 0 };
-    for (const r of rounds) {
-      statuses[r.shard_id] = r.observation.status;
-      counts[r.observation.status]++;
-      if (r.observation.status !== 'ok') {
-        this.config.logger.warn(
-          { shard_id: r.shard_id, status: r.observation.status, reason: r.observation.reason },
-          'shard not sealed this interval',
-        );
-      }
-    }
-    for (const status of ['ok', 'missing', 'unverified'] as const)
-      this.metrics.shards.set({ status }, counts[status]);
-    const durationMs = Date.now() - t0;
-    this.#lastSealedAtNs = BigInt(intervalEndNs);
-    this.metrics.intervalDuration.observe(durationMs / 1000);
-    this.metrics.rounds.inc({ result: 'sealed' });
-    this.metrics.reconstructions.inc(reconstructed.length);
-    this.metrics.globalLogSize.set(this.log.size);
-    this.metrics.openMissedIntervals.set(this.state.openIntervalCount());
-    const id = this.state.nextId - 1;
-    this.config.logger.info(
-      {
-        global_root_id: id,
-        log_size: this.log.size,
-        ...counts,
-        reconstructed,
-        duration_ms: durationMs,
-      },
-      'global root sealed',
-    );
-    const result: RoundResult = {
-      globalRootId: id,
-      globalMerkleRoot: this.state.lastRoot?.root ?? '',
-      totalRecords: rounds.reduce(
-        (n, r) =>
-          n +
-          (r.observation.status === 'ok'
-            ? r.observation.checkpoint.size - (r.sealed?.size ?? 0)
-            : 0),
-        0,
-      ),
-      logSize: this.log.size,
-      statuses,
-      reconstructions: reconstructed,
-      durationMs,
-    };
-    this.config.onSealed?.(result);
-    return result;
   }
 
   async #checkpoint(): Promise<void> {
@@ -674,72 +580,4 @@ export class Coordinator implements CoordinatorView {
     if (this.#fatal === undefined && this.state.size > 0) await this.#saveSnapshot();
     await this.log.close();
   }
-}
-
-export interface RunningCoordinator {
-  url: string;
-  coordinator: Coordinator;
-  /** Resolves with the error if the coordinator stops sealing (the process should exit). */
-  failed: Promise<Error>;
-  close(): Promise<void>;
-}
-
-/** Opens the coordinator, serves its API, and starts the interval timer. */
-export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
-  const coordinator = await Coordinator.open(config);
-  const app = coordinatorApi(coordinator, (err) =>
-    config.logger.error({ err: reasonOf(err) }, 'request failed'),
-  );
-  let server: Server;
-  try {
-    server = await new Promise((resolve, reject) => {
-      const s = limitedServer(app, DEFAULT_SERVER_LIMITS);
-      s.once('error', reject);
-      s.listen(config.port, config.host, () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-    });
-  } catch (err) {
-    // Release the global log (and its lock) before reporting, e.g., a port in use.
-    await coordinator.close();
-    throw err;
-  }
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  let reportFailure: (err: Error) => void = () => undefined;
-  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
-  // The round function never rejects: a failed round is counted and logged, and a fatal one
-  // (the global log could not be written) is reported to the process.
-  const timer = new RoundTimer(config.intervalMs, async () => {
-    await coordinator.aggregate().then(
-      () => undefined,
-      (err: unknown) => {
-        if (err instanceof CoordinatorError && err.code === 'stopped') return;
-        coordinator.metrics.rounds.inc({ result: 'failed' });
-        if (coordinator.fatal !== undefined) reportFailure(coordinator.fatal);
-      },
-    );
-  });
-  timer.start();
-  config.logger.info(
-    { url, interval_ms: config.intervalMs, data: config.dataDir },
-    'coordinator listening',
-  );
-  let closed: Promise<void> | undefined;
-  return {
-    url,
-    coordinator,
-    failed,
-    close(): Promise<void> {
-      closed ??= (async () => {
-        coordinator.interrupt();
-        await timer.stop();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await coordinator.close();
-      })();
-      return closed;
-    },
-  };
 }

@@ -15,6 +15,7 @@ import type { MissedInterval } from '../core/global-root.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { parseNote } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
+import type { RoundPlan } from './round-plan.ts';
 import type { ShardObservation } from './shard-check.ts';
 import type { EntryFacts, SealedState } from './state.ts';
 
@@ -109,6 +110,22 @@ export async function buildReconstruction(
     prevGlobalRoot,
   });
   return globalLogEntryBytes(await signReconstructionRecord(unsigned, signer));
+}
+
+/** A round's global log entries, signed: its reconstruction records, then its global root. */
+export async function signRoundEntries(
+  plan: RoundPlan,
+  origins: Origins,
+  signer: Signer,
+): Promise<Uint8Array[]> {
+  const entries: Uint8Array[] = [];
+  for (const r of plan.reconstructions) {
+    entries.push(
+      await buildReconstruction(r, plan.intervalEndNs, plan.prevGlobalRoot, origins, signer),
+    );
+  }
+  entries.push(await buildGlobalRoot(plan.globalRoot, origins, signer));
+  return entries;
 }
 
 /** timestamp_ns of a signed checkpoint note (already checked by the entry parser), if any. */

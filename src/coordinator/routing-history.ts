@@ -6,6 +6,7 @@ import path from 'node:path';
 import { epochTableHash, validateEpochTable } from '../core/routing.ts';
 import { DIR_MODE } from '../log-store/index.ts';
 import type { EpochTable } from '../core/routing.ts';
+import { writeFileDurably } from './durable-file.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -26,22 +27,7 @@ export class RoutingHistory {
   async remember(table: EpochTable): Promise<string> {
     const hash = epochTableHash(table);
     if (this.#known.has(hash)) return hash;
-    const file = path.join(this.dir, `${hash}.json`);
-    const tmp = `${file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(table));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, file);
-    const dh = await fs.promises.open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileDurably(path.join(this.dir, `${hash}.json`), JSON.stringify(table));
     this.#known.add(hash);
     return hash;
   }

@@ -4,10 +4,10 @@
 // otherwise the coordinator replays the whole log.
 import { CodedError } from '../core/errors.ts';
 import fs from 'node:fs';
-import path from 'node:path';
 import { fromHex, toHex, utf8 } from '../core/bytes.ts';
 import { blake3 } from '../core/hash.ts';
 import { canonicalJson } from '../core/jcs.ts';
+import { writeFileDurably } from './durable-file.ts';
 import { CoordinatorState, RootIndex } from './state.ts';
 import type { MissedInterval, ReconstructionFact, ShardStatus } from './state.ts';
 
@@ -147,21 +147,7 @@ export function readSnapshot(file: string): unknown {
   }
 }
 
-/** Writes the snapshot durably: temporary file, fsync, rename, directory fsync. */
-export async function writeSnapshot(file: string, snapshot: object): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(snapshot));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
-  const dir = await fs.promises.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+/** Writes the snapshot durably (a crash leaves the previous snapshot or this one). */
+export function writeSnapshot(file: string, snapshot: object): Promise<void> {
+  return writeFileDurably(file, JSON.stringify(snapshot));
 }

@@ -4,7 +4,7 @@
 //
 // A bundle file is the RFC 8785 canonical JSON of the bundle (optionally followed by one
 // newline), so every byte of it is covered by some check. See docs/spec/60-evidence-bundles.md.
-import { CodedError } from './errors.ts';
+import { FieldError } from './errors.ts';
 import { concatBytes, fromHex, toBase64, toHex, utf8 } from './bytes.ts';
 import { parseCheckpoint, parseOrigin, type Checkpoint } from './checkpoint.ts';
 import { validateDecision, type Decision } from './decision.ts';
@@ -96,11 +96,10 @@ export interface VerifyBundleOptions {
   trust?: TrustAnchor[];
 }
 
-export class BundleError extends CodedError<'invalid_bundle'> {
+export class BundleError extends FieldError<'invalid_bundle'> {
   override name = 'BundleError';
-  declare readonly path: string;
   constructor(path: string, message: string) {
-    super('invalid_bundle', `${path}: ${message}`, path);
+    super('invalid_bundle', path, message);
   }
 }
 

@@ -5,7 +5,7 @@
 // The decision is already canonical (prepareDecision), so the encoder splices fixed prefix and
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
 // the whole object.
-import { CodedError } from './errors.ts';
+import { FieldError } from './errors.ts';
 import { bytesEqual, copyBytes, rangesEqual, utf8, writeDecimal } from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
@@ -44,12 +44,8 @@ export interface DecodedEnvelope {
 
 export type EnvelopeErrorCode = 'invalid_meta' | 'malformed' | 'not_canonical';
 
-export class EnvelopeError extends CodedError<EnvelopeErrorCode> {
+export class EnvelopeError extends FieldError<EnvelopeErrorCode> {
   override name = 'EnvelopeError';
-  declare readonly path: string;
-  constructor(code: EnvelopeErrorCode, path: string, message: string) {
-    super(code, `${path}: ${message}`, path);
-  }
 }
 
 const PREFIX = utf8.encode('{"decision":');

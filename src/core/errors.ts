@@ -18,3 +18,12 @@ export function reasonOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** Bad input at a known place: `path` is always set, and the message starts with it. */
+export class FieldError<C extends string = string> extends CodedError<C> {
+  override name = 'FieldError';
+  declare readonly path: string;
+  constructor(code: C, path: string, message: string) {
+    super(code, `${path}: ${message}`, path);
+  }
+}

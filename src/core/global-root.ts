@@ -8,7 +8,7 @@
 //
 // (the signature's key_name, key_id and key_version are signed too). A global log leaf is the
 // canonical JSON of the signed record. See docs/spec/50-global-roots.md.
-import { CodedError } from './errors.ts';
+import { FieldError } from './errors.ts';
 import { bytesEqual, concatBytes, fromBase64, toBase64, toHex, utf8 } from './bytes.ts';
 import {
   CheckpointError,
@@ -122,12 +122,8 @@ export type GlobalRootErrorCode =
   | 'bad_signature'
   | 'no_such_shard';
 
-export class GlobalRootError extends CodedError<GlobalRootErrorCode> {
+export class GlobalRootError extends FieldError<GlobalRootErrorCode> {
   override name = 'GlobalRootError';
-  declare readonly path: string;
-  constructor(code: GlobalRootErrorCode, path: string, message: string) {
-    super(code, `${path}: ${message}`, path);
-  }
 }
 
 const SIGNING_CONTEXT = utf8.encode('AgDR global log entry v1\n');

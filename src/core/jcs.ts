@@ -8,7 +8,7 @@
 // reader (json-exact.ts) reads every integer literal outside the safe range as a bigint. For
 // values without bigints the output is RFC 8785 byte for byte: tests compare it with the
 // `canonicalize` package, the RFC author's implementation, on random values.
-import { CodedError } from './errors.ts';
+import { FieldError } from './errors.ts';
 import { utf8 } from './bytes.ts';
 
 /** `bigint` holds an integer outside the safe range exactly (see json-exact.ts). */
@@ -28,13 +28,12 @@ export type CanonicalJsonErrorCode =
   | 'too_deep';
 
 /** A value that has no RFC 8785 canonical form. `path` is a JSON path such as `$.a[2].b`. */
-export class CanonicalJsonError extends CodedError<CanonicalJsonErrorCode> {
+export class CanonicalJsonError extends FieldError<CanonicalJsonErrorCode> {
   override name = 'CanonicalJsonError';
-  declare readonly path: string;
   /** The message without the path. */
   readonly detail: string;
   constructor(code: CanonicalJsonErrorCode, path: string, detail: string) {
-    super(code, `${path}: ${detail}`, path);
+    super(code, path, detail);
     this.detail = detail;
   }
 }

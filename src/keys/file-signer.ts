@@ -5,7 +5,7 @@
 // a pod with an fsGroup, the group being the pod's own.
 // The newest version signs; every version's public key stays published so checkpoints signed
 // before a rotation still verify. Key material never appears in errors or logs.
-import { CodedError } from '../core/errors.ts';
+import { FieldError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -17,12 +17,8 @@ import { ed25519SignerFromSeed, type Signer } from '../core/signer.ts';
 
 export type KeyFileErrorCode = 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
 
-export class KeyFileError extends CodedError<KeyFileErrorCode> {
+export class KeyFileError extends FieldError<KeyFileErrorCode> {
   override name = 'KeyFileError';
-  declare readonly path: string;
-  constructor(code: KeyFileErrorCode, file: string, message: string) {
-    super(code, `${file}: ${message}`, file);
-  }
 }
 
 export interface PublicKeyVersion {

@@ -1,16 +1,15 @@
 // The routing epoch table in force, loaded from a JSON file and reloaded when the file changes.
 // A file that fails to parse or validate is refused (the previous table stays in force) and the
 // failure is logged; the shard never routes by a table it could not validate.
-import { CodedError } from '../core/errors.ts';
+import { FieldError } from '../core/errors.ts';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { epochTableHash, validateEpochTable, type EpochTable } from '../core/routing.ts';
 
-export class RoutingTableError extends CodedError<'invalid_routing_file'> {
+export class RoutingTableError extends FieldError<'invalid_routing_file'> {
   override name = 'RoutingTableError';
-  declare readonly path: string;
   constructor(file: string, message: string) {
-    super('invalid_routing_file', `${file}: ${message}`, file);
+    super('invalid_routing_file', file, message);
   }
 }
 

@@ -1,7 +1,7 @@
 // The files of an `agdr local` cluster in one data directory: per-process key files, the
 // routing epoch table and the trust bundle. Preparing is idempotent: on an existing directory
 // it reuses the keys and table, so a restart resumes the same logs under the same keys.
-import { CodedError } from '../../core/errors.ts';
+import { FieldError } from '../../core/errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { coordinatorOrigin, shardOrigin } from '../../core/checkpoint.ts';
@@ -55,12 +55,11 @@ export function initialEpochTable(shards: number): EpochTable {
 }
 
 /** A data directory that cannot be used as it is (unreadable, or a file in it is malformed). */
-export class LocalDataError extends CodedError<'bad_data_dir'> {
+/** `path`: the file or directory at fault. */
+export class LocalDataError extends FieldError<'bad_data_dir'> {
   override name = 'LocalDataError';
-  /** The file or directory at fault. */
-  declare readonly path: string;
   constructor(file: string, message: string) {
-    super('bad_data_dir', `${file}: ${message}`, file);
+    super('bad_data_dir', file, message);
   }
 }
 
