@@ -1,9 +1,9 @@
 // Client for the coordinator's HTTP API (docs/API.md), and discovery of the shards through it.
 // Every answer is checked before it is returned: global log records with core's record
 // checker, routing tables with core's validator, the trust bundle with its validator.
-import { checkGlobalLogRecord } from '../core/global-root.ts';
-import type { GlobalLogRecord, GlobalRootRecord, ShardStatus } from '../core/global-root.ts';
-import { SHARD_STATUSES } from '../core/global-root.ts';
+import { checkGlobalLogRecord } from '../core/global-root/index.ts';
+import type { GlobalLogRecord, GlobalRootRecord, ShardStatus } from '../core/global-root/index.ts';
+import { SHARD_STATUSES } from '../core/global-root/index.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { HttpError } from './errors.ts';

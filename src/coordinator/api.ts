@@ -6,7 +6,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { toHex } from '../core/bytes.ts';
-import type { GlobalRootRecord } from '../core/global-root.ts';
+import type { GlobalRootRecord } from '../core/global-root/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
 import type { TrustBundle } from '../clients/trust.ts';

@@ -10,8 +10,8 @@ import {
   parseGlobalLogEntry,
   signGlobalRootRecord,
   signReconstructionRecord,
-} from '../core/global-root.ts';
-import type { MissedInterval } from '../core/global-root.ts';
+} from '../core/global-root/index.ts';
+import type { MissedInterval } from '../core/global-root/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { parseNote } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';

@@ -2,7 +2,7 @@
 // entries in order rebuilds it after a restart, so there is no second source of truth that
 // could disagree with the log (no fork, no duplicate global root id).
 import { toHex } from '../core/bytes.ts';
-import type { MissedInterval, ShardStatus } from '../core/global-root.ts';
+import type { MissedInterval, ShardStatus } from '../core/global-root/index.ts';
 import type { ShardListing } from '../clients/coordinator-api.ts';
 
 export type { MissedInterval, ShardStatus };

@@ -17,7 +17,7 @@ import {
   type GlobalRootRecord,
   type ShardEntry,
   type ShardEntryProof,
-} from './global-root.ts';
+} from './global-root/index.ts';
 import { blake3 } from './hash.ts';
 import { canonicalJson } from './jcs.ts';
 import { shapeChecks, type ShapeChecks } from './json-shape.ts';

@@ -2,7 +2,7 @@
 // Spec fields the apiserver defaults are required here only in `AgDRClusterSpecDefaulted`,
 // which is what the operator reads back from the server.
 
-import type { ShardStatus } from '../core/global-root.ts';
+import type { ShardStatus } from '../core/global-root/index.ts';
 
 export const AGDR_GROUP = 'agdr.dev';
 export const AGDR_VERSION = 'v1alpha1';

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 
 import { trustedKey } from '../../src/clients/trust.ts';
 import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
-import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root.ts';
+import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
 import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
 import { verifierKeyString } from '../../src/core/note.ts';
 import type { SignerKeyPlan } from '../../src/keys/vault-plan.ts';

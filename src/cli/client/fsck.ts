@@ -9,7 +9,7 @@ import { parseNote } from '../../core/note.ts';
 import { parseCheckpoint, verifyCheckpoint } from '../../core/checkpoint.ts';
 import { toHex } from '../../core/bytes.ts';
 import { MerkleLog } from '../../log-store/index.ts';
-import { parseGlobalLogEntry, verifyGlobalLogRecord } from '../../core/global-root.ts';
+import { parseGlobalLogEntry, verifyGlobalLogRecord } from '../../core/global-root/index.ts';
 import type { TrustBundle } from '../../clients/trust.ts';
 import { reasonOf } from '../../core/errors.ts';
 import type { ProgressBar } from './progress.ts';

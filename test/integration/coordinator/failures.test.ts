@@ -15,7 +15,10 @@ import { verifyConsistency } from '../../../src/core/merkle/proof.ts';
 import { routeDecision } from '../../../src/core/routing.ts';
 import { parseJsonExact } from '../../../src/core/json-exact.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
-import type { GlobalRootRecord, ReconstructionRecord } from '../../../src/core/global-root.ts';
+import type {
+  GlobalRootRecord,
+  ReconstructionRecord,
+} from '../../../src/core/global-root/index.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   decisions,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
-import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
+import type { GlobalRootRecord } from '../../../src/core/global-root/index.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   getJson,

@@ -14,7 +14,7 @@ import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
 import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
-import type { GlobalRootRecord } from '../../../src/core/global-root.ts';
+import type { GlobalRootRecord } from '../../../src/core/global-root/index.ts';
 import { parseNote } from '../../../src/core/note.ts';
 import { epochTableHash, routeDecision } from '../../../src/core/routing.ts';
 import { parseJsonExact } from '../../../src/core/json-exact.ts';

@@ -27,8 +27,11 @@ import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
 import {
   verifyGlobalRootRecord,
   verifyReconstructionRecord,
-} from '../../../src/core/global-root.ts';
-import type { GlobalRootRecord, ReconstructionRecord } from '../../../src/core/global-root.ts';
+} from '../../../src/core/global-root/index.ts';
+import type {
+  GlobalRootRecord,
+  ReconstructionRecord,
+} from '../../../src/core/global-root/index.ts';
 
 const NS = 'test';
 const CLUSTER = 'c1';

@@ -13,7 +13,7 @@ import {
   shardEntryInclusionProof,
   verifyGlobalRootRecord,
   type GlobalRootRecord,
-} from '../../../src/core/global-root.ts';
+} from '../../../src/core/global-root/index.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { verifierKeyString } from '../../../src/core/note.ts';
 import {

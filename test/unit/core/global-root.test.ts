@@ -20,7 +20,7 @@ import {
   verifyShardEntryInclusion,
   type GlobalRootRecord,
   type ShardEntry,
-} from '../../../src/core/global-root.ts';
+} from '../../../src/core/global-root/index.ts';
 import { blake3, blake3Reference } from '../../../src/core/hash.ts';
 import { consistencyProof, merkleRoot } from '../../../src/core/merkle/tree.ts';
 import { epochTableHash } from '../../../src/core/routing.ts';

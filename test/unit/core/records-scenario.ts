@@ -12,7 +12,7 @@ import {
   shardEntryInclusionProof,
   signGlobalRootRecord,
   type GlobalRootRecord,
-} from '../../../src/core/global-root.ts';
+} from '../../../src/core/global-root/index.ts';
 import { blake3 } from '../../../src/core/hash.ts';
 import { consistencyProof, inclusionProof, merkleRoot } from '../../../src/core/merkle/tree.ts';
 import { verifierKeyString } from '../../../src/core/note.ts';

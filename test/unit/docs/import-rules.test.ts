@@ -56,7 +56,7 @@ describe('import rules (eslint.config.js)', () => {
     ['src/operator/specs/planted.ts', '../../clients/index.ts'],
     ['src/operator/specs/planted.ts', '../types.ts'],
     ['src/coordinator/planted.ts', '../clients/shard-api.ts'],
-    ['src/clients/planted.ts', '../core/global-root.ts'],
+    ['src/clients/planted.ts', '../core/global-root/index.ts'],
     ['src/core/merkle/planted.ts', '../bytes.ts'],
     ['src/core/planted.ts', '@noble/ed25519'],
     ['src/cli/coordinator.ts', '../coordinator/coordinator.ts'],
