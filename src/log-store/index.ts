@@ -1,14 +1,13 @@
 // The durable Merkle log library shared by the shard and the coordinator's global log.
+export { MerkleLog, type LogOptions } from './merkle-log.ts';
 export {
   DEFAULT_BATCH_BYTES,
-  MerkleLog,
   type AppendedEntry,
   type AppendedRange,
   type EntryWriter,
   type BatchStats,
   type EntryBuilder,
-  type LogOptions,
-} from './merkle-log.ts';
+} from './group-commit.ts';
 export type { StoredCheckpoint } from './checkpoint-store.ts';
 export { DIR_MODE } from './layout.ts';
 export type { LogIdentity } from './meta.ts';

@@ -2,85 +2,37 @@
 // once its entries are on disk (group commit: every append waiting while a batch is written
 // joins the next batch, and one fdatasync per file covers the batch); proofs and roots at any
 // past size are read from stored tile nodes, so memory stays flat in the number of records.
-import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { blake3, type Hasher } from '../core/hash.ts';
-import { CompactRange, frontierNodeIds } from '../core/merkle/compact.ts';
 import { consistencyPlan, inclusionPlan, proofFromNodes } from '../core/merkle/nodes.ts';
-import { bytesEqual, hexInto } from '../core/bytes.ts';
-import type { AppendFile } from './append-file.ts';
-import { syncDirectory } from './append-file.ts';
-import { CheckpointStore, type StoredCheckpoint } from './checkpoint-store.ts';
-import { LogCorruptionError, LogStoreError } from './errors.ts';
+import { bytesEqual } from '../core/bytes.ts';
+import type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.ts';
 import {
   checkInclusion,
   checkStoredRange,
-  clearDamage,
-  recheckRecordedDamage,
   readStoredRecord,
   recordDamage,
   type DamageNote,
   type StoredTree,
 } from './damage.ts';
+import { LogCorruptionError, LogStoreError } from './errors.ts';
+import type { LogLayout } from './layout.ts';
+import type { LogIdentity } from './meta.ts';
 import {
-  DIR_MODE,
-  HASH_SIZE,
-  INDEX_ENTRY,
-  SEGMENT_RECORDS,
-  logLayout,
-  type LogLayout,
-} from './layout.ts';
-import { BatchBuffer, encodeBatch } from './batch-encoder.ts';
-import { acquireLock, acquireReadLock, releaseLock } from './lock.ts';
-import { loadMeta, type LogIdentity } from './meta.ts';
-import { recover, treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
-import { SegmentFiles } from './segments.ts';
-import { StateMarker } from './state-marker.ts';
-import { TreeStore } from './tree-store.ts';
-
-/** Builds one entry's bytes; it receives the sequence number the entry will have. */
-export type EntryBuilder = (seq: number) => Uint8Array;
-
-/**
- * The entries of one append call, written by the writer straight into its batch buffer. For
- * each entry in order the log calls `maxLength(i, seq)` and then `write(i, seq, ...)`.
- */
-export interface EntryWriter {
-  readonly count: number;
-  /** An upper bound on the length of entry `i`, which gets sequence number `seq`. */
-  maxLength(i: number, seq: number): number;
-  /** Writes entry `i` at `target[offset..]` (at most `maxLength` bytes); returns its length. */
-  write(i: number, seq: number, target: Uint8Array, offset: number): number;
-}
-
-export interface AppendedEntry {
-  readonly seq: number;
-  readonly leafHash: Uint8Array;
-}
-
-/** The durable result of one append call: entries `first .. first + count - 1`. */
-export interface AppendedRange {
-  readonly first: number;
-  readonly count: number;
-  /** Leaf hash of the call's k-th entry (a copy). */
-  leafHash(k: number): Uint8Array;
-  /** Writes the k-th entry's leaf hash as lowercase hex into `target` at `at` (no allocation). */
-  leafHashHexInto(k: number, target: Uint8Array, at: number): void;
-  /** The group commit the entries went out in. */
-  readonly batch: BatchStats;
-}
-
-/** What one group commit did (for metrics). */
-export interface BatchStats {
-  readonly entries: number;
-  readonly bytes: number;
-  /** Seconds from the first write to the last fdatasync of the batch. */
-  readonly persistSeconds: number;
-  /** Seconds spent in fdatasync alone. */
-  readonly syncSeconds: number;
-  /** Seconds spent building, hashing and encoding the batch on the writer. */
-  readonly hashSeconds: number;
-}
+  Appended,
+  BuilderWriter,
+  DEFAULT_BATCH_BYTES,
+  GroupCommit,
+  type AppendedEntry,
+  type AppendedRange,
+  type BatchStats,
+  type EntryBuilder,
+  type EntryWriter,
+} from './group-commit.ts';
+import { openLogDirectory, releaseHeldLock, type HeldLock, type OpenedLog } from './open-log.ts';
+import { treeHeadOfNote, type RecoveryPhase, type RecoveryReport } from './recovery.ts';
+import type { SegmentFiles } from './segments.ts';
+import type { StateMarker } from './state-marker.ts';
+import type { TreeStore } from './tree-store.ts';
 
 export interface LogOptions {
   dir: string;
@@ -125,154 +77,27 @@ export interface LogOptions {
   onDamage?: (err: LogCorruptionError) => void;
 }
 
-interface PendingCall {
-  readonly writer: EntryWriter;
-  readonly resolve: (r: AppendedRange) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-/** The classic builder-per-entry call as an EntryWriter (one copy into the batch buffer). */
-class BuilderWriter implements EntryWriter {
-  readonly count: number;
-  readonly #builders: readonly EntryBuilder[];
-  #built: Uint8Array = new Uint8Array(0);
-
-  constructor(builders: readonly EntryBuilder[]) {
-    this.#builders = builders;
-    this.count = builders.length;
-  }
-
-  maxLength(i: number, seq: number): number {
-    const b = (this.#builders[i] as EntryBuilder)(seq);
-    if (!(b instanceof Uint8Array))
-      throw new LogStoreError('bad_argument', 'an entry builder returned no bytes');
-    this.#built = b;
-    return b.length;
-  }
-
-  write(_i: number, _seq: number, target: Uint8Array, offset: number): number {
-    target.set(this.#built, offset);
-    return this.#built.length;
-  }
-}
-
-/** The directory lock as `open` took it. */
-interface HeldLock {
-  readonly path: string;
-  /** Read-only opens: the LOCK content a killed owner left, restored on close. */
-  readonly stale: Buffer | undefined;
-  /** Whether this open wrote the LOCK file (a read-only check may not be able to). */
-  readonly wrote: boolean;
-}
-
-class Appended implements AppendedRange {
-  readonly first: number;
-  readonly count: number;
-  readonly batch: BatchStats;
-  readonly #index: Uint8Array;
-  readonly #at: number;
-
-  constructor(index: Uint8Array, at: number, first: number, count: number, batch: BatchStats) {
-    this.#index = index;
-    this.#at = at;
-    this.first = first;
-    this.count = count;
-    this.batch = batch;
-  }
-
-  leafHash(k: number): Uint8Array {
-    const at = (this.#at + k) * INDEX_ENTRY;
-    return this.#index.slice(at, at + HASH_SIZE);
-  }
-
-  leafHashHexInto(k: number, target: Uint8Array, at: number): void {
-    const from = (this.#at + k) * INDEX_ENTRY;
-    hexInto(this.#index, from, from + HASH_SIZE, target, at);
-  }
-
-  entries(): AppendedEntry[] {
-    const out = new Array<AppendedEntry>(this.count);
-    for (let k = 0; k < this.count; k++)
-      out[k] = { seq: this.first + k, leafHash: this.leafHash(k) };
-    return out;
-  }
-}
-
-interface PreparedBatch {
-  /** Each call with the position of its first entry in the batch. */
-  readonly calls: { readonly call: PendingCall; readonly at: number }[];
-  readonly first: number;
-  readonly end: number;
-  readonly count: number;
-  readonly bytes: number;
-  readonly data: { readonly file: AppendFile; readonly bytes: Uint8Array }[];
-  readonly index: Uint8Array;
-  readonly tiles: Map<number, Uint8Array[]>;
-  readonly root: Uint8Array;
-  readonly hashSeconds: number;
-  /** The batch buffer the record bytes are views of; reused once they are written. */
-  readonly buffer: BatchBuffer;
-}
-
-/** Default batch size limit in bytes (see LogOptions.maxBatchBytes). */
-export const DEFAULT_BATCH_BYTES = 1.5 * 1024 * 1024;
-
-/** Batches built ahead of acknowledgement: one being built, the rest being written or synced. */
-const MAX_IN_FLIGHT = 5;
-/** Batch buffers kept for reuse (recycled once written): one per batch in flight, one spare. */
-const BUFFER_POOL = MAX_IN_FLIGHT + 1;
-
 export class MerkleLog {
   readonly dir: string;
   readonly hasher: Hasher;
-  /** What recovery found and did when this log was opened. */
+  /** What opening found and repaired. */
   readonly recovery: RecoveryReport;
   readonly #layout: LogLayout;
   readonly #tree: TreeStore;
   readonly #segments: SegmentFiles;
   readonly #marker: StateMarker;
   readonly #checkpoints: CheckpointStore;
-  readonly #range: CompactRange;
-  readonly #maxEntries: number;
-  readonly #maxBytes: number;
-  readonly #waitMs: number;
-  readonly #markIntervalMs: number;
-  readonly #onBatch: ((stats: BatchStats) => void) | undefined;
+  readonly #commit: GroupCommit;
   readonly #onDamage: ((err: LogCorruptionError) => void) | undefined;
   /** Damage found in stored data since open: reads of it fail, appends are refused. */
   #damage: LogCorruptionError | undefined;
-
-  #size: number;
-  #root: Uint8Array;
-  /** Offset just past the last record prepared in the current segment. */
-  #segmentEnd: number;
-  #queue: PendingCall[] = [];
-  #head = 0;
-  #running = false;
-  #loopDone: Promise<void> = Promise.resolve();
-  readonly #inflight = new Set<PreparedBatch>();
-  #failed: LogStoreError | undefined;
   #closed = false;
-  #lastMark = performance.now();
-  #markChain: Promise<void> = Promise.resolve();
-  readonly #buffers: BatchBuffer[] = [];
   #checkpointChain: Promise<void> = Promise.resolve();
   /** The directory lock as `open` took it. */
   readonly #lock: HeldLock;
 
-  private constructor(
-    opts: LogOptions,
-    layout: LogLayout,
-    hasher: Hasher,
-    stores: {
-      tree: TreeStore;
-      segments: SegmentFiles;
-      marker: StateMarker;
-      checkpoints: CheckpointStore;
-    },
-    recovery: RecoveryReport,
-    lock: HeldLock,
-  ) {
+  private constructor(opts: LogOptions, opened: OpenedLog) {
+    const { layout, hasher, stores, recovery, lock } = opened;
     this.dir = opts.dir;
     this.#lock = lock;
     this.hasher = hasher;
@@ -282,18 +107,20 @@ export class MerkleLog {
     this.#marker = stores.marker;
     this.#checkpoints = stores.checkpoints;
     this.recovery = recovery;
-    this.#maxEntries = opts.maxBatchEntries ?? 16384;
-    this.#maxBytes = opts.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
-    this.#waitMs = opts.maxBatchWaitMs ?? 0;
-    this.#markIntervalMs = opts.markIntervalMs ?? 1000;
-    this.#onBatch = opts.onBatch;
     this.#onDamage = opts.onDamage;
-    const size = recovery.size;
-    this.#size = size;
-    this.#range = CompactRange.restore(hasher, size, stores.tree.nodes(frontierNodeIds(size)));
-    this.#root = this.#range.root();
-    this.#segmentEnd =
-      size % layout.segmentRecords === 0 ? 0 : stores.tree.indexEntry(size - 1).end;
+    this.#commit = new GroupCommit({
+      hasher,
+      layout,
+      tree: stores.tree,
+      segments: stores.segments,
+      marker: stores.marker,
+      size: recovery.size,
+      maxEntries: opts.maxBatchEntries ?? 16384,
+      maxBytes: opts.maxBatchBytes ?? DEFAULT_BATCH_BYTES,
+      waitMs: opts.maxBatchWaitMs ?? 0,
+      markIntervalMs: opts.markIntervalMs ?? 1000,
+      onBatch: opts.onBatch,
+    });
   }
 
   /**
@@ -303,89 +130,28 @@ export class MerkleLog {
    * With `readOnly` it only checks: same lock and checks, nothing written (see LogOptions).
    */
   static async open(opts: LogOptions): Promise<MerkleLog> {
-    const hasher = opts.hasher ?? blake3;
-    const readOnly = opts.readOnly ?? false;
-    const paths = logLayout(opts.dir, SEGMENT_RECORDS);
-    if (readOnly) {
-      // A check creates nothing: every file a log has once it was first opened must be there.
-      const { meta, index, state, checkpointLog, checkpointIndex } = paths;
-      const missing = [meta, index, state, checkpointLog, checkpointIndex].find(
-        (p) => !fs.existsSync(p),
-      );
-      if (missing !== undefined)
-        throw new LogStoreError('not_found', `${missing}: missing, not a log directory`);
-    } else {
-      // Explicit modes: a umask of 000 must not make a log world-writable.
-      fs.mkdirSync(opts.dir, { recursive: true, mode: DIR_MODE });
-    }
-    const lockPath = paths.lock;
-    // The lock a killed owner left: a read-only open puts it back as it found it on close.
-    const staleLock = readOnly && fs.existsSync(lockPath) ? fs.readFileSync(lockPath) : undefined;
-    let wrote = true;
-    if (readOnly) wrote = acquireReadLock(lockPath);
-    else acquireLock(lockPath);
-    const lock: HeldLock = { path: lockPath, stale: staleLock, wrote };
+    const opened = await openLogDirectory(opts, opts.hasher ?? blake3);
     try {
-      const { meta, adopted } = loadMeta(
-        opts.dir,
-        hasher,
-        opts.segmentRecords ?? SEGMENT_RECORDS,
-        opts.identity,
-        readOnly,
-      );
-      const layout = logLayout(opts.dir, meta.segment_records);
-      if (!readOnly) {
-        fs.mkdirSync(layout.records, { recursive: true, mode: DIR_MODE });
-        fs.mkdirSync(layout.tiles, { recursive: true, mode: DIR_MODE });
-      }
-      const tree = TreeStore.open(hasher, layout, readOnly);
-      const segments = new SegmentFiles(layout);
-      const marker = StateMarker.open(layout.state, readOnly);
-      const checkpoints = await CheckpointStore.open(layout, readOnly);
-      if (!readOnly) for (const d of [layout.dir, layout.records, layout.tiles]) syncDirectory(d);
-      const stores = { tree, segments, marker, checkpoints };
-      const report = await recover(
-        { layout, hasher, ...stores },
-        { fullCheck: opts.fullCheck ?? false, onProgress: opts.onProgress, readOnly },
-      );
-      // Damage an earlier run found is checked again: still there, the open fails.
-      const stored: StoredTree = { layout, hasher, tree, segments };
-      const cleared = recheckRecordedDamage(stored, report.size);
-      if (cleared !== undefined && !readOnly) clearDamage(layout);
-      const full = { ...report, cleared, adoptedIdentity: adopted };
-      const log = new MerkleLog(opts, layout, hasher, stores, full, lock);
-      const mark = marker.mark;
+      const log = new MerkleLog(opts, opened);
+      const mark = opened.stores.marker.mark;
       const behind =
         mark === undefined || mark.size !== log.size || !bytesEqual(mark.root, log.root());
-      if (behind && !readOnly) await log.#markDurable();
+      if (behind && !(opts.readOnly ?? false)) await log.#commit.markDurable();
       return log;
     } catch (err) {
-      MerkleLog.#releaseLock(lock);
+      releaseHeldLock(opened.lock);
       throw err;
-    }
-  }
-
-  /** Releases the directory lock; a stale lock found by a read-only open is put back. */
-  static #releaseLock(lock: HeldLock): void {
-    releaseLock(lock.path, lock.wrote);
-    const staleLock = lock.stale;
-    if (staleLock === undefined || !lock.wrote) return;
-    try {
-      // Exclusive create: an owner that took the lock meanwhile keeps it.
-      fs.writeFileSync(lock.path, staleLock, { flag: 'wx', mode: 0o644 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
 
   /** Durable, integrated leaves. */
   get size(): number {
-    return this.#size;
+    return this.#commit.size;
   }
 
   /** Root at `size`. */
   root(): Uint8Array {
-    return this.#root.slice();
+    return this.#commit.root.slice();
   }
 
   /**
@@ -414,26 +180,9 @@ export class MerkleLog {
     const failure = this.failure;
     if (failure !== undefined) return Promise.reject(failure);
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
-    if (writer.count === 0) {
-      const none: BatchStats = {
-        entries: 0,
-        bytes: 0,
-        persistSeconds: 0,
-        syncSeconds: 0,
-        hashSeconds: 0,
-      };
-      return Promise.resolve(new Appended(new Uint8Array(0), 0, this.#size, 0, none));
-    }
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ writer, resolve, reject });
-      this.#kick();
-    });
+    return this.#commit.enqueue(writer);
   }
 
-  /**
-   * Record `seq`, checked against its leaf hash: bytes that no longer match are never returned
-   * (LogCorruptionError, and the log records the damage and reports it as `failure`).
-   */
   async read(seq: number): Promise<Uint8Array> {
     this.#checkSeq(seq);
     const r = readStoredRecord(this.#stored, seq);
@@ -447,7 +196,7 @@ export class MerkleLog {
    */
   async verifyStored(from: number, count: number): Promise<number> {
     this.#checkSeq(from);
-    const r = checkStoredRange(this.#stored, from, Math.min(count, this.#size - from));
+    const r = checkStoredRange(this.#stored, from, Math.min(count, this.#commit.size - from));
     if (r.found !== undefined) throw this.#damaged(r.found);
     return r.checked;
   }
@@ -457,7 +206,7 @@ export class MerkleLog {
    * reopen to recover) or stored data was found damaged (code `corrupt`). Undefined while fine.
    */
   get failure(): LogStoreError | undefined {
-    return this.#damage ?? this.#failed;
+    return this.#damage ?? this.#commit.failed;
   }
 
   get #stored(): StoredTree {
@@ -497,7 +246,7 @@ export class MerkleLog {
 
   async rootAt(size: number): Promise<Uint8Array> {
     this.#checkSize('size', size);
-    return size === this.#size ? this.root() : this.#tree.rootAt(size);
+    return size === this.#commit.size ? this.root() : this.#tree.rootAt(size);
   }
 
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
@@ -510,7 +259,7 @@ export class MerkleLog {
     // The leaf's record must match its index entry, and the path its root: a proof is served
     // only for stored data that checks.
     await this.read(index);
-    const root = size === this.#size ? this.#root : this.#tree.rootAt(size);
+    const root = size === this.#commit.size ? this.#commit.root : this.#tree.rootAt(size);
     const damage = checkInclusion(this.#stored, index, size, proof, root);
     if (damage !== undefined) throw this.#damaged(damage);
     return proof;
@@ -549,7 +298,7 @@ export class MerkleLog {
         );
       }
       // The durable marker must cover a signed size before the signature is kept.
-      if ((this.#marker.mark?.size ?? 0) < size) await this.#markDurable();
+      if ((this.#marker.mark?.size ?? 0) < size) await this.#commit.markDurable();
       await this.#checkpoints.save(size, note);
     };
     const result = this.#checkpointChain.then(run);
@@ -585,15 +334,15 @@ export class MerkleLog {
     if (this.#closed) return;
     this.#closed = true;
     if (this.recovery.readOnly) return this.#closeReadOnly();
-    await this.#loopDone;
+    await this.#commit.drain();
     await this.#checkpointChain;
-    if (this.#failed === undefined) await this.#markDurable();
-    await this.#markChain;
+    if (this.#commit.failed === undefined) await this.#commit.markDurable();
+    await this.#commit.settled();
     await this.#segments.close();
     await this.#tree.close();
     await this.#marker.close();
     await this.#checkpoints.close();
-    MerkleLog.#releaseLock(this.#lock);
+    releaseHeldLock(this.#lock);
   }
 
   /** Read-only: nothing was written, so nothing to finish or sync; closes files and the lock. */
@@ -602,237 +351,25 @@ export class MerkleLog {
     await this.#tree.close();
     await this.#marker.close();
     await this.#checkpoints.close();
-    MerkleLog.#releaseLock(this.#lock);
+    releaseHeldLock(this.#lock);
   }
 
   #checkSeq(seq: number): void {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#size) {
-      throw new LogStoreError('out_of_range', `no record ${seq} (log size ${this.#size})`);
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#commit.size) {
+      throw new LogStoreError('out_of_range', `no record ${seq} (log size ${this.#commit.size})`);
     }
   }
 
   #checkSize(name: string, size: number): void {
-    if (!Number.isSafeInteger(size) || size < 0 || size > this.#size) {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.#commit.size) {
       throw new LogStoreError(
         'out_of_range',
-        `${name} ${size} is beyond the log size ${this.#size}`,
+        `${name} ${size} is beyond the log size ${this.#commit.size}`,
       );
     }
-  }
-
-  #kick(): void {
-    if (this.#running || this.#failed !== undefined) return;
-    this.#running = true;
-    this.#loopDone = new Promise<void>((resolve) => {
-      const start = (): void => {
-        this.#loop().then(resolve, (err: unknown) => {
-          this.#fail(err);
-          resolve();
-        });
-      };
-      if (this.#waitMs > 0) setTimeout(start, this.#waitMs);
-      else setImmediate(start);
-    });
-  }
-
-  // The single writer. Up to MAX_IN_FLIGHT batches are in flight: while batch N syncs and the
-  // next ones are written or wait for their sync, another is built and hashed (the writer idles
-  // less when a sync takes as long as building a batch, or the thread pool is slow). Syncs and
-  // acknowledgements are strictly in order.
-  async #loop(): Promise<void> {
-    let prev: Promise<void> | undefined;
-    // Completion of the unacknowledged batches before `prev`, oldest first.
-    const older: Promise<void>[] = [];
-    while (this.#failed === undefined) {
-      if (this.#head >= this.#queue.length) {
-        if (prev === undefined) break;
-        await prev;
-        prev = undefined;
-        older.length = 0;
-        continue;
-      }
-      const batch = this.#prepare();
-      if (batch === undefined) continue;
-      this.#inflight.add(batch);
-      const before = prev;
-      const written = this.#write(batch);
-      const done = (async () => {
-        const t0 = performance.now();
-        await written;
-        this.#recycle(batch.buffer);
-        if (before !== undefined) await before;
-        if (this.#failed !== undefined) throw this.#failed;
-        const t1 = performance.now();
-        await Promise.all(
-          [...new Set(batch.data.map((d) => d.file)), this.#tree.index].map((f) => f.datasync()),
-        );
-        this.#segments.syncCreated();
-        const t2 = performance.now();
-        const stats: BatchStats = {
-          entries: batch.count,
-          bytes: batch.bytes,
-          persistSeconds: (t2 - t0) / 1000,
-          syncSeconds: (t2 - t1) / 1000,
-          hashSeconds: batch.hashSeconds,
-        };
-        this.#publish(batch, stats);
-        this.#onBatch?.(stats);
-        if (t2 - this.#lastMark >= this.#markIntervalMs) await this.#markDurable();
-      })().catch((err: unknown) => this.#fail(err));
-      if (before !== undefined) older.push(before);
-      if (older.length >= MAX_IN_FLIGHT - 1) await older.shift();
-      prev = done;
-    }
-    if (this.#failed === undefined) await this.#segments.closeRetired();
-    this.#running = false;
-    if (this.#head < this.#queue.length && this.#failed === undefined) this.#kick();
-  }
-
-  /** Takes whole append calls up to the batch limits, builds, hashes and encodes them. */
-  #prepare(): PreparedBatch | undefined {
-    const t0 = performance.now();
-    const first = this.#range.size;
-    const buffer = this.#buffers.pop() ?? new BatchBuffer();
-    buffer.reset();
-    const calls: { call: PendingCall; at: number }[] = [];
-    while (this.#head < this.#queue.length) {
-      const call = this.#queue[this.#head] as PendingCall;
-      if (
-        buffer.count > 0 &&
-        (buffer.count + call.writer.count > this.#maxEntries || buffer.length >= this.#maxBytes)
-      ) {
-        break;
-      }
-      this.#head++;
-      const at = buffer.count;
-      try {
-        writeEntries(call.writer, first + at, buffer);
-      } catch (err) {
-        buffer.truncate(at);
-        call.reject(err);
-        continue;
-      }
-      calls.push({ call, at });
-    }
-    // Taken calls must not stay reachable from the queue (their promises hold the receipts).
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (buffer.count === 0) {
-      this.#recycle(buffer);
-      return undefined;
-    }
-
-    const encoded = encodeBatch(
-      buffer,
-      this.#range,
-      this.hasher,
-      this.#layout.segmentRecords,
-      this.#segmentEnd,
-    );
-    this.#segmentEnd = encoded.segmentEnd;
-    const data = encoded.parts.map((p) => ({
-      file: this.#segments.writer(p.segment),
-      bytes: p.bytes,
-    }));
-    return {
-      calls,
-      first,
-      end: first + buffer.count,
-      count: buffer.count,
-      bytes: buffer.length - 1,
-      data,
-      index: encoded.index,
-      tiles: encoded.tiles,
-      root: this.#range.root(),
-      hashSeconds: (performance.now() - t0) / 1000,
-      buffer,
-    };
-  }
-
-  /** Keeps a written batch's buffer for reuse (not one grown far past the batch limit). */
-  #recycle(buffer: BatchBuffer): void {
-    if (this.#buffers.length < BUFFER_POOL && buffer.bytes.length <= 4 * this.#maxBytes) {
-      this.#buffers.push(buffer);
-    }
-  }
-
-  #write(batch: PreparedBatch): Promise<unknown> {
-    const writes: Promise<void>[] = batch.data.map((d) => d.file.append(d.bytes));
-    writes.push(this.#tree.index.append(batch.index));
-    for (const [q, nodes] of batch.tiles)
-      writes.push(this.#tree.tileFile(q).append(Buffer.concat(nodes)));
-    return Promise.all(writes);
-  }
-
-  #publish(batch: PreparedBatch, stats: BatchStats): void {
-    this.#inflight.delete(batch);
-    this.#size = batch.end;
-    this.#root = batch.root;
-    for (const c of batch.calls) {
-      c.call.resolve(
-        new Appended(batch.index, c.at, batch.first + c.at, c.call.writer.count, stats),
-      );
-    }
-  }
-
-  /** Syncs tile files and writes the durable marker at the current size (serialized). */
-  #markDurable(): Promise<void> {
-    const run = async (): Promise<void> => {
-      const size = this.#size;
-      const root = this.#root;
-      await this.#tree.syncTiles();
-      await this.#marker.write({ size, root });
-      this.#lastMark = performance.now();
-    };
-    const result = this.#markChain.then(run);
-    this.#markChain = result.catch((err: unknown) => this.#fail(err));
-    return result;
-  }
-
-  /** A write or sync failed: nothing more is acknowledged until the log is reopened. */
-  #fail(err: unknown): void {
-    if (this.#failed !== undefined) return;
-    const cause = err instanceof Error ? err.message : String(err);
-    this.#failed = new LogStoreError('failed', `log write failed, reopen to recover: ${cause}`, {
-      cause: err,
-    });
-    // Batches already (partly) written may still be on disk after the reopen (their bytes and
-    // index entries can have landed whole): their outcome is unknown, not "nothing appended".
-    const unknown = new LogStoreError(
-      'outcome_unknown',
-      `log write failed while these entries were being written (${cause}); they may or may not be durable once the log is reopened`,
-      { cause: err },
-    );
-    for (const batch of this.#inflight) for (const c of batch.calls) c.call.reject(unknown);
-    this.#inflight.clear();
-    for (let i = this.#head; i < this.#queue.length; i++)
-      (this.#queue[i] as PendingCall).reject(this.#failed);
-    this.#queue = [];
-    this.#head = 0;
   }
 }
 
 function readOnlyError(what: string): LogStoreError {
   return new LogStoreError('read_only', `${what} refused: the log is open read-only`);
-}
-
-/** Writes a call's entries (sequence numbers from `seq`) into the batch buffer. */
-function writeEntries(writer: EntryWriter, seq: number, buffer: BatchBuffer): void {
-  for (let i = 0; i < writer.count; i++, seq++) {
-    const max = writer.maxLength(i, seq);
-    buffer.reserve(max);
-    const n = writer.write(i, seq, buffer.bytes, buffer.length);
-    if (!Number.isSafeInteger(n) || n < 0 || n > max) {
-      throw new LogStoreError(
-        'bad_argument',
-        `entry ${i}: wrote ${n} bytes, at most ${max} allowed`,
-      );
-    }
-    buffer.push(n);
-  }
 }
