@@ -138,6 +138,33 @@ export async function startServer(
   return { proc, url, port: Number(new URL(url).port) };
 }
 
+/** What `agdr local --json` prints on its one line. */
+export interface LocalInfo {
+  coordinator: string;
+  shards: { id: number; url: string }[];
+  data: string;
+}
+
+/** Starts `agdr local` (1 s global roots, ports picked at run time) and reads its JSON line. */
+export async function startLocal(
+  dir: string,
+  shards: number,
+): Promise<{ proc: AgdrProcess; info: LocalInfo }> {
+  const proc = spawnAgdr([
+    'local',
+    '--shards',
+    String(shards),
+    '--data',
+    dir,
+    '--port',
+    '0',
+    '--interval',
+    '1s',
+    '--json',
+  ]);
+  return { proc, info: JSON.parse(await proc.firstLine()) as LocalInfo };
+}
+
 /** NDJSON of `n` valid upstream-shaped records spread over entities, with unique record ids. */
 export function decisions(n: number, tag: string, t0 = 1_700_000_000_000_000_000n): string {
   const out: unknown[] = [];

@@ -13,15 +13,18 @@ import { parseJsonExact } from '../../../src/core/json-exact.ts';
 import { routeDecision, type EpochTable } from '../../../src/core/routing.ts';
 import { recordLine, upstreamRecord } from '../../fixtures/records.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
-import { decisions, getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
-import type { AgdrProcess } from './harness.ts';
+import {
+  decisions,
+  getJson,
+  killAll,
+  runAgdr,
+  spawnAgdr,
+  startLocal,
+  tempDir,
+  waitFor,
+} from './harness.ts';
+import type { AgdrProcess, LocalInfo } from './harness.ts';
 import { snapshotTree } from '../../unit/log-store/snapshot.ts';
-
-interface LocalInfo {
-  coordinator: string;
-  shards: { id: number; url: string }[];
-  data: string;
-}
 
 let dir: string;
 let local: AgdrProcess;
@@ -37,19 +40,7 @@ async function sealedSizes(): Promise<Map<number, number>> {
 
 beforeAll(async () => {
   dir = tempDir('e2e');
-  local = spawnAgdr([
-    'local',
-    '--shards',
-    '3',
-    '--data',
-    dir,
-    '--port',
-    '0',
-    '--interval',
-    '1s',
-    '--json',
-  ]);
-  info = JSON.parse(await local.firstLine()) as LocalInfo;
+  ({ proc: local, info } = await startLocal(dir, 3));
 });
 
 afterAll(async () => {
@@ -312,6 +303,7 @@ describe('agdr local, submit, prove, verify', () => {
       expect(snapshotTree(path.join(dir, sub))).toEqual(before);
     }
 
+    // Resumed without --shards: the data directory says how many.
     local = spawnAgdr(['local', '--data', dir, '--port', '0', '--interval', '1s', '--json']);
     info = JSON.parse(await local.firstLine()) as LocalInfo;
     expect(info.shards).toHaveLength(3);

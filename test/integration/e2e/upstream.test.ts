@@ -8,13 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/core/jcs.ts';
 import { parseJsonExact } from '../../../src/core/json-exact.ts';
 import { sdkLine } from '../../fixtures/records.ts';
-import { getJson, killAll, runAgdr, spawnAgdr, tempDir, waitFor } from './harness.ts';
-import type { AgdrProcess } from './harness.ts';
-
-interface LocalInfo {
-  coordinator: string;
-  shards: { id: number; url: string }[];
-}
+import { getJson, killAll, runAgdr, startLocal, tempDir, waitFor } from './harness.ts';
+import type { LocalInfo } from './harness.ts';
 
 const fixtureDir = path.resolve(import.meta.dirname, '../../fixtures/upstream');
 /** Every fixture as one NDJSON line the way the SDK's users write it (json.dumps). */
@@ -32,24 +27,11 @@ const fixtures = ['sdk', 'spec'].flatMap((sub) =>
 );
 
 let dir: string;
-let local: AgdrProcess;
 let info: LocalInfo;
 
 beforeAll(async () => {
   dir = tempDir('upstream');
-  local = spawnAgdr([
-    'local',
-    '--shards',
-    '2',
-    '--data',
-    dir,
-    '--port',
-    '0',
-    '--interval',
-    '1s',
-    '--json',
-  ]);
-  info = JSON.parse(await local.firstLine()) as LocalInfo;
+  ({ info } = await startLocal(dir, 2));
 });
 
 afterAll(async () => {
