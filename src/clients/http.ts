@@ -3,6 +3,7 @@
 // per request and the timeout is what keeps one slow shard from holding the interval.
 import http from 'node:http';
 import https from 'node:https';
+import type { TokenSource } from './bearer-token.ts';
 import { HttpError } from './errors.ts';
 
 export interface HttpResponse {
@@ -20,6 +21,11 @@ export interface RequestOptions {
   maxBytes?: number;
   /** Aborting destroys the socket (used when the caller's own deadline passes). */
   signal?: AbortSignal;
+  /**
+   * Sent as `Authorization: Bearer <token>`, asked for anew on every request: a projected
+   * ServiceAccount token is rewritten by the kubelet before it expires (see bearer-token.ts).
+   */
+  token?: TokenSource;
 }
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -34,7 +40,17 @@ export function redactUrl(url: string): string {
   return u.toString();
 }
 
-export function request(rawUrl: string, opts: RequestOptions): Promise<HttpResponse> {
+export async function request(rawUrl: string, opts: RequestOptions): Promise<HttpResponse> {
+  if (opts.token === undefined) return send(rawUrl, opts.headers, opts);
+  const headers = { ...opts.headers, authorization: `Bearer ${await opts.token()}` };
+  return send(rawUrl, headers, opts);
+}
+
+function send(
+  rawUrl: string,
+  headers: Record<string, string> | undefined,
+  opts: RequestOptions,
+): Promise<HttpResponse> {
   const target = new URL(rawUrl);
   const url = redactUrl(rawUrl);
   const lib = target.protocol === 'https:' ? https : http;
@@ -56,31 +72,27 @@ export function request(rawUrl: string, opts: RequestOptions): Promise<HttpRespo
       req.destroy();
       reject(err);
     };
-    const req = lib.request(
-      target,
-      { method: opts.method ?? 'GET', agent, headers: opts.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            fail(new HttpError('http_body', url, `response body larger than ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
+    const req = lib.request(target, { method: opts.method ?? 'GET', agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          fail(new HttpError('http_body', url, `response body larger than ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => {
+        if (!settle()) return;
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
         });
-        res.on('end', () => {
-          if (!settle()) return;
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(chunks),
-          });
-        });
-        res.on('error', (err) => fail(new HttpError('http_network', url, err.message)));
-      },
-    );
+      });
+      res.on('error', (err) => fail(new HttpError('http_network', url, err.message)));
+    });
     function aborted(): void {
       fail(new HttpError('http_timeout', url, `${url}: request aborted by its deadline`));
     }
@@ -135,8 +147,9 @@ export async function getText(
   timeoutMs: number,
   signal?: AbortSignal,
   maxBytes?: number,
+  token?: TokenSource,
 ): Promise<string> {
-  return (await ok(url, { timeoutMs, signal, maxBytes })).body.toString('utf8');
+  return (await ok(url, { timeoutMs, signal, maxBytes, token })).body.toString('utf8');
 }
 
 /** The parsed JSON body, unchecked: callers check it with core's checkers (see wire.ts). */
@@ -145,8 +158,9 @@ export async function getJson(
   timeoutMs: number,
   signal?: AbortSignal,
   maxBytes?: number,
+  token?: TokenSource,
 ): Promise<unknown> {
-  const res = await ok(url, { timeoutMs, signal, maxBytes });
+  const res = await ok(url, { timeoutMs, signal, maxBytes, token });
   try {
     return JSON.parse(res.body.toString('utf8')) as unknown;
   } catch (err) {
@@ -161,6 +175,7 @@ export async function postBody(
   contentType: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  token?: TokenSource,
 ): Promise<unknown> {
   const res = await ok(url, {
     method: 'POST',
@@ -168,6 +183,7 @@ export async function postBody(
     headers: { 'content-type': contentType },
     timeoutMs,
     signal,
+    token,
   });
   const text = res.body.toString('utf8');
   if (text === '') return undefined;

@@ -7,6 +7,7 @@ export {
   type ShardListing,
 } from './coordinator-api.ts';
 export { ShardClient, type ShardReceipt, type ShardRecord } from './shard-api.ts';
+export { checkToken, tokenFile, type TokenSource } from './bearer-token.ts';
 export { ClientError, HttpError, type ClientErrorCode } from './errors.ts';
 export { getJson, getText, joinUrl, postBody, redactUrl, request } from './http.ts';
 export type { HttpResponse, RequestOptions } from './http.ts';

@@ -6,6 +6,7 @@ import { decodeEnvelope } from '../core/envelope.ts';
 import type { DecodedEnvelope, EnvelopeRouting } from '../core/envelope.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
+import type { TokenSource } from './bearer-token.ts';
 import { HttpError } from './errors.ts';
 import { getJson, getText, joinUrl, postBody } from './http.ts';
 import type { ShapeChecks } from '../core/json-shape.ts';
@@ -75,39 +76,57 @@ function parseReceipts(url: string, body: unknown): ShardReceipt[] {
 export class ShardClient {
   readonly url: string;
   readonly timeoutMs: number;
-  constructor(url: string, timeoutMs = 30_000) {
+  /** Sent with every request when the shard authenticates its callers (docs/API.md). */
+  readonly token: TokenSource | undefined;
+  constructor(url: string, timeoutMs = 30_000, token?: TokenSource) {
     this.url = url.replace(/\/+$/, '');
     this.timeoutMs = timeoutMs;
+    this.token = token;
   }
 
   latestCheckpoint(signal?: AbortSignal): Promise<string> {
-    return getText(joinUrl(this.url, '/v1/checkpoint'), this.timeoutMs, signal, MAX_ANSWER_BYTES);
+    return getText(
+      joinUrl(this.url, '/v1/checkpoint'),
+      this.timeoutMs,
+      signal,
+      MAX_ANSWER_BYTES,
+      this.token,
+    );
   }
 
   async consistencyProof(from: number, to: number, signal?: AbortSignal): Promise<Uint8Array[]> {
     const url = joinUrl(this.url, `/v1/proofs/consistency?from=${from}&to=${to}`);
-    return proofHashes(url, await getJson(url, this.timeoutMs, signal, MAX_ANSWER_BYTES));
+    return proofHashes(
+      url,
+      await getJson(url, this.timeoutMs, signal, MAX_ANSWER_BYTES, this.token),
+    );
   }
 
   checkpointAt(size: number): Promise<string> {
-    return getText(joinUrl(this.url, `/v1/checkpoints?size=${size}`), this.timeoutMs);
+    return getText(
+      joinUrl(this.url, `/v1/checkpoints?size=${size}`),
+      this.timeoutMs,
+      undefined,
+      undefined,
+      this.token,
+    );
   }
 
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     const url = joinUrl(this.url, `/v1/proofs/inclusion?index=${index}&size=${size}`);
-    return proofHashes(url, await getJson(url, this.timeoutMs));
+    return proofHashes(url, await getJson(url, this.timeoutMs, undefined, undefined, this.token));
   }
 
   async record(seq: number): Promise<ShardRecord> {
     const url = joinUrl(this.url, `/v1/records/${seq}`);
-    return parseRecord(url, await getJson(url, this.timeoutMs));
+    return parseRecord(url, await getJson(url, this.timeoutMs, undefined, undefined, this.token));
   }
 
   /** The record with this record_id, or undefined when this shard does not hold it. */
   async recordById(recordId: string): Promise<ShardRecord | undefined> {
     const url = joinUrl(this.url, `/v1/records?record_id=${encodeURIComponent(recordId)}`);
     try {
-      return parseRecord(url, await getJson(url, this.timeoutMs));
+      return parseRecord(url, await getJson(url, this.timeoutMs, undefined, undefined, this.token));
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) return undefined;
       throw err;
@@ -116,12 +135,23 @@ export class ShardClient {
 
   async routing(): Promise<EpochTable> {
     const url = joinUrl(this.url, '/v1/routing');
-    return checked(url, await getJson(url, this.timeoutMs), validateEpochTable);
+    return checked(
+      url,
+      await getJson(url, this.timeoutMs, undefined, undefined, this.token),
+      validateEpochTable,
+    );
   }
 
   async submitBatch(ndjson: string): Promise<ShardReceipt[]> {
     const url = joinUrl(this.url, '/v1/decisions:batch');
-    const body = await postBody(url, ndjson, 'application/x-ndjson', this.timeoutMs);
+    const body = await postBody(
+      url,
+      ndjson,
+      'application/x-ndjson',
+      this.timeoutMs,
+      undefined,
+      this.token,
+    );
     return parseReceipts(url, body);
   }
 }
