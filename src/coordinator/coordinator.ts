@@ -4,25 +4,15 @@
 // checkpoint, and publish it.
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
 import { ShardClient } from '../clients/shard-api.ts';
-import { shardUrl } from '../clients/shard-endpoints.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import type { TrustBundle } from '../clients/trust.ts';
-import { bytesEqual, toHex } from '../core/bytes.ts';
+import { bytesEqual } from '../core/bytes.ts';
 import { reasonOf } from '../core/errors.ts';
-import { parseGlobalLogEntry } from '../core/global-root/index.ts';
-import type { GlobalRootRecord, ShardEntry } from '../core/global-root/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { Signer } from '../core/signer.ts';
 import { roundDeadline } from './aggregation-timer.ts';
-import type { CoordinatorView } from './api.ts';
-import {
-  checkpointVerification,
-  coordinatorKeyEntry,
-  signGlobalCheckpoint,
-} from './checkpoints.ts';
+import { checkpointVerification, signGlobalCheckpoint } from './checkpoints.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
 import { CoordinatorError } from './errors.ts';
 import { GlobalLog } from './global-log.ts';
@@ -37,11 +27,9 @@ import { reportRound } from './round-report.ts';
 import type { RoundResult } from './round-report.ts';
 import { openShardListFile } from './shard-list-file.ts';
 import { RoutingHistory } from './routing-history.ts';
-import { earliestAtLeast } from './seal-search.ts';
 import type { CheckpointVerification, ShardReader } from './shard-check.ts';
 import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
 import { CoordinatorState } from './state.ts';
-import type { MissingReport } from './state.ts';
 import {
   readSnapshot,
   restoreSnapshot,
@@ -50,6 +38,8 @@ import {
   writeSnapshot,
 } from './state-snapshot.ts';
 import { openTrustFile } from './trust-file.ts';
+import { CoordinatorReads } from './reads.ts';
+import { logReloads } from './watched-file.ts';
 import type { WatchedJsonFile } from './watched-file.ts';
 
 export interface CoordinatorConfig {
@@ -83,20 +73,19 @@ export interface CoordinatorConfig {
 
 const wallClockNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
-/** A page of GET /v1/global-roots stops after this many bytes of records. */
-const PAGE_BYTES = 8 * 1024 * 1024;
-
 /** Global roots between state snapshots (a restart replays at most this many entries and then some). */
 const SNAPSHOT_EVERY = 64;
 
 /** Global log entries the background scrub re-checks per second. */
 const GLOBAL_LOG_SCRUB_RATE = 500;
 
-export class Coordinator implements CoordinatorView {
+export class Coordinator {
   readonly config: CoordinatorConfig;
   state = new CoordinatorState();
   readonly log: GlobalLog;
   readonly metrics: CoordinatorMetrics;
+  /** What the HTTP API serves. */
+  readonly view: CoordinatorReads;
   readonly #trust: WatchedJsonFile<TrustBundle>;
   readonly #routing: WatchedJsonFile<EpochTable>;
   readonly #shardList: WatchedJsonFile<ShardDirectory> | undefined;
@@ -130,36 +119,34 @@ export class Coordinator implements CoordinatorView {
         ? undefined
         : Number(this.#clockNs() - this.#lastSealedAtNs) / 1e9,
     );
-    this.#trust = openTrustFile(config.trustFile, (result, error) => {
-      this.metrics.trustReloads.inc({ result });
-      if (result === 'ok') config.logger.info({ file: config.trustFile }, 'trust bundle reloaded');
-      else
-        config.logger.error(
-          { file: config.trustFile, error },
-          'trust bundle reload failed; keeping the previous one',
-        );
-    });
-    this.#routing = openRoutingFile(config.routingFile, (result, error) => {
-      if (result === 'ok')
-        config.logger.info({ file: config.routingFile }, 'routing table reloaded');
-      else
-        config.logger.error(
-          { file: config.routingFile, error },
-          'routing table reload failed; keeping the previous one',
-        );
-    });
+    const { logger } = config;
+    this.#trust = openTrustFile(
+      config.trustFile,
+      logReloads(logger, 'trust bundle', config.trustFile, (result) =>
+        this.metrics.trustReloads.inc({ result }),
+      ),
+    );
+    this.#routing = openRoutingFile(
+      config.routingFile,
+      logReloads(logger, 'routing table', config.routingFile),
+    );
     this.#shardList =
       config.shardsFile === undefined
         ? undefined
-        : openShardListFile(config.shardsFile, (result, error) => {
-            if (result === 'ok')
-              config.logger.info({ file: config.shardsFile }, 'shard list reloaded');
-            else
-              config.logger.error(
-                { file: config.shardsFile, error },
-                'shard list reload failed; keeping the previous one',
-              );
-          });
+        : openShardListFile(config.shardsFile, logReloads(logger, 'shard list', config.shardsFile));
+    this.view = new CoordinatorReads({
+      log,
+      state: () => this.state,
+      trust: () => this.#trust.current(),
+      routing: () => this.#routing.current(),
+      shardDirectory: () => this.#shardDirectory(),
+      tables,
+      signer: config.signer,
+      clockNs: this.#clockNs,
+      ready: () => this.ready(),
+      failure: () => this.failure(),
+      registry: this.metrics.registry,
+    });
     this.#intervalStartNs = this.#clockNs().toString();
     if (config.publishUrl !== undefined) {
       this.#publisher = new CheckpointPublisher({
@@ -407,8 +394,7 @@ export class Coordinator implements CoordinatorView {
     this.#publisher?.publish(size, note);
   }
 
-  // --- CoordinatorView -------------------------------------------------------------------
-
+  /** Whether it serves (recovered, and neither its global log nor a write has failed). */
   ready(): boolean {
     return this.#ready && this.failure() === undefined;
   }
@@ -425,145 +411,6 @@ export class Coordinator implements CoordinatorView {
   /** The error that stopped this coordinator from sealing, if any (restart to recover). */
   get fatal(): Error | undefined {
     return this.#fatal;
-  }
-
-  registry(): Registry {
-    return this.metrics.registry;
-  }
-
-  size(): number {
-    return this.log.size;
-  }
-
-  globalRootCount(): number {
-    return this.state.nextId;
-  }
-
-  async entry(index: number): Promise<GlobalLogEntry | undefined> {
-    if (!Number.isSafeInteger(index) || index < 0 || index >= this.log.size) return undefined;
-    return this.#entryOf(index, await this.log.read(index));
-  }
-
-  async #entryOf(index: number, bytes: Uint8Array): Promise<GlobalLogEntry> {
-    return {
-      index,
-      leaf_hash: toHex(await this.log.leafHash(index)),
-      record: parseGlobalLogEntry(bytes),
-    };
-  }
-
-  /** The entry at `index`, which the state says holds a global root record. */
-  async #rootEntry(index: number, bytes?: Uint8Array): Promise<GlobalLogEntry<GlobalRootRecord>> {
-    const e = await this.#entryOf(index, bytes ?? (await this.log.read(index)));
-    if (e.record.type !== 'global_root') {
-      throw new RangeError(`global log entry ${index} is not a global root record`);
-    }
-    return e as GlobalLogEntry<GlobalRootRecord>;
-  }
-
-  async globalRoots(from: number, limit: number): Promise<GlobalLogEntry<GlobalRootRecord>[]> {
-    const out: GlobalLogEntry<GlobalRootRecord>[] = [];
-    // A record lists every shard; with many shards a page is cut by size as well as count.
-    let bytes = 0;
-    for (let id = from; id < this.state.nextId && out.length < limit && bytes < PAGE_BYTES; id++) {
-      const index = this.state.rootIndex.at(id) as number;
-      const raw = await this.log.read(index);
-      bytes += raw.length;
-      out.push(await this.#rootEntry(index, raw));
-    }
-    return out;
-  }
-
-  globalRoot(id: number): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
-    const index = this.state.rootIndex.at(id);
-    return index === undefined ? Promise.resolve(undefined) : this.#rootEntry(index);
-  }
-
-  latestGlobalRoot(): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
-    const last = this.state.lastRoot;
-    return last === undefined ? Promise.resolve(undefined) : this.#rootEntry(last.index);
-  }
-
-  async sealing(
-    shard: number,
-    minSize: number,
-  ): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {
-    const entryOf = async (
-      id: number,
-    ): Promise<{ e: GlobalLogEntry<GlobalRootRecord>; shard: ShardEntry }> => {
-      const e = (await this.globalRoot(id)) as GlobalLogEntry<GlobalRootRecord>;
-      const s = e.record.shard_roots.find((x) => x.shard_id === shard);
-      if (s === undefined)
-        throw new RangeError(`global root ${id} has no entry for shard ${shard}`);
-      return { e, shard: s };
-    };
-    for (const run of this.state.presence.get(shard) ?? []) {
-      const first = await earliestAtLeast(
-        run.from,
-        run.to,
-        minSize,
-        async (id) => (await entryOf(id)).shard.tree_size,
-      );
-      if (first === undefined) continue;
-      // The first root at that size sealed it (ok), unless the seal was a reconstruction record,
-      // whose round's global root is the next one with the shard ok.
-      for (let id = first; id <= run.to; id++) {
-        const { e, shard: s } = await entryOf(id);
-        if (s.status === 'ok') return e;
-      }
-    }
-    return undefined;
-  }
-
-  latestCheckpoint(): Promise<string | undefined> {
-    return this.log.latestCheckpoint();
-  }
-
-  checkpointAt(size: number): Promise<string | undefined> {
-    return this.log.checkpointAt(size);
-  }
-
-  inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
-    return this.log.inclusionProof(index, size);
-  }
-
-  consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
-    return this.log.consistencyProof(from, to);
-  }
-
-  missing(): MissingReport {
-    return this.state.missingReport();
-  }
-
-  keys(): TrustBundle {
-    const bundle = this.#trust.current();
-    const own = coordinatorKeyEntry(this.config.signer);
-    const keys = bundle.keys.some((k) => k.verifier_key === own.verifier_key)
-      ? bundle.keys
-      : [...bundle.keys, own];
-    return { version: 1, keys };
-  }
-
-  routing(): EpochTable {
-    return this.#routing.current();
-  }
-
-  routingTable(hash: string): Promise<EpochTable | undefined> {
-    return this.#tables.get(hash);
-  }
-
-  shards(): { shards: ShardListing[] } {
-    const ids = shardsToAggregate(this.#routing.current(), this.#clockNs(), this.state);
-    const known = new Set([...ids, ...this.state.shards.keys()]);
-    const directory = this.#shardDirectory();
-    return {
-      shards: [...known]
-        .sort((a, b) => a - b)
-        .map((id) => ({
-          ...this.state.describeShard(id),
-          url: shardUrl(directory, id) ?? null,
-        })),
-    };
   }
 
   // --- lifecycle -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Global log entries as the coordinator writes and replays them: signed global root records
 // and reconstruction records (src/core/global-root.ts), stored as their canonical JSON.
 import { fromHex } from '../core/bytes.ts';
-import { parseCheckpoint, shardOrigin } from '../core/checkpoint.ts';
+import { parseCheckpointNote, shardOrigin } from '../core/checkpoint.ts';
 import {
   buildGlobalRootRecord,
   buildReconstructionRecord,
@@ -13,7 +13,6 @@ import {
 } from '../core/global-root/index.ts';
 import type { MissedInterval } from '../core/global-root/index.ts';
 import type { EpochTable } from '../core/routing.ts';
-import { parseNote } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import type { RoundPlan } from './round-plan.ts';
 import type { ShardObservation } from './shard-check.ts';
@@ -130,7 +129,7 @@ export async function signRoundEntries(
 
 /** timestamp_ns of a signed checkpoint note (already checked by the entry parser), if any. */
 function checkpointNs(note: string): { checkpoint_ns?: string } {
-  const ts = parseCheckpoint(parseNote(note).text).timestampNs;
+  const ts = parseCheckpointNote(note).timestampNs;
   return ts === undefined ? {} : { checkpoint_ns: ts.toString() };
 }
 

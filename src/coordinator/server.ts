@@ -20,7 +20,7 @@ export interface RunningCoordinator {
 /** Opens the coordinator, serves its API, and starts the interval timer. */
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const coordinator = await Coordinator.open(config);
-  const app = coordinatorApi(coordinator, (err) =>
+  const app = coordinatorApi(coordinator.view, (err) =>
     config.logger.error({ err: reasonOf(err) }, 'request failed'),
   );
   let server: Server;

@@ -2,6 +2,7 @@
 // that turns bad keeps the last good value in force and reports the error, rather than
 // leaving the coordinator with nothing to trust or route by.
 import fs from 'node:fs';
+import type { Logger } from 'pino';
 import { CoordinatorError } from './errors.ts';
 import type { CoordinatorErrorCode } from './errors.ts';
 
@@ -92,4 +93,21 @@ export class WatchedJsonFile<T> {
   get lastError(): string | undefined {
     return this.#lastError;
   }
+}
+
+/**
+ * A ReloadListener that logs each reload of `file` (`<what> reloaded`, or an error saying the
+ * previous value stays in force), then calls `also` with the result.
+ */
+export function logReloads(
+  logger: Logger,
+  what: string,
+  file: string,
+  also?: (result: 'ok' | 'error') => void,
+): ReloadListener {
+  return (result, error) => {
+    if (result === 'ok') logger.info({ file }, `${what} reloaded`);
+    else logger.error({ file, error }, `${what} reload failed; keeping the previous one`);
+    also?.(result);
+  };
 }

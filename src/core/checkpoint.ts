@@ -11,7 +11,7 @@
 // formatCheckpoint would produce for the parsed value.
 import { CodedError } from './errors.ts';
 import { fromBase64, toBase64 } from './bytes.ts';
-import { openNote, signNote, type NoteVerifier, type VerifierSet } from './note.ts';
+import { openNote, parseNote, signNote, type NoteVerifier, type VerifierSet } from './note.ts';
 import type { Signer } from './signer.ts';
 
 export type CheckpointErrorCode =
@@ -132,6 +132,15 @@ export function parseCheckpoint(text: string): Checkpoint {
   // Rejects repeated or misplaced AgDR lines, empty lines and anything else non-canonical.
   if (formatCheckpoint(cp) !== text) throw bad('checkpoint text is not in canonical form');
   return cp;
+}
+
+/**
+ * The checkpoint a signed note carries, both parsed strictly, without verifying any signature
+ * (for notes this process stored or will check elsewhere; `verifyCheckpoint` for foreign ones).
+ * Throws NoteError or CheckpointError.
+ */
+export function parseCheckpointNote(note: string | Uint8Array): Checkpoint {
+  return parseCheckpoint(parseNote(note).text);
 }
 
 /** Signs a checkpoint as a signed note; the first signer is the log itself (name = origin). */

@@ -280,18 +280,15 @@ export class MerkleLog {
   /**
    * Persists a checkpoint note for `size` (sizes never decrease; repeating the latest note is a
    * no-op, a newly signed note at the latest size becomes the latest).
-   * A C2SP checkpoint note must carry this log's root at `size`.
+   * The note must be a signed C2SP checkpoint carrying this log's root at `size`.
    */
   saveCheckpoint(size: number, note: string): Promise<void> {
     if (this.recovery.readOnly) return Promise.reject(readOnlyError('saveCheckpoint'));
     if (this.#closed) return Promise.reject(new LogStoreError('closed', 'log is closed'));
     const run = async (): Promise<void> => {
       this.#checkSize('size', size);
-      const head = treeHeadOfNote(note);
-      if (
-        head !== undefined &&
-        (head.size !== size || !bytesEqual(head.root, await this.rootAt(size)))
-      ) {
+      const head = treeHeadOfNote(note, 'checkpoint note');
+      if (head.size !== size || !bytesEqual(head.root, await this.rootAt(size))) {
         throw new LogStoreError(
           'bad_argument',
           `checkpoint note does not carry this log's root at size ${size}`,

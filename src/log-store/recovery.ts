@@ -21,7 +21,9 @@
 // is the recovered size); stale or missing tile nodes past the marker are recomputed into the
 // tree store's in-memory overlay, so roots and proofs are the ones a writable open would give.
 import type { Hasher } from '../core/hash.ts';
-import { bytesEqual, fromBase64 } from '../core/bytes.ts';
+import { bytesEqual } from '../core/bytes.ts';
+import { CheckpointError, parseCheckpointNote } from '../core/checkpoint.ts';
+import { NoteError } from '../core/note.ts';
 import { LogCorruptionError, LogStoreError } from './errors.ts';
 import {
   HASH_SIZE,
@@ -329,8 +331,14 @@ function checkRoots(
   let checked = 0;
   for (let i = first; i < total; i++) {
     const cp = checkpoints.nth(i);
-    const head = treeHeadOfNote(cp.note);
-    if (head === undefined) continue;
+    let head: { size: number; root: Uint8Array };
+    try {
+      head = treeHeadOfNote(cp.note, `checkpoint filed at size ${cp.size}`);
+    } catch (err) {
+      // Only signed checkpoint notes are ever stored: one that no longer reads as one is damage.
+      if (!(err instanceof LogStoreError)) throw err;
+      throw new LogCorruptionError(layout.checkpointLog, err.message);
+    }
     if (head.size !== cp.size) {
       throw new LogCorruptionError(
         layout.checkpointLog,
@@ -349,23 +357,19 @@ function checkRoots(
   return checked;
 }
 
-/** Size and root of a C2SP checkpoint note body (origin, size, base64 root); undefined if not one. */
-export function treeHeadOfNote(note: string): { size: number; root: Uint8Array } | undefined {
-  const lines = note.split('\n');
-  const sizeLine = lines[1];
-  const rootLine = lines[2];
-  if (
-    sizeLine === undefined ||
-    rootLine === undefined ||
-    !/^(0|[1-9][0-9]{0,15})$/.test(sizeLine)
-  ) {
-    return undefined;
-  }
+/**
+ * Size and root of a signed checkpoint note, by core's parser (the one reading of the format);
+ * a LogStoreError('bad_argument') naming `what` when the note is not one.
+ */
+export function treeHeadOfNote(note: string, what: string): { size: number; root: Uint8Array } {
   try {
-    const root = fromBase64(rootLine);
-    return root.length === HASH_SIZE ? { size: Number(sizeLine), root } : undefined;
+    const cp = parseCheckpointNote(note);
+    return { size: cp.size, root: cp.rootHash };
   } catch (err) {
-    if (err instanceof TypeError) return undefined;
-    throw err;
+    if (!(err instanceof NoteError) && !(err instanceof CheckpointError)) throw err;
+    throw new LogStoreError(
+      'bad_argument',
+      `${what} is not a signed checkpoint note: ${err.message}`,
+    );
   }
 }

@@ -2,9 +2,8 @@
 // each shard's checkpoint size, the coordinator's view of the shards and its latest global
 // root. Kept behind one small interface so status planning sees plain data.
 import { CoordinatorClient, ShardClient } from '../clients/index.ts';
-import { parseCheckpoint } from '../core/checkpoint.ts';
+import { parseCheckpointNote } from '../core/checkpoint.ts';
 import { CodedError } from '../core/errors.ts';
-import { parseNote } from '../core/note.ts';
 import type { CoordinatorShardView, GlobalRootView } from './plan/observation.ts';
 
 export interface ProcessReader {
@@ -26,7 +25,7 @@ export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
     async shardTreeSize(shardUrl) {
       const note = await new ShardClient(shardUrl, timeoutMs).latestCheckpoint();
       try {
-        return parseCheckpoint(parseNote(note).text).size;
+        return parseCheckpointNote(note).size;
       } catch (err) {
         throw new ProcessReadError(
           'bad_checkpoint',

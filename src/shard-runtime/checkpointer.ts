@@ -8,9 +8,8 @@
 // first success after failures logs the recovery; that checkpoint covers everything appended
 // meanwhile.
 import type { Logger } from 'pino';
-import { parseCheckpoint, signCheckpoint } from '../core/checkpoint.ts';
+import { parseCheckpointNote, signCheckpoint } from '../core/checkpoint.ts';
 import { compareU64Text } from '../core/decision/timestamp.ts';
-import { parseNote } from '../core/note.ts';
 import { epochAt, type EpochTable } from '../core/routing.ts';
 import type { Signer } from '../core/signer.ts';
 import type { MerkleLog } from '../log-store/index.ts';
@@ -48,7 +47,7 @@ export function retryDelayMs(intervalMs: number, failures: number): number {
 
 /** timestamp_ns of a stored signed checkpoint note, or undefined when it has none. */
 function timestampOf(note: string): string | undefined {
-  return parseCheckpoint(parseNote(note).text).timestampNs?.toString();
+  return parseCheckpointNote(note).timestampNs?.toString();
 }
 
 export class Checkpointer {

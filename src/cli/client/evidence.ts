@@ -4,11 +4,10 @@ import { CodedError } from '../../core/errors.ts';
 import { bytesEqual, fromHex, toHex, utf8 } from '../../core/bytes.ts';
 import { BUNDLE_FORMAT, verifyBundle } from '../../core/bundle.ts';
 import type { BundleReport, EvidenceBundle } from '../../core/bundle.ts';
-import { parseCheckpoint, coordinatorOrigin } from '../../core/checkpoint.ts';
+import { parseCheckpointNote, coordinatorOrigin } from '../../core/checkpoint.ts';
 import { shardEntryInclusionProof } from '../../core/global-root/index.ts';
 import type { GlobalRootRecord } from '../../core/global-root/index.ts';
 import { blake3 } from '../../core/hash.ts';
-import { parseNote } from '../../core/note.ts';
 import { reasonOf } from '../../core/errors.ts';
 import type { CoordinatorClient } from '../../clients/coordinator-api.ts';
 import { ShardClient } from '../../clients/shard-api.ts';
@@ -156,7 +155,7 @@ export async function buildEvidenceBundle(
   // covers it (the latest; a coordinator signs it right after appending, so wait briefly).
   const until = Date.now() + Math.max(opts.waitMs, 5000);
   let globalCheckpoint = await coordinator.latestCheckpoint();
-  let globalSize = parseCheckpoint(parseNote(globalCheckpoint).text).size;
+  let globalSize = parseCheckpointNote(globalCheckpoint).size;
   while (globalSize <= sealed.index) {
     if (Date.now() >= until) {
       throw new EvidenceError(
@@ -166,7 +165,7 @@ export async function buildEvidenceBundle(
     }
     await new Promise((r) => setTimeout(r, 250));
     globalCheckpoint = await coordinator.latestCheckpoint();
-    globalSize = parseCheckpoint(parseNote(globalCheckpoint).text).size;
+    globalSize = parseCheckpointNote(globalCheckpoint).size;
   }
   const globalInclusion = await coordinator.inclusionProof(sealed.index, globalSize);
 

@@ -5,8 +5,7 @@
 // every record is decoded and its seq checked, and with a trust bundle every stored checkpoint's
 // signature is verified.
 import { decodeEnvelope, EnvelopeError } from '../../core/envelope.ts';
-import { parseNote } from '../../core/note.ts';
-import { parseCheckpoint, verifyCheckpoint } from '../../core/checkpoint.ts';
+import { parseCheckpointNote, verifyCheckpoint } from '../../core/checkpoint.ts';
 import { toHex } from '../../core/bytes.ts';
 import { MerkleLog } from '../../log-store/index.ts';
 import { parseGlobalLogEntry, verifyGlobalLogRecord } from '../../core/global-root/index.ts';
@@ -89,7 +88,7 @@ export async function fsckLog(
     for (let i = 0; i < log.checkpointCount && problems.length < MAX_PROBLEMS; i++) {
       const cp = await log.checkpointByIndex(i);
       try {
-        const parsed = parseCheckpoint(parseNote(cp.note).text);
+        const parsed = parseCheckpointNote(cp.note);
         if (parsed.size !== cp.size)
           problems.push(`checkpoint ${i}: note size ${parsed.size}, stored at ${cp.size}`);
         if (verifiers !== undefined) {

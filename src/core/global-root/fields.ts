@@ -1,7 +1,7 @@
 // Field checks shared by the structure checks and the verifiers: each throws a GlobalRootError
 // (`invalid_record`) carrying the field path.
 import { fromBase64 } from '../bytes.ts';
-import { parseCheckpoint, parseOrigin, type Checkpoint } from '../checkpoint.ts';
+import { parseCheckpointNote, parseOrigin, type Checkpoint } from '../checkpoint.ts';
 import { shapeChecks, type ShapeChecks } from '../json-shape.ts';
 import { GlobalRootError } from './types.ts';
 
@@ -31,10 +31,8 @@ export function strictBase64(text: string, path: string): Uint8Array {
 
 export function checkpointOfNote(note: unknown, path: string): Checkpoint {
   if (typeof note !== 'string') throw invalid(path, 'must be a signed note (string)');
-  const split = note.lastIndexOf('\n\n');
-  if (split < 0) throw invalid(path, 'is not a signed note');
   try {
-    return parseCheckpoint(note.slice(0, split + 1));
+    return parseCheckpointNote(note);
   } catch (err) {
     throw invalid(path, `not a checkpoint: ${(err as Error).message}`);
   }

@@ -97,7 +97,9 @@ function routed(n: number, tag: string, t0?: bigint): Map<number, string[]> {
 }
 
 async function latestRoot(): Promise<GlobalRootRecord> {
-  return (await coordinator.latestGlobalRoot())?.record as unknown as GlobalRootRecord;
+  const e = await coordinator.latestGlobalRoot();
+  if (e === undefined) throw new Error('no global root sealed yet');
+  return e.record;
 }
 
 beforeAll(async () => {

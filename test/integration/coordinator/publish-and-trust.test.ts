@@ -7,7 +7,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
-import type { GlobalRootRecord } from '../../../src/core/global-root/index.ts';
 import type { TrustBundle } from '../../../src/clients/trust.ts';
 import {
   getJson,
@@ -86,16 +85,15 @@ afterAll(async () => {
 describe('publication and trust reload', () => {
   it('marks a shard with no trusted key unverified, then seals it once the trust file names its key', async () => {
     const unverified = await waitFor('a global root with the shard unverified', async () => {
-      const g = (await coordinator.latestGlobalRoot())?.record as unknown as
-        GlobalRootRecord | undefined;
+      const g = (await coordinator.latestGlobalRoot())?.record;
       return g?.shard_roots[0]?.status === 'unverified' ? g : undefined;
     });
     expect(unverified.shard_roots[0]?.reason).toMatch(/no trusted key/);
 
     fs.writeFileSync(liveTrust, JSON.stringify(fullTrust));
     await waitFor('the shard sealed after the trust reload', async () => {
-      const g = (await coordinator.latestGlobalRoot())?.record as unknown as GlobalRootRecord;
-      return g.shard_roots[0]?.status === 'ok' ? true : undefined;
+      const g = (await coordinator.latestGlobalRoot())?.record;
+      return g?.shard_roots[0]?.status === 'ok' ? true : undefined;
     });
     const missing = await getJson<{ reconstructed: { shard_id: number }[]; open: unknown[] }>(
       `${coordinator.url}/v1/missing`,

@@ -169,7 +169,7 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     expect(acked.get(0)?.length).toBeGreaterThan(0);
     expect(acked.get(1)?.length).toBeGreaterThan(0);
     const g0 = await waitFor('a global root over shards 0 and 1', async () => {
-      const g = (await coordinator.latestGlobalRoot())?.record as GlobalRootRecord | undefined;
+      const g = (await coordinator.latestGlobalRoot())?.record;
       return g !== undefined && g.shard_roots.every((e) => e.status === 'ok') ? g : undefined;
     });
     expect(g0.shard_roots.map((e) => e.shard_id)).toEqual([0, 1]);
@@ -214,7 +214,7 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     // From the first round that starts after the boundary on, shard 2 is in every global root, ok.
     const size2 = acked.get(2)?.length ?? 0;
     await waitFor('shard 2 sealed with every record it acknowledged', async () => {
-      const g = (await coordinator.latestGlobalRoot())?.record as GlobalRootRecord | undefined;
+      const g = (await coordinator.latestGlobalRoot())?.record;
       if (g === undefined || BigInt(g.interval_start_ns) < boundary1) return undefined;
       const e = entryOf(g, 2);
       return e?.status === 'ok' && e.tree_size >= size2 ? true : undefined;

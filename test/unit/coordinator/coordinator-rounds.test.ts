@@ -109,8 +109,14 @@ function setup(shardCount: number) {
 }
 
 async function record<T>(c: Coordinator, index: number): Promise<T> {
-  const e = await c.entry(index);
+  const e = await c.view.entry(index);
   return e?.record as T;
+}
+
+async function latestRecord(c: Coordinator): Promise<GlobalRootRecord> {
+  const e = await c.view.latestGlobalRoot();
+  if (e === undefined) throw new Error('no global root sealed yet');
+  return e.record;
 }
 
 describe('Coordinator rounds', () => {
@@ -180,7 +186,7 @@ describe('Coordinator rounds', () => {
     s2.grow(6, 'forked');
     r = await c.aggregate();
     expect(r.statuses[2]).toBe('unverified');
-    const g4 = (await c.latestGlobalRoot())?.record as unknown as GlobalRootRecord;
+    const g4 = await latestRecord(c);
     expect(g4.shard_roots[2]).toMatchObject({
       status: 'unverified',
       tree_size: 4,
@@ -190,12 +196,12 @@ describe('Coordinator rounds', () => {
 
     // Seal lookups for evidence bundles: the first global root that sealed each size, never a
     // reconstruction record, never the forged log.
-    expect((await c.sealing(1, 3))?.record.global_root_id).toBe(0);
-    expect((await c.sealing(1, 5))?.record.global_root_id).toBe(2);
-    expect((await c.sealing(2, 4))?.record.global_root_id).toBe(3);
-    expect(await c.sealing(2, 5)).toBeUndefined();
+    expect((await c.view.sealing(1, 3))?.record.global_root_id).toBe(0);
+    expect((await c.view.sealing(1, 5))?.record.global_root_id).toBe(2);
+    expect((await c.view.sealing(2, 4))?.record.global_root_id).toBe(3);
+    expect(await c.view.sealing(2, 5)).toBeUndefined();
 
-    const checkpointBefore = (await c.latestCheckpoint()) as string;
+    const checkpointBefore = (await c.view.latestCheckpoint()) as string;
     const before = parseCheckpoint(parseNote(checkpointBefore).text);
     await c.close();
 
@@ -207,7 +213,7 @@ describe('Coordinator rounds', () => {
     expect(r.globalRootId).toBe(5);
     expect(r.statuses[2]).toBe('unverified');
     const after = verifyCheckpoint(
-      (await c.latestCheckpoint()) as string,
+      (await c.view.latestCheckpoint()) as string,
       [coordinatorKey],
       coordinatorOrigin(NS, CLUSTER),
     );
@@ -216,11 +222,11 @@ describe('Coordinator rounds', () => {
       blake3,
       before.size,
       after.size,
-      await c.consistencyProof(before.size, after.size),
+      await c.view.consistencyProof(before.size, after.size),
       before.rootHash,
       after.rootHash,
     );
-    const g5 = (await c.latestGlobalRoot())?.record as unknown as GlobalRootRecord;
+    const g5 = await latestRecord(c);
     expect(g5.prev_global_root).toBe(g4.global_merkle_root);
     expect(fromBase64(checkpointBefore.split('\n')[2] as string)).toEqual(before.rootHash);
     await c.close();
@@ -234,9 +240,9 @@ describe('Coordinator rounds', () => {
     await c.aggregate();
     s0.grow(3);
     await c.aggregate();
-    expect((await c.sealing(0, 2))?.index).toBe(0);
-    expect((await c.sealing(0, 4))?.index).toBe(1);
-    expect(await c.sealing(0, 7)).toBeUndefined();
+    expect((await c.view.sealing(0, 2))?.index).toBe(0);
+    expect((await c.view.sealing(0, 4))?.index).toBe(1);
+    expect(await c.view.sealing(0, 7)).toBeUndefined();
     await c.close();
   });
 
@@ -309,7 +315,7 @@ describe('Coordinator rounds', () => {
     // Deadline: 0.8 of the 1 s interval for the fetches, then build, sign and append.
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(r.statuses).toEqual({ 0: 'ok', 1: 'missing', 2: 'ok' });
-    const g = (await c.latestGlobalRoot())?.record as unknown as GlobalRootRecord;
+    const g = await latestRecord(c);
     expect(g.shard_roots[1]?.reason).toMatch(/no answer within \d+ ms/);
     await c.close();
   });
@@ -371,7 +377,7 @@ describe('Coordinator rounds', () => {
 
     c = await Coordinator.open(config);
     // The restart signs the checkpoint the crash missed and continues the same chain.
-    const note = (await c.latestCheckpoint()) as string;
+    const note = (await c.view.latestCheckpoint()) as string;
     expect(verifyCheckpoint(note, [coordinatorKey], coordinatorOrigin(NS, CLUSTER)).size).toBe(2);
     shards[0]?.grow(1);
     const r = await c.aggregate();

@@ -6,6 +6,7 @@ import {
   coordinatorOrigin,
   formatCheckpoint,
   parseCheckpoint,
+  parseCheckpointNote,
   parseOrigin,
   shardOrigin,
   signCheckpoint,
@@ -139,6 +140,15 @@ describe('signed checkpoints', () => {
     const note = await signCheckpoint(cp, signer, witness);
     expect(verifyCheckpoint(note, [key], origin)).toEqual(cp);
     expect(verifyCheckpoint(utf8.encode(note), [key], origin)).toEqual(cp);
+  });
+
+  it('parseCheckpointNote reads a signed note without verifying; malformed notes or bodies throw', async () => {
+    const note = await signCheckpoint(cp, signer, witness);
+    expect(parseCheckpointNote(note)).toEqual(cp);
+    expect(parseCheckpointNote(utf8.encode(note))).toEqual(cp);
+    expect(errorCode(() => parseCheckpointNote(formatCheckpoint(cp)))).toBe('malformed_note');
+    const badBody = note.replace('\n42\n', '\n042\n');
+    expect(errorCode(() => parseCheckpointNote(badBody))).toBe('malformed_checkpoint');
   });
 
   it('rejects a wrong origin, a signature by another name, and an unknown key', async () => {

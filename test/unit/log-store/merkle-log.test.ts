@@ -12,7 +12,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** A C2SP checkpoint body for the log's current root (unsigned: the store keeps any note). */
 function note(origin: string, size: number, root: Uint8Array): string {
-  return `${origin}\n${size}\n${toBase64(root)}\n\n— test AAAA\n`;
+  return `${origin}\n${size}\n${toBase64(root)}\n\n— test AAAAAAAA\n`;
 }
 
 describe('MerkleLog append and read', () => {
@@ -185,7 +185,7 @@ describe('MerkleLog checkpoints', () => {
     await log.append(entries(4));
     const first = note('example.org/log', 4, log.root());
     // A later signature over the same tree (a retiring shard's final checkpoint).
-    const resigned = first.replace('— test AAAA', '— test BBBB');
+    const resigned = first.replace('— test AAAAAAAA', '— test BBBBBBBB');
     await log.saveCheckpoint(4, first);
     await log.saveCheckpoint(4, resigned);
     expect(await log.latestCheckpoint()).toEqual({ size: 4, note: resigned });
@@ -195,6 +195,26 @@ describe('MerkleLog checkpoints', () => {
     expect(await again.latestCheckpoint()).toEqual({ size: 4, note: resigned });
     expect(await again.checkpointAt(4)).toBe(resigned);
     await again.close();
+  });
+
+  it('refuses a note that is not a signed checkpoint (core parses it, one reading of the format)', async () => {
+    const log = await MerkleLog.open({ dir: tempDir() });
+    await log.append(entries(3));
+    const good = note('example.org/log', 3, log.root());
+    for (const bad of [
+      good.replace('\n\n', '\n'), // no signature block
+      good.replace('— test AAAAAAAA', '— test AAAA'), // signature too short
+      good.replace('\n3\n', '\n03\n'), // size with a leading zero
+      good.replace('\n\n', '\nrouting_epoch x\n\n'), // a malformed AgDR line
+    ]) {
+      await expect(log.saveCheckpoint(3, bad)).rejects.toMatchObject({
+        code: 'bad_argument',
+        message: expect.stringMatching(/not a signed checkpoint note/),
+      });
+    }
+    expect(await log.latestCheckpoint()).toBeUndefined();
+    await log.saveCheckpoint(3, good);
+    await log.close();
   });
 
   it('refuses a checkpoint note that carries another root', async () => {

@@ -28,7 +28,7 @@ async function crashed(
     if (floor > 0 && done === floor) {
       await log.saveCheckpoint(
         floor,
-        `example.org/log\n${floor}\n${toBase64(log.root())}\n\n— x AAAA\n`,
+        `example.org/log\n${floor}\n${toBase64(log.root())}\n\n— x AAAAAAAA\n`,
       );
     }
   }
@@ -255,7 +255,7 @@ describe('recovery refuses real corruption', () => {
     await forged.append(entries(300, 'forged'));
     await forged.saveCheckpoint(
       300,
-      `example.org/log\n300\n${toBase64(forged.root())}\n\n— x AAAA\n`,
+      `example.org/log\n300\n${toBase64(forged.root())}\n\n— x AAAAAAAA\n`,
     );
     await forged.close();
     for (const f of ['checkpoints.log', 'checkpoints.idx'])

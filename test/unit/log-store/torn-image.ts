@@ -26,7 +26,7 @@ export interface TornImage {
 }
 
 export function checkpointNote(size: number, root: Uint8Array): string {
-  return `example.org/log\n${size}\n${toBase64(root)}\n\n— x AAAA\n`;
+  return `example.org/log\n${size}\n${toBase64(root)}\n\n— x AAAAAAAA\n`;
 }
 
 /** Appends, checkpoints at FLOOR, copies the live directory and damages the copy's tail. */
