@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 
 import { kubernetesVersion } from './harness/binaries.ts';
 import { clusterInfo } from './harness/context.ts';
-import { runTool } from './harness/kubectl.ts';
+import { Helm } from './harness/helm.ts';
 
 function helmVersionFromGoMod(): string {
   const goMod = readFileSync(
@@ -24,14 +24,12 @@ function helmVersionFromGoMod(): string {
 describe('helm', () => {
   const info = clusterInfo();
   const chartDir = mkdtempSync(join(tmpdir(), 'agdr-helm-'));
-  afterAll(() => rmSync(chartDir, { recursive: true, force: true }));
-  // Keep helm's cache/config/data out of the user's home.
-  const helmEnv = {
-    HELM_CACHE_HOME: join(chartDir, 'cache'),
-    HELM_CONFIG_HOME: join(chartDir, 'config'),
-    HELM_DATA_HOME: join(chartDir, 'data'),
-  };
-  const helm = (args: string[]) => runTool(info.bins.helm, args, { env: helmEnv });
+  const h = new Helm(info.bins.helm);
+  afterAll(() => {
+    h.close();
+    rmSync(chartDir, { recursive: true, force: true });
+  });
+  const helm = (args: string[]) => h.run(args);
 
   const chart = join(chartDir, 'tiny');
   mkdirSync(join(chart, 'templates'), { recursive: true });
