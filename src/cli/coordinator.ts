@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { BROWSER_FLAG_OPTIONS, browserFlagsHelp, parseBrowserFlags } from './browser-flags.ts';
 import { defineCommand, UsageError } from './command.ts';
 import {
   parseDuration,
@@ -65,6 +66,7 @@ Options:
                         (default: info)
   -h, --help            this text
 
+${browserFlagsHelp('coordinator')}
 Signing key (a Vault transit key signs without its private half ever leaving Vault):
 ${SIGNER_FLAGS_HELP}
 API: GET /v1/global-roots, /v1/global-roots/latest, /v1/global-roots/:id, /v1/checkpoint,
@@ -90,6 +92,7 @@ const options = {
   'shard-timeout': { type: 'string', default: '5s' },
   'log-level': { type: 'string', default: 'info' },
   json: { type: 'boolean', default: false },
+  ...BROWSER_FLAG_OPTIONS,
   ...SIGNER_FLAG_OPTIONS,
 } as const;
 
@@ -133,6 +136,7 @@ export const command = defineCommand({
       routingFile: path.resolve(given.routing),
       ...(publishUrl !== undefined ? { publishUrl } : {}),
       host: flags.host,
+      browsers: parseBrowserFlags(flags),
       port: parsePort(flags.port, '--port'),
       concurrency: parsePositiveInt(flags.concurrency, '--concurrency', 4096),
       shardTimeoutMs: parseDuration(flags['shard-timeout'], '--shard-timeout'),

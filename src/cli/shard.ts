@@ -12,6 +12,7 @@ import {
   parsePositiveInt,
   required,
 } from './client/duration.ts';
+import { BROWSER_FLAG_OPTIONS, browserFlagsHelp, parseBrowserFlags } from './browser-flags.ts';
 import { defineCommand, UsageError } from './command.ts';
 import { waitForSignal } from './client/signals.ts';
 import {
@@ -59,13 +60,6 @@ Options:
   --headers-timeout DUR      time to receive a request's head (default: 10s)
   --request-timeout DUR      time to receive a whole request (default: 120s)
   --max-connections N        most open connections; more are closed at once (default: 1024)
-  --allow-origin ORIGIN      serve browser requests from this origin (scheme://host[:port];
-                             repeatable). Requests a browser makes (with an Origin or
-                             Sec-Fetch-Site header) from any other origin get 403
-  --allow-host NAME          a host name the shard is reached by (repeatable; *.example.org
-                             matches subdomains). IP literals and localhost are always
-                             served. Browser requests must name one of these; once any is
-                             given, every request must
   --workers N                threads that parse and validate batches (default: cores - 1,
                              at least 1; 0 validates on the main thread; the record_id index
                              is always written by one more thread, agdr-index)
@@ -77,6 +71,7 @@ Options:
   --log-level LEVEL          pino level: debug, info, warn, error (default: info)
   -h, --help                 this text
 
+${browserFlagsHelp('shard')}
 Signing key (a Vault transit key signs without its private half ever leaving Vault; while
 Vault is unreachable decisions are still appended and acknowledged, and checkpoints are
 signed once it answers again):
@@ -92,27 +87,6 @@ index can no longer make progress: restart the shard; recovery decides what is d
 re-indexes from the log, and damage recorded in log/DAMAGE keeps it from starting until the
 data is restored.
 `;
-
-/** A browser origin as browsers send it: scheme://host[:port], nothing after. */
-function parseOrigin(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`--allow-origin: '${text}' is not an origin (scheme://host[:port])`);
-  }
-  if (url.origin === 'null' || url.origin !== text)
-    throw new UsageError(
-      `--allow-origin: '${text}' is not an origin; did you mean '${url.origin}'?`,
-    );
-  return text;
-}
-
-function parseHostPattern(text: string): string {
-  if (!/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(text))
-    throw new UsageError(`--allow-host: '${text}' is not a host name (or *.domain)`);
-  return text.toLowerCase();
-}
 
 function wholeNumber(text: string, flag: string): number {
   if (!/^(0|[1-9][0-9]{0,8})$/.test(text)) throw new UsageError(`${flag}: not a whole number`);
@@ -144,8 +118,7 @@ const options = {
   'headers-timeout': { type: 'string', default: '10s' },
   'request-timeout': { type: 'string', default: '120s' },
   'max-connections': { type: 'string', default: '1024' },
-  'allow-origin': { type: 'string', multiple: true },
-  'allow-host': { type: 'string', multiple: true },
+  ...BROWSER_FLAG_OPTIONS,
   workers: { type: 'string' },
   'full-check': { type: 'boolean', default: false },
   'scrub-rate': { type: 'string', default: '1000' },
@@ -205,8 +178,7 @@ export const command = defineCommand({
         requestTimeoutMs: parseDuration(flags['request-timeout'], '--request-timeout'),
         maxConnections: parsePositiveInt(flags['max-connections'], '--max-connections', 1 << 20),
       },
-      allowOrigins: (flags['allow-origin'] ?? []).map((o) => parseOrigin(o)),
-      allowHosts: (flags['allow-host'] ?? []).map((h) => parseHostPattern(h)),
+      ...parseBrowserFlags(flags),
       workers: workers === undefined ? undefined : Number(workers),
       fullCheck: flags['full-check'],
       scrubRecordsPerSecond: wholeNumber(flags['scrub-rate'], '--scrub-rate'),

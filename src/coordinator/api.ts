@@ -1,6 +1,6 @@
 // The coordinator's HTTP API: global roots, the global log's checkpoints and proofs, missing
 // intervals, the trust bundle and routing table, health and metrics. A thin layer: every
-// answer comes from the CoordinatorView; nothing here decides anything.
+// answer comes from the CoordinatorView; nothing here decides anything but whom to serve.
 import { CodedError } from '../core/errors.ts';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -11,6 +11,7 @@ import type { EpochTable } from '../core/routing.ts';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
 import type { TrustBundle } from '../clients/trust.ts';
 import type { MissingReport } from './state.ts';
+import { browserRefusal, type BrowserPolicy } from '../http-server/browser-guard.ts';
 import { refuseOtherMethods } from '../http-server/methods.ts';
 import { LogStoreError } from '../log-store/index.ts';
 
@@ -107,12 +108,23 @@ function reasonOfRequest(err: unknown): string {
 
 const notFound = (message: string): ApiError => new ApiError(404, 'not_found', message);
 
+/**
+ * The API over `view`. Browser requests are served only as `browsers` allows (the same check as
+ * the shard's): a page must not read the global log through a rebound DNS name.
+ */
 export function coordinatorApi(
   view: CoordinatorView,
   logError: (err: unknown) => void,
+  browsers: BrowserPolicy,
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
+
+  // Before any route, health and metrics included: a refused browser request learns nothing.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const refusal = browserRefusal(req.headers, browsers, 'coordinator');
+    next(refusal && new ApiError(refusal.status, refusal.code, refusal.message, refusal.path));
+  });
 
   app.get('/healthz', (_req, res) => {
     const failure = view.failure();

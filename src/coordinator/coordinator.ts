@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ShardClient } from '../clients/shard-api.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import type { TrustBundle } from '../clients/trust.ts';
+import type { BrowserPolicy } from '../http-server/browser-guard.ts';
 import { bytesEqual } from '../core/bytes.ts';
 import { reasonOf } from '../core/errors.ts';
 import type { EpochTable } from '../core/routing.ts';
@@ -56,6 +57,8 @@ export interface CoordinatorConfig {
   signer: Signer;
   publishUrl?: string;
   host: string;
+  /** Which browser requests the API serves (default: none; any Host for other clients). */
+  browsers?: BrowserPolicy;
   /** 0 picks a free port. */
   port: number;
   /** Shards fetched at once. */

@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reasonOf } from '../core/errors.ts';
+import { NO_BROWSERS } from '../http-server/browser-guard.ts';
 import { DEFAULT_SERVER_LIMITS, limitedServer } from '../http-server/server-limits.ts';
 import { RoundTimer } from './aggregation-timer.ts';
 import { coordinatorApi } from './api.ts';
@@ -20,8 +21,10 @@ export interface RunningCoordinator {
 /** Opens the coordinator, serves its API, and starts the interval timer. */
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const coordinator = await Coordinator.open(config);
-  const app = coordinatorApi(coordinator.view, (err) =>
-    config.logger.error({ err: reasonOf(err) }, 'request failed'),
+  const app = coordinatorApi(
+    coordinator.view,
+    (err) => config.logger.error({ err: reasonOf(err) }, 'request failed'),
+    config.browsers ?? NO_BROWSERS,
   );
   let server: Server;
   try {

@@ -7,7 +7,7 @@ import { toBase64, toHex, utf8 } from '../core/bytes.ts';
 import { isRecordId, type DecisionLimits } from '../core/decision.ts';
 import { refuseOtherMethods } from '../http-server/methods.ts';
 import { LogStoreError, type MerkleLog } from '../log-store/index.ts';
-import { browserRefusal, type BrowserPolicy } from './browser-guard.ts';
+import { browserRefusal, type BrowserPolicy } from '../http-server/browser-guard.ts';
 import { MAX_INDEXABLE_ID_LENGTH } from './config.ts';
 import { ShardApiError, intParam } from './errors.ts';
 import type { Conflict, Ingestor } from './ingest.ts';
@@ -27,7 +27,7 @@ export interface ShardHttpDeps {
   pool: PreparePool | undefined;
   metrics: ShardMetrics;
   limits: ShardLimits;
-  /** Which browser requests are served (see browser-guard.ts). */
+  /** Which browser requests are served (see http-server/browser-guard.ts). */
   browsers: BrowserPolicy;
   /** Request body bytes the process may hold at once. */
   bodyBudget: BodyBudget;
@@ -285,7 +285,8 @@ export function shardApp(d: ShardHttpDeps): express.Express {
 
   // Before any route: a refused browser request learns nothing and plants nothing.
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(browserRefusal(req.headers, d.browsers));
+    const refusal = browserRefusal(req.headers, d.browsers, 'shard');
+    next(refusal && new ShardApiError(refusal.status, refusal.code, refusal.message, refusal.path));
   });
   app.post(/^\/v1\/decisions:batch$/, ingest(true));
   app.post('/v1/decisions', ingest(false));

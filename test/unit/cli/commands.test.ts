@@ -33,6 +33,7 @@ describe('agdr coordinator flags', () => {
       trustFile: path.resolve('t'),
       routingFile: path.resolve('r'),
       host: '127.0.0.1',
+      browsers: { allowOrigins: [], allowHosts: [] },
       port: 7070,
       concurrency: 64,
       shardTimeoutMs: 5000,
@@ -43,6 +44,17 @@ describe('agdr coordinator flags', () => {
     });
     const c = coordinator.configure([...base, '--publish-url', 'https://w/add', '--port', '0']);
     expect(c).toMatchObject({ publishUrl: 'https://w/add', port: 0 });
+    const browsers = coordinator.configure(
+      [
+        ...base,
+        ['--allow-origin', 'https://console.example'],
+        ['--allow-host', '*.Example.org', '--allow-host', 'agdr.internal'],
+      ].flat(),
+    );
+    expect(browsers.browsers).toEqual({
+      allowOrigins: ['https://console.example'],
+      allowHosts: ['*.example.org', 'agdr.internal'],
+    });
   });
 
   it('reject missing, unknown and bad values with the flag named', () => {
@@ -54,6 +66,14 @@ describe('agdr coordinator flags', () => {
       '--interval: must be at least 1s',
     );
     expect(usage(() => coordinator.configure([...base, '--port', '70000']))).toMatch(/^--port: /);
+    expect(
+      usage(() => coordinator.configure([...base, '--allow-origin', 'https://console.example/'])),
+    ).toBe(
+      "--allow-origin: 'https://console.example/' is not an origin; did you mean 'https://console.example'?",
+    );
+    expect(usage(() => coordinator.configure([...base, '--allow-host', 'a b']))).toBe(
+      "--allow-host: 'a b' is not a host name (or *.domain)",
+    );
     expect(usage(() => coordinator.configure([...base, '--shards', '0=http://a,0=http://b']))).toBe(
       '--shards[1]: shard 0 listed twice',
     );
