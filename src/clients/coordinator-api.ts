@@ -32,6 +32,11 @@ export interface ShardListing {
   reason: string | null;
   sealed_size: number | null;
   sealed_root: string | null;
+  /**
+   * timestamp_ns signed in the sealed checkpoint (the shard's clock), decimal; null when none
+   * is sealed. A retired shard is drained once this is at or after its retirement boundary.
+   */
+  sealed_checkpoint_ns: string | null;
   open_intervals: number;
 }
 
@@ -89,6 +94,16 @@ function parseListing(url: string, body: unknown): ShardListing[] {
         return v;
       }),
       sealed_root: nullOr(o.sealed_root, (v) => text(v, 'sealed_root')),
+      sealed_checkpoint_ns: nullOr(o.sealed_checkpoint_ns ?? null, (v) => {
+        if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(v)) {
+          throw new HttpError(
+            'http_body',
+            url,
+            `${url}: ${p}.sealed_checkpoint_ns must be a decimal string or null`,
+          );
+        }
+        return v;
+      }),
       open_intervals: o.open_intervals,
     };
   });

@@ -254,6 +254,7 @@ export class CoordinatorState {
       reason: s?.lastReason ?? null,
       sealed_size: s?.sealed?.size ?? null,
       sealed_root: s?.sealed ? toHex(s.sealed.root) : null,
+      sealed_checkpoint_ns: s?.sealed?.checkpointNs ?? null,
       open_intervals: s?.open.length ?? 0,
     };
   }

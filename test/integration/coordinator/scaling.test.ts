@@ -353,6 +353,17 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     for (const g of last.before.filter((x) => BigInt(x.interval_start_ns) >= boundary1))
       expect(entryOf(g, 2)?.status).toBe('ok');
     expect(last.dropped.shard_roots.map((e) => e.shard_id)).toEqual([0, 1]);
+    // GET /v1/shards reports what the operator waits for before removing the shard: the signed
+    // time of the sealed checkpoint, past the boundary, and nothing open.
+    const listed = (await new CoordinatorClient(coordinator.url).shards()).find(
+      (s) => s.shard_id === 2,
+    );
+    expect(listed).toMatchObject({
+      status: 'ok',
+      sealed_size: sizeAtBoundary,
+      sealed_checkpoint_ns: String(signed.timestampNs),
+      open_intervals: 0,
+    });
 
     // Its process can go away: the following global roots do not mark it missing.
     await procs[2]?.kill('SIGTERM');
