@@ -45,6 +45,7 @@ export const AGDR_SPEC_DEFAULTS = {
   transitMount: 'transit',
   rotationInterval: '720h',
   storageSize: '10Gi',
+  epochLeadTime: '5m',
 } as const;
 
 export const MIN_SHARDS = 1;
@@ -102,8 +103,18 @@ export interface AgDRResources {
   [extra: string]: unknown;
 }
 
+export interface AgDRScalingSpec {
+  /**
+   * How far ahead of its publication a new routing epoch takes effect: long enough for
+   * kubelet to project the routing ConfigMap into every pod and for every shard, the
+   * coordinator and the clients to load it. Duration (`5m`).
+   */
+  epochLeadTime?: string;
+}
+
 export interface AgDRClusterSpec {
   shards?: number;
+  scaling?: AgDRScalingSpec;
   routing?: AgDRRoutingSpec;
   aggregation?: AgDRAggregationSpec;
   keys?: AgDRKeysSpec;
@@ -123,6 +134,7 @@ export interface AgDRClusterSpecDefaulted extends AgDRClusterSpec {
     rotation: AgDRKeyRotationSpec & { interval: string };
   };
   storage: AgDRStorageSpec & { size: string };
+  scaling: AgDRScalingSpec & { epochLeadTime: string };
 }
 
 /** A metav1.Condition. */
@@ -147,8 +159,13 @@ export interface AgDRGlobalRootStatus {
 /** How the coordinator's latest global root recorded a shard (ok, missing, unverified). */
 export type ShardSealStatus = ShardStatus;
 
+/** A shard's place in routing: in the epoch in force, leaving it, or gone from it. */
+export const SHARD_PHASES = ['active', 'draining', 'retired'] as const;
+export type ShardPhase = (typeof SHARD_PHASES)[number];
+
 export interface AgDRShardStatus {
   id: number;
+  phase?: ShardPhase;
   ready?: boolean;
   treeSize?: number;
   /** Tree size of the shard's checkpoint the coordinator sealed last. */
@@ -158,6 +175,12 @@ export interface AgDRShardStatus {
   keyVersion?: number;
   /** C2SP signed-note verifier key. */
   publicKey?: string;
+  /** Retired: effective_from_ns of the epoch that retired it (decimal string). */
+  retiredFromNs?: string;
+  /** Retired: tree size of its final checkpoint sealed in a global root. */
+  finalSize?: number;
+  /** Retired: root of that checkpoint, 64 lowercase hex digits. */
+  finalRoot?: string;
 }
 
 export interface AgDRMigrationStatus {
@@ -167,6 +190,13 @@ export interface AgDRMigrationStatus {
   phase: MigrationPhase;
   startedAt?: string;
   completedAt?: string;
+  /** effective_from_ns of the new epoch once it is published (decimal string). */
+  effectiveFromNs?: string;
+  /** When every process was first seen serving the new routing table (RFC 3339). */
+  tableLoadedAt?: string;
+  /** CamelCase: why it is where it is (`Blocked`, `WaitingForShards`, `ScaledDown`, ...). */
+  reason?: string;
+  message?: string;
 }
 
 export interface AgDRMissingShardStatus {

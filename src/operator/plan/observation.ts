@@ -13,12 +13,20 @@ export interface ShardPodObservation {
   readonly restarts: number;
   /** Tree size of the shard's latest checkpoint, when it could be read. */
   readonly treeSize?: number;
+  /** Hash of the routing table the shard serves (`epochTableHash`), when it could be read. */
+  readonly routingHash?: string;
 }
 
 export interface CoordinatorShardView {
   readonly status: ShardSealStatus | null;
   readonly reason: string | null;
   readonly sealedSize: number | null;
+  /** Root of the sealed checkpoint, 64 lowercase hex digits. */
+  readonly sealedRoot?: string | null;
+  /** timestamp_ns signed in the sealed checkpoint (the shard's clock), decimal. */
+  readonly sealedCheckpointNs?: string | null;
+  /** Missed intervals not yet reconstructed. */
+  readonly openIntervals?: number;
 }
 
 export interface GlobalRootView {
@@ -37,6 +45,8 @@ export interface CoordinatorObservation {
   readonly latest?: GlobalRootView;
   /** Why the coordinator could not be read, when it could not. */
   readonly readError?: string;
+  /** Hash of the routing table the coordinator serves, when it could be read. */
+  readonly routingHash?: string;
 }
 
 export interface PublicKeyView {

@@ -20,6 +20,7 @@ import {
   MIGRATION_PHASES,
   MIN_SHARDS,
   ROUTING_STRATEGIES,
+  SHARD_PHASES,
 } from '../../../src/operator/types.ts';
 import type { AgDRCluster } from '../../../src/operator/types.ts';
 
@@ -172,6 +173,7 @@ const full: AgDRCluster = {
     image: 'registry.example/agdr:0.1.0',
     resources: { requests: { cpu: '500m' }, limits: { memory: '1Gi' } },
     publishUrl: 'https://witness.example/v1/roots',
+    scaling: { epochLeadTime: '5m' },
   },
   status: {
     observedGeneration: 3,
@@ -198,6 +200,14 @@ const full: AgDRCluster = {
         coordinatorStatus: 'ok',
         keyVersion: 2,
         publicKey: 'o+01020304+AQ==',
+        phase: 'active',
+      },
+      {
+        id: 4,
+        phase: 'retired',
+        retiredFromNs: '1767225600000000000',
+        finalSize: 42,
+        finalRoot: 'cd'.repeat(32),
       },
     ],
     migrations: [
@@ -208,6 +218,10 @@ const full: AgDRCluster = {
         phase: 'Completed',
         startedAt: '2026-01-01T00:00:00Z',
         completedAt: '2026-01-01T00:02:00Z',
+        effectiveFromNs: '1767225660000000000',
+        tableLoadedAt: '2026-01-01T00:00:05Z',
+        reason: 'ScaledUp',
+        message: '3 -> 4 shards',
       },
     ],
     missingShards: [{ id: 3, since: '2026-01-01T00:00:00Z', reason: 'unreachable' }],
@@ -276,6 +290,10 @@ describe('AgDRCluster CRD file', () => {
       AGDR_SPEC_DEFAULTS.rotationInterval,
     );
     expect(at(specSchema, 'storage.size').default).toBe(AGDR_SPEC_DEFAULTS.storageSize);
+    expect(at(specSchema, 'scaling.epochLeadTime').default).toBe(AGDR_SPEC_DEFAULTS.epochLeadTime);
+    expect(at(statusSchema, 'shardStatus').items?.properties?.['phase']?.enum).toEqual([
+      ...SHARD_PHASES,
+    ]);
     expect(at(statusSchema, 'migrations').items?.properties?.['phase']?.enum).toEqual([
       ...MIGRATION_PHASES,
     ]);

@@ -19,6 +19,7 @@ class ClusterFixture {
       aggregation: { interval: '60s' },
       keys: { provider: 'file', rotation: { interval: '720h' } },
       storage: { size: '10Gi' },
+      scaling: { epochLeadTime: '5m' },
     },
   };
 
