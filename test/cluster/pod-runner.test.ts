@@ -1,7 +1,7 @@
 // The pod runner against the real control plane: pods of the agdr image on KWOK nodes run as
 // local `agdr shard` processes on their pod IPs, with the pod's env, files and volumes, probes
 // reported in Pod status and EndpointSlices, kubelet's restarts and graceful deletion.
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -277,6 +277,13 @@ describe('pod runner', () => {
       expect(
         readFileSync(join(root, 'var/run/secrets/kubernetes.io/serviceaccount/namespace'), 'utf8'),
       ).toBe(ns);
+      // ... and at its own absolute path, where in-cluster clients read it (the process's
+      // private /var/run; the host has none of it).
+      const own = `/proc/${pid}/root/${realpathSync('/var/run')}/secrets/kubernetes.io/serviceaccount`;
+      expect(readFileSync(`${own}/namespace`, 'utf8')).toBe(ns);
+      expect(readFileSync(`${own}/ca.crt`, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+      expect(readFileSync(`${own}/token`, 'utf8').split('.')).toHaveLength(3);
+      expect(existsSync('/var/run/secrets/kubernetes.io/serviceaccount')).toBe(false);
       expect(readlinkSync(join(podRootDir(pod), '../volumes/vault-token/..data'))).toMatch(
         /^\.\.\d/,
       );

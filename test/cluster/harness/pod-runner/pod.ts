@@ -13,7 +13,9 @@ import { LocalContainer } from './container.ts';
 import type { ContainerLaunch } from './container.ts';
 import { PodSpecError, containerEnv } from './env.ts';
 import type { KeyedObjects } from './env.ts';
-import { agdrArguments } from './launch.ts';
+import { agdrArguments, checkRunAsNonRoot } from './launch.ts';
+import { needsFixedPath, withFixedPaths } from './fixed-paths.ts';
+import type { FixedPathLink } from './fixed-paths.ts';
 import { mountPathRewriter, normalizeMountPath } from './paths.ts';
 import { probeAttempt } from './probe.ts';
 import type { ProbeKind } from './probe.ts';
@@ -264,12 +266,22 @@ export class RunnerPod {
       rmSync(link, { force: true });
       symlinkSync(m.subPath ? join(source, m.subPath) : source, link);
     });
+    const fixedPaths: FixedPathLink[] = mounts
+      .filter((m) => needsFixedPath(normalizeMountPath(m.mountPath)))
+      .map((m) => {
+        const source = volumeDirs.get(m.name) ?? '';
+        return {
+          path: normalizeMountPath(m.mountPath),
+          target: m.subPath ? join(source, m.subPath) : source,
+        };
+      });
     const rewrite = mountPathRewriter(
       root,
       mounts.map((m) => m.mountPath),
     );
     const env = containerEnv(pod, container, index, this.keyedObjects());
     const args = agdrArguments(container, env, field).map(rewrite);
+    checkRunAsNonRoot(pod, container, field);
     const ports = container.ports ?? [];
     const probes: ContainerLaunch['probes'] = {};
     const kinds: [ProbeKind, V1Container['readinessProbe']][] = [
@@ -289,11 +301,16 @@ export class RunnerPod {
       pod.spec?.terminationGracePeriodSeconds ??
       DEFAULT_GRACE_SECONDS;
     const policy = pod.spec?.restartPolicy ?? 'Always';
+    const commandLine = withFixedPaths(
+      this.host.nodeBinary,
+      [this.host.agdrScript, ...args],
+      fixedPaths,
+    );
     return {
       name: container.name,
       image: container.image ?? '',
-      command: this.host.nodeBinary,
-      args: [this.host.agdrScript, ...args],
+      command: commandLine.command,
+      args: commandLine.args,
       env: {
         ...this.host.baseEnv,
         HOSTNAME: pod.metadata?.name ?? '',
