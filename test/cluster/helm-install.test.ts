@@ -1,0 +1,383 @@
+// `helm install` of charts/agdr-operator into the real control plane, in a namespace that
+// enforces the restricted Pod Security Standard: the two operator pods run through the pod runner
+// as `agdr operator` with in-cluster configuration (their ServiceAccount token, exactly the
+// chart's RBAC), reconcile the AgDRCluster from values, and its shards serve; `helm upgrade`
+// rolls the operators; `helm uninstall` removes the operator and keeps the CRD, the cluster,
+// its volume claims and its keys.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+import { TIER_TIMING } from './harness/agdr-operator.ts';
+import { clusterInfo, clusterKubectl, containerLogPath } from './harness/context.ts';
+import { CHART_DIR, Helm } from './harness/helm.ts';
+import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AGDR = join(ROOT, 'src/cli/agdr.ts');
+const DECISIONS = join(ROOT, 'examples/decisions.ndjson');
+
+const RELEASE = 'agdr-operator';
+/** The chart's full name: the release name, which holds the chart's name. */
+const FULLNAME = RELEASE;
+const CLUSTER = 'ledger';
+const SHARDS = 2;
+
+interface Pod {
+  metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> };
+  spec: { serviceAccountName?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { containerID?: string; ready?: boolean }[];
+  };
+}
+interface ClusterStatus {
+  readyShards?: number;
+  globalRoot?: { id: number };
+  conditions?: { type: string; status: string }[];
+}
+
+const [IMAGE_REPOSITORY, IMAGE_TAG] = AGDR_TEST_IMAGE.split(':') as [string, string];
+
+function pidOf(pod: Pod): number {
+  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
+  const m = /^agdr-runner:\/\/(\d+)$/.exec(id);
+  if (!m) throw new Error(`pod ${pod.metadata.name} has no running process (${id})`);
+  return Number(m[1]);
+}
+
+describe('helm install of the agdr-operator chart', () => {
+  const k = clusterKubectl();
+  const helm = new Helm(clusterInfo().bins.helm, clusterInfo().kubeconfig);
+  const work = mkdtempSync(join(tmpdir(), 'agdr-helm-install-'));
+  const valuesFile = join(work, 'values.yaml');
+  let ns = '';
+  const t = TIER_TIMING;
+
+  const operatorPods = async (): Promise<Pod[]> =>
+    (
+      await k.getJson<{ items: Pod[] }>([
+        'pods',
+        '-n',
+        ns,
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=operator`,
+      ])
+    ).items;
+  const clusterStatus = async (): Promise<ClusterStatus> =>
+    (await k.getJson<{ status?: ClusterStatus }>(['agdr', CLUSTER, '-n', ns])).status ?? {};
+  const clusterReady = (s: ClusterStatus): boolean =>
+    s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const agdr = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    run(process.execPath, [AGDR, ...args], { cwd: work, timeout: 120_000 });
+  const canI = async (verb: string, resource: string, namespace?: string): Promise<boolean> => {
+    const out = await k
+      .run([
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        `--as=system:serviceaccount:${ns}:${FULLNAME}`,
+        ...(namespace !== undefined ? ['-n', namespace] : ['--all-namespaces']),
+      ])
+      .catch((err: Error) => err.message);
+    return /^yes\b/m.test(out);
+  };
+
+  beforeAll(async () => {
+    ns = await k.createNamespace('helm');
+    await k.run([
+      'label',
+      'namespace',
+      ns,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/enforce-version=latest',
+    ]);
+    writeFileSync(
+      valuesFile,
+      stringify({
+        image: { repository: IMAGE_REPOSITORY, tag: IMAGE_TAG },
+        // Only this namespace: the other files' clusters are not this operator's business.
+        watchNamespaces: [ns],
+        leaderElection: {
+          leaseDuration: `${t.leaseDurationS}s`,
+          renewDeadline: `${t.renewDeadlineS}s`,
+          retryPeriod: `${t.retryPeriodS}s`,
+        },
+        resync: `${t.resyncS}s`,
+        statusInterval: `${t.statusIntervalS}s`,
+        clusters: [
+          {
+            name: CLUSTER,
+            spec: {
+              shards: SHARDS,
+              aggregation: { interval: '1s' },
+              keys: { provider: 'file' },
+              storage: { size: '1Gi' },
+            },
+          },
+        ],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await helm.run(['uninstall', RELEASE, '-n', ns, '--ignore-not-found']).catch(() => undefined);
+    await k.run(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+    helm.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('installs two restricted operators that use their own ServiceAccount, one leading', async () => {
+    // The namespace really enforces "restricted": a pod without the security context is refused.
+    const refused = await k
+      .run(['run', 'loose', '-n', ns, '--image', 'busybox:1.36', '--restart=Never'])
+      .then(() => 'accepted')
+      .catch((err: Error) => err.message);
+    expect(refused).toMatch(/violates PodSecurity "restricted:latest"/);
+
+    const installed = Date.now();
+    await helm.run(
+      [
+        'install',
+        RELEASE,
+        CHART_DIR,
+        '-n',
+        ns,
+        '--values',
+        valuesFile,
+        '--wait',
+        '--timeout',
+        '3m',
+      ],
+      240_000,
+    );
+    console.log(`helm install --wait: ${(Date.now() - installed) / 1000} s`);
+    const pods = await operatorPods();
+    expect(pods).toHaveLength(2);
+    for (const pod of pods) {
+      expect(pod.status?.phase).toBe('Running');
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(pod.spec.serviceAccountName).toBe(FULLNAME);
+      // In-cluster configuration: no kubeconfig anywhere, the apiserver from the pod's env.
+      const pid = pidOf(pod);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('operator');
+      expect(argv.some((a) => a.includes('kubeconfig'))).toBe(false);
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environ).not.toMatch(/(^|\0)KUBECONFIG=/);
+      expect(environ).toMatch(/(^|\0)KUBERNETES_SERVICE_HOST=/);
+    }
+    await k.waitFor(
+      'one operator holds the Lease',
+      async () => {
+        const lease = await k.getJson<{ spec: { holderIdentity?: string } }>([
+          'lease',
+          FULLNAME,
+          '-n',
+          ns,
+        ]);
+        return lease.spec.holderIdentity ? null : 'no holder';
+      },
+      60_000,
+    );
+    // Exactly the chart's RBAC: what the operator needs, in its namespace only, and no more.
+    expect(await canI('list', 'secrets', ns)).toBe(true);
+    expect(await canI('patch', 'statefulsets.apps', ns)).toBe(true);
+    expect(await canI('create', 'events.events.k8s.io', ns)).toBe(true);
+    expect(await canI('update', `leases.coordination.k8s.io/${FULLNAME}`, ns)).toBe(true);
+    expect(await canI('list', 'secrets', 'default')).toBe(false);
+    expect(await canI('list', 'secrets')).toBe(false);
+    expect(await canI('delete', 'pods', ns)).toBe(false);
+    expect(await canI('update', 'secrets', ns)).toBe(false);
+    expect(await canI('update', 'leases.coordination.k8s.io/other', ns)).toBe(false);
+    expect(await canI('create', 'clusterrolebindings.rbac.authorization.k8s.io')).toBe(false);
+  });
+
+  it('reconciles the AgDRCluster from values: every pod admitted, shards serve', async () => {
+    await k.waitFor(
+      `${SHARDS}/${SHARDS} shards ready with a global root`,
+      async () => {
+        const s = await clusterStatus();
+        return clusterReady(s) && s.readyShards === SHARDS && s.globalRoot !== undefined
+          ? null
+          : JSON.stringify(s.conditions ?? []);
+      },
+      180_000,
+    );
+    // Every pod of the namespace passed the restricted admission (nothing was refused).
+    const pods = (await k.getJson<{ items: Pod[] }>(['pods', '-n', ns])).items;
+    expect(pods.map((p) => p.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
+      'coordinator',
+      'operator',
+      'operator',
+      ...Array<string>(SHARDS).fill('shard'),
+    ]);
+    const refusals = (
+      await k.getJson<{ items: { reason: string; message: string }[] }>(['events', '-n', ns])
+    ).items.filter((e) => e.reason === 'FailedCreate');
+    expect(refusals).toEqual([]);
+
+    // The operator's writes all went through: its Events are there, no request was refused.
+    const events = (
+      await k.getJson<{
+        items: { reason: string; reportingController: string; regarding: { name: string } }[];
+      }>(['events.events.k8s.io', '-n', ns])
+    ).items.filter((e) => e.regarding.name === CLUSTER);
+    expect(events.map((e) => e.reportingController)).toContain('agdr.dev/operator');
+    for (const pod of pods.filter(
+      (p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'operator',
+    )) {
+      expect(readFileSync(containerLogPath(pod as V1Pod, 'operator'), 'utf8')).not.toMatch(
+        /forbidden/i,
+      );
+    }
+
+    const coordinator = pods.find(
+      (p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'coordinator',
+    );
+    const url = `http://${coordinator?.status?.podIP ?? ''}:7070`;
+    const submitted = await agdr(['submit', DECISIONS, '--coordinator', url, '--json']);
+    const receipts = submitted.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record_id: string; shard_id: number });
+    expect(receipts.length).toBe(readFileSync(DECISIONS, 'utf8').trim().split('\n').length);
+    const recordId = receipts[0]?.record_id ?? '';
+    await agdr([
+      'prove',
+      '--coordinator',
+      url,
+      '--record-id',
+      recordId,
+      '--out',
+      'bundle.json',
+      '--wait',
+      '30s',
+    ]);
+    const trust = (
+      await k.getJson<{ data: Record<string, string> }>(['configmap', `${CLUSTER}-trust`, '-n', ns])
+    ).data['trust.json'] as string;
+    writeFileSync(join(work, 'trust.json'), trust);
+    const verified = await agdr(['verify', 'bundle.json', '--trust', 'trust.json']);
+    expect(verified.stdout + verified.stderr).toMatch(/ok|verified|valid/i);
+  });
+
+  it('helm upgrade rolls the operators to the new values; the cluster stays Ready', async () => {
+    const before = new Set((await operatorPods()).map((p) => p.metadata.name));
+    await helm.run(
+      [
+        'upgrade',
+        RELEASE,
+        CHART_DIR,
+        '-n',
+        ns,
+        '--values',
+        valuesFile,
+        '--set',
+        'logLevel=debug',
+        '--wait',
+        '--timeout',
+        '3m',
+      ],
+      240_000,
+    );
+    await k.waitFor(
+      'two new operators, ready',
+      async () => {
+        const pods = await operatorPods();
+        const fresh = pods.filter(
+          (p) =>
+            !before.has(p.metadata.name) &&
+            p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+        );
+        return pods.length === 2 && fresh.length === 2
+          ? null
+          : `${fresh.length} new of ${pods.length}`;
+      },
+      120_000,
+    );
+    for (const pod of await operatorPods()) {
+      expect(readFileSync(`/proc/${pidOf(pod)}/cmdline`, 'utf8').split('\0')).toContain(
+        '--log-level=debug',
+      );
+    }
+    const id = (await clusterStatus()).globalRoot?.id ?? 0;
+    await k.waitFor(
+      'the new leader follows the global root',
+      async () => {
+        const s = await clusterStatus();
+        return clusterReady(s) && (s.globalRoot?.id ?? 0) > id ? null : 'not yet';
+      },
+      60_000,
+    );
+  });
+
+  it('helm uninstall removes the operator and keeps the CRD, the cluster, its claims and keys', async () => {
+    const pids = (await operatorPods()).map(pidOf);
+    await helm.run(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '2m'], 180_000);
+    await k.waitFor(
+      'operator pods gone',
+      async () => ((await operatorPods()).length === 0 ? null : 'still there'),
+      60_000,
+    );
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    const left = async (kind: string, selector: string): Promise<string[]> =>
+      (
+        await k.getJson<{ items: { metadata: { name: string } }[] }>([
+          kind,
+          '-n',
+          ns,
+          '-l',
+          selector,
+        ])
+      ).items.map((o) => o.metadata.name);
+    const chartObjects = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/managed-by=Helm`;
+    for (const kind of ['deployments', 'serviceaccounts', 'roles', 'rolebindings', 'services']) {
+      expect(await left(kind, chartObjects)).toEqual([]);
+    }
+    const clusterWide = await k.run(['get', 'clusterroles', '-l', chartObjects, '-o', 'name']);
+    expect(clusterWide.trim()).toBe('');
+    await k.run(['get', 'crd', 'agdrclusters.agdr.dev']);
+    // The cluster from values is kept (helm.sh/resource-policy: keep) and keeps serving.
+    expect(clusterReady(await clusterStatus())).toBe(true);
+
+    // Deleting it afterwards removes its workloads (garbage collection) and keeps the evidence.
+    const clusterObjects = `app.kubernetes.io/instance=${CLUSTER}`;
+    const claims = await left('pvc', clusterObjects);
+    expect(claims.sort()).toEqual(
+      [
+        `${CLUSTER}-coordinator-data`,
+        ...Array.from({ length: SHARDS }, (_, i) => `data-${CLUSTER}-shard-${i}`),
+      ].sort(),
+    );
+    const keys = await left('secrets', `${clusterObjects},app.kubernetes.io/component=key`);
+    expect(keys).toHaveLength(SHARDS + 1);
+    await k.run(['delete', 'agdr', CLUSTER, '-n', ns, '--wait=true', '--timeout=60s']);
+    await k.waitFor(
+      'the cluster workloads garbage-collected',
+      async () => {
+        const rest = [
+          ...(await left('statefulsets', clusterObjects)),
+          ...(await left('deployments', clusterObjects)),
+        ];
+        return rest.length === 0 ? null : rest.join(', ');
+      },
+      60_000,
+    );
+    expect((await left('pvc', clusterObjects)).sort()).toEqual(claims.sort());
+    expect(await left('secrets', `${clusterObjects},app.kubernetes.io/component=key`)).toEqual(
+      keys,
+    );
+  });
+});
