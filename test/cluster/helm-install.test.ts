@@ -4,26 +4,19 @@
 // chart's RBAC), reconcile the AgDRCluster from values, and its shards serve; `helm upgrade`
 // rolls the operators; `helm uninstall` removes the operator and keeps the CRD, the cluster,
 // its volume claims and its keys.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
+import { submitProveVerify } from './harness/agdr-cli.ts';
 import { TIER_TIMING } from './harness/agdr-operator.ts';
 import { clusterInfo, clusterKubectl, containerLogPath } from './harness/context.ts';
 import { CHART_DIR, Helm } from './harness/helm.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
-
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const AGDR = join(ROOT, 'src/cli/agdr.ts');
-const DECISIONS = join(ROOT, 'examples/decisions.ndjson');
 
 const RELEASE = 'agdr-operator';
 /** The chart's full name: the release name, which holds the chart's name. */
@@ -78,8 +71,24 @@ describe('helm install of the agdr-operator chart', () => {
     (await k.getJson<{ status?: ClusterStatus }>(['agdr', CLUSTER, '-n', ns])).status ?? {};
   const clusterReady = (s: ClusterStatus): boolean =>
     s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const agdr = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
-    run(process.execPath, [AGDR, ...args], { cwd: work, timeout: 120_000 });
+  /** `helm install|upgrade` of the chart with the test's values, waiting for the rollout. */
+  const release = (verb: 'install' | 'upgrade', extra: string[] = []): Promise<unknown> =>
+    helm.run(
+      [
+        verb,
+        RELEASE,
+        CHART_DIR,
+        '-n',
+        ns,
+        '--values',
+        valuesFile,
+        ...extra,
+        '--wait',
+        '--timeout',
+        '3m',
+      ],
+      240_000,
+    );
   const canI = async (verb: string, resource: string, namespace?: string): Promise<boolean> => {
     const out = await k
       .run([
@@ -147,21 +156,7 @@ describe('helm install of the agdr-operator chart', () => {
     expect(refused).toMatch(/violates PodSecurity "restricted:latest"/);
 
     const installed = Date.now();
-    await helm.run(
-      [
-        'install',
-        RELEASE,
-        CHART_DIR,
-        '-n',
-        ns,
-        '--values',
-        valuesFile,
-        '--wait',
-        '--timeout',
-        '3m',
-      ],
-      240_000,
-    );
+    await release('install');
     console.log(`helm install --wait: ${(Date.now() - installed) / 1000} s`);
     const pods = await operatorPods();
     expect(pods).toHaveLength(2);
@@ -247,51 +242,16 @@ describe('helm install of the agdr-operator chart', () => {
       (p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'coordinator',
     );
     const url = `http://${coordinator?.status?.podIP ?? ''}:7070`;
-    const submitted = await agdr(['submit', DECISIONS, '--coordinator', url, '--json']);
-    const receipts = submitted.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { record_id: string; shard_id: number });
-    expect(receipts.length).toBe(readFileSync(DECISIONS, 'utf8').trim().split('\n').length);
-    const recordId = receipts[0]?.record_id ?? '';
-    await agdr([
-      'prove',
-      '--coordinator',
-      url,
-      '--record-id',
-      recordId,
-      '--out',
-      'bundle.json',
-      '--wait',
-      '30s',
-    ]);
     const trust = (
       await k.getJson<{ data: Record<string, string> }>(['configmap', `${CLUSTER}-trust`, '-n', ns])
     ).data['trust.json'] as string;
-    writeFileSync(join(work, 'trust.json'), trust);
-    const verified = await agdr(['verify', 'bundle.json', '--trust', 'trust.json']);
-    expect(verified.stdout + verified.stderr).toMatch(/ok|verified|valid/i);
+    const receipts = await submitProveVerify(work, url, trust);
+    expect(new Set(receipts.map((r) => r.shard_id))).toEqual(new Set([0, 1]));
   });
 
   it('helm upgrade rolls the operators to the new values; the cluster stays Ready', async () => {
     const before = new Set((await operatorPods()).map((p) => p.metadata.name));
-    await helm.run(
-      [
-        'upgrade',
-        RELEASE,
-        CHART_DIR,
-        '-n',
-        ns,
-        '--values',
-        valuesFile,
-        '--set',
-        'logLevel=debug',
-        '--wait',
-        '--timeout',
-        '3m',
-      ],
-      240_000,
-    );
+    await release('upgrade', ['--set', 'logLevel=debug']);
     await k.waitFor(
       'two new operators, ready',
       async () => {

@@ -1,15 +1,14 @@
 // The operator end to end with real processes: `agdr operator` runs against the control plane,
 // the pod runner runs its shard and coordinator pods as `agdr` processes on their pod IPs, and
 // the cluster serves `agdr submit`, `agdr prove` and `agdr verify` like any AgDR deployment.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 
+import { submitProveVerify } from './harness/agdr-cli.ts';
 import { TIER_TIMING, startOperator } from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterKubectl } from './harness/context.ts';
@@ -17,12 +16,9 @@ import type { Kubectl } from './harness/kubectl.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import { sleep } from './harness/process.ts';
 
-const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const AGDR = join(ROOT, 'src/cli/agdr.ts');
 const CRD_FILE = join(ROOT, 'crds/agdr.dev_agdrclusters.yaml');
 const EXAMPLE = join(ROOT, 'examples/agdrcluster-file-keys.yaml');
-const DECISIONS = join(ROOT, 'examples/decisions.ndjson');
 
 interface ShardStatus {
   id: number;
@@ -71,8 +67,6 @@ describe('agdr operator with real shards and a coordinator', () => {
     if (ip === undefined) throw new Error('coordinator pod has no IP');
     return `http://${ip}:7070`;
   };
-  const agdr = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
-    run(process.execPath, [AGDR, ...args], { cwd: work, timeout: 120_000 });
   const eventReasons = async (): Promise<string[]> =>
     (
       await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
@@ -139,31 +133,11 @@ describe('agdr operator with real shards and a coordinator', () => {
 
   it('agdr submit to the cluster, then agdr prove and agdr verify (keys pinned) succeed', async () => {
     const url = await coordinatorUrl();
-    const submitted = await agdr(['submit', DECISIONS, '--coordinator', url, '--json']);
-    const receipts = submitted.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { record_id: string; shard_id: number });
-    expect(receipts.length).toBe(readFileSync(DECISIONS, 'utf8').trim().split('\n').length);
-    expect(new Set(receipts.map((r) => r.shard_id)).size).toBeGreaterThan(1);
-    const recordId = receipts[0]?.record_id as string;
-    await agdr([
-      'prove',
-      '--coordinator',
-      url,
-      '--record-id',
-      recordId,
-      '--out',
-      'bundle.json',
-      '--wait',
-      '30s',
-    ]);
     const trust = (
       await k.getJson<{ data: Record<string, string> }>(['configmap', `${name}-trust`, '-n', ns])
     ).data['trust.json'] as string;
-    writeFileSync(join(work, 'trust.json'), trust);
-    const verified = await agdr(['verify', 'bundle.json', '--trust', 'trust.json']);
-    expect(verified.stdout + verified.stderr).toMatch(/ok|verified|valid/i);
+    const receipts = await submitProveVerify(work, url, trust);
+    expect(new Set(receipts.map((r) => r.shard_id)).size).toBeGreaterThan(1);
     // Tree sizes reach status.
     await k.waitFor(
       'tree sizes in status',
