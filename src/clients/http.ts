@@ -9,6 +9,8 @@ import { HttpError } from './errors.ts';
 export interface HttpResponse {
   status: number;
   contentType: string;
+  /** Response headers (names in lower case), e.g. `retry-after`, `x-agdr-routing-hash`. */
+  headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
 
@@ -88,6 +90,7 @@ function send(
         resolve({
           status: res.statusCode ?? 0,
           contentType: String(res.headers['content-type'] ?? ''),
+          headers: res.headers,
           body: Buffer.concat(chunks),
         });
       });

@@ -51,7 +51,8 @@ function parseRecord(url: string, body: unknown): ShardRecord {
   };
 }
 
-function parseReceipts(url: string, body: unknown): ShardReceipt[] {
+/** A batch answer's receipts, checked (an `http_body` error names the bad field). */
+export function parseReceipts(url: string, body: unknown): ShardReceipt[] {
   const c: ShapeChecks = bodyChecks(url);
   const receipts = c.object(body, '$').receipts;
   if (!Array.isArray(receipts)) throw new HttpError('http_body', url, `${url}: no receipts array`);

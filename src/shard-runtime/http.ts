@@ -211,6 +211,8 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       }
       const outcome = await d.ingestor.ingest(prepared as PackedBatch);
       const t2 = performance.now();
+      // The table this answer was judged by: a client whose table differs reloads it.
+      res.setHeader('X-AgDR-Routing-Hash', d.routing.current.hash);
       if (!outcome.ok && 'retired' in outcome) {
         const { epoch, retiredFromNs } = outcome.retired;
         reject(
