@@ -10,6 +10,8 @@ const MAY_IMPORT = {
   'log-store': ['core'],
   keys: ['core'],
   clients: ['core'],
+  // The client library (agdr-operator/client): built on the shared client layer.
+  client: ['core', 'clients'],
   // What both HTTP servers share (connection limits, parser errors, 405).
   'http-server': [],
   'shard-runtime': ['core', 'log-store', 'keys', 'http-server'],
@@ -17,7 +19,16 @@ const MAY_IMPORT = {
   // `keys`: the operator provisions shard keys through a signer backend.
   operator: ['core', 'clients', 'keys'],
   // `coordinator` only from the commands that start one (below).
-  cli: ['core', 'log-store', 'keys', 'clients', 'http-server', 'shard-runtime', 'operator'],
+  cli: [
+    'core',
+    'log-store',
+    'keys',
+    'clients',
+    'client',
+    'http-server',
+    'shard-runtime',
+    'operator',
+  ],
 };
 const FOLDERS = Object.keys(MAY_IMPORT);
 const STARTS_A_COORDINATOR = ['src/cli/coordinator.ts', 'src/cli/local.ts'];

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { defineCommand, UsageError } from './command.ts';
 import { parseDuration, parseHttpUrl } from './client/duration.ts';
 import { CoordinatorClient } from '../clients/coordinator-api.ts';
-import { buildEvidenceBundle, EvidenceError } from './client/evidence.ts';
-import type { RecordLocator } from './client/evidence.ts';
+import { buildEvidenceBundle, EvidenceError } from '../client/evidence.ts';
+import type { RecordLocator } from '../client/evidence.ts';
 import { serializeBundle } from '../core/bundle.ts';
 import { reasonOf } from '../core/errors.ts';
 

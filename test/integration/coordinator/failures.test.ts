@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardClient } from '../../../src/clients/shard-api.ts';
 import type { ShardReceipt } from '../../../src/clients/shard-api.ts';
 import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
-import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
+import { buildEvidenceBundle } from '../../../src/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import { verifyCheckpoint } from '../../../src/core/checkpoint.ts';
 import { blake3 } from '../../../src/core/hash.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { ShardClient } from '../../../src/clients/shard-api.ts';
 import type { ShardReceipt } from '../../../src/clients/shard-api.ts';
-import { buildEvidenceBundle } from '../../../src/cli/client/evidence.ts';
+import { buildEvidenceBundle } from '../../../src/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
 import { parseCheckpoint } from '../../../src/core/checkpoint.ts';

@@ -40,6 +40,11 @@ describe('import rules (eslint.config.js)', () => {
     ['src/core/planted.ts', 'node:fs'],
     ['src/core/planted.ts', 'pino'],
     ['src/http-server/planted.ts', '../core/bytes.ts'],
+    // The client library stands on core and the shared client layer only.
+    ['src/client/planted.ts', '../shard-runtime/index.ts'],
+    ['src/client/planted.ts', '../cli/command.ts'],
+    ['src/clients/planted.ts', '../client/index.ts'],
+    ['src/operator/planted.ts', '../client/index.ts'],
     // Only the commands that start a coordinator may import it.
     ['src/cli/prove.ts', '../coordinator/api.ts'],
     ['src/cli/client/planted.ts', '../../coordinator/records.ts'],
@@ -64,6 +69,9 @@ describe('import rules (eslint.config.js)', () => {
     ['src/cli/client/planted.ts', '../../shard-runtime/index.ts'],
     ['src/shard-runtime/planted.ts', '../http-server/server-limits.ts'],
     ['src/coordinator/planted.ts', '../http-server/methods.ts'],
+    ['src/client/planted.ts', '../clients/http.ts'],
+    ['src/client/planted.ts', '../core/routing.ts'],
+    ['src/cli/planted.ts', '../client/index.ts'],
   ])('%s may import %s', async (file, spec) => {
     expect(await broken(file, use(spec))).toEqual([]);
   });

@@ -1,17 +1,17 @@
 // Court production: gather, from running services, everything an evidence bundle needs for one
 // record, check it with the same offline verifier a court would use, and return it.
-import { CodedError } from '../../core/errors.ts';
-import { bytesEqual, fromHex, toHex, utf8 } from '../../core/bytes.ts';
-import { BUNDLE_FORMAT, verifyBundle } from '../../core/bundle.ts';
-import type { BundleReport, EvidenceBundle } from '../../core/bundle.ts';
-import { parseCheckpointNote, coordinatorOrigin } from '../../core/checkpoint.ts';
-import { shardEntryInclusionProof } from '../../core/global-root/index.ts';
-import type { GlobalRootRecord } from '../../core/global-root/index.ts';
-import { blake3 } from '../../core/hash.ts';
-import { reasonOf } from '../../core/errors.ts';
-import type { CoordinatorClient } from '../../clients/coordinator-api.ts';
-import { ShardClient } from '../../clients/shard-api.ts';
-import type { ShardRecord } from '../../clients/shard-api.ts';
+import { CodedError } from '../core/errors.ts';
+import { bytesEqual, fromHex, toHex, utf8 } from '../core/bytes.ts';
+import { BUNDLE_FORMAT, verifyBundle } from '../core/bundle.ts';
+import type { BundleReport, EvidenceBundle } from '../core/bundle.ts';
+import { parseCheckpointNote, coordinatorOrigin } from '../core/checkpoint.ts';
+import { shardEntryInclusionProof } from '../core/global-root/index.ts';
+import type { GlobalRootRecord } from '../core/global-root/index.ts';
+import { blake3 } from '../core/hash.ts';
+import { reasonOf } from '../core/errors.ts';
+import type { CoordinatorClient } from '../clients/coordinator-api.ts';
+import { ShardClient } from '../clients/shard-api.ts';
+import type { ShardRecord } from '../clients/shard-api.ts';
 
 export type RecordLocator = { recordId: string } | { shard: number; seq: number };
 

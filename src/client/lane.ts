@@ -1,0 +1,97 @@
+// One shard's queue of decisions waiting to be sent. A decision waits at most `lingerMs` for
+// company; a full batch (by count or bytes) goes at once; at most `maxRequests` requests are
+// in flight per shard, and whatever queued meanwhile goes as one batch when a request ends.
+// That is group commit seen from the client: the slower the shard, the bigger the batches.
+import type { ReadyDecision } from './prepare.ts';
+import type { Receipt } from './types.ts';
+import type { SubmitError } from './errors.ts';
+
+/** A decision on its way: routed to `shard`, settled exactly once. */
+export interface Item {
+  decision: ReadyDecision;
+  shard: number;
+  /** When the client stops retrying it (set when it is first sent, or first parked). */
+  deadline: number;
+  /** Tries so far to find its shard's URL (for the backoff between them). */
+  attempts: number;
+  resolve(receipt: Receipt): void;
+  reject(error: SubmitError): void;
+}
+
+export interface LaneLimits {
+  lingerMs: number;
+  maxBatchDecisions: number;
+  maxBatchBytes: number;
+  maxRequests: number;
+}
+
+export class Lane {
+  readonly shard: number;
+  url: string;
+  readonly #limits: LaneLimits;
+  readonly #send: (lane: Lane, batch: Item[]) => Promise<void>;
+  #queue: Item[] = [];
+  #queuedBytes = 0;
+  #inFlight = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    shard: number,
+    url: string,
+    limits: LaneLimits,
+    send: (lane: Lane, batch: Item[]) => Promise<void>,
+  ) {
+    this.shard = shard;
+    this.url = url;
+    this.#limits = limits;
+    this.#send = send;
+  }
+
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight === 0;
+  }
+
+  push(item: Item): void {
+    this.#queue.push(item);
+    this.#queuedBytes += item.decision.bytes.length + 1;
+    if (
+      this.#queue.length >= this.#limits.maxBatchDecisions ||
+      this.#queuedBytes >= this.#limits.maxBatchBytes
+    ) {
+      this.flush();
+    } else {
+      this.#timer ??= setTimeout(() => this.flush(), this.#limits.lingerMs);
+    }
+  }
+
+  /** Sends what is queued, as far as the request limit allows. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    while (this.#queue.length > 0 && this.#inFlight < this.#limits.maxRequests) {
+      const batch = this.#take();
+      this.#inFlight++;
+      void this.#send(this, batch).finally(() => {
+        this.#inFlight--;
+        // What queued while the request was out has waited long enough.
+        if (this.#queue.length > 0) this.flush();
+      });
+    }
+  }
+
+  #take(): Item[] {
+    const { maxBatchDecisions, maxBatchBytes } = this.#limits;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.#queue.length && n < maxBatchDecisions) {
+      const size = (this.#queue[n] as Item).decision.bytes.length + 1;
+      if (n > 0 && bytes + size > maxBatchBytes) break;
+      bytes += size;
+      n++;
+    }
+    const batch = this.#queue.slice(0, n);
+    this.#queue = this.#queue.slice(n);
+    this.#queuedBytes -= bytes;
+    return batch;
+  }
+}

@@ -1,0 +1,69 @@
+// A decision as the caller hands it over (JSON text, bytes, or a parsed object) to what the
+// client sends: its canonical bytes, its record_id and what routing reads. Lines that are
+// already canonical (what `agdr submit` and the shards write) take core's one-pass check; every
+// other form is parsed, validated and canonicalized by core, as the shard would.
+import { utf8 } from '../core/bytes.ts';
+import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
+import {
+  decisionLimits,
+  parseDecisionLine,
+  tryPrepareDecision,
+  type DecisionLimits,
+  type DecisionResult,
+} from '../core/decision.ts';
+import { RoutingError, route, routingSourceOf } from '../core/routing.ts';
+import type { EpochTable, RouteResult, RoutingSource } from '../core/routing.ts';
+import type { SubmitProblem } from './errors.ts';
+
+/** JSON text of one decision, its UTF-8 bytes, or the parsed record (bigints for big integers). */
+export type DecisionInput = string | Uint8Array | Readonly<Record<string, unknown>>;
+
+export interface ReadyDecision {
+  /** The canonical bytes sent (and stored by the shard byte for byte). */
+  bytes: Uint8Array;
+  recordId: string;
+  source: RoutingSource;
+}
+
+export type Prepared =
+  { ok: true; decision: ReadyDecision } | { ok: false; problems: SubmitProblem[] };
+
+const LIMITS: DecisionLimits = decisionLimits();
+
+export function prepareInput(input: DecisionInput): Prepared {
+  if (typeof input === 'string') return prepareBytes(utf8.encode(input));
+  if (input instanceof Uint8Array) return prepareBytes(input);
+  return fromResult(tryPrepareDecision(input, LIMITS));
+}
+
+function prepareBytes(bytes: Uint8Array): Prepared {
+  const accepted = acceptCanonicalDecision(bytes, LIMITS);
+  if (accepted !== undefined) {
+    return { ok: true, decision: { bytes, recordId: accepted.record_id, source: accepted } };
+  }
+  return fromResult(parseDecisionLine(bytes, LIMITS));
+}
+
+function fromResult(result: DecisionResult): Prepared {
+  if (!result.ok) return { ok: false, problems: result.problems };
+  const p = result.prepared;
+  return {
+    ok: true,
+    decision: { bytes: p.canonical, recordId: p.recordId, source: routingSourceOf(p.decision) },
+  };
+}
+
+/** The route of a decision under `table`, or the problem that keeps it from having one. */
+export function routeOf(
+  source: RoutingSource,
+  table: EpochTable,
+): { ok: true; route: RouteResult } | { ok: false; problem: SubmitProblem } {
+  try {
+    return { ok: true, route: route(source, table) };
+  } catch (err) {
+    if (!(err instanceof RoutingError)) throw err;
+    // As the shard reports it: a timestamp before every epoch is a fault of timestamp_ns.
+    const path = err.code === 'no_epoch' ? '$.timestamp_ns' : err.path;
+    return { ok: false, problem: { path, code: err.code, message: err.message } };
+  }
+}
