@@ -1,27 +1,31 @@
-// `agdr submit`: send decisions (NDJSON) to the shards they route to, in batches.
+// `agdr submit`: stream decisions (NDJSON) to the shards they route to, on the client library.
 import fs from 'node:fs';
-import { utf8 } from '../core/bytes.ts';
+import type { Readable } from 'node:stream';
 import { defineCommand, UsageError } from './command.ts';
 import { parseDuration, parseHttpUrl, parsePositiveInt, shardsFlag } from './client/duration.ts';
-import { CoordinatorClient, shardUrls } from '../clients/coordinator-api.ts';
-import { ShardClient } from '../clients/shard-api.ts';
-import type { ShardReceipt } from '../clients/shard-api.ts';
-import { shardUrl } from '../clients/shard-endpoints.ts';
+import { readLines } from './client/lines.ts';
+import type { InputLine } from './client/lines.ts';
+import { SubmitMeter } from './client/submit-report.ts';
+import { AgdrClient } from '../client/index.ts';
+import type { AgdrClientOptions, SubmitProblem } from '../client/index.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import { reasonOf } from '../core/errors.ts';
-import { mapPool } from '../clients/pool.ts';
-import { route, routingSourceOf, validateEpochTable } from '../core/routing.ts';
+import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
-import { parseDecisionText } from '../core/decision.ts';
+import { DEFAULT_DECISION_LIMITS } from '../core/decision.ts';
 
 const help = `agdr submit — send decisions to the shards they route to
 
 Reads NDJSON (one AgDR v0.2 record per line, as the upstream SDK writes it with
-json.dumps, or any JSON layout) from FILE, or stdin when FILE is - or absent. Validates
-every line first (nothing is sent if any line is invalid), routes each decision with the
-routing epoch table (its key pointers, e.g. /entity_id, /ctx/entity_id, /record_id), and
-posts NDJSON batches of canonical lines to each shard's /v1/decisions:batch (integers keep
-every digit). A shard acknowledges a batch only once it is durable.
+json.dumps, or any JSON layout) from FILE, or stdin when FILE is - or absent, line by line
+as it arrives: a file of any size, a pipe, or 'tail -f' that never ends. Each line is
+validated, routed with the routing epoch table (its key pointers, e.g. /entity_id,
+/ctx/entity_id, /record_id) and sent in NDJSON batches of canonical lines to its shard's
+/v1/decisions:batch (integers keep every digit). A shard acknowledges a batch only once it is
+durable. Invalid lines are reported (line number and field path) and skipped; the rest go on.
+Shards that are down, overloaded or restarting are retried with backoff; a routing change
+(421, a new routing table) reloads the table and routes again. Nothing is retried into a
+duplicate: a record_id is acknowledged once.
 
 Usage: agdr submit [FILE|-] --coordinator URL [options]
        agdr submit [FILE|-] --shards URL,URL,... [--routing FILE] [options]
@@ -30,28 +34,38 @@ Options:
   --coordinator URL   take the routing table and shard URLs from the coordinator
   --shards LIST       shard URLs (URL,URL,... or ID=URL,...), instead of --coordinator
   --routing FILE      routing epoch table JSON (default: the coordinator's, or shard 0's)
-  --batch N           decisions per request (default: 1000)
-  --concurrency N     requests in flight (default: 4)
+  --validate-first    validate every line before sending any (nothing is sent if one is
+                      invalid); a FILE is read twice, stdin is held in memory
+  --batch N           decisions per request at most (default: 2000)
+  --concurrency N     requests in flight per shard (default: 2)
+  --linger DURATION   how long a decision waits for company before its batch goes (default: 5ms)
+  --max-inflight-mb N decisions read and not yet acknowledged, in MiB at most (default: 64)
   --timeout DURATION  per-request time limit (default: 60s)
-  --json              print each receipt as one JSON line on stdout
+  --retry-for DURATION how long a decision is retried while its shard is unavailable
+                      (default: 2m)
+  --json              print each receipt as one JSON line on stdout, with its input "line"
   -h, --help          this text
 
-Exit status: 0 when every decision was acknowledged, 1 when some batch failed, 2 on bad
-input (with the line number and field path of every problem).
-`;
+Every refused line is reported on stderr: 'line N: PATH: MESSAGE' for invalid input,
+'line N: CODE: MESSAGE' for a refusal by a shard (record_id_conflict, shard_retired) or a
+shard that stayed unavailable. Progress goes to stderr when it is a terminal.
 
-interface Batch {
-  shard: number;
-  lines: { line: number; text: string }[];
-}
+Exit status: 0 when every decision was acknowledged; 2 when some line was invalid (with
+--validate-first: nothing was sent) or on bad usage; 1 when some valid decision was not
+acknowledged (refused by its shard, or its shard unavailable).
+`;
 
 const options = {
   coordinator: { type: 'string' },
   shards: { type: 'string' },
   routing: { type: 'string' },
-  batch: { type: 'string', default: '1000' },
-  concurrency: { type: 'string', default: '4' },
+  'validate-first': { type: 'boolean', default: false },
+  batch: { type: 'string', default: '2000' },
+  concurrency: { type: 'string', default: '2' },
+  linger: { type: 'string', default: '5ms' },
+  'max-inflight-mb': { type: 'string', default: '64' },
   timeout: { type: 'string', default: '60s' },
+  'retry-for': { type: 'string', default: '2m' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -63,9 +77,13 @@ export interface SubmitConfig {
   shards: ShardDirectory | undefined;
   /** A routing table file to use instead of the one in force. */
   routingFile: string | undefined;
+  validateFirst: boolean;
   batchSize: number;
   concurrency: number;
+  lingerMs: number;
+  maxInFlightBytes: number;
   timeoutMs: number;
+  retryForMs: number;
   json: boolean;
 }
 
@@ -88,140 +106,152 @@ export const command = defineCommand({
           : parseHttpUrl(flags.coordinator, '--coordinator'),
       shards: flags.shards === undefined ? undefined : shardsFlag(flags.shards),
       routingFile: flags.routing,
-      batchSize: parsePositiveInt(flags.batch, '--batch', 100_000),
+      validateFirst: flags['validate-first'],
+      batchSize: parsePositiveInt(flags.batch, '--batch', 20_000),
       concurrency: parsePositiveInt(flags.concurrency, '--concurrency', 256),
+      lingerMs: flags.linger === '0' ? 0 : parseDuration(flags.linger, '--linger'),
+      maxInFlightBytes:
+        parsePositiveInt(flags['max-inflight-mb'], '--max-inflight-mb', 65_536) * 1024 * 1024,
       timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      retryForMs: parseDuration(flags['retry-for'], '--retry-for'),
       json: flags.json,
     };
   },
   async run(config) {
-    const { file, batchSize, concurrency, timeoutMs } = config;
-    const shardDir = config.shards;
-    const fileTable = config.routingFile === undefined ? undefined : readTable(config.routingFile);
-    // Reading a terminal waits for the person to type: say so, so it does not look like a hang.
-    if (file === '-' && process.stdin.isTTY)
-      process.stderr.write('agdr submit: reading NDJSON decisions from stdin (end with Ctrl-D)\n');
-    const input = file === '-' ? fs.readFileSync(0, 'utf8') : readInput(file);
-    if (input === undefined) return 2;
-
-    // Where the shards are, and the routing table.
-    let table: EpochTable;
-    let urlOf: (id: number) => string | undefined;
+    const table = config.routingFile === undefined ? undefined : readTable(config.routingFile);
+    const opened = await openInput(config.file);
+    if (opened === undefined) return 2;
+    const client = new AgdrClient(clientOptions(config, table));
     try {
-      if (config.coordinator !== undefined) {
-        const coordinator = new CoordinatorClient(config.coordinator, timeoutMs);
-        const urls = await shardUrls(coordinator);
-        urlOf = (id) => urls.get(id);
-        table = fileTable ?? validateEpochTable(await coordinator.routing());
-      } else {
-        const dir = shardDir as ShardDirectory;
-        urlOf = (id) => shardUrl(dir, id);
-        const first = urlOf(0) ?? (dir.kind === 'list' ? dir.shards[0]?.url : undefined);
-        table =
-          fileTable ??
-          validateEpochTable(await new ShardClient(first as string, timeoutMs).routing());
-      }
+      await client.ready();
     } catch (err) {
+      opened.destroy();
       process.stderr.write(
         `agdr submit: cannot get the routing table or shard list: ${reasonOf(err)}\n`,
       );
       return 1;
     }
-
-    // Validate and route every line before sending anything.
-    const byShard = new Map<number, { line: number; text: string }[]>();
-    const problems: string[] = [];
-    let count = 0;
-    input.split('\n').forEach((raw, i) => {
-      const text = raw.trim();
-      if (text === '') return;
-      const line = i + 1;
-      const result = parseDecisionText(text);
-      if (!result.ok) {
-        for (const p of result.problems) problems.push(`line ${line}: ${p.path}: ${p.message}`);
-        return;
-      }
-      let shard: number;
-      try {
-        shard = route(routingSourceOf(result.prepared.decision), table).shard;
-      } catch (err) {
-        problems.push(`line ${line}: routing: ${reasonOf(err)}`);
-        return;
-      }
-      if (urlOf(shard) === undefined) {
-        problems.push(`line ${line}: routes to shard ${shard}, whose URL is unknown`);
-        return;
-      }
-      let list = byShard.get(shard);
-      if (list === undefined) byShard.set(shard, (list = []));
-      // Canonical lines are stored byte for byte by the shard, without re-serialization.
-      list.push({ line, text: utf8.decode(result.prepared.canonical) });
-      count++;
-    });
-    if (problems.length > 0) {
-      process.stderr.write(`agdr submit: nothing sent; ${problems.length} problem(s):\n`);
-      for (const p of problems.slice(0, 50)) process.stderr.write(`  ${p}\n`);
-      if (problems.length > 50) process.stderr.write(`  ... and ${problems.length - 50} more\n`);
-      return 2;
+    const meter = new SubmitMeter(process.stderr, config.json ? process.stdout : undefined);
+    let lines: AsyncIterable<InputLine> = readLines(opened, DEFAULT_DECISION_LIMITS.maxInputBytes);
+    if (config.validateFirst) {
+      const checked = await validateFirst(client, opened, config.file);
+      if (checked === undefined) return 2;
+      lines = checked;
     }
-    if (count === 0) {
-      process.stderr.write('agdr submit: no decisions in the input\n');
-      return 2;
-    }
-
-    const batches: Batch[] = [];
-    for (const [shard, lines] of [...byShard.entries()].sort(([a], [b]) => a - b)) {
-      for (let i = 0; i < lines.length; i += batchSize)
-        batches.push({ shard, lines: lines.slice(i, i + batchSize) });
-    }
-    const clients = new Map<number, ShardClient>();
-    const results = await mapPool(
-      batches,
-      async (b) => {
-        let client = clients.get(b.shard);
-        if (client === undefined)
-          clients.set(b.shard, (client = new ShardClient(urlOf(b.shard) as string, timeoutMs)));
-        return client.submitBatch(b.lines.map((l) => l.text).join('\n') + '\n');
-      },
-      { concurrency, itemTimeoutMs: timeoutMs, deadlineMs: Number.MAX_SAFE_INTEGER, now: Date.now },
-    );
-    let acked = 0;
-    let failed = 0;
-    const perShard = new Map<number, number>();
-    results.forEach((r, i) => {
-      const b = batches[i] as Batch;
-      if (r.ok) {
-        acked += r.value.length;
-        perShard.set(b.shard, (perShard.get(b.shard) ?? 0) + r.value.length);
-        if (config.json)
-          for (const receipt of r.value)
-            process.stdout.write(JSON.stringify(receipt satisfies ShardReceipt) + '\n');
-      } else {
-        failed += b.lines.length;
-        const first = b.lines[0]?.line ?? 0;
-        const last = b.lines[b.lines.length - 1]?.line ?? 0;
-        process.stderr.write(
-          `agdr submit: shard ${b.shard}: batch of lines ${first}..${last} failed: ${r.reason}\n`,
-        );
+    const lineOf = new Map<number, number>();
+    async function* decisions(): AsyncGenerator<Buffer> {
+      let index = 0;
+      for await (const l of lines) {
+        meter.read();
+        if (l.bytes === undefined) {
+          meter.invalid(l.line, [tooLong(l.size)]);
+          continue;
+        }
+        lineOf.set(index++, l.line);
+        yield l.bytes;
       }
-    });
-    const summary = [...perShard.entries()].map(([s, n]) => `shard ${s}: ${n}`).join(', ');
-    process.stderr.write(
-      `agdr submit: ${acked} of ${count} decisions acknowledged (durable)${summary ? ` — ${summary}` : ''}` +
-        (failed > 0 ? `; ${failed} failed` : '') +
-        '\n',
-    );
-    return failed > 0 ? 1 : 0;
+    }
+    try {
+      for await (const o of client.submitMany(decisions())) {
+        const line = lineOf.get(o.index) as number;
+        lineOf.delete(o.index);
+        if (o.ok) meter.acknowledged(line, o.receipt);
+        else if (o.error.code === 'invalid_decision') meter.invalid(line, o.error.problems);
+        else meter.refused(line, o.error);
+      }
+    } catch (err) {
+      meter.finish();
+      process.stderr.write(
+        `agdr submit: cannot read ${inputName(config.file)}: ${reasonOf(err)}\n`,
+      );
+      return 1;
+    }
+    return meter.finish();
   },
 });
 
-function readInput(file: string): string | undefined {
+function clientOptions(config: SubmitConfig, table: EpochTable | undefined): AgdrClientOptions {
+  const dir = config.shards;
+  return {
+    ...(config.coordinator !== undefined
+      ? { coordinator: config.coordinator }
+      : {
+          shards: dir?.kind === 'template' ? dir.template : dir?.kind === 'list' ? dir.shards : [],
+        }),
+    routing: table,
+    lingerMs: config.lingerMs,
+    maxBatchDecisions: config.batchSize,
+    requestsPerShard: config.concurrency,
+    maxInFlightBytes: config.maxInFlightBytes,
+    timeoutMs: config.timeoutMs,
+    retryForMs: config.retryForMs,
+  };
+}
+
+function inputName(file: string): string {
+  return file === '-' ? 'stdin' : file;
+}
+
+/** The input as a stream, or undefined (after saying why) when it cannot be opened. */
+async function openInput(file: string): Promise<Readable | undefined> {
+  if (file === '-') {
+    // Reading a terminal waits for the person to type: say so, so it does not look like a hang.
+    if (process.stdin.isTTY)
+      process.stderr.write('agdr submit: reading NDJSON decisions from stdin (end with Ctrl-D)\n');
+    return process.stdin;
+  }
   try {
-    return fs.readFileSync(file, 'utf8');
+    const handle = await fs.promises.open(file, 'r');
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   } catch (err) {
     process.stderr.write(`agdr submit: cannot read ${file}: ${reasonOf(err)}\n`);
     return undefined;
   }
+}
+
+/**
+ * --validate-first: every line is checked before any is sent. A file is read again for
+ * sending; stdin cannot be, so its lines are kept in memory. Undefined when a line is invalid.
+ */
+async function validateFirst(
+  client: AgdrClient,
+  input: Readable,
+  file: string,
+): Promise<AsyncIterable<InputLine> | undefined> {
+  const kept: InputLine[] = [];
+  const problems: string[] = [];
+  for await (const l of readLines(input, DEFAULT_DECISION_LIMITS.maxInputBytes)) {
+    const found = l.bytes === undefined ? [tooLong(l.size)] : problemsOf(client, l.bytes);
+    for (const p of found) problems.push(`line ${l.line}: ${p.path}: ${p.message}`);
+    if (file === '-') kept.push(l);
+  }
+  if (problems.length > 0) {
+    process.stderr.write(`agdr submit: nothing sent; ${problems.length} problem(s):\n`);
+    for (const p of problems.slice(0, 50)) process.stderr.write(`  ${p}\n`);
+    if (problems.length > 50) process.stderr.write(`  ... and ${problems.length - 50} more\n`);
+    return undefined;
+  }
+  if (file === '-') return toAsync(kept);
+  const again = await openInput(file);
+  if (again === undefined) return undefined;
+  return readLines(again, DEFAULT_DECISION_LIMITS.maxInputBytes);
+}
+
+function problemsOf(client: AgdrClient, bytes: Buffer): SubmitProblem[] {
+  const r = client.check(bytes);
+  return r.ok ? [] : r.problems;
+}
+
+async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+function tooLong(size: number): SubmitProblem {
+  return {
+    path: '$',
+    code: 'too_large',
+    message: `line is ${size} bytes; the limit is ${DEFAULT_DECISION_LIMITS.maxInputBytes}`,
+  };
 }
 
 /** The --routing file; a UsageError naming the file if it is unreadable or not a table. */

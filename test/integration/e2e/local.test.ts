@@ -194,7 +194,10 @@ describe('agdr local, submit, prove, verify', () => {
     const broken = JSON.parse(lines[1] as string) as Record<string, unknown>;
     delete (broken.ppp_triplet as Record<string, unknown>).place;
     const input = [lines[0], JSON.stringify(broken), 'not json', lines[2]].join('\n') + '\n';
-    const r = await runAgdr(['submit', '-', '--coordinator', info.coordinator], input);
+    const r = await runAgdr(
+      ['submit', '-', '--coordinator', info.coordinator, '--validate-first'],
+      input,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('nothing sent');
     expect(r.stderr).toMatch(/line 2: \$\.ppp_triplet\.place: /);

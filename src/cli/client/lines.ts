@@ -1,0 +1,66 @@
+// NDJSON lines from a stream as they arrive (a file of any size, a pipe, `tail -f`), without
+// holding more than one chunk and one partial line: flat memory, whatever the input's size.
+
+export type InputLine =
+  | { line: number; bytes: Buffer }
+  /** A line longer than the limit: skipped up to its end, never held in memory. */
+  | { line: number; bytes: undefined; size: number };
+
+const NL = 0x0a;
+
+/** Strips ASCII whitespace at both ends (a CRLF file's \r, indentation), without copying. */
+function trim(b: Buffer): Buffer {
+  let s = 0;
+  let e = b.length;
+  while (s < e && isSpace(b[s] as number)) s++;
+  while (e > s && isSpace(b[e - 1] as number)) e--;
+  return s === 0 && e === b.length ? b : b.subarray(s, e);
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d;
+}
+
+/** Non-blank lines of `input` with their 1-based line numbers; a last line may lack its \n. */
+export async function* readLines(
+  input: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+): AsyncGenerator<InputLine, void, undefined> {
+  let line = 0;
+  let carry: Buffer[] = [];
+  let carrySize = 0;
+  let oversize = false;
+  const finish = function* (part: Buffer): Generator<InputLine> {
+    line++;
+    const size = carrySize + part.length;
+    if (oversize || size > maxLineBytes) {
+      yield { line, bytes: undefined, size };
+    } else {
+      const whole = carry.length === 0 ? part : Buffer.concat([...carry, part], size);
+      const text = trim(whole);
+      if (text.length > 0) yield { line, bytes: text };
+    }
+    carry = [];
+    carrySize = 0;
+    oversize = false;
+  };
+  for await (const raw of input) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NL, start);
+      if (nl < 0) break;
+      yield* finish(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      carrySize += rest.length;
+      if (carrySize > maxLineBytes) {
+        oversize = true;
+        carry = [];
+      } else carry.push(Buffer.from(rest));
+    }
+  }
+  if (carrySize > 0 || oversize) yield* finish(Buffer.alloc(0));
+}
