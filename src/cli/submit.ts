@@ -9,6 +9,7 @@ import { SubmitMeter } from './client/submit-report.ts';
 import { AgdrClient } from '../client/index.ts';
 import type { AgdrClientOptions, SubmitProblem } from '../client/index.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import { tokenFile } from '../clients/bearer-token.ts';
 import { reasonOf } from '../core/errors.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
@@ -41,6 +42,8 @@ Options:
   --linger DURATION   how long a decision waits for company before its batch goes (default: 5ms)
   --max-inflight-mb N decisions read and not yet acknowledged, in MiB at most (default: 64)
   --timeout DURATION  per-request time limit (default: 60s)
+  --token-file FILE   send the bearer token in FILE to the shards (read anew for every
+                      request, so a rotated token is picked up)
   --retry-for DURATION how long a decision is retried while its shard is unavailable
                       (default: 2m)
   --json              print each receipt as one JSON line on stdout, with its input "line"
@@ -65,6 +68,7 @@ const options = {
   linger: { type: 'string', default: '5ms' },
   'max-inflight-mb': { type: 'string', default: '64' },
   timeout: { type: 'string', default: '60s' },
+  'token-file': { type: 'string' },
   'retry-for': { type: 'string', default: '2m' },
   json: { type: 'boolean', default: false },
 } as const;
@@ -84,6 +88,8 @@ export interface SubmitConfig {
   maxInFlightBytes: number;
   timeoutMs: number;
   retryForMs: number;
+  /** A file holding the bearer token for the shards. */
+  tokenFile: string | undefined;
   json: boolean;
 }
 
@@ -114,6 +120,7 @@ export const command = defineCommand({
         parsePositiveInt(flags['max-inflight-mb'], '--max-inflight-mb', 65_536) * 1024 * 1024,
       timeoutMs: parseDuration(flags.timeout, '--timeout'),
       retryForMs: parseDuration(flags['retry-for'], '--retry-for'),
+      tokenFile: flags['token-file'],
       json: flags.json,
     };
   },
@@ -185,6 +192,7 @@ function clientOptions(config: SubmitConfig, table: EpochTable | undefined): Agd
     maxInFlightBytes: config.maxInFlightBytes,
     timeoutMs: config.timeoutMs,
     retryForMs: config.retryForMs,
+    token: config.tokenFile === undefined ? undefined : tokenFile(config.tokenFile),
   };
 }
 

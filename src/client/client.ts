@@ -24,9 +24,12 @@ import type { Item, LaneLimits } from './lane.ts';
 import { prepareInput, routeOf } from './prepare.ts';
 import type { DecisionInput, ReadyDecision } from './prepare.ts';
 import { refusalOf } from './refusal.ts';
-import type { AgdrClientOptions, Receipt, SubmitOutcome, TokenSource } from './types.ts';
+import type { AgdrClientOptions, Receipt, SubmitOutcome } from './types.ts';
+import { checkToken } from '../clients/bearer-token.ts';
+import type { TokenSource } from '../clients/bearer-token.ts';
 
 const NEWLINE = new Uint8Array([0x0a]);
+const NDJSON = { 'content-type': 'application/x-ndjson' };
 
 export interface ProveOptions {
   /** How long to wait for the record to be sealed in a global root (default 0: not at all). */
@@ -60,7 +63,7 @@ export class AgdrClient {
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
     this.#retryForMs = opts.retryForMs ?? 120_000;
     this.#backoff = opts.backoff ?? { baseMs: 100, maxMs: 5_000 };
-    this.#token = opts.token;
+    this.#token = tokenSource(opts.token);
     this.#budget = new ByteBudget(opts.maxInFlightBytes ?? 64 * 1024 * 1024);
     this.#limits = {
       lingerMs: opts.lingerMs ?? 5,
@@ -73,11 +76,13 @@ export class AgdrClient {
       this.#directory = new ShardDirectoryView(
         { kind: 'coordinator', coordinator: this.#coordinator, table: opts.routing },
         this.#timeoutMs,
+        this.#token,
       );
     } else {
       this.#directory = new ShardDirectoryView(
         { kind: 'shards', shards: shardDirectory(opts.shards ?? []), table: opts.routing },
         this.#timeoutMs,
+        this.#token,
       );
     }
   }
@@ -223,7 +228,7 @@ export class AgdrClient {
     return buildEvidenceBundle(
       this.#coordinator,
       { recordId },
-      { waitMs: opts.waitMs ?? 0, timeoutMs: this.#timeoutMs },
+      { waitMs: opts.waitMs ?? 0, timeoutMs: this.#timeoutMs, token: this.#token },
     );
   }
 
@@ -328,15 +333,6 @@ export class AgdrClient {
     void (until ?? Promise.resolve()).then(() => release(), release);
   }
 
-  async #headers(): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
-    if (this.#token !== undefined) {
-      const token = typeof this.#token === 'string' ? this.#token : await this.#token();
-      headers.authorization = `Bearer ${token}`;
-    }
-    return headers;
-  }
-
   /** One batch to one shard, retried until it is answered for good or its deadline passes. */
   async #send(lane: Lane, batch: Item[]): Promise<void> {
     const now = Date.now();
@@ -350,13 +346,20 @@ export class AgdrClient {
         res = await request(url, {
           method: 'POST',
           body,
-          headers: await this.#headers(),
+          headers: NDJSON,
           timeoutMs: this.#timeoutMs,
+          token: this.#token,
         });
       } catch (err) {
         // A connection that failed or timed out may or may not have appended the batch; the
         // same record_ids again get their original receipts, so resending is safe.
-        if (!(err instanceof HttpError)) throw err;
+        if (!(err instanceof HttpError)) {
+          // A token that cannot be had (an unreadable token file) refuses the batch.
+          if (!(err instanceof ClientError)) throw err;
+          const error = new SubmitError('rejected', err.message, { shard: lane.shard });
+          for (const item of batch) item.reject(error);
+          return;
+        }
         reason = err.message;
       }
       if (res !== undefined) {
@@ -505,6 +508,16 @@ function shardDirectory(shards: NonNullable<AgdrClientOptions['shards']>): Shard
   if (typeof shards === 'string') return parseShardDirectory(shards);
   const list = shards.map((s, i) => (typeof s === 'string' ? { id: i, url: s } : s));
   return parseShardDirectory(list.map((s) => `${s.id}=${s.url}`).join(','));
+}
+
+/** The token option as the shared HTTP client takes it: checked, and asked for per request. */
+function tokenSource(token: AgdrClientOptions['token']): TokenSource | undefined {
+  if (token === undefined) return undefined;
+  if (typeof token === 'string') {
+    const fixed = checkToken(token, 'token');
+    return () => Promise.resolve(fixed);
+  }
+  return async () => checkToken(await token(), 'token');
 }
 
 function sleep(ms: number): Promise<void> {

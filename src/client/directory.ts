@@ -7,6 +7,7 @@ import { CoordinatorClient, shardUrls } from '../clients/coordinator-api.ts';
 import { ShardClient } from '../clients/shard-api.ts';
 import { shardUrl } from '../clients/shard-endpoints.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
+import type { TokenSource } from '../clients/bearer-token.ts';
 
 export type DirectorySource =
   | { kind: 'coordinator'; coordinator: CoordinatorClient; table: EpochTable | undefined }
@@ -20,6 +21,7 @@ export interface RoutingView {
 export class ShardDirectoryView {
   readonly #source: DirectorySource;
   readonly #timeoutMs: number;
+  readonly #token: TokenSource | undefined;
   #view: RoutingView | undefined;
   #urls = new Map<number, string>();
   #reloading: Promise<void> | undefined;
@@ -27,9 +29,10 @@ export class ShardDirectoryView {
   /** Bumped on every table change: a batch routed under an older version is re-routed. */
   version = 0;
 
-  constructor(source: DirectorySource, timeoutMs: number) {
+  constructor(source: DirectorySource, timeoutMs: number, token: TokenSource | undefined) {
     this.#source = source;
     this.#timeoutMs = timeoutMs;
+    this.#token = token;
     if (source.table !== undefined) this.#adopt(source.table);
     // Explicit shards and a table: nothing to ask anyone before routing.
     this.#loaded = source.kind === 'shards' && source.table !== undefined;
@@ -84,7 +87,7 @@ export class ShardDirectoryView {
   async #reload(hintUrl: string | undefined): Promise<void> {
     const candidates: EpochTable[] = [];
     if (hintUrl !== undefined) {
-      candidates.push(await new ShardClient(hintUrl, this.#timeoutMs).routing());
+      candidates.push(await new ShardClient(hintUrl, this.#timeoutMs, this.#token).routing());
     }
     if (this.#source.kind === 'coordinator') {
       const c = this.#source.coordinator;
@@ -101,7 +104,7 @@ export class ShardDirectoryView {
     const dir = (this.#source as { shards: ShardDirectory }).shards;
     const first = dir.kind === 'list' ? dir.shards[0]?.url : shardUrl(dir, 0);
     if (first === undefined) throw new Error('no shard URL to read the routing table from');
-    return new ShardClient(first, this.#timeoutMs).routing();
+    return new ShardClient(first, this.#timeoutMs, this.#token).routing();
   }
 
   #adopt(table: EpochTable): void {

@@ -12,6 +12,7 @@ import { reasonOf } from '../core/errors.ts';
 import type { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { ShardClient } from '../clients/shard-api.ts';
 import type { ShardRecord } from '../clients/shard-api.ts';
+import type { TokenSource } from '../clients/bearer-token.ts';
 
 export type RecordLocator = { recordId: string } | { shard: number; seq: number };
 
@@ -31,6 +32,8 @@ export interface EvidenceOptions {
   /** How long to wait for the record's shard checkpoint to be sealed in a global root. */
   waitMs: number;
   timeoutMs: number;
+  /** Sent to the shards (which may require it for reads). */
+  token?: TokenSource;
 }
 
 interface Located {
@@ -43,11 +46,15 @@ async function locate(
   coordinator: CoordinatorClient,
   at: RecordLocator,
   timeoutMs: number,
+  token: TokenSource | undefined,
 ): Promise<Located> {
   const listing = await coordinator.shards();
   const clients = listing
     .filter((s) => s.url !== null)
-    .map((s) => ({ shard: s.shard_id, client: new ShardClient(s.url as string, timeoutMs) }));
+    .map((s) => ({
+      shard: s.shard_id,
+      client: new ShardClient(s.url as string, timeoutMs, token),
+    }));
   if ('recordId' in at) {
     // The coordinator does not index records; the shard that holds it answers, the others 404.
     const found = await Promise.all(
@@ -121,7 +128,7 @@ export async function buildEvidenceBundle(
   at: RecordLocator,
   opts: EvidenceOptions,
 ): Promise<EvidenceBundle> {
-  const { shard, client, record } = await locate(coordinator, at, opts.timeoutMs);
+  const { shard, client, record } = await locate(coordinator, at, opts.timeoutMs, opts.token);
   const envelope = utf8.decode(record.bytes);
   if (!bytesEqual(blake3.hashLeaf(record.bytes), fromHex(record.leaf_hash))) {
     throw new EvidenceError(

@@ -1,7 +1,7 @@
 // agdr-operator/client: the client library (docs/CLIENT.md).
 export { AgdrClient, verify } from './client.ts';
 export type { AgdrClientRouting, CheckResult, ProveOptions } from './client.ts';
-export type { AgdrClientOptions, Receipt, SubmitOutcome, TokenSource } from './types.ts';
+export type { AgdrClientOptions, Receipt, SubmitOutcome, TokenOption } from './types.ts';
 export type { DecisionInput } from './prepare.ts';
 export { SubmitError } from './errors.ts';
 export type { SubmitErrorCode, SubmitProblem } from './errors.ts';

@@ -16,7 +16,7 @@ export type SubmitOutcome =
   { index: number; ok: true; receipt: Receipt } | { index: number; ok: false; error: SubmitError };
 
 /** A bearer token, or a function giving the current one (called for every request). */
-export type TokenSource = string | (() => string | Promise<string>);
+export type TokenOption = string | (() => string | Promise<string>);
 
 export interface AgdrClientOptions {
   /** The coordinator: the routing table and the shard URLs come from it. */
@@ -28,8 +28,11 @@ export interface AgdrClientOptions {
   shards?: string | readonly string[] | readonly ShardEndpoint[];
   /** With `shards`: the routing epoch table (default: the one shard 0 serves). */
   routing?: EpochTable;
-  /** Sent as `Authorization: Bearer <token>` with every ingest request. */
-  token?: TokenSource;
+  /**
+   * Sent as `Authorization: Bearer <token>` with every request to a shard; a function is asked
+   * anew for each request (a projected ServiceAccount token rotates in place).
+   */
+  token?: TokenOption;
   /** How long a decision waits for company before its batch goes (default 5 ms). */
   lingerMs?: number;
   /** Decisions per request at most (default 2000; a shard takes 20,000 by default). */

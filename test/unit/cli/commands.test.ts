@@ -141,13 +141,42 @@ describe('agdr local, submit, prove and verify flags', () => {
           { id: 1, url: 'http://b' },
         ],
       },
-      batchSize: 1000,
+      batchSize: 2000,
+      concurrency: 2,
+      lingerMs: 5,
+      maxInFlightBytes: 64 * 1024 * 1024,
+      retryForMs: 120_000,
+      validateFirst: false,
+      tokenFile: undefined,
     });
-    expect(submit.configure(['in.ndjson', '--coordinator', 'http://c'])).toMatchObject({
+    expect(
+      submit.configure([
+        'in.ndjson',
+        '--coordinator',
+        'http://c',
+        '--validate-first',
+        '--linger',
+        '20ms',
+        '--max-inflight-mb',
+        '8',
+        '--retry-for',
+        '30s',
+        '--token-file',
+        '/run/token',
+      ]),
+    ).toMatchObject({
       file: 'in.ndjson',
       coordinator: 'http://c',
       shards: undefined,
+      validateFirst: true,
+      lingerMs: 20,
+      maxInFlightBytes: 8 * 1024 * 1024,
+      retryForMs: 30_000,
+      tokenFile: '/run/token',
     });
+    expect(
+      usage(() => submit.configure(['--coordinator', 'http://c', '--linger', 'soon'])),
+    ).toMatch(/^--linger: /);
     expect(
       usage(() => submit.configure(['--coordinator', 'http://c', '--shards', 'http://a'])),
     ).toBe('give exactly one of --coordinator URL or --shards LIST');
