@@ -10,6 +10,7 @@ export type { EvidenceErrorCode } from './evidence.ts';
 export type { BackoffPolicy } from './backoff.ts';
 export { ClientError, HttpError } from '../clients/errors.ts';
 export type { TrustBundle, TrustedKey } from '../clients/trust.ts';
+export { parseBundle, serializeBundle } from '../core/bundle.ts';
 export type { BundleReport, EvidenceBundle, TrustAnchor } from '../core/bundle.ts';
 export type { EpochTable, RoutingEpoch } from '../core/routing.ts';
 export { CodedError } from '../core/errors.ts';

@@ -7,6 +7,7 @@ import { AgdrClient, SubmitError, verify } from '../../../src/client/index.ts';
 import type { Receipt } from '../../../src/client/index.ts';
 import { sdkLine, upstreamRecord } from '../../fixtures/records.ts';
 import { killAll, startLocal, tempDir } from '../e2e/harness.ts';
+import { runAgent } from '../../../examples/agent-loop.ts';
 import type { LocalInfo } from '../e2e/harness.ts';
 
 let dir: string;
@@ -115,5 +116,13 @@ describe('AgdrClient', () => {
     // A key the trust bundle does not hold is refused.
     const other = { ...trust, keys: trust.keys.filter((k) => k.role === 'coordinator') };
     expect(client.verify(bundle, other).ok).toBe(false);
+  });
+
+  it('runs the agent loop of docs/CLIENT.md (examples/agent-loop.ts) end to end', async () => {
+    const { receipts, report } = await runAgent(info.coordinator, 12, 'example');
+    expect(receipts.map((r) => r.record_id)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `example-${i}`),
+    );
+    expect(report.ok).toBe(true);
   });
 });
