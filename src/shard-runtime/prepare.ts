@@ -6,6 +6,7 @@
 import { startOf, withRoom } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
+import { canonicalFromJsonBytes } from '../core/jcs-from-bytes.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
 import {
   RoutingError,
@@ -132,12 +133,12 @@ export function prepareBody(
   const n = spans.starts.length;
   const full = decisionLimits(limits);
   const problems: LineProblem[] = [];
-  // Re-serialized decisions, by index (undefined: the line itself is canonical).
-  const reserialized: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(n);
+  // Re-serialized decisions, back to back (a line that itself is canonical is not copied).
+  let reserialized: Uint8Array = new Uint8Array(0);
+  let reserializedBytes = 0;
   const starts = new Uint32Array(n);
   const ends = new Uint32Array(n);
   const inBody = new Uint8Array(n);
-  let reserializedBytes = 0;
   const ids = new IdListBuilder(n);
   // Routing JSON of every decision, rendered straight into one buffer (grown when needed).
   let routing: Uint8Array = new Uint8Array(n * ROUTING_BYTES_GUESS);
@@ -156,12 +157,20 @@ export function prepareBody(
   for (let i = 0; i < n; i++) {
     const line = spans.numbers[i] as number;
     const bytes = buf.subarray(spans.starts[i], spans.ends[i]);
-    // Canonical input of a valid decision is recognized in one pass over its bytes; anything
-    // else (including every invalid line) takes the full path, which lists the problems.
+    // Canonical input of a valid decision is recognized in one pass over its bytes. Other valid
+    // JSON (as serializers write it) is canonicalized straight from its bytes and the result
+    // recognized the same way. Anything else (including every invalid line) takes the full
+    // path, which lists the problems.
     let canonical: Uint8Array = bytes;
     let recordId = '';
     let routable: RoutingSource;
-    const accepted = acceptCanonicalDecision(bytes, full);
+    let accepted = acceptCanonicalDecision(bytes, full);
+    if (accepted === undefined && bytes.length <= full.maxInputBytes) {
+      // A view of a buffer the next line reuses: copied below, read by route() before that.
+      const rewritten = canonicalFromJsonBytes(bytes, full.maxDepth);
+      accepted = rewritten === undefined ? undefined : acceptCanonicalDecision(rewritten, full);
+      if (accepted !== undefined) canonical = rewritten as Uint8Array;
+    }
     if (accepted !== undefined) {
       routable = accepted;
     } else {
@@ -197,11 +206,21 @@ export function prepareBody(
       starts[i] = start;
       ends[i] = start + canonical.length;
     } else {
-      reserialized[i] = canonical;
+      reserialized = withRoom(
+        reserialized,
+        reserializedBytes,
+        reserializedBytes + canonical.length,
+      );
+      reserialized.set(canonical, reserializedBytes);
+      starts[i] = reserializedBytes;
       reserializedBytes += canonical.length;
+      ends[i] = reserializedBytes;
     }
-    if (accepted !== undefined) ids.addBytes(bytes, accepted.recordIdStart, accepted.recordIdEnd);
-    else ids.addString(recordId);
+    if (accepted !== undefined) {
+      ids.addBytes(canonical, accepted.recordIdStart, accepted.recordIdEnd);
+    } else {
+      ids.addString(recordId);
+    }
   }
   if (problemCount > 0) {
     if (problemCount > problems.length) {
@@ -211,21 +230,11 @@ export function prepareBody(
     return { ok: false, problems };
   }
   const idList = ids.finish();
-  const canonical = new Uint8Array(reserializedBytes);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    const c = reserialized[i];
-    if (c === undefined) continue;
-    canonical.set(c, off);
-    starts[i] = off;
-    off += c.length;
-    ends[i] = off;
-  }
   return {
     ok: true,
     count: n,
     body,
-    canonical,
+    canonical: reserialized.subarray(0, reserializedBytes),
     inBody,
     starts,
     ends,
