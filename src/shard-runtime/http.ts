@@ -76,8 +76,10 @@ const BODY_REJECTS: Partial<Record<string, RejectReason>> = {
 };
 
 function countLines(body: Uint8Array, max: number): number {
+  // Buffer's indexOf is a memchr; Uint8Array's is a generic loop, ten times slower.
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let n = 0;
-  for (let i = body.indexOf(0x0a); i >= 0 && n <= max; i = body.indexOf(0x0a, i + 1)) n++;
+  for (let i = b.indexOf(0x0a); i >= 0 && n <= max; i = b.indexOf(0x0a, i + 1)) n++;
   return n;
 }
 

@@ -76,10 +76,12 @@ export function splitLines(body: Uint8Array): {
   const starts: number[] = [];
   const ends: number[] = [];
   const numbers: number[] = [];
+  // Buffer's indexOf is a memchr; Uint8Array's is a generic loop, ten times slower.
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let start = 0;
   let line = 1;
   while (start <= body.length) {
-    let nl = body.indexOf(0x0a, start);
+    let nl = b.indexOf(0x0a, start);
     if (nl < 0) nl = body.length;
     let end = nl;
     if (end > start && body[end - 1] === 0x0d) end--;
