@@ -37,8 +37,27 @@ const CLOSE_ARRAY = 0x5d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+/** Names shorter than this are found through their list's table. */
+const MAX_TABLED = 32;
+/** Table entry for a length and first byte that more than one name of the list has. */
+const COLLIDING = 255;
+/** Per name list: index + 1 of the name with each (length, first byte), 0 for none. */
+const NAME_TABLES = new Map<readonly Uint8Array[], Uint8Array>();
+
+/** Registers `list` for nameIndex's table look-up. */
+function tabled(list: Uint8Array[]): Uint8Array[] {
+  const table = new Uint8Array(MAX_TABLED << 8);
+  list.forEach((w, k) => {
+    if (w.length === 0 || w.length >= MAX_TABLED) return;
+    const at = (w.length << 8) | (w[0] as number);
+    table[at] = table[at] === 0 ? k + 1 : COLLIDING;
+  });
+  NAME_TABLES.set(list, table);
+  return list;
+}
+
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const names = (list: readonly string[]): Uint8Array[] => list.map(ascii);
+const names = (list: readonly string[]): Uint8Array[] => tabled(list.map(ascii));
 
 // Member names this recognizer checks, each list in canonical (byte) order. Other members are
 // allowed anywhere (upstream's schemas allow further members) and only need to be canonical.
@@ -184,6 +203,12 @@ function equals(b: Uint8Array, s: number, e: number, word: Uint8Array): boolean 
 
 /** Index in `list` of the name [s, e), or -1. */
 function nameIndex(b: Uint8Array, s: number, e: number, list: readonly Uint8Array[]): number {
+  const table = NAME_TABLES.get(list);
+  if (table !== undefined && e - s < MAX_TABLED && e > s) {
+    // One look-up by length and first byte instead of comparing with every name in turn.
+    const k = (table[((e - s) << 8) | (b[s] as number)] as number) - 1;
+    if (k !== COLLIDING - 1) return k >= 0 && equals(b, s, e, list[k] as Uint8Array) ? k : -1;
+  }
   for (let k = 0; k < list.length; k++) if (equals(b, s, e, list[k] as Uint8Array)) return k;
   return -1;
 }
@@ -276,11 +301,14 @@ function isNonEmpty(b: Uint8Array, s: number, e: number): boolean {
   return !equals(b, s, e, NULL);
 }
 
+/** The known members (bit i: name i of the list) of the object scanObjectWith last finished. */
+let lastSeen = 0;
+
 /**
  * Walks the members of the canonical object at b[i] === '{' (at nesting `depth`), strictly in
  * canonical order, calling `member(index in known, name start, value start, depth + 1)` for
  * each, which returns the index after the value or -1. Unknown members (index -1) are scanned
- * here. Returns the index after the object, or -1.
+ * here. Returns the index after the object, or -1; `lastSeen` then holds the known members seen.
  */
 function scanObjectWith(
   b: Uint8Array,
@@ -292,7 +320,11 @@ function scanObjectWith(
 ): number {
   if (b[i] !== OPEN_OBJECT || depth >= maxDepth) return -1;
   i++;
-  if (b[i] === CLOSE_OBJECT) return i + 1;
+  let seen = 0;
+  if (b[i] === CLOSE_OBJECT) {
+    lastSeen = seen;
+    return i + 1;
+  }
   let prevS = -1;
   let prevE = -1;
   for (;;) {
@@ -305,9 +337,13 @@ function scanObjectWith(
     prevE = e;
     const m = nameIndex(b, s, e, known);
     const v = e + 2;
+    if (m >= 0) seen |= 1 << m;
     i = m < 0 ? scanValue(b, v, depth + 1, maxDepth) : member(m, v);
     if (i < 0) return -1;
-    if (b[i] === CLOSE_OBJECT) return i + 1;
+    if (b[i] === CLOSE_OBJECT) {
+      lastSeen = seen;
+      return i + 1;
+    }
     if (b[i] !== COMMA) return -1;
     i++;
   }
@@ -498,7 +534,7 @@ export function acceptCanonicalDecision(
         break;
       case T_PPP:
         end = scanObjectWith(b, v, 1, maxDepth, PPP, (_, at) => scanStatement(b, at));
-        if (end >= 0 && !hasAll(b, v, PPP)) end = -1;
+        if (end >= 0 && !hadAll(ALL_PPP)) end = -1;
         break;
       case T_RECORD:
         end = scanStr(b, v);
@@ -531,10 +567,16 @@ export function acceptCanonicalDecision(
   return new AcceptedFields(b, spans, members);
 }
 
-/** Whether the canonical object at i (already scanned) has every member of `required`. */
-function hasAll(b: Uint8Array, i: number, required: readonly Uint8Array[]): boolean {
-  return required.every((name) => child(b, i, name) >= 0);
+/** Whether the object scanObjectWith just scanned had every known member in `mask`. */
+function hadAll(mask: number): boolean {
+  return (lastSeen & mask) === mask;
 }
+
+/** Bit i set for each name i of a list. */
+const bits = (...indices: number[]): number => indices.reduce((m, i) => m | (1 << i), 0);
+const ALL_PPP = bits(0, 1, 2);
+const FOI_ACTOR_REQUIRED = bits(1, 2); // name, title
+const ACTOR_REQUIRED = bits(2, 3); // name, role
 
 /** human_delta_chain at i: every shape and invariant of chain.ts; index after it or -1. */
 function scanChain(b: Uint8Array, i: number, limits: DecisionLimits): number {
@@ -584,10 +626,7 @@ function scanChain(b: Uint8Array, i: number, limits: DecisionLimits): number {
           switch (f) {
             case F_ACTOR: {
               const a = scanObjectWith(b, w, 3, maxDepth, FOI_ACTOR, (_, x) => scanStr(b, x));
-              return a >= 0 &&
-                hasAll(b, w, [FOI_ACTOR[1] as Uint8Array, FOI_ACTOR[2] as Uint8Array])
-                ? a
-                : -1;
+              return a >= 0 && hadAll(FOI_ACTOR_REQUIRED) ? a : -1;
             }
             case F_CODE:
               return tokenAt(b, w, [ACTIONS[1] as Uint8Array, ACTIONS[2] as Uint8Array]) < 0
@@ -631,9 +670,7 @@ function scanChain(b: Uint8Array, i: number, limits: DecisionLimits): number {
               }
               case D_ACTOR: {
                 const a = scanObjectWith(b, w, 4, maxDepth, ACTOR, (_, x) => scanStr(b, x));
-                return a >= 0 && hasAll(b, w, [ACTOR[2] as Uint8Array, ACTOR[3] as Uint8Array])
-                  ? a
-                  : -1;
+                return a >= 0 && hadAll(ACTOR_REQUIRED) ? a : -1;
               }
               case D_ESCALATED:
                 return scanBool(b, w);
