@@ -282,15 +282,24 @@ function compareU64(b: Uint8Array, s1: number, e1: number, s2: number, e2: numbe
 
 /**
  * A PPP member at i: a string that states something. Accepted only when it holds a printable
- * ASCII character other than space and backslash (so JavaScript's trim() cannot empty it);
- * other strings, even valid ones, are declined to the full path.
+ * ASCII character other than space (literal, or the escaped quote or backslash), so that
+ * JavaScript's trim() cannot empty it; other strings, even valid ones, are declined to the full
+ * path. The letter of an escape such as \t is not text: " \t" is only whitespace.
  */
 function scanStatement(b: Uint8Array, i: number): number {
   const end = scanStr(b, i);
   if (end < 0) return -1;
   for (let k = i + 1; k < end - 1; k++) {
     const c = b[k] as number;
-    if (c > 0x20 && c < 0x7f && c !== BACKSLASH) return end;
+    if (c === BACKSLASH) {
+      // \" and \\ are text; the other escapes (control characters, some of them whitespace to
+      // String.prototype.trim) are skipped: then only the full path decides.
+      const e = b[k + 1] as number;
+      if (e === QUOTE || e === BACKSLASH) return end;
+      k += e === 0x75 ? 5 : 1;
+    } else if (c > 0x20 && c < 0x7f) {
+      return end;
+    }
   }
   return -1;
 }

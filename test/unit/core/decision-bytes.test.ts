@@ -246,6 +246,21 @@ describe('soundness: whatever is accepted, the full path accepts the same', () =
     }
     expect(judge(bytes, decisionLimits({ maxDepth: 5 }))).toBe('accepted');
   });
+  it('a PPP member of whitespace written as escapes is refused, as the full path refuses it', () => {
+    const record = (provenance: string): Uint8Array => {
+      const r = upstreamRecord(4, { chain: 'approved' });
+      (r.ppp_triplet as Obj).provenance = provenance;
+      return canonicalBytes(r);
+    };
+    // Canonical JSON writes these characters as escapes (\t, \n, \u000b, ...).
+    for (const text of [' \t', '\n', '\r\n', '\u000b', '\f ', ' \u000b\t']) {
+      expect(judge(record(text)), JSON.stringify(text)).toBe('invalid');
+    }
+    // Text behind an escape, or around one, is a statement.
+    for (const text of ['"', '\\', '\ta', 'a\n', '\b']) {
+      expect(judge(record(text)), JSON.stringify(text)).not.toBe('invalid');
+    }
+  });
   it('keys with escapes are decoded as the full path reads them', () => {
     const r = upstreamRecord(1, { entity: 'a"b\\c\u00e9\ud83d\ude00', ctx: { entity_id: 'x\ny' } });
     const fast = acceptCanonicalDecision(canonicalBytes(r), DEFAULTS);
