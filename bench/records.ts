@@ -7,6 +7,8 @@
 //     does), on the line as the SDK wrote it (json.dumps: spaces, members not in canonical
 //     order), on its canonical form (the bytes are kept as they are) and pretty-printed
 //   - acceptCanonicalDecision on the canonical form: the ingest fast path (no parse)
+//   - canonicalFromJsonBytes of the SDK line, and it followed by acceptCanonicalDecision:
+//     ingest's path for lines that are not canonical on arrival
 //   - prepareDecision on an already-parsed value (validate + canonical bytes)
 //   - canonicalize (the RFC author's package) on the same value, for comparison
 //   - encodeEnvelope (splice) vs canonical re-serialization of the whole envelope
@@ -24,6 +26,7 @@ import {
 } from '../src/core/decision.ts';
 import { encodeEnvelope, type EnvelopeMeta } from '../src/core/envelope.ts';
 import { canonicalBytes } from '../src/core/jcs.ts';
+import { canonicalFromJsonBytes } from '../src/core/jcs-from-bytes.ts';
 import { parseJsonExact } from '../src/core/json-exact.ts';
 import { defaultKeyPointers, routeDecision, type EpochTable } from '../src/core/routing.ts';
 import { sdkLine, upstreamRecord } from '../test/fixtures/records.ts';
@@ -93,6 +96,12 @@ export const run: BenchSuite = async ({ quick }) => {
     parse_decision_line_canonical: (i) => parseDecisionLine(at(canonicalLines, i)),
     parse_decision_line_pretty: (i) => parseDecisionLine(at(prettyLines, i)),
     accept_canonical_bytes: (i) => acceptCanonicalDecision(at(canonicalLines, i), limits),
+    // Ingest's path for the SDK line: canonical bytes straight from its bytes, then the above.
+    canonical_from_bytes: (i) => canonicalFromJsonBytes(at(lineBytes, i), limits.maxDepth),
+    accept_sdk_line: (i) => {
+      const c = canonicalFromJsonBytes(at(lineBytes, i), limits.maxDepth);
+      return c === undefined ? undefined : acceptCanonicalDecision(c, limits);
+    },
     parse_and_prepare: (i) => prepareDecision(parseJsonExact(at(lines, i))),
     prepare_parsed: (i) => prepareDecision(at(values, i)),
     // On JSON.parse values (the package cannot take bigints; its output rounds them).
