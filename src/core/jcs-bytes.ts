@@ -188,7 +188,7 @@ function lowerHexDigit(c: number | undefined): number {
  * One well-formed UTF-8 sequence starting with lead byte `c` at i (Unicode Table 3-7: no
  * overlong forms, no surrogates, nothing above U+10FFFF). Returns the index after it.
  */
-function scanUtf8(b: Uint8Array, i: number, c: number): number {
+export function scanUtf8(b: Uint8Array, i: number, c: number): number {
   let lo = 0x80;
   let hi = 0xbf;
   let tail: number;
@@ -219,19 +219,40 @@ function scanUtf8(b: Uint8Array, i: number, c: number): number {
  * §3.2.2.3).
  */
 function scanNumber(b: Uint8Array, start: number): number {
+  const intEnd = integerPartEnd(b, start);
+  const i = intEnd < 0 ? -1 : numberLiteralEnd(b, intEnd);
+  if (i < 0) return -1;
+  // An integer literal; negative zero has no canonical form.
+  if (i === intEnd) return b[start] === MINUS && b[start + 1] === ZERO ? -1 : i;
+  if (i - start > MAX_NUMBER_LENGTH) return -1;
+  let literal = '';
+  for (let k = start; k < i; k++) literal += String.fromCharCode(b[k] as number);
+  // Finite, and spelled exactly as Number::toString (which writes -0 as "0").
+  return String(Number(literal)) === literal ? i : -1;
+}
+
+/**
+ * The index after the integer part (`-`? then `0` or digits without a leading zero) of the JSON
+ * number literal at `start`, or -1 when there is none.
+ */
+export function integerPartEnd(b: Uint8Array, start: number): number {
   let i = start;
   if (b[i] === MINUS) i++;
-  const digits = i;
   const first = b[i];
-  if (first === ZERO) i++;
-  else if (first !== undefined && first > ZERO && first <= NINE) i = skipDigits(b, i + 1);
-  else return -1;
-  let plain = true;
+  if (first === ZERO) return i + 1;
+  if (first !== undefined && first > ZERO && first <= NINE) return skipDigits(b, i + 1);
+  return -1;
+}
+
+/**
+ * The index after the fraction and exponent (each optional) that follow a number literal's
+ * integer part ending at i, or -1 when they are malformed. Equal to i for an integer literal.
+ */
+export function numberLiteralEnd(b: Uint8Array, i: number): number {
   if (b[i] === DOT) {
     const after = skipDigits(b, i + 1);
     if (after === i + 1) return -1;
     i = after;
-    plain = false;
   }
   if (b[i] === LOWER_E || b[i] === UPPER_E) {
     i++;
@@ -239,17 +260,8 @@ function scanNumber(b: Uint8Array, start: number): number {
     const after = skipDigits(b, i);
     if (after === i) return -1;
     i = after;
-    plain = false;
   }
-  if (plain) {
-    // Negative zero has no canonical form.
-    return first === ZERO && digits > start ? -1 : i;
-  }
-  if (i - start > MAX_NUMBER_LENGTH) return -1;
-  let literal = '';
-  for (let k = start; k < i; k++) literal += String.fromCharCode(b[k] as number);
-  // Finite, and spelled exactly as Number::toString (which writes -0 as "0").
-  return String(Number(literal)) === literal ? i : -1;
+  return i;
 }
 
 function skipDigits(b: Uint8Array, i: number): number {

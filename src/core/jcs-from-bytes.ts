@@ -12,7 +12,7 @@
 // surrogates, nesting at `maxDepth` or deeper), makes it return undefined; the caller then takes
 // the full path, which reports the problem. Member names must be printable ASCII without escapes
 // (their bytes then sort as RFC 8785's UTF-16 code units); other names are declined.
-import { isAfter } from './jcs-bytes.ts';
+import { integerPartEnd, isAfter, numberLiteralEnd, scanUtf8 } from './jcs-bytes.ts';
 import { DEFAULT_MAX_PARSE_DEPTH, sameDecimal } from './json-exact.ts';
 
 const QUOTE = 0x22;
@@ -20,7 +20,6 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const MINUS = 0x2d;
-const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 const OPEN_OBJECT = 0x7b;
@@ -321,7 +320,7 @@ function string(i: number): number {
       if (i < 0) return -1;
       w = o;
     } else if (c >= 0x80) {
-      const end = utf8Sequence(i, c);
+      const end = scanUtf8(src, i, c);
       if (end < 0) return -1;
       while (i < end) dst[w++] = src[i++] as number;
     } else {
@@ -438,64 +437,18 @@ function hexDigit(c: number | undefined): number {
 }
 
 /**
- * One well-formed UTF-8 sequence starting with lead byte `c` at i (Unicode Table 3-7: no
- * overlong forms, no surrogates, nothing above U+10FFFF), as the strict decoder requires.
- * Returns the index after it, or -1.
- */
-function utf8Sequence(i: number, c: number): number {
-  let lo = 0x80;
-  let hi = 0xbf;
-  let tail: number;
-  if (c >= 0xc2 && c <= 0xdf) tail = 1;
-  else if (c >= 0xe0 && c <= 0xef) {
-    tail = 2;
-    if (c === 0xe0) lo = 0xa0;
-    else if (c === 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    tail = 3;
-    if (c === 0xf0) lo = 0x90;
-    else if (c === 0xf4) hi = 0x8f;
-  } else return -1;
-  const first = b[i + 1];
-  if (first === undefined || first < lo || first > hi) return -1;
-  for (let k = 2; k <= tail; k++) {
-    const x = b[i + k];
-    if (x === undefined || x < 0x80 || x > 0xbf) return -1;
-  }
-  return i + 1 + tail;
-}
-
-/**
  * A number literal. An integer literal is its own canonical form, every digit kept (the exact
  * reader reads it as a number or a bigint, both written back as these digits); `-0` has none.
  * Any other literal is written as `String(Number(literal))` when that denotes the same decimal
  * value, and declined when it does not (`1e-400`, `1e400`, `-0.0`, too many digits).
  */
 function number(start: number): number {
-  let i = start;
-  const negative = b[i] === MINUS;
-  if (negative) i++;
-  const first = b[i];
-  if (first === ZERO) i++;
-  else if (first !== undefined && first > ZERO && first <= NINE) i = skipDigits(i + 1);
-  else return -1;
-  let plain = true;
-  if (b[i] === DOT) {
-    const after = skipDigits(i + 1);
-    if (after === i + 1) return -1;
-    i = after;
-    plain = false;
-  }
-  if (b[i] === 0x65 || b[i] === 0x45) {
-    i++;
-    if (b[i] === 0x2b || b[i] === MINUS) i++;
-    const after = skipDigits(i);
-    if (after === i) return -1;
-    i = after;
-    plain = false;
-  }
-  if (plain) {
-    if (negative && first === ZERO) return -1;
+  const intEnd = integerPartEnd(b, start);
+  const i = intEnd < 0 ? -1 : numberLiteralEnd(b, intEnd);
+  if (i < 0) return -1;
+  const negative = b[start] === MINUS;
+  if (i === intEnd) {
+    if (negative && b[start + 1] === ZERO) return -1;
     // An integer literal is never longer than its input: there is room.
     for (let k = start; k < i; k++) out[o++] = b[k] as number;
     return i;
@@ -516,12 +469,4 @@ function number(start: number): number {
   }
   for (let k = 0; k < text.length; k++) out[o++] = text.charCodeAt(k);
   return i;
-}
-
-function skipDigits(i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === undefined || c < ZERO || c > NINE) return i;
-    i++;
-  }
 }
