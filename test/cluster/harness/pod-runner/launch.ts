@@ -1,7 +1,8 @@
 // From a container spec to the local process that stands in for it: the image's entrypoint
 // (the Dockerfile's, `node /app/dist/cli/agdr.js`) becomes this checkout's `src/cli/agdr.ts`
-// under the running Node, `$(VAR)` references in command and args are expanded against the container's env, and
-// mount paths in args, env values and workingDir are rewritten to the pod's root directory.
+// under the running Node, `$(VAR)` references in command and args are expanded against the
+// container's env, and mount paths in args, env values and workingDir are rewritten to the
+// pod's root directory.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 
 import { PodSpecError } from './env.ts';

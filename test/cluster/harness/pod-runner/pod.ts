@@ -252,6 +252,7 @@ export class RunnerPod {
     const field = `spec.containers[${index}]`;
     const root = join(this.dir, 'root');
     const mounts = container.volumeMounts ?? [];
+    const fixedPaths: FixedPathLink[] = [];
     mounts.forEach((m, j) => {
       const source = volumeDirs.get(m.name);
       if (source === undefined) {
@@ -261,20 +262,14 @@ export class RunnerPod {
           `no volume named "${m.name}"`,
         );
       }
-      const link = join(root, normalizeMountPath(m.mountPath));
+      const path = normalizeMountPath(m.mountPath);
+      const target = m.subPath ? join(source, m.subPath) : source;
+      const link = join(root, path);
       mkdirSync(dirname(link), { recursive: true });
       rmSync(link, { force: true });
-      symlinkSync(m.subPath ? join(source, m.subPath) : source, link);
+      symlinkSync(target, link);
+      if (needsFixedPath(path)) fixedPaths.push({ path, target });
     });
-    const fixedPaths: FixedPathLink[] = mounts
-      .filter((m) => needsFixedPath(normalizeMountPath(m.mountPath)))
-      .map((m) => {
-        const source = volumeDirs.get(m.name) ?? '';
-        return {
-          path: normalizeMountPath(m.mountPath),
-          target: m.subPath ? join(source, m.subPath) : source,
-        };
-      });
     const rewrite = mountPathRewriter(
       root,
       mounts.map((m) => m.mountPath),
