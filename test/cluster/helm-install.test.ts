@@ -16,6 +16,7 @@ import { submitProveVerify } from './harness/agdr-cli.ts';
 import { TIER_TIMING } from './harness/agdr-operator.ts';
 import { clusterInfo, clusterKubectl, containerLogPath } from './harness/context.ts';
 import { CHART_DIR, Helm } from './harness/helm.ts';
+import type { CommandResult } from './harness/kubectl.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 
 const RELEASE = 'agdr-operator';
@@ -72,7 +73,7 @@ describe('helm install of the agdr-operator chart', () => {
   const clusterReady = (s: ClusterStatus): boolean =>
     s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   /** `helm install|upgrade` of the chart with the test's values, waiting for the rollout. */
-  const release = (verb: 'install' | 'upgrade', extra: string[] = []): Promise<unknown> =>
+  const release = (verb: 'install' | 'upgrade', extra: string[] = []): Promise<CommandResult> =>
     helm.run(
       [
         verb,
@@ -156,7 +157,10 @@ describe('helm install of the agdr-operator chart', () => {
     expect(refused).toMatch(/violates PodSecurity "restricted:latest"/);
 
     const installed = Date.now();
-    await release('install');
+    const { stdout } = await release('install');
+    // NOTES.txt: what to run next, for this release and its cluster.
+    expect(stdout).toContain(`The AgDR operator is installed in namespace ${ns}`);
+    expect(stdout).toContain(`kubectl -n ${ns} get agdr ${CLUSTER}`);
     console.log(`helm install --wait: ${(Date.now() - installed) / 1000} s`);
     const pods = await operatorPods();
     expect(pods).toHaveLength(2);
