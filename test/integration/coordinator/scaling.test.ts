@@ -156,7 +156,7 @@ beforeAll(async () => {
   const list = ports.map((p, i) => `${i}=http://127.0.0.1:${p}`).join(',');
   const started = await startCoordinatorProcess(files, list, ['--shard-timeout', '500ms']);
   coordinator = new CoordinatorClient(started.url);
-}, 30_000);
+});
 
 afterAll(async () => {
   await killAll();
