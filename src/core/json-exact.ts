@@ -14,22 +14,19 @@
 //
 // Recursion is bounded by `maxDepth` (containers nested deeper are refused as `too_deep`), so
 // no input can exhaust the stack. Errors carry the JSON path of the offending value.
+import { FieldError } from './errors.ts';
 import { memberPath } from './jcs.ts';
 
 export type JsonTextErrorCode =
   'malformed_json' | 'duplicate_member' | 'bom' | 'inexact_number' | 'too_deep';
 
 /** Text that is not JSON this reader keeps exactly; `path` is a JSON path such as `$.a[2]`. */
-export class JsonTextError extends Error {
-  override readonly name = 'JsonTextError';
-  readonly code: JsonTextErrorCode;
-  readonly path: string;
+export class JsonTextError extends FieldError<JsonTextErrorCode> {
+  override name = 'JsonTextError';
   /** The message without the path. */
   readonly detail: string;
   constructor(code: JsonTextErrorCode, path: string, detail: string) {
-    super(`${path}: ${detail}`);
-    this.code = code;
-    this.path = path;
+    super(code, path, detail);
     this.detail = detail;
   }
 }

@@ -7,6 +7,7 @@
 // for a key that is not exportable, and a key that is exportable is refused.
 import type { KeyObject } from 'node:crypto';
 import { fromBase64 } from '../core/bytes.ts';
+import { CodedError } from '../core/errors.ts';
 import { ed25519PublicKeyObject, KeyError, verifyEd25519 } from '../core/signer.ts';
 
 export type TransitErrorCode =
@@ -20,14 +21,12 @@ export type TransitErrorCode =
   | 'key_replaced';
 
 /** A transit answer that cannot be trusted; never carries key material in its message. */
-export class TransitError extends Error {
-  readonly code: TransitErrorCode;
+export class TransitError extends CodedError<TransitErrorCode> {
+  override name = 'TransitError';
   /** The transit key concerned. */
   readonly key: string;
   constructor(code: TransitErrorCode, key: string, message: string) {
-    super(`transit key ${key}: ${message}`);
-    this.name = 'TransitError';
-    this.code = code;
+    super(code, `transit key ${key}: ${message}`);
     this.key = key;
   }
 }

@@ -4,6 +4,7 @@
 // VAULT_SKIP_VERIFY from the environment when its options are empty; everything is set here
 // explicitly so only the configuration given decides.
 import vault from 'node-vault';
+import { CodedError } from '../core/errors.ts';
 
 export interface VaultConnection {
   /** http(s)://host:port of Vault. */
@@ -24,22 +25,19 @@ export type VaultRequestErrorCode =
   /** 5xx (including 503 sealed / standby). */
   | 'vault_failed';
 
-export class VaultRequestError extends Error {
-  readonly code: VaultRequestErrorCode;
+export class VaultRequestError extends CodedError<VaultRequestErrorCode> {
+  override name = 'VaultRequestError';
   /** HTTP status, when Vault answered. */
   readonly status: number | undefined;
   /** The API path asked, e.g. `transit/sign/agdr_ns_c_shard-0`. */
-  readonly path: string;
+  declare readonly path: string;
   constructor(
     code: VaultRequestErrorCode,
     path: string,
     status: number | undefined,
     message: string,
   ) {
-    super(`vault ${path}: ${message}`);
-    this.name = 'VaultRequestError';
-    this.code = code;
-    this.path = path;
+    super(code, `vault ${path}: ${message}`, path);
     this.status = status;
   }
 }

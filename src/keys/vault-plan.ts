@@ -7,16 +7,14 @@
 // for the key, its policy and its role alike. Kubernetes names never contain `_`, so the parts
 // cannot run into each other: two clusters never share a name, and the prefix
 // `agdr_<namespace>_<cluster>_` covers one cluster's names and nothing else.
+import { FieldError } from '../core/errors.ts';
 import type { TransitKeyInfo, TransitKeyVersion } from './transit.ts';
 
-export class KeyPlanError extends Error {
-  readonly code = 'invalid_key_plan';
-  /** The input field at fault, e.g. `namespace` or `shards[2].podName`. */
-  readonly path: string;
+/** Bad input to a key plan; `path` is the input field at fault (`namespace`, `shards[2].podName`). */
+export class KeyPlanError extends FieldError<'invalid_key_plan'> {
+  override name = 'KeyPlanError';
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = 'KeyPlanError';
-    this.path = path;
+    super('invalid_key_plan', path, message);
   }
 }
 

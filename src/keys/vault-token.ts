@@ -4,15 +4,11 @@
 // JWTs never appear in errors or log lines.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { CodedError } from '../core/errors.ts';
 import { VaultRequestError, type VaultClient, type VaultTokenProvider } from './vault-client.ts';
 
-export class VaultLoginError extends Error {
-  readonly code: 'token_file_unreadable' | 'malformed_login';
-  constructor(code: VaultLoginError['code'], message: string) {
-    super(message);
-    this.name = 'VaultLoginError';
-    this.code = code;
-  }
+export class VaultLoginError extends CodedError<'token_file_unreadable' | 'malformed_login'> {
+  override name = 'VaultLoginError';
 }
 
 /** A fixed token, e.g. a development server's root token. */
