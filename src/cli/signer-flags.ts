@@ -30,6 +30,7 @@ export const SIGNER_FLAG_OPTIONS = {
   'vault-token': { type: 'string' },
   'vault-timeout': { type: 'string', default: '5s' },
   'vault-key-refresh': { type: 'string', default: '60s' },
+  'vault-key-activation': { type: 'string', default: '0s' },
 } as const;
 
 /** The help text of the signer flags, indented like the commands' own option lists. */
@@ -46,6 +47,8 @@ export const SIGNER_FLAGS_HELP = `  --signer file|vault         where the signin
   --vault-token FILE          development: a file holding a Vault token (instead of a role)
   --vault-timeout DUR         per-request timeout (default: 5s)
   --vault-key-refresh DUR     re-read the key's versions this often (rotation; default: 60s)
+  --vault-key-activation DUR  sign with a new key version only once it is this old, so
+                              verifiers have its public key first (default: 0s, at once)
 `;
 
 /** The signer flags' values, plus the command's own `--key` (a key file, for --signer file). */
@@ -69,6 +72,7 @@ export type SignerFlags =
         | { readonly kind: 'token'; readonly tokenFile: string };
       readonly timeoutMs: number;
       readonly refreshMs: number;
+      readonly activationMs: number;
     };
 
 /** Checks the signer flags; throws UsageError naming the flag. */
@@ -109,10 +113,16 @@ export function parseSignerFlags(v: Values): SignerFlags {
         : { kind: 'token', tokenFile: token as string },
     timeoutMs: parseDuration(v['vault-timeout'] ?? '5s', '--vault-timeout'),
     refreshMs: parseDuration(v['vault-key-refresh'] ?? '60s', '--vault-key-refresh'),
+    activationMs: durationOrZero(v['vault-key-activation'] ?? '0s', '--vault-key-activation'),
   };
 }
 
-function trimSlashes(text: string, flag: string): string {
+/** A duration flag where 0 (`0`, `0s`) means none. */
+function durationOrZero(text: string, flag: string): number {
+  return /^0+(ms|s|m|h)?$/.test(text.trim()) ? 0 : parseDuration(text, flag);
+}
+
+export function trimSlashes(text: string, flag: string): string {
   const t = text.replace(/^\/+|\/+$/g, '');
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(t)) {
     throw new UsageError(`${flag}: '${text}' is not a mount path`);
@@ -167,6 +177,7 @@ export async function openSigner(flags: SignerFlags, t: SignerTarget): Promise<O
       key: flags.key ?? transitKeyName(t.namespace, t.cluster, t.component),
       name: t.name,
       refreshMs: flags.refreshMs,
+      activationMs: flags.activationMs,
       logger,
     });
     return {

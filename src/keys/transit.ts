@@ -67,8 +67,13 @@ export interface TransitKeyVersion {
 export interface TransitKeyInfo {
   readonly name: string;
   readonly latestVersion: number;
-  /** Lowest version Vault still signs with (0 in Vault's answer means the latest). */
+  /** min_encryption_version: what Vault signs with when no version is asked (0 -> the latest). */
   readonly minEncryptionVersion: number;
+  /**
+   * Lowest version Vault signs with when one is asked for (`key_version`): min_encryption_version
+   * when set, else every stored version (a 0 there only picks the latest by default).
+   */
+  readonly minSigningVersion: number;
   readonly minDecryptionVersion: number;
   /** Lowest version whose key material is still stored (raised by `trim`). */
   readonly minAvailableVersion: number;
@@ -106,6 +111,7 @@ export function parseTransitKey(key: string, data: unknown): TransitKeyInfo {
   }
   const latestVersion = int(key, d, 'latest_version', 1);
   const minEncryption = int(key, d, 'min_encryption_version', 0);
+  const minAvailable = int(key, d, 'min_available_version', 0);
   const keys = d.keys;
   if (typeof keys !== 'object' || keys === null) {
     throw new TransitError('malformed_key', key, 'key read lists no versions');
@@ -136,8 +142,9 @@ export function parseTransitKey(key: string, data: unknown): TransitKeyInfo {
     name: key,
     latestVersion,
     minEncryptionVersion: minEncryption === 0 ? latestVersion : minEncryption,
+    minSigningVersion: minEncryption > 0 ? minEncryption : Math.max(1, minAvailable),
     minDecryptionVersion: int(key, d, 'min_decryption_version', 0),
-    minAvailableVersion: int(key, d, 'min_available_version', 0),
+    minAvailableVersion: minAvailable,
     versions,
   };
 }

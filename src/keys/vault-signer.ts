@@ -28,6 +28,8 @@ export interface VaultSignerOptions {
   readonly name: string;
   /** How often the key's versions are re-read to pick up a rotation. */
   readonly refreshMs: number;
+  /** A new version signs only once it is this old (0: at once); see signingVersionOf. */
+  readonly activationMs?: number;
   readonly logger: Logger;
 }
 
@@ -43,7 +45,7 @@ export class VaultTransitSigner implements Signer {
     this.name = o.name;
     this.#o = o;
     this.#info = info;
-    this.#signing = signingVersionOf(info);
+    this.#signing = signingVersionOf(info, o.activationMs);
   }
 
   /** Reads the key (it must exist, be ed25519 and not exportable) and starts refreshing it. */
@@ -131,7 +133,7 @@ export class VaultTransitSigner implements Signer {
     }
     const before = this.#signing.version;
     this.#info = info;
-    this.#signing = signingVersionOf(info);
+    this.#signing = signingVersionOf(info, this.#o.activationMs);
     if (this.#signing.version !== before) {
       logger.info(
         { key, key_version: this.#signing.version, previous_version: before },
@@ -151,9 +153,23 @@ async function readKey(o: VaultSignerOptions): Promise<TransitKeyInfo> {
   return parseTransitKey(o.key, body.data);
 }
 
-/** The newest version Vault lists (Vault signs with the latest unless pinned). */
-function signingVersionOf(info: TransitKeyInfo): VerifyingVersion {
-  const latest = info.versions.at(-1);
-  if (latest === undefined) throw new TransitError('unknown_version', info.name, 'no versions');
-  return verifyingVersion(latest);
+/**
+ * The version to sign with: the newest one Vault still signs with (minSigningVersion and up)
+ * that is at least `activationMs` old by Vault's creation time, so verifiers have had time to
+ * learn its public key (a trust bundle published at rotation reaches them with some delay);
+ * the oldest allowed one when none is that old yet. `activationMs` 0: the newest.
+ */
+export function signingVersionOf(
+  info: TransitKeyInfo,
+  activationMs = 0,
+  nowMs = Date.now(),
+): VerifyingVersion {
+  const allowed = info.versions.filter((v) => v.version >= info.minSigningVersion);
+  const active = allowed.filter((v) => {
+    const created = Date.parse(v.createdAt);
+    return activationMs <= 0 || !Number.isFinite(created) || created + activationMs <= nowMs;
+  });
+  const chosen = active.at(-1) ?? allowed[0] ?? info.versions.at(-1);
+  if (chosen === undefined) throw new TransitError('unknown_version', info.name, 'no versions');
+  return verifyingVersion(chosen);
 }

@@ -42,7 +42,18 @@ describe('signer flags', () => {
       },
       timeoutMs: 5000,
       refreshMs: 60_000,
+      activationMs: 0,
     });
+  });
+
+  it('read the key activation delay (0 for none)', () => {
+    const base = { signer: 'vault', 'vault-addr': 'http://v:8200', 'vault-role': 'r' };
+    const of = (v: string) => {
+      const f = parseSignerFlags({ ...base, 'vault-key-activation': v });
+      return f.kind === 'vault' ? f.activationMs : undefined;
+    };
+    expect([of('2m'), of('0'), of('0s')]).toEqual([120_000, 0, 0]);
+    expect(usage(() => of('soon'))).toContain('--vault-key-activation');
   });
 
   it('read a development token file instead of a role', () => {

@@ -3,6 +3,7 @@
 import * as noble from '@noble/ed25519';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toBase64 } from '../../../src/core/bytes.ts';
+import { signingVersionOf } from '../../../src/keys/vault-signer.ts';
 import {
   checkTransitSignature,
   parseTransitKey,
@@ -109,6 +110,11 @@ describe('transit key reads', () => {
     expect(parseTransitKey(KEY, keyRead({ min_encryption_version: 1 })).minEncryptionVersion).toBe(
       1,
     );
+    // A pinned key_version may be any stored version until min_encryption_version is raised.
+    expect(info.minSigningVersion).toBe(1);
+    const raised = keyRead({ min_encryption_version: 2, min_available_version: 2 });
+    expect(parseTransitKey(KEY, raised).minSigningVersion).toBe(2);
+    expect(parseTransitKey(KEY, keyRead({ min_available_version: 2 })).minSigningVersion).toBe(2);
   });
 
   it('refuses keys whose private half could leave Vault, and other key types', () => {
@@ -134,5 +140,31 @@ describe('transit key reads', () => {
     }
     expect(message).toContain('version 2');
     expect(message).not.toContain(toBase64(T2.publicKey.subarray(1)));
+  });
+});
+
+describe('signingVersionOf', () => {
+  const key = (created: string[], minEncryption = 1) => ({
+    name: 'k',
+    latestVersion: created.length,
+    minEncryptionVersion: minEncryption,
+    minSigningVersion: minEncryption,
+    minDecryptionVersion: 0,
+    minAvailableVersion: 1,
+    versions: created.map((c, i) => ({
+      version: i + 1,
+      publicKey: new Uint8Array(32).fill(i + 1),
+      createdAt: c,
+    })),
+  });
+  const NOW = Date.parse('2026-12-06T12:00:00Z');
+
+  it('signs with the newest version old enough, else the oldest allowed', () => {
+    const k = key(['2026-12-06T10:00:00Z', '2026-12-06T11:59:00Z', '2026-12-06T11:59:50Z']);
+    expect(signingVersionOf(k, 0, NOW).version).toBe(3);
+    expect(signingVersionOf(k, 30_000, NOW).version).toBe(2);
+    expect(signingVersionOf(k, 120_000, NOW).version).toBe(1);
+    // Version 1 no longer allowed (trimmed): the oldest allowed, even if new.
+    expect(signingVersionOf({ ...k, minSigningVersion: 2 }, 3_600_000, NOW).version).toBe(2);
   });
 });

@@ -147,6 +147,7 @@ describe('trim plan', () => {
     name: 'k',
     latestVersion: latest,
     minEncryptionVersion: latest,
+    minSigningVersion: Math.max(1, minAvailable),
     minDecryptionVersion: Math.max(1, minAvailable),
     minAvailableVersion: minAvailable,
     versions: Array.from({ length: latest - Math.max(1, minAvailable) + 1 }, (_, i) => ({
