@@ -56,10 +56,22 @@ export async function trimTransitKey(
 ): Promise<TrimPlan | undefined> {
   const plan = trimPlan(await readTransitKey(session, keyPath, name), retainVersions);
   if (plan === undefined) return undefined;
-  await session.write(`${keyPath}/config`, {
-    min_decryption_version: plan.minVersion,
-    min_encryption_version: plan.minVersion,
-  });
-  await session.write(`${keyPath}/trim`, { min_available_version: plan.minVersion });
+  await trimTransitKeyTo(session, keyPath, plan.minVersion);
   return plan;
+}
+
+/**
+ * Deletes every version below `minVersion` (which the caller has published): Vault refuses to
+ * sign with them from the first write on, and their key material is gone after the second.
+ */
+export async function trimTransitKeyTo(
+  session: VaultSession,
+  keyPath: string,
+  minVersion: number,
+): Promise<void> {
+  await session.write(`${keyPath}/config`, {
+    min_decryption_version: minVersion,
+    min_encryption_version: minVersion,
+  });
+  await session.write(`${keyPath}/trim`, { min_available_version: minVersion });
 }

@@ -9,6 +9,10 @@ export interface OperatorMetrics {
   readonly queueDepth: Gauge;
   readonly leader: Gauge;
   readonly informerRestarts: Counter<'kind'>;
+  readonly keyRotations: Counter;
+  readonly keyTrims: Counter;
+  readonly vaultErrors: Counter<'code'>;
+  readonly keysReadyShards: Gauge<'namespace' | 'cluster'>;
 }
 
 export function createOperatorMetrics(): OperatorMetrics {
@@ -48,6 +52,28 @@ export function createOperatorMetrics(): OperatorMetrics {
       name: 'agdr_operator_informer_restarts_total',
       help: 'Informers restarted after they stopped on an error, by kind.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    keyRotations: new Counter({
+      name: 'agdr_operator_key_rotations_total',
+      help: 'Vault transit keys rotated (a new version).',
+      registers: [registry],
+    }),
+    keyTrims: new Counter({
+      name: 'agdr_operator_key_trims_total',
+      help: 'Vault transit keys trimmed (older versions deleted after their public keys were published).',
+      registers: [registry],
+    }),
+    vaultErrors: new Counter({
+      name: 'agdr_operator_vault_errors_total',
+      help: 'Vault steps of a reconcile that failed, by error code (vault_unreachable, vault_denied, ...).',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    keysReadyShards: new Gauge({
+      name: 'agdr_operator_keys_ready_shards',
+      help: 'Shards of a keys.provider vault cluster whose keys are in Vault and published.',
+      labelNames: ['namespace', 'cluster'],
       registers: [registry],
     }),
   };

@@ -18,7 +18,7 @@ import type {
   PublicKeyView,
   ShardPodObservation,
 } from './plan/observation.ts';
-import type { Blocker } from './plan/observation.ts';
+import type { Blocker, KeysObservation } from './plan/observation.ts';
 import type { ProcessReader } from './process-reads.ts';
 import { podUrl } from './specs/config-maps.ts';
 import type { AgDRClusterStored } from './types.ts';
@@ -80,6 +80,7 @@ export interface ObserveInput {
   readonly routing?: EpochTable;
   readonly shardKeys: ReadonlyMap<number, PublicKeyView>;
   readonly blocker?: Blocker;
+  readonly keys?: KeysObservation;
 }
 
 async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: string }> {
@@ -158,6 +159,7 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
     ...(input.routing !== undefined ? { routing: input.routing } : {}),
     shardKeys: input.shardKeys,
     ...(input.blocker !== undefined ? { blocker: input.blocker } : {}),
+    ...(input.keys !== undefined ? { keys: input.keys } : {}),
     selector: selectorString(selectorLabels(cluster.metadata.name, 'shard')),
   };
 }

@@ -1,9 +1,12 @@
 // The operator process, wired from one typed config: Kubernetes client, metrics and health
 // endpoint, optional leader election, and the controller while leading.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Controller } from './controller.ts';
 import { startHealthServer } from './health.ts';
 import type { HealthServer } from './health.ts';
+import { ClusterKeyProvisioner } from './keys.ts';
+import type { OperatorVaultConfig } from './keys.ts';
 import { kubeFromConfig, loadKubeConfig } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import type { LeaderElectionConfig } from './leader.ts';
@@ -24,6 +27,8 @@ export interface OperatorConfig {
   /** How often a Ready cluster's processes are read for status. */
   readonly statusIntervalMs: number;
   readonly identity: string;
+  /** Vault login and defaults for keys.provider vault clusters; `caFile` is read at start. */
+  readonly vault: Omit<OperatorVaultConfig, 'caPem'> & { readonly caFile: string | undefined };
   readonly logger: Logger;
 }
 
@@ -41,6 +46,12 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
   const kube = kubeFromConfig(kc);
   const metrics = createOperatorMetrics();
   const written = new Map();
+  const { caFile, ...vaultConfig } = config.vault;
+  const vault = new ClusterKeyProvisioner(
+    { ...vaultConfig, caPem: caFile !== undefined ? readFileSync(caFile, 'utf8') : undefined },
+    log.child({ part: 'vault' }),
+    metrics,
+  );
   // A fresh controller per leadership term: nothing cached from a term that ended.
   const newController = (): Controller =>
     new Controller(
@@ -55,6 +66,8 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
         written,
         settledRequeueMs: config.statusIntervalMs,
         pendingRequeueMs: Math.min(config.statusIntervalMs, 2_000),
+        vault,
+        metrics,
       },
       { namespaces: config.namespaces, resyncMs: config.resyncMs, informerRetryMs: 1_000 },
       metrics,
@@ -120,6 +133,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       await leading;
       await endTerm();
       await elector?.release();
+      await vault.close();
       await health.close();
     },
   };

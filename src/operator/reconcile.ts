@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   KubernetesObject,
   V1ConfigMap,
+  V1Deployment,
   V1PersistentVolumeClaim,
   V1Secret,
   V1StatefulSet,
@@ -15,11 +16,13 @@ import type { EpochTable } from '../core/routing.ts';
 import { verifierKeyString } from '../core/note.ts';
 import { applyAll, ensureCreated } from './apply.ts';
 import { recordEvents } from './events.ts';
+import type { ClusterKeyProvisioner } from './keys.ts';
 import type { Kube } from './kube.ts';
+import type { OperatorMetrics } from './metrics.ts';
 import { ROUTING_FILE, objectNames } from './names.ts';
 import { observe, shardPods } from './observe.ts';
 import type { ObjectCache } from './observe.ts';
-import type { Blocker, PublicKeyView } from './plan/observation.ts';
+import type { KeysObservation, PublicKeyView } from './plan/observation.ts';
 import { planStatus } from './plan/status.ts';
 import type { ProcessReader } from './process-reads.ts';
 import {
@@ -46,6 +49,8 @@ import { desiredShardPdb } from './specs/shard-pdb.ts';
 import { desiredShardStatefulSet, shardReplicas } from './specs/shard-statefulset.ts';
 import { writeStatusIfChanged } from './status.ts';
 import type { AgDRClusterStatus, AgDRClusterStored } from './types.ts';
+import { vaultKeyStep } from './vault-keys.ts';
+import type { VaultKeyStep } from './vault-keys.ts';
 
 export interface ReconcileContext {
   readonly kube: Kube;
@@ -61,6 +66,9 @@ export interface ReconcileContext {
   /** How long until the next look at a cluster that is settled / still coming up. */
   readonly settledRequeueMs: number;
   readonly pendingRequeueMs: number;
+  /** Provisions, rotates and trims keys.provider vault clusters' keys. */
+  readonly vault: ClusterKeyProvisioner;
+  readonly metrics?: OperatorMetrics;
 }
 
 /** What to do next: every reconcile ends with an explicit requeue decision. */
@@ -72,13 +80,6 @@ export interface ReconcileResult {
 export class ReconcileError extends CodedError<'bad_routing_configmap' | 'bad_key_secret'> {
   override name = 'ReconcileError';
 }
-
-const VAULT_BLOCKER: Blocker = {
-  reason: 'KeyProviderUnavailable',
-  message:
-    'keys.provider vault is not available in this operator version yet; nothing that signs ' +
-    'is created (use keys.provider file for development)',
-};
 
 /** The routing table already published, if any; a table that does not validate is an error. */
 function publishedTable(cm: V1ConfigMap | undefined): EpochTable | undefined {
@@ -158,27 +159,53 @@ export async function reconcile(
       name: names.routingConfigMap,
     }));
   let table = publishedTable(routingCm);
-  let blocker: Blocker | undefined;
-  let shardKeys = new Map<number, PublicKeyView>();
-
+  const now = ctx.now();
+  const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
+  const replicas = shardReplicas(cluster, {
+    ...(sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}),
+  });
+  let shardKeys: Map<number, PublicKeyView>;
+  let trust: V1ConfigMap;
+  let vault: VaultKeyStep | undefined;
   if (cluster.spec.keys.provider === 'vault') {
-    blocker = VAULT_BLOCKER;
+    // Keys for spec.shards ahead of a scale up, and for every shard the StatefulSet runs.
+    vault = await vaultKeyStep(
+      cluster,
+      Math.max(replicas, cluster.spec.shards),
+      { kube: ctx.kube, cache: ctx.cache, provisioner: ctx.vault },
+      now,
+    );
+    shardKeys = vault.shardKeys;
+    trust = vault.trustConfigMap;
   } else {
-    const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
-    const replicas = shardReplicas(cluster, {
-      ...(sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}),
-    });
     const keys = await ensureKeys(cluster, replicas, ctx);
     shardKeys = keys.shardKeys;
-    const routing = desiredRoutingConfigMap(
-      cluster,
-      table !== undefined ? { table } : { replicas },
-    );
-    table ??= publishedTable(routing);
-    const endpoints = shardPods(ctx.cache, cluster, replicas).map(({ id, pod }) => ({
-      id,
-      ...(pod?.status?.podIP !== undefined ? { podIP: pod.status.podIP } : {}),
-    }));
+    trust = desiredTrustConfigMap(cluster, keys.sources);
+  }
+  const routing = desiredRoutingConfigMap(cluster, table !== undefined ? { table } : { replicas });
+  table ??= publishedTable(routing);
+  const endpoints = shardPods(ctx.cache, cluster, replicas).map(({ id, pod }) => ({
+    id,
+    ...(pod?.status?.podIP !== undefined ? { podIP: pod.status.podIP } : {}),
+  }));
+  // A signing workload starts only once its keys exist and are published (keys.provider vault);
+  // one that exists is kept in shape whatever Vault does.
+  const deployment = ctx.cache.get<V1Deployment>('Deployment', ns, names.coordinatorDeployment);
+  const pods = vault?.pods;
+  const shardSet =
+    vault === undefined
+      ? desiredShardStatefulSet(cluster, { replicas }, ctx.options)
+      : pods !== undefined && (sts !== undefined || vault.readyForShards >= replicas)
+        ? desiredShardStatefulSet(cluster, { replicas }, ctx.options, pods)
+        : undefined;
+  const coordinator =
+    vault === undefined
+      ? desiredCoordinatorDeployment(cluster, ctx.options)
+      : pods !== undefined && (deployment !== undefined || vault.coordinatorReady)
+        ? desiredCoordinatorDeployment(cluster, ctx.options, pods)
+        : undefined;
+  // The global log's volume, created once, with the coordinator that writes it.
+  if (coordinator !== undefined) {
     await ensureCreated<V1PersistentVolumeClaim>(
       ctx.kube,
       await ctx.kube.read<V1PersistentVolumeClaim>({
@@ -189,32 +216,35 @@ export async function reconcile(
       }),
       () => desiredCoordinatorVolumeClaim(cluster),
     );
-    const objects: KubernetesObject[] = [
-      ...desiredServiceAccounts(cluster),
-      routing,
-      desiredTrustConfigMap(cluster, keys.sources),
-      desiredShardsConfigMap(cluster, endpoints),
-      desiredShardService(cluster),
-      desiredShardPdb(cluster),
-      desiredShardStatefulSet(
-        cluster,
-        sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {},
-        ctx.options,
-      ),
-      desiredCoordinatorService(cluster),
-      desiredCoordinatorDeployment(cluster, ctx.options),
-    ];
-    await applyAll(ctx.kube, objects);
+  }
+  const objects: KubernetesObject[] = [
+    ...desiredServiceAccounts(cluster),
+    routing,
+    trust,
+    desiredShardsConfigMap(cluster, endpoints),
+    desiredShardService(cluster),
+    desiredShardPdb(cluster),
+    ...(shardSet !== undefined ? [shardSet] : []),
+    desiredCoordinatorService(cluster),
+    ...(coordinator !== undefined ? [coordinator] : []),
+  ];
+  await applyAll(ctx.kube, objects);
+  let keys: KeysObservation | undefined;
+  if (vault !== undefined) {
+    keys = await vault.finish();
+    ctx.metrics?.keysReadyShards.set(
+      { namespace: ns, cluster: cluster.metadata.name },
+      keys.readyForShards,
+    );
   }
 
-  const now = ctx.now();
   const observation = await observe({
     cluster,
     cache: ctx.cache,
     reader: ctx.reader,
     ...(table !== undefined ? { routing: table } : {}),
     shardKeys,
-    ...(blocker !== undefined ? { blocker } : {}),
+    ...(keys !== undefined ? { keys } : {}),
   });
   // The informer may not have delivered our last status write yet: plan from what we wrote, so
   // an Event is never recorded twice for one change.
@@ -236,7 +266,9 @@ export async function reconcile(
   await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
   const ready = plan.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   return {
-    requeueAfterMs: ready || blocker !== undefined ? ctx.settledRequeueMs : ctx.pendingRequeueMs,
+    // Vault down: look again at the settled pace, not every pending tick.
+    requeueAfterMs:
+      ready || keys?.vaultError !== undefined ? ctx.settledRequeueMs : ctx.pendingRequeueMs,
     statusWritten,
   };
 }

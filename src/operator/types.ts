@@ -43,6 +43,8 @@ export const AGDR_SPEC_DEFAULTS = {
   aggregationInterval: '60s',
   keyProvider: 'vault',
   transitMount: 'transit',
+  authMount: 'jwt',
+  audience: 'vault',
   rotationInterval: '720h',
   storageSize: '10Gi',
   epochLeadTime: '5m',
@@ -74,9 +76,17 @@ export interface AgDRAggregationSpec {
 }
 
 export interface AgDRVaultSpec {
+  /** Vault/OpenBao address; the operator's --vault-addr when absent. */
   address?: string;
   transitMount?: string;
+  /** Role the operator logs in with for this cluster (default: the operator's --vault-role). */
   authRole?: string;
+  /** JWT auth mount where the pods' roles are written and the pods log in (default `jwt`). */
+  authMount?: string;
+  /** Audience of the pods' projected ServiceAccount tokens (default `vault`). */
+  audience?: string;
+  /** ConfigMap (in the cluster's namespace) whose `ca.crt` is the CA of Vault's certificate. */
+  caConfigMap?: string;
 }
 
 export interface AgDRKeyRotationSpec {
@@ -205,6 +215,18 @@ export interface AgDRMissingShardStatus {
   reason?: string;
 }
 
+/** Keys of a `keys.provider: vault` cluster. */
+export interface AgDRKeysStatus {
+  provider: KeyProviderName;
+  /** Shards 0..readyForShards-1 have keys in Vault, published in the trust bundle. */
+  readyForShards?: number;
+  coordinatorKeyVersion?: number;
+  /** RFC 3339: when a key last got a new version. */
+  lastRotation?: string;
+  /** RFC 3339: when the next rotation is due. */
+  nextRotation?: string;
+}
+
 export interface AgDRClusterStatus {
   observedGeneration?: number;
   conditions?: AgDRCondition[];
@@ -217,6 +239,7 @@ export interface AgDRClusterStatus {
   shardStatus?: AgDRShardStatus[];
   migrations?: AgDRMigrationStatus[];
   missingShards?: AgDRMissingShardStatus[];
+  keys?: AgDRKeysStatus;
 }
 
 /** The subset of ObjectMeta the product reads and writes. */

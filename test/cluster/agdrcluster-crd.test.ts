@@ -8,10 +8,10 @@ import { parse, stringify } from 'yaml';
 
 import { AGDR_API_VERSION, AGDR_KIND } from '../../src/operator/types.ts';
 import type { AgDRCluster, AgDRClusterStored } from '../../src/operator/types.ts';
+import { applyCrd } from './harness/agdr-operator.ts';
 import { clusterKubectl } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
 
-const CRD_FILE = new URL('../../crds/agdr.dev_agdrclusters.yaml', import.meta.url);
 const EXAMPLE_FILE = new URL('../../examples/agdrcluster.yaml', import.meta.url);
 
 let k: Kubectl;
@@ -58,12 +58,7 @@ async function rejection(text: string): Promise<string> {
 describe('AgDRCluster CRD', () => {
   beforeAll(async () => {
     k = clusterKubectl();
-    await k.apply(readFileSync(CRD_FILE, 'utf8'));
-    await k.run(
-      ['wait', '--for=condition=Established', 'crd/agdrclusters.agdr.dev', '--timeout=60s'],
-      undefined,
-      90_000,
-    );
+    await applyCrd(k);
     ns = await k.createNamespace('agdr-crd');
     // Discovery can lag a moment behind Established; kubectl re-reads it on a miss.
     await k.waitFor(
@@ -91,6 +86,8 @@ describe('AgDRCluster CRD', () => {
     expect((await get('vault-defaults')).spec.keys.vault).toEqual({
       address: 'http://v:8200',
       transitMount: 'transit',
+      authMount: 'jwt',
+      audience: 'vault',
     });
   });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 
 import { submitProveVerify } from './harness/agdr-cli.ts';
-import { TIER_TIMING, startOperator } from './harness/agdr-operator.ts';
+import { TIER_TIMING, applyCrd, startOperator } from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterKubectl } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
@@ -17,7 +17,6 @@ import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import { sleep } from './harness/process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CRD_FILE = join(ROOT, 'crds/agdr.dev_agdrclusters.yaml');
 const EXAMPLE = join(ROOT, 'examples/agdrcluster-file-keys.yaml');
 
 interface ShardStatus {
@@ -79,8 +78,7 @@ describe('agdr operator with real shards and a coordinator', () => {
       .map((e) => e.reason);
 
   beforeAll(async () => {
-    await k.apply(readFileSync(CRD_FILE, 'utf8'));
-    await k.run(['wait', '--for=condition=Established', 'crd/agdrclusters.agdr.dev']);
+    await applyCrd(k);
     ns = await k.createNamespace('operator-e2e');
     operator = await startOperator('e2e', ns, ['--default-image', AGDR_TEST_IMAGE]);
   });

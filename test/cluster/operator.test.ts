@@ -2,17 +2,14 @@
 // and Events, a settled cluster left alone across restarts and resyncs, leader election, an
 // apiserver restart, and deletion. (No process serves these pods: their image is not the pod
 // runner's; test/cluster/operator-e2e.test.ts runs real shards.)
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import { TIER_TIMING, startOperator } from './harness/agdr-operator.ts';
+import { TIER_TIMING, applyCrd, startOperator } from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterKubectl, restartApiserver } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
 import { sleep } from './harness/process.ts';
-
-const CRD_FILE = new URL('../../crds/agdr.dev_agdrclusters.yaml', import.meta.url);
 
 interface Meta {
   name: string;
@@ -103,21 +100,7 @@ describe('agdr operator', () => {
   };
 
   beforeAll(async () => {
-    await k.apply(readFileSync(CRD_FILE, 'utf8'));
-    await k.waitFor(
-      'AgDRCluster CRD established',
-      async () =>
-        (await k.run([
-          'get',
-          'crd',
-          'agdrclusters.agdr.dev',
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-        ])) === 'True'
-          ? null
-          : 'not established',
-      60_000,
-    );
+    await applyCrd(k);
     ns = await k.createNamespace('operator');
   });
 
@@ -254,7 +237,7 @@ describe('agdr operator', () => {
     await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=3']);
   });
 
-  it('creates nothing that signs for keys.provider vault and says so', async () => {
+  it('keys.provider vault with Vault unreachable: nothing that signs, the rest applied, and says why', async () => {
     await k.apply(
       clusterManifest(ns, 'vaulted', {
         shards: 2,
@@ -262,16 +245,33 @@ describe('agdr operator', () => {
       }),
     );
     await k.waitFor(
-      'KeyProviderUnavailable',
+      'KeysNotReady and VaultUnavailable',
       async () => {
-        const r = (await conditions('vaulted')).find((c) => c.type === 'Ready');
-        return r?.reason === 'KeyProviderUnavailable' ? null : JSON.stringify(r);
+        const c = await conditions('vaulted');
+        const r = c.find((x) => x.type === 'Ready');
+        const v = c.find((x) => x.type === 'VaultUnavailable');
+        return r?.reason === 'KeysNotReady' && v?.status === 'True' ? null : JSON.stringify(c);
       },
       30_000,
     );
     const v = await versions('vaulted');
-    expect(Object.keys(v)).toEqual(['agdr']);
-    expect(await eventReasons('vaulted')).toContain('KeyProviderUnavailable');
+    // Services, ConfigMaps and ServiceAccounts: yes; no workload that signs, no key Secret.
+    expect(Object.keys(v).filter((x) => /^(statefulsets|deployments|secrets)\//.test(x))).toEqual(
+      [],
+    );
+    expect(
+      (await k.getJson<List>(['pvc', '-n', ns])).items.map((p) => p.metadata.name),
+    ).not.toContain('vaulted-coordinator-data');
+    expect(Object.keys(v)).toContain('configmaps/vaulted-trust');
+    expect(Object.keys(v)).toContain('services/vaulted-shard');
+    const keysReady = (await conditions('vaulted')).find((c) => c.type === 'KeysReady');
+    expect(keysReady).toMatchObject({ status: 'False', reason: 'VaultUnavailable' });
+    expect(keysReady?.message).toContain('keys published for 0 of 2 shards');
+    await k.waitFor(
+      'a VaultUnavailable Warning',
+      async () => ((await eventReasons('vaulted')).includes('VaultUnavailable') ? null : 'none'),
+      30_000,
+    );
   });
 
   it('two operators: one leads; a killed leader is replaced within the lease time, a stopped one at once', async () => {

@@ -2,8 +2,16 @@
 // moves only when its status changes; reason and message may change at any time.
 import type { AgDRCondition } from '../types.ts';
 
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
-export const CONDITION_TYPES: readonly ConditionType[] = ['Ready', 'Progressing', 'Degraded'];
+export type ConditionType =
+  'Ready' | 'Progressing' | 'Degraded' | 'KeysReady' | 'KeyRotated' | 'VaultUnavailable';
+export const CONDITION_TYPES: readonly ConditionType[] = [
+  'Ready',
+  'Progressing',
+  'Degraded',
+  'KeysReady',
+  'KeyRotated',
+  'VaultUnavailable',
+];
 
 export interface ConditionValue {
   readonly status: AgDRCondition['status'];

@@ -1,6 +1,7 @@
 // What the operator observed of one cluster, as plain data: the input of status planning.
 import type { EpochTable } from '../../core/routing.ts';
 import type { ShardSealStatus } from '../types.ts';
+import type { KeyConflict } from './keys.ts';
 
 export interface ShardPodObservation {
   readonly id: number;
@@ -61,6 +62,29 @@ export interface Blocker {
   readonly message: string;
 }
 
+/** Vault keys (`keys.provider: vault`): what is provisioned and published, what Vault did. */
+export interface KeysObservation {
+  /**
+   * Shards 0..readyForShards-1 have keys in Vault whose public keys are published in the trust
+   * bundle: the StatefulSet may run that many shards (a scale up waits for this fact).
+   */
+  readonly readyForShards: number;
+  readonly coordinatorReady: boolean;
+  /** Shards the cluster wants keys for: spec.shards or the StatefulSet's replicas if more. */
+  readonly wantedShards: number;
+  /** A Vault step failed this reconcile (the rest of the reconcile went on). */
+  readonly vaultError?: { readonly code: string; readonly message: string };
+  readonly conflicts: readonly KeyConflict[];
+  /** Keys rotated this reconcile (the new version) and keys trimmed (the oldest version kept). */
+  readonly rotated: readonly { readonly key: string; readonly version: number }[];
+  readonly trimmed: readonly { readonly key: string; readonly minVersion: number }[];
+  /** When a key last got a new version (as Vault dates it), and when the next one is due. */
+  readonly lastRotation?: Date;
+  readonly nextRotation?: Date;
+  /** Newest version of the coordinator's key. */
+  readonly coordinatorKeyVersion?: number;
+}
+
 export interface ClusterObservation {
   readonly generation: number;
   /** spec.shards. */
@@ -75,6 +99,8 @@ export interface ClusterObservation {
   /** The signing key of each shard (by id). */
   readonly shardKeys: ReadonlyMap<number, PublicKeyView>;
   readonly blocker?: Blocker;
+  /** Present for keys.provider vault. */
+  readonly keys?: KeysObservation;
   /** `status.selector`. */
   readonly selector: string;
 }

@@ -9,6 +9,7 @@ import type {
 } from '../types.ts';
 import { findCondition, isTrue, nextCondition, rfc3339 } from './conditions.ts';
 import type { ConditionType, ConditionValue } from './conditions.ts';
+import { KEY_CONDITION_TYPES, keyConditionValues, keyEvents, keysStatus } from './key-status.ts';
 import type { ClusterObservation, ShardPodObservation } from './observation.ts';
 
 export interface PlannedEvent {
@@ -66,6 +67,14 @@ function readiness(obs: ClusterObservation): Health {
     return {
       allReady: false,
       value: { status: 'False', reason: obs.blocker.reason, message: obs.blocker.message },
+    };
+  }
+  // keys.provider vault: no shard pod starts before its key is in Vault and published.
+  const keys = obs.keys !== undefined ? keyConditionValues(obs.keys).KeysReady : undefined;
+  if (keys !== undefined && keys.status !== 'True' && obs.runningShards === 0) {
+    return {
+      allReady: false,
+      value: { status: 'False', reason: 'KeysNotReady', message: keys.message },
     };
   }
   const notReady = obs.shards.filter((s) => !s.ready).map((s) => s.id);
@@ -179,13 +188,20 @@ export function planStatus(
   const health = readiness(obs);
   // Once Ready, a later fault is a degradation, not provisioning.
   const everReady = isTrue(prevConds, 'Ready') || isTrue(prevConds, 'Degraded');
-  const values: Record<ConditionType, ConditionValue> = {
+  const values: Partial<Record<ConditionType, ConditionValue>> = {
     Ready: health.value,
     Progressing: progressing(obs, health.allReady, everReady),
     Degraded: degraded(health, everReady),
+    ...(obs.keys !== undefined ? keyConditionValues(obs.keys) : {}),
   };
-  const conditions: AgDRCondition[] = (['Ready', 'Progressing', 'Degraded'] as const).map((t) =>
-    nextCondition(findCondition(prevConds, t), t, values[t], obs.generation, now),
+  const types: ConditionType[] = [
+    'Ready',
+    'Progressing',
+    'Degraded',
+    ...(obs.keys !== undefined ? KEY_CONDITION_TYPES : []),
+  ];
+  const conditions: AgDRCondition[] = types.map((t) =>
+    nextCondition(findCondition(prevConds, t), t, values[t] as ConditionValue, obs.generation, now),
   );
   const shardStatus = obs.shards.map((s) => shardStatusOf(s, obs));
   const status: AgDRClusterStatus = {
@@ -210,8 +226,11 @@ export function planStatus(
     shardStatus,
     ...(previous?.migrations !== undefined ? { migrations: previous.migrations } : {}),
     missingShards: missingShardsOf(obs, previous?.missingShards, now),
+    ...(obs.keys !== undefined ? { keys: keysStatus(obs.keys) } : {}),
   };
-  return { status, events: plannedEvents(previous, status, obs) };
+  const events = plannedEvents(previous, status, obs);
+  if (obs.keys !== undefined) events.push(...keyEvents(prevConds, conditions, obs.keys));
+  return { status, events };
 }
 
 function transitioned(

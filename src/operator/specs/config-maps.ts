@@ -3,7 +3,7 @@
 // a pod.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { trustedKey } from '../../clients/index.ts';
-import type { TrustBundle } from '../../clients/index.ts';
+import type { TrustBundle, TrustedKey } from '../../clients/index.ts';
 import { defaultKeyPointers } from '../../core/routing.ts';
 import type { EpochTable } from '../../core/routing.ts';
 import {
@@ -111,7 +111,15 @@ export function desiredTrustConfigMap(
       ),
     ),
   );
-  const bundle: TrustBundle = { version: 1, keys };
+  return trustConfigMapOf(cluster, keys);
+}
+
+/** The trust ConfigMap holding exactly `keys` (keys.provider vault plans them: plan/keys.ts). */
+export function trustConfigMapOf(
+  cluster: AgDRClusterStored,
+  keys: readonly TrustedKey[],
+): V1ConfigMap {
+  const bundle: TrustBundle = { version: 1, keys: [...keys] };
   return configMap(
     cluster,
     objectNames(cluster.metadata.name).trustConfigMap,

@@ -31,6 +31,8 @@ import {
   storageClaimSpec,
 } from './pod.ts';
 import type { BuildOptions } from './pod.ts';
+import { vaultMounts, vaultSignerArgs, vaultVolumes } from './vault-signer.ts';
+import type { VaultPodSettings } from './vault-signer.ts';
 
 /** The coordinator's global log volume is as large as one shard's by default. */
 export function desiredCoordinatorVolumeClaim(cluster: AgDRClusterStored): V1PersistentVolumeClaim {
@@ -56,9 +58,11 @@ function aggregationArgs(cluster: AgDRClusterStored): string[] {
   ];
 }
 
+/** The coordinator; with `vault` it signs with its Vault transit key (see the shard's). */
 export function desiredCoordinatorDeployment(
   cluster: AgDRClusterStored,
   options: BuildOptions,
+  vault?: VaultPodSettings,
 ): V1Deployment {
   const name = cluster.metadata.name;
   const names = objectNames(name);
@@ -92,8 +96,9 @@ export function desiredCoordinatorDeployment(
                 `${TRUST_DIR}/${TRUST_FILE}`,
                 '--routing',
                 `${ROUTING_DIR}/${ROUTING_FILE}`,
-                '--key',
-                `${KEYS_DIR}/${KEY_FILE}`,
+                ...(vault !== undefined
+                  ? vaultSignerArgs(cluster, vault, 'coordinator')
+                  : ['--key', `${KEYS_DIR}/${KEY_FILE}`]),
                 ...aggregationArgs(cluster),
                 '--namespace',
                 ns,
@@ -115,7 +120,9 @@ export function desiredCoordinatorDeployment(
                 { name: 'routing', mountPath: ROUTING_DIR, readOnly: true },
                 { name: 'trust', mountPath: TRUST_DIR, readOnly: true },
                 { name: 'shards', mountPath: SHARDS_DIR, readOnly: true },
-                { name: 'key', mountPath: KEYS_DIR, readOnly: true },
+                ...(vault !== undefined
+                  ? vaultMounts(vault)
+                  : [{ name: 'key', mountPath: KEYS_DIR, readOnly: true }]),
                 TMP_MOUNT,
               ],
             },
@@ -125,10 +132,14 @@ export function desiredCoordinatorDeployment(
             configMapVolume('routing', names.routingConfigMap),
             configMapVolume('trust', names.trustConfigMap),
             configMapVolume('shards', names.shardsConfigMap),
-            {
-              name: 'key',
-              secret: { secretName: names.coordinatorKeySecret, defaultMode: KEY_FILE_MODE },
-            },
+            ...(vault !== undefined
+              ? vaultVolumes(vault)
+              : [
+                  {
+                    name: 'key',
+                    secret: { secretName: names.coordinatorKeySecret, defaultMode: KEY_FILE_MODE },
+                  },
+                ]),
             TMP_VOLUME,
           ],
         },

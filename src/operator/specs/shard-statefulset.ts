@@ -1,5 +1,5 @@
 // The shard StatefulSet: one pod per shard, the ordinal is the shard id.
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1StatefulSet, V1Volume } from '@kubernetes/client-node';
 import {
   DATA_DIR,
   KEYS_DIR,
@@ -28,6 +28,8 @@ import {
   storageClaimSpec,
 } from './pod.ts';
 import type { BuildOptions } from './pod.ts';
+import { vaultMounts, vaultSignerArgs, vaultVolumes } from './vault-signer.ts';
+import type { VaultPodSettings } from './vault-signer.ts';
 
 /** What the builder needs to know of the cluster as it stands. */
 export interface ShardStatefulSetObserved {
@@ -62,10 +64,16 @@ export function shardReplicas(
 /** The key file path of shard `$(SHARD_ID)` inside the pod. */
 export const SHARD_KEY_PATH = `${KEYS_DIR}/shard-$(SHARD_ID).json`;
 
+/**
+ * The shard StatefulSet. With `vault` (keys.provider vault) each pod signs with its own Vault
+ * transit key, logged in with a projected ServiceAccount token; otherwise every shard's key
+ * Secret is mounted and each process opens its own file.
+ */
 export function desiredShardStatefulSet(
   cluster: AgDRClusterStored,
   observed: ShardStatefulSetObserved,
   options: BuildOptions,
+  vault?: VaultPodSettings,
 ): V1StatefulSet {
   const name = cluster.metadata.name;
   const names = objectNames(name);
@@ -112,8 +120,9 @@ export function desiredShardStatefulSet(
                 '$(SHARD_ID)',
                 '--routing',
                 `${ROUTING_DIR}/${ROUTING_FILE}`,
-                '--key',
-                SHARD_KEY_PATH,
+                ...(vault !== undefined
+                  ? vaultSignerArgs(cluster, vault, 'shard')
+                  : ['--key', SHARD_KEY_PATH]),
                 '--host',
                 '$(POD_IP)',
                 '--port',
@@ -141,27 +150,16 @@ export function desiredShardStatefulSet(
               volumeMounts: [
                 { name: names.shardVolumeClaim, mountPath: DATA_DIR },
                 { name: 'routing', mountPath: ROUTING_DIR, readOnly: true },
-                { name: 'keys', mountPath: KEYS_DIR, readOnly: true },
+                ...(vault !== undefined
+                  ? vaultMounts(vault)
+                  : [{ name: 'keys', mountPath: KEYS_DIR, readOnly: true }]),
                 TMP_MOUNT,
               ],
             },
           ],
           volumes: [
             configMapVolume('routing', names.routingConfigMap),
-            {
-              name: 'keys',
-              // Every shard's key Secret, each as shard-<id>.json; a process opens only its own
-              // (keys.provider file is for development: see docs/OPERATOR.md).
-              projected: {
-                defaultMode: KEY_FILE_MODE,
-                sources: Array.from({ length: replicas }, (_, id) => ({
-                  secret: {
-                    name: shardKeySecretName(name, id),
-                    items: [{ key: 'key.json', path: `shard-${id}.json` }],
-                  },
-                })),
-              },
-            },
+            ...(vault !== undefined ? vaultVolumes(vault) : [shardKeysVolume(name, replicas)]),
             TMP_VOLUME,
           ],
         },
@@ -174,6 +172,24 @@ export function desiredShardStatefulSet(
           spec: storageClaimSpec(cluster),
         },
       ],
+    },
+  };
+}
+
+/** keys.provider file: every shard's key Secret, each as shard-<id>.json. */
+function shardKeysVolume(name: string, replicas: number): V1Volume {
+  return {
+    name: 'keys',
+    // Every shard's key Secret, each as shard-<id>.json; a process opens only its own
+    // (keys.provider file is for development: see docs/OPERATOR.md).
+    projected: {
+      defaultMode: KEY_FILE_MODE,
+      sources: Array.from({ length: replicas }, (_, id) => ({
+        secret: {
+          name: shardKeySecretName(name, id),
+          items: [{ key: 'key.json', path: `shard-${id}.json` }],
+        },
+      })),
     },
   };
 }

@@ -1,9 +1,11 @@
 // `agdr operator` as a real process against the test cluster, with short intervals so the
 // tier stays fast: its log in the cluster's log directory, its /readyz waited on.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { clusterInfo } from './context.ts';
+import type { Kubectl } from './kubectl.ts';
 import { freePorts, httpGet } from './net.ts';
 import { ManagedProcess } from './process.ts';
 
@@ -88,4 +90,30 @@ export async function startOperator(
     stop: () => proc.stop(),
     kill: () => proc.killNow(),
   };
+}
+
+const CRD_FILE = fileURLToPath(
+  new URL('../../../crds/agdr.dev_agdrclusters.yaml', import.meta.url),
+);
+
+/**
+ * Applies the AgDRCluster CRD and waits until it is Established. Polled rather than `kubectl
+ * wait`, which fails outright while a just-created CRD has no status conditions yet.
+ */
+export async function applyCrd(k: Kubectl): Promise<void> {
+  await k.apply(readFileSync(CRD_FILE, 'utf8'));
+  await k.waitFor(
+    'AgDRCluster CRD established',
+    async () =>
+      (await k.run([
+        'get',
+        'crd',
+        'agdrclusters.agdr.dev',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ])) === 'True'
+        ? null
+        : 'not established',
+    60_000,
+  );
 }

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 
 import { VaultClient, VaultSession } from '../../../src/keys/vault-client.ts';
-import { clusterKeysPlan, type SignerKeyPlan } from '../../../src/keys/vault-plan.ts';
+import {
+  clusterKeysPlan,
+  operatorPolicy,
+  type SignerKeyPlan,
+} from '../../../src/keys/vault-plan.ts';
 import { StaticToken } from '../../../src/keys/vault-token.ts';
 import type { ClusterInfo } from './cluster.ts';
 import type { Kubectl } from './kubectl.ts';
@@ -123,6 +127,65 @@ export async function mintPodToken(
     ])
   ).trim();
   const file = join(dir, `${namespace}.${pod}.jwt`);
+  writeFileSync(file, jwt + '\n', { mode: 0o600 });
+  return file;
+}
+
+/**
+ * The operator's own Vault identity, as an administrator sets it up (docs/KEYS.md): a policy
+ * limited to the key prefix of `namespace` (`agdr_<namespace>_`) and a JWT role for the
+ * operator's ServiceAccount; returns the role name.
+ */
+export async function createOperatorRole(
+  root: VaultSession,
+  namespace: string,
+  serviceAccount: string,
+  transitMount: string,
+): Promise<string> {
+  const name = `agdr-operator-${namespace}`;
+  await root.write(`sys/policies/acl/${name}`, {
+    policy: operatorPolicy(transitMount, JWT_MOUNT, [`agdr_${namespace}_`]),
+  });
+  await root.write(`auth/${JWT_MOUNT}/role/${name}`, {
+    role_type: 'jwt',
+    bound_audiences: [VAULT_AUDIENCE],
+    bound_subject: `system:serviceaccount:${namespace}:${serviceAccount}`,
+    user_claim: 'sub',
+    token_policies: [name],
+    token_ttl: 600,
+    token_max_ttl: 3600,
+  });
+  return name;
+}
+
+/** A ServiceAccount token (audience vault, not bound to a pod) in `dir/<namespace>.<sa>.jwt`. */
+export async function mintServiceAccountToken(
+  kubectl: Kubectl,
+  namespace: string,
+  serviceAccount: string,
+  dir: string,
+): Promise<string> {
+  await kubectl.apply(
+    stringify({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: serviceAccount, namespace },
+    }),
+  );
+  const jwt = (
+    await kubectl.run([
+      'create',
+      'token',
+      serviceAccount,
+      '-n',
+      namespace,
+      '--audience',
+      VAULT_AUDIENCE,
+      '--duration',
+      '1h',
+    ])
+  ).trim();
+  const file = join(dir, `${namespace}.${serviceAccount}.jwt`);
   writeFileSync(file, jwt + '\n', { mode: 0o600 });
   return file;
 }

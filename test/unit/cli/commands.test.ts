@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/command.ts';
 import { command as coordinator } from '../../../src/cli/coordinator.ts';
 import { command as local } from '../../../src/cli/local.ts';
+import { command as operator } from '../../../src/cli/operator.ts';
 import { command as prove } from '../../../src/cli/prove.ts';
 import { command as shard } from '../../../src/cli/shard.ts';
 import { command as submit } from '../../../src/cli/submit.ts';
@@ -219,5 +220,65 @@ describe('agdr local, submit, prove and verify flags', () => {
     expect(usage(() => verify.configure(['b.json', '--log', 'dir']))).toBe(
       'give either BUNDLE or --log DIR, not both',
     );
+  });
+});
+
+describe('agdr operator flags', () => {
+  it('become one config: leader election, intervals and its own Vault login', () => {
+    const c = operator.configure([
+      '--namespace',
+      'a,b',
+      '--identity',
+      'op-1',
+      '--vault-addr',
+      'https://vault:8200',
+    ]);
+    expect(c).toMatchObject({
+      kubeconfig: undefined,
+      namespaces: ['a', 'b'],
+      leaderElection: {
+        namespace: undefined,
+        name: 'agdr-operator',
+        identity: 'op-1',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+      },
+      port: 8080,
+      resyncMs: 30_000,
+      statusIntervalMs: 10_000,
+      logLevel: 'info',
+      vault: {
+        defaultAddress: 'https://vault:8200',
+        caFile: undefined,
+        login: {
+          kind: 'jwt',
+          mount: 'jwt',
+          role: 'agdr-operator',
+          jwtFile: '/var/run/secrets/agdr.dev/vault/token',
+        },
+        timeoutMs: 5000,
+      },
+    });
+    const dev = operator.configure([
+      '--no-leader-elect',
+      '--vault-token',
+      'tok',
+      '--vault-auth-mount',
+      '/kubernetes/',
+    ]);
+    expect(dev.leaderElection).toBeUndefined();
+    expect(dev.vault.login).toEqual({ kind: 'token', tokenFile: 'tok' });
+    expect(operator.configure(['--vault-auth-mount', '/kubernetes/']).vault.login).toMatchObject({
+      mount: 'kubernetes',
+    });
+  });
+
+  it('refuse bad values naming the flag', () => {
+    expect(usage(() => operator.configure(['--namespace', 'Bad_NS']))).toMatch(/--namespace/);
+    expect(usage(() => operator.configure(['--port', '70000']))).toMatch(/--port/);
+    expect(usage(() => operator.configure(['--vault-addr', 'vault:8200']))).toMatch(/--vault-addr/);
+    expect(usage(() => operator.configure(['--lease-duration', '1s']))).toMatch(/--retry-period/);
+    expect(usage(() => operator.configure(['--vault-timeout', 'soon']))).toMatch(/--vault-timeout/);
   });
 });

@@ -166,7 +166,14 @@ const full: AgDRCluster = {
     aggregation: { interval: '60s', shardTimeout: '5s' },
     keys: {
       provider: 'vault',
-      vault: { address: 'https://vault:8200', transitMount: 'transit', authRole: 'agdr-shard' },
+      vault: {
+        address: 'https://vault:8200',
+        transitMount: 'transit',
+        authRole: 'agdr-operator',
+        authMount: 'jwt',
+        audience: 'vault',
+        caConfigMap: 'vault-ca',
+      },
       rotation: { interval: '720h', retainVersions: 2 },
     },
     storage: { size: '20Gi', storageClassName: 'standard' },
@@ -225,6 +232,13 @@ const full: AgDRCluster = {
       },
     ],
     missingShards: [{ id: 3, since: '2026-01-01T00:00:00Z', reason: 'unreachable' }],
+    keys: {
+      provider: 'vault',
+      readyForShards: 4,
+      coordinatorKeyVersion: 3,
+      lastRotation: '2026-01-01T00:00:00Z',
+      nextRotation: '2026-01-31T00:00:00Z',
+    },
   },
 };
 

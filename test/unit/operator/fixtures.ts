@@ -5,6 +5,7 @@ import type { AgDRClusterStored, AgDRClusterStatus } from '../../../src/operator
 import type {
   ClusterObservation,
   CoordinatorShardView,
+  KeysObservation,
   ShardPodObservation,
 } from '../../../src/operator/plan/observation.ts';
 
@@ -119,6 +120,20 @@ class ObservationFixture {
   }
   desired(n: number): this {
     this.#obs.desiredShards = n;
+    return this;
+  }
+  /** keys.provider vault: every key ready unless `keys` says otherwise. */
+  withVaultKeys(keys: Partial<KeysObservation> = {}): this {
+    const n = this.#obs.shards.length;
+    this.#obs.keys = {
+      readyForShards: n,
+      coordinatorReady: true,
+      wantedShards: n,
+      conflicts: [],
+      rotated: [],
+      trimmed: [],
+      ...keys,
+    };
     return this;
   }
   blocked(reason: string, message: string): this {
