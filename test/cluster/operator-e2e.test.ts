@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 
 import { submitProveVerify } from './harness/agdr-cli.ts';
-import { TIER_TIMING, applyCrd, startOperator } from './harness/agdr-operator.ts';
+import {
+  TIER_TIMING,
+  applyCrd,
+  clusterEventReasons,
+  startOperator,
+} from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterKubectl } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
@@ -66,16 +71,7 @@ describe('agdr operator with real shards and a coordinator', () => {
     if (ip === undefined) throw new Error('coordinator pod has no IP');
     return `http://${ip}:7070`;
   };
-  const eventReasons = async (): Promise<string[]> =>
-    (
-      await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
-        'events.events.k8s.io',
-        '-n',
-        ns,
-      ])
-    ).items
-      .filter((e) => e.regarding.name === name)
-      .map((e) => e.reason);
+  const eventReasons = (): Promise<string[]> => clusterEventReasons(k, ns, name);
 
   beforeAll(async () => {
     await applyCrd(k);

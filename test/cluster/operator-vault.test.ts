@@ -26,7 +26,12 @@ import { readTransitKey } from '../../src/keys/vault-provision.ts';
 import { VAULT_TOKEN_DIR } from '../../src/operator/specs/vault-signer.ts';
 import { decisionsFor, ndjson, request } from '../integration/shard/shard-process.ts';
 import { agdrCli, submitProveVerify } from './harness/agdr-cli.ts';
-import { applyCrd, startOperator, type OperatorProcess } from './harness/agdr-operator.ts';
+import {
+  applyCrd,
+  clusterEventReasons,
+  startOperator,
+  type OperatorProcess,
+} from './harness/agdr-operator.ts';
 import { clusterInfo, clusterKubectl, containerLogPath, podRootDir } from './harness/context.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import {
@@ -98,16 +103,7 @@ const coordinatorPod = async (): Promise<V1Pod> => {
 };
 const coordinatorUrl = async (): Promise<string> =>
   `http://${(await coordinatorPod()).status?.podIP ?? '?'}:7070`;
-const eventReasons = async (): Promise<string[]> =>
-  (
-    await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
-      'events.events.k8s.io',
-      '-n',
-      ns,
-    ])
-  ).items
-    .filter((e) => e.regarding.name === NAME)
-    .map((e) => e.reason);
+const eventReasons = (): Promise<string[]> => clusterEventReasons(k, ns, NAME);
 
 let sent = 0;
 /** Appends `n` decisions to each shard directly (acknowledged = in its log). */

@@ -5,7 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import { TIER_TIMING, applyCrd, startOperator } from './harness/agdr-operator.ts';
+import {
+  TIER_TIMING,
+  applyCrd,
+  clusterEventReasons,
+  startOperator,
+} from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterKubectl, restartApiserver } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
@@ -85,14 +90,7 @@ describe('agdr operator', () => {
     const spec = l.spec as { holderIdentity?: string; leaseTransitions?: number };
     return { holder: spec.holderIdentity, transitions: spec.leaseTransitions };
   };
-  const eventReasons = async (name: string): Promise<string[]> => {
-    const events = await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
-      'events.events.k8s.io',
-      '-n',
-      ns,
-    ]);
-    return events.items.filter((e) => e.regarding.name === name).map((e) => e.reason);
-  };
+  const eventReasons = (name: string): Promise<string[]> => clusterEventReasons(k, ns, name);
   const operator = async (identity: string): Promise<OperatorProcess> => {
     const op = await startOperator(identity, ns);
     operators.push(op);

@@ -117,3 +117,17 @@ export async function applyCrd(k: Kubectl): Promise<void> {
     60_000,
   );
 }
+
+/** Reasons of the events.k8s.io Events regarding the AgDRCluster `name`, oldest first. */
+export async function clusterEventReasons(
+  k: Kubectl,
+  namespace: string,
+  name: string,
+): Promise<string[]> {
+  const events = await k.getJson<{ items: { reason: string; regarding: { name: string } }[] }>([
+    'events.events.k8s.io',
+    '-n',
+    namespace,
+  ]);
+  return events.items.filter((e) => e.regarding.name === name).map((e) => e.reason);
+}

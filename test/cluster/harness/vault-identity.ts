@@ -98,37 +98,42 @@ export async function createSignerPods(
   await kubectl.apply(docs.map((d) => stringify(d)).join('---\n'));
 }
 
+/** `kubectl create token` (audience vault) written to `file` as kubelet would, mode 0600. */
+async function writeToken(
+  kubectl: Kubectl,
+  namespace: string,
+  serviceAccount: string,
+  args: readonly string[],
+  file: string,
+): Promise<string> {
+  const jwt = (
+    await kubectl.run([
+      ...['create', 'token', serviceAccount, '-n', namespace, '--audience', VAULT_AUDIENCE],
+      ...args,
+    ])
+  ).trim();
+  writeFileSync(file, jwt + '\n', { mode: 0o600 });
+  return file;
+}
+
 /**
  * A projected-style ServiceAccount token for one pod (audience vault, bound to the pod, so it
  * dies with it), written to `dir/<namespace>.<pod>.jwt` as kubelet would; returns the file.
  */
-export async function mintPodToken(
+export function mintPodToken(
   kubectl: Kubectl,
   namespace: string,
   serviceAccount: string,
   pod: string,
   dir: string,
 ): Promise<string> {
-  const jwt = (
-    await kubectl.run([
-      'create',
-      'token',
-      serviceAccount,
-      '-n',
-      namespace,
-      '--audience',
-      VAULT_AUDIENCE,
-      '--bound-object-kind',
-      'Pod',
-      '--bound-object-name',
-      pod,
-      '--duration',
-      '20m',
-    ])
-  ).trim();
-  const file = join(dir, `${namespace}.${pod}.jwt`);
-  writeFileSync(file, jwt + '\n', { mode: 0o600 });
-  return file;
+  return writeToken(
+    kubectl,
+    namespace,
+    serviceAccount,
+    ['--bound-object-kind', 'Pod', '--bound-object-name', pod, '--duration', '20m'],
+    join(dir, `${namespace}.${pod}.jwt`),
+  );
 }
 
 /**
@@ -158,7 +163,7 @@ export async function createOperatorRole(
   return name;
 }
 
-/** A ServiceAccount token (audience vault, not bound to a pod) in `dir/<namespace>.<sa>.jwt`. */
+/** A ServiceAccount (created) and its token (audience vault, not bound to a pod) in `dir`. */
 export async function mintServiceAccountToken(
   kubectl: Kubectl,
   namespace: string,
@@ -172,20 +177,11 @@ export async function mintServiceAccountToken(
       metadata: { name: serviceAccount, namespace },
     }),
   );
-  const jwt = (
-    await kubectl.run([
-      'create',
-      'token',
-      serviceAccount,
-      '-n',
-      namespace,
-      '--audience',
-      VAULT_AUDIENCE,
-      '--duration',
-      '1h',
-    ])
-  ).trim();
-  const file = join(dir, `${namespace}.${serviceAccount}.jwt`);
-  writeFileSync(file, jwt + '\n', { mode: 0o600 });
-  return file;
+  return writeToken(
+    kubectl,
+    namespace,
+    serviceAccount,
+    ['--duration', '1h'],
+    join(dir, `${namespace}.${serviceAccount}.jwt`),
+  );
 }
