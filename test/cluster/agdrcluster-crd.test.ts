@@ -80,6 +80,7 @@ describe('AgDRCluster CRD', () => {
       aggregation: { interval: '60s' },
       keys: { provider: 'vault', rotation: { interval: '720h' } },
       storage: { size: '10Gi' },
+      scaling: { epochLeadTime: '5m' },
     });
 
     await k.apply(manifest('vault-defaults', { keys: { vault: { address: 'http://v:8200' } } }));
