@@ -179,6 +179,9 @@ export async function openSigner(flags: SignerFlags, t: SignerTarget): Promise<O
       refreshMs: flags.refreshMs,
       activationMs: flags.activationMs,
       logger,
+      // Shards and the coordinator take up a new version only once their key history has
+      // recorded the transition to it (keys/key-history-file.ts).
+      holdVersion: true,
     });
     return {
       signer,

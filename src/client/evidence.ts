@@ -8,6 +8,7 @@ import { parseCheckpointNote, coordinatorOrigin } from '../core/checkpoint.ts';
 import { shardEntryInclusionProof } from '../core/global-root/index.ts';
 import type { GlobalRootRecord } from '../core/global-root/index.ts';
 import { blake3 } from '../core/hash.ts';
+import { keyHistoryKeys } from '../core/key-history.ts';
 import { reasonOf } from '../core/errors.ts';
 import type { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { ShardClient } from '../clients/shard-api.ts';
@@ -185,9 +186,15 @@ export async function buildEvidenceBundle(
       `global root signed by ${coordinatorName}, expected ${expectedCoordinator}`,
     );
   }
-  const keys = trust.keys
-    .filter((k) => k.origin === entry.origin || k.origin === coordinatorName)
-    .map((k) => k.verifier_key);
+  // The logs' own key histories name every version they signed with, also those the trust
+  // bundle does not list (yet, or any more): a verifier pins them through the history.
+  const histories = await Promise.all([client.keyHistory(), coordinator.keyHistory()]);
+  const keys = [
+    ...trust.keys
+      .filter((k) => k.origin === entry.origin || k.origin === coordinatorName)
+      .map((k) => k.verifier_key),
+    ...histories.flatMap(keyHistoryKeys),
+  ];
 
   const bundle: EvidenceBundle = {
     format: BUNDLE_FORMAT,

@@ -4,6 +4,7 @@
 import { checkGlobalLogRecord } from '../core/global-root/index.ts';
 import type { GlobalLogRecord, GlobalRootRecord, ShardStatus } from '../core/global-root/index.ts';
 import { SHARD_STATUSES } from '../core/global-root/index.ts';
+import { checkKeyHistory, type KeyHistory } from '../core/key-history.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { HttpError } from './errors.ts';
@@ -136,6 +137,11 @@ export class CoordinatorClient {
 
   keys(): Promise<TrustBundle> {
     return this.#get('/v1/keys', (url, body) => checked(url, body, validateTrustBundle));
+  }
+
+  /** The coordinator key's history: its first version and a signed transition per rotation. */
+  keyHistory(): Promise<KeyHistory> {
+    return this.#get('/v1/key-history', (url, body) => checked(url, body, checkKeyHistory));
   }
 
   shards(): Promise<ShardListing[]> {

@@ -4,6 +4,7 @@
 import { fromBase64 } from '../core/bytes.ts';
 import { decodeEnvelope } from '../core/envelope.ts';
 import type { DecodedEnvelope, EnvelopeRouting } from '../core/envelope.ts';
+import { checkKeyHistory, type KeyHistory } from '../core/key-history.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { TokenSource } from './bearer-token.ts';
@@ -132,6 +133,12 @@ export class ShardClient {
       if (err instanceof HttpError && err.status === 404) return undefined;
       throw err;
     }
+  }
+
+  /** The shard key's history: its first version and a signed transition per rotation. */
+  async keyHistory(): Promise<KeyHistory> {
+    const url = joinUrl(this.url, '/v1/key-history');
+    return checked(url, await getJson(url, this.timeoutMs), checkKeyHistory);
   }
 
   async routing(): Promise<EpochTable> {

@@ -1,6 +1,7 @@
 // The coordinator's HTTP API: global roots, the global log's checkpoints and proofs, missing
 // intervals, the trust bundle and routing table, health and metrics. A thin layer: every
 // answer comes from the CoordinatorView; nothing here decides anything but whom to serve.
+import type { KeyHistory } from '../core/key-history.ts';
 import { CodedError } from '../core/errors.ts';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -37,6 +38,8 @@ export interface CoordinatorView {
   missing(): MissingReport;
   /** The trust bundle, with the coordinator's own key. */
   keys(): TrustBundle;
+  /** The coordinator key's history: its first version and a signed transition per rotation. */
+  keyHistory(): KeyHistory;
   routing(): EpochTable;
   /** A routing epoch table a global root was built under, by its hash. */
   routingTable(hash: string): Promise<EpochTable | undefined>;
@@ -230,6 +233,9 @@ export function coordinatorApi(
   });
   app.get('/v1/keys', (_req, res) => {
     res.json(view.keys());
+  });
+  app.get('/v1/key-history', (_req, res) => {
+    res.json(view.keyHistory());
   });
   app.get('/v1/routing', (_req, res) => {
     res.json(view.routing());

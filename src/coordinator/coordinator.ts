@@ -2,6 +2,7 @@
 // seal the verified ones into a signed global root record (plus reconstruction records for
 // shards that come back), append them durably to the global log, sign the global log's
 // checkpoint, and publish it.
+import { KEY_HISTORY_FILE, KeyHistoryFile } from '../keys/key-history-file.ts';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ShardClient } from '../clients/shard-api.ts';
@@ -112,10 +113,18 @@ export class Coordinator {
    */
   #fatal: Error | undefined;
 
-  private constructor(config: CoordinatorConfig, log: GlobalLog, tables: RoutingHistory) {
+  readonly #keyHistory: KeyHistoryFile;
+
+  private constructor(
+    config: CoordinatorConfig,
+    log: GlobalLog,
+    tables: RoutingHistory,
+    keyHistory: KeyHistoryFile,
+  ) {
     this.config = config;
     this.log = log;
     this.#tables = tables;
+    this.#keyHistory = keyHistory;
     this.#clockNs = config.clockNs ?? wallClockNs;
     this.metrics = createCoordinatorMetrics(() =>
       this.#lastSealedAtNs === undefined
@@ -145,6 +154,7 @@ export class Coordinator {
       shardDirectory: () => this.#shardDirectory(),
       tables,
       signer: config.signer,
+      keyHistory: () => keyHistory.document,
       clockNs: this.#clockNs,
       ready: () => this.ready(),
       failure: () => this.failure(),
@@ -183,10 +193,22 @@ export class Coordinator {
           'global log data is damaged: not served; /healthz and /readyz fail',
         ),
     });
+    // Under the global log's lock, before anything is signed: a rotation made while the
+    // coordinator was down is recorded first.
+    const keyHistory = await KeyHistoryFile.open({
+      file: path.join(config.dataDir, KEY_HISTORY_FILE),
+      signer: config.signer,
+      clock: config.clockNs ?? wallClockNs,
+      logger: config.logger,
+    }).catch(async (err: unknown) => {
+      await log.close();
+      throw err;
+    });
     const c = new Coordinator(
       config,
       log,
       new RoutingHistory(path.join(config.dataDir, 'routing-tables')),
+      keyHistory,
     );
     if (log.adoptedIdentity)
       config.logger.warn(
@@ -305,6 +327,8 @@ export class Coordinator {
   /** One round: observe every shard -> plan the records -> commit them -> report. */
   async #round(): Promise<RoundResult> {
     const t0 = Date.now();
+    // A key rotation is recorded before this round reads the clock for anything it signs.
+    await this.#keyHistory.advance();
     const nowNs = this.#clockNs();
     const routing = this.#routing.current();
     const ids = shardsToAggregate(routing, nowNs, this.state);

@@ -9,6 +9,7 @@ import type { TrustBundle } from '../clients/trust.ts';
 import { toHex } from '../core/bytes.ts';
 import { parseGlobalLogEntry } from '../core/global-root/index.ts';
 import type { GlobalLogRecord, GlobalRootRecord, ShardEntry } from '../core/global-root/index.ts';
+import type { KeyHistory } from '../core/key-history.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { Signer } from '../core/signer.ts';
 import type { CoordinatorView } from './api.ts';
@@ -32,6 +33,7 @@ export interface CoordinatorReadSources {
   shardDirectory(): ShardDirectory;
   readonly tables: RoutingHistory;
   readonly signer: Signer;
+  keyHistory(): KeyHistory;
   clockNs(): bigint;
   ready(): boolean;
   failure(): Error | undefined;
@@ -170,6 +172,10 @@ export class CoordinatorReads implements CoordinatorView {
       ? bundle.keys
       : [...bundle.keys, own];
     return { version: 1, keys };
+  }
+
+  keyHistory(): KeyHistory {
+    return this.#src.keyHistory();
   }
 
   routing(): EpochTable {

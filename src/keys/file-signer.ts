@@ -7,13 +7,14 @@
 // before a rotation still verify. Key material never appears in errors or logs.
 import { FieldError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { bytesEqual, fromBase64 } from '../core/bytes.ts';
 import { KEY_FILE_FORMAT as FORMAT, keyFileVersion } from '../core/key-file.ts';
 import type { KeyFile, KeyFileVersion } from '../core/key-file.ts';
 import { ed25519SignerFromSeed, type Signer } from '../core/signer.ts';
+import { replaceFile, syncDir, writeTemp } from './durable-file.ts';
+import type { VersionedSigner } from './versioned-signer.ts';
 
 export type KeyFileErrorCode = 'malformed_key_file' | 'insecure_permissions' | 'name_mismatch';
 
@@ -26,8 +27,9 @@ export interface PublicKeyVersion {
   readonly publicKey: Uint8Array;
 }
 
-export interface FileSigner extends Signer {
-  /** Every version's public key, oldest first; the last is the signing one. */
+/** Every version of the file can sign; the newest signs until told otherwise (useVersion). */
+export interface FileSigner extends VersionedSigner {
+  /** Every version's public key, oldest first. */
   readonly versions: readonly PublicKeyVersion[];
 }
 
@@ -81,14 +83,31 @@ function decode(file: string, raw: string): LoadedKeyFile {
 }
 
 function signerOf(name: string, versions: readonly LoadedVersion[]): FileSigner {
-  const newest = versions[versions.length - 1] as LoadedVersion;
-  const inner = ed25519SignerFromSeed(name, newest.seed, newest.keyVersion);
+  const signers = new Map<number, Signer>(
+    versions.map((v) => [v.keyVersion, ed25519SignerFromSeed(name, v.seed, v.keyVersion)]),
+  );
+  const versionSigner = (version: number): Signer => {
+    const s = signers.get(version);
+    if (s === undefined) throw new Error(`key ${name} has no version ${version}`);
+    return s;
+  };
+  let inUse = versionSigner((versions[versions.length - 1] as LoadedVersion).keyVersion);
   return {
     name,
-    publicKey: inner.publicKey,
-    keyVersion: inner.keyVersion,
+    get publicKey() {
+      return inUse.publicKey;
+    },
+    get keyVersion() {
+      return inUse.keyVersion;
+    },
     versions: versions.map((v) => ({ keyVersion: v.keyVersion, publicKey: v.publicKey.slice() })),
-    sign: (message) => inner.sign(message),
+    activeVersion: (versions[versions.length - 1] as LoadedVersion).keyVersion,
+    sign: (message) => inUse.sign(message),
+    canSignWith: (version) => signers.has(version),
+    signWithVersion: (version, message) => versionSigner(version).sign(message),
+    useVersion: (version) => {
+      inUse = versionSigner(version);
+    },
   };
 }
 
@@ -104,29 +123,9 @@ async function readKeyFile(file: string): Promise<LoadedKeyFile> {
   return decode(file, await readFile(file, 'utf8'));
 }
 
-// Writes `doc` to a fresh 0600 temporary file in the same directory, fsynced, and returns its path.
-async function writeTemp(file: string, doc: KeyFile): Promise<string> {
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
-  );
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(doc, null, 2) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return tmp;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** The key file's text, written to a fresh 0600 temporary file beside it (fsynced). */
+function writeKeyTemp(file: string, doc: KeyFile): Promise<string> {
+  return writeTemp(file, JSON.stringify(doc, null, 2) + '\n', 0o600);
 }
 
 /**
@@ -144,7 +143,11 @@ export async function loadOrCreateFileSigner(
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const tmp = await writeTemp(file, { format: FORMAT, name, versions: [newVersion(1, now())] });
+  const tmp = await writeKeyTemp(file, {
+    format: FORMAT,
+    name,
+    versions: [newVersion(1, now())],
+  });
   try {
     await link(tmp, file);
   } catch (e) {
@@ -170,9 +173,7 @@ export async function rotateFileKey(
 ): Promise<FileSigner> {
   const { doc } = await readKeyFile(file);
   doc.versions.push(newVersion(doc.versions.length + 1, now()));
-  const tmp = await writeTemp(file, doc);
-  await rename(tmp, file);
-  await syncDir(path.dirname(file));
+  await replaceFile(file, JSON.stringify(doc, null, 2) + '\n', 0o600);
   const loaded = await readKeyFile(file);
   return signerOf(loaded.name, loaded.versions);
 }

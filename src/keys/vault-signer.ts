@@ -3,17 +3,20 @@
 // signing asks for one pinned version (the one whose public key this signer reports, so a note's
 // key id and its signature always agree, even across a rotation) and the answer is verified
 // under that version's public key before it is returned. The versions are re-read periodically
-// and whenever Vault refuses a signing, so a rotation is picked up within `refreshMs`.
+// and whenever Vault refuses a signing, so a rotation is picked up within `refreshMs`. With
+// `holdVersion` a newer version is only learnt, and taken up when the owner says so
+// (useVersion), after it recorded the rotation in its key history (key-history-file.ts).
 import type { Logger } from 'pino';
 import { bytesEqual, toBase64 } from '../core/bytes.ts';
-import type { Signer } from '../core/signer.ts';
 import type { PublicKeyVersion } from './file-signer.ts';
+import type { VersionedSigner } from './versioned-signer.ts';
 import {
   checkTransitSignature,
   parseTransitKey,
   TransitError,
   verifyingVersion,
   type TransitKeyInfo,
+  type TransitKeyVersion,
   type VerifyingVersion,
 } from './transit.ts';
 import { VaultRequestError, type VaultSession } from './vault-client.ts';
@@ -31,9 +34,14 @@ export interface VaultSignerOptions {
   /** A new version signs only once it is this old (0: at once); see signingVersionOf. */
   readonly activationMs?: number;
   readonly logger: Logger;
+  /**
+   * Keep signing with the version in use after a rotation until useVersion() (unless Vault no
+   * longer signs with it); without it the newest version signs from the next refresh on.
+   */
+  readonly holdVersion?: boolean;
 }
 
-export class VaultTransitSigner implements Signer {
+export class VaultTransitSigner implements VersionedSigner {
   readonly name: string;
   readonly #o: VaultSignerOptions;
   #info: TransitKeyInfo;
@@ -73,9 +81,46 @@ export class VaultTransitSigner implements Signer {
     return this.#info.versions.map((v) => ({ keyVersion: v.version, publicKey: v.publicKey }));
   }
 
-  async sign(message: Uint8Array): Promise<Uint8Array> {
+  sign(message: Uint8Array): Promise<Uint8Array> {
     // Taken before the first await: the caller read publicKey/keyVersion of this same version.
-    const version = this.#signing;
+    return this.#signAs(this.#signing, message);
+  }
+
+  get activeVersion(): number {
+    return signingVersionOf(this.#info, this.#o.activationMs).version;
+  }
+
+  canSignWith(version: number): boolean {
+    return version >= this.#info.minSigningVersion && this.#listed(version) !== undefined;
+  }
+
+  signWithVersion(version: number, message: Uint8Array): Promise<Uint8Array> {
+    const v = this.#listed(version);
+    if (v === undefined) {
+      const err = new TransitError('unknown_version', this.#o.key, `no version ${version}`);
+      return Promise.reject(err);
+    }
+    return this.#signAs(verifyingVersion(v), message);
+  }
+
+  useVersion(version: number): void {
+    if (version === this.#signing.version) return;
+    const v = this.#listed(version);
+    if (v === undefined)
+      throw new TransitError('unknown_version', this.#o.key, `no version ${version}`);
+    const before = this.#signing.version;
+    this.#signing = verifyingVersion(v);
+    this.#o.logger.info(
+      { key: this.#o.key, key_version: version, previous_version: before },
+      'Vault signing key version changed',
+    );
+  }
+
+  #listed(version: number): TransitKeyVersion | undefined {
+    return this.#info.versions.find((v) => v.version === version);
+  }
+
+  async #signAs(version: VerifyingVersion, message: Uint8Array): Promise<Uint8Array> {
     const { session, mount, key } = this.#o;
     let body: Record<string, unknown>;
     try {
@@ -131,15 +176,17 @@ export class VaultTransitSigner implements Signer {
       logger[level]({ err: (err as Error).message, code, key }, 'reading the Vault key failed');
       throw err;
     }
-    const before = this.#signing.version;
     this.#info = info;
-    this.#signing = signingVersionOf(info, this.#o.activationMs);
-    if (this.#signing.version !== before) {
-      logger.info(
-        { key, key_version: this.#signing.version, previous_version: before },
-        'Vault signing key version changed',
-      );
+    const held = this.#signing.version;
+    if (this.#o.holdVersion === true && this.canSignWith(held)) {
+      if (info.latestVersion !== held)
+        logger.debug(
+          { key, key_version: held, latest_version: info.latestVersion },
+          'newer key version held back',
+        );
+      return;
     }
+    this.useVersion(signingVersionOf(info, this.#o.activationMs).version);
   }
 
   close(): void {

@@ -31,6 +31,11 @@ export interface CheckpointerDeps {
   appendsSettled?: () => Promise<void>;
   /** Nanoseconds since the Unix epoch (canonical decimal); the shard clock by default. */
   clock?: () => string;
+  /**
+   * Awaited before the clock is read for a checkpoint (the key history records a rotation
+   * there: key-history-file.ts); a failure fails that signing like a signer failure.
+   */
+  beforeSign?: () => Promise<void>;
 }
 
 /** Longest wait between retries of a failing signing. */
@@ -101,6 +106,7 @@ export class Checkpointer {
         latest !== undefined &&
         compareU64Text(timestampOf(latest.note) ?? '0', retired.retiredFromNs) < 0;
       if (latest !== undefined && latest.size >= size && !stale) return;
+      await this.#d.beforeSign?.();
       const timestamp = clock();
       let routingEpoch: number | undefined;
       try {

@@ -1,6 +1,7 @@
 // The shard's HTTP API (docs/API.md "Shard API"): a thin layer over the log, the ingestor and
 // the routing table. Ingest bodies are read raw; parsing, validation and canonicalization happen
 // in prepareBody (in the worker pool for batches), never in middleware.
+import type { KeyHistory } from '../core/key-history.ts';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { toBase64, toHex, utf8 } from '../core/bytes.ts';
@@ -41,6 +42,8 @@ export interface ShardHttpDeps {
   onError: (err: unknown, req: Request) => void;
   /** A prepare job failed in the pool (the request is then prepared inline). */
   onPoolError: (err: Error) => void;
+  /** The shard key's history: its first version and a signed transition per rotation. */
+  keyHistory: () => KeyHistory;
 }
 
 /** Batches at least this large go to the worker pool; smaller ones are cheaper inline. */
@@ -378,6 +381,10 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       );
     }
     res.type('application/json').send(await record(seq));
+  });
+
+  app.get('/v1/key-history', (_req, res) => {
+    res.json(d.keyHistory());
   });
 
   app.get('/v1/routing', (_req, res) => {

@@ -11,11 +11,12 @@ import { verifierKeyString } from '../core/note.ts';
 import type { Signer } from '../core/signer.ts';
 import { limitedServer } from '../http-server/server-limits.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
+import { KEY_HISTORY_FILE, KeyHistoryFile } from '../keys/key-history-file.ts';
 import { DIR_MODE, MerkleLog, Scrubber } from '../log-store/index.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { shardConfig, type ShardConfig, type ShardOptions } from './config.ts';
 import { shardApp } from './http.ts';
-import { Ingestor } from './ingest.ts';
+import { Ingestor, nowNs } from './ingest.ts';
 import { ShardMetrics } from './metrics.ts';
 import { PreparePool } from './prepare-pool.ts';
 import { RecordIndex } from './record-index.ts';
@@ -33,9 +34,11 @@ export interface RunningShard {
   readonly port: number;
   /** The checkpoint origin, `agdr.dev/<namespace>/<cluster>/shard-<i>` (also the key name). */
   readonly origin: string;
-  /** C2SP verifier key of the signing key (`name+keyid+base64`). */
+  /** C2SP verifier key of the key version that signs now (`name+keyid+base64`). */
   readonly verifierKey: string;
   readonly signer: Signer;
+  /** The key's history: the first version and a signed transition per rotation. */
+  readonly keyHistory: KeyHistoryFile;
   readonly log: MerkleLog;
   /** Stops accepting, finishes in-flight appends, signs a final checkpoint, closes everything. */
   close(): Promise<void>;
@@ -108,6 +111,13 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     if (log.recovery.cleared !== undefined)
       logger.warn({ damage: log.recovery.cleared }, 'recorded damage checks intact again; cleared');
     treeSize = () => log.size;
+    // Opened under the log's lock: one process owns the data directory and its key history.
+    const keyHistory = await KeyHistoryFile.open({
+      file: path.join(config.dataDir, KEY_HISTORY_FILE),
+      signer,
+      clock: () => BigInt(nowNs()),
+      logger,
+    });
     const index = await RecordIndex.open(path.join(config.dataDir, 'record-index'), log, logger);
     closers.push(() => index.close());
     failure = () => log.failure ?? index.failure;
@@ -153,6 +163,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       onSigned: () => metrics.checkpointSigned(),
       onFailure: (_err, consecutive) => metrics.checkpointFailed(consecutive),
       appendsSettled: () => ingestor.appendsSettled(),
+      beforeSign: () => keyHistory.advance(),
     });
     await checkpointer.signIfGrown();
     checkpointer.start();
@@ -179,6 +190,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
         logger.error({ err, method: req.method, path: req.path }, 'request failed'),
       onPoolError: (err) =>
         logger.warn({ err: err.message }, 'prepare worker failed; prepared inline'),
+      keyHistory: () => keyHistory.document,
     });
     // Requests that wait on `Expect: 100-continue` go to the app too: ingest sends 100 only
     // once the request passed every check that needs no body (its size among them).
@@ -221,8 +233,12 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       url,
       port,
       origin,
-      verifierKey: verifierKeyString(origin, signer.publicKey),
+      // The signer's, read when asked: a rotation changes it while the shard runs.
+      get verifierKey() {
+        return verifierKeyString(origin, signer.publicKey);
+      },
       signer,
+      keyHistory,
       log,
       close,
     };

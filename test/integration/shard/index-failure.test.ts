@@ -65,6 +65,9 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
     indexFailure: () => index.failure,
     onError: () => undefined,
     onPoolError: () => undefined,
+    keyHistory: () => {
+      throw new Error('this test serves no key history');
+    },
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

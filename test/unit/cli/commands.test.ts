@@ -209,14 +209,35 @@ describe('agdr local, submit, prove and verify flags', () => {
   it('verify: one bundle or one log directory', () => {
     expect(verify.configure(['b.json', '--trust', 't.json'])).toEqual({
       trustFile: 't.json',
+      trustKeys: [],
+      keyHistories: [],
       json: false,
       bundle: 'b.json',
     });
     expect(verify.configure(['--log', 'dir', '--json'])).toEqual({
       trustFile: undefined,
+      trustKeys: [],
+      keyHistories: [],
       json: true,
       log: path.resolve('dir'),
     });
+    expect(
+      verify.configure([
+        'b.json',
+        '--key-history',
+        'h1',
+        '--key-history',
+        'h2',
+        '--trust-key',
+        'k',
+      ]),
+    ).toMatchObject({ trustKeys: ['k'], keyHistories: ['h1', 'h2'], bundle: 'b.json' });
+    expect(usage(() => verify.configure(['b.json', '--key-history', 'h']))).toMatch(
+      /from trusted first keys: give --trust-key KEY or --trust FILE/,
+    );
+    expect(usage(() => verify.configure(['--log', 'd', '--trust-key', 'k']))).toMatch(
+      /--log takes --trust/,
+    );
     expect(usage(() => verify.configure(['b.json', '--log', 'dir']))).toBe(
       'give either BUNDLE or --log DIR, not both',
     );

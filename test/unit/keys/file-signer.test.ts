@@ -72,10 +72,14 @@ describe('file signer', () => {
     const secret = doc.versions[0]?.private_key as string;
     expect(JSON.stringify(signer)).not.toContain(secret);
     expect(Object.keys(signer).sort()).toEqual([
+      'activeVersion',
+      'canSignWith',
       'keyVersion',
       'name',
       'publicKey',
       'sign',
+      'signWithVersion',
+      'useVersion',
       'versions',
     ]);
   });
@@ -94,6 +98,20 @@ describe('file signer', () => {
     expect(reloaded.publicKey).toEqual(v2.publicKey);
     const msg = utf8.encode('m');
     expect(await noble.verifyAsync(await reloaded.sign(msg), msg, v2.publicKey)).toBe(true);
+    // Every version still signs when asked for (a key transition needs the old one), and the
+    // version in use is the caller's choice.
+    expect(await noble.verifyAsync(await reloaded.signWithVersion(1, msg), msg, v1.publicKey)).toBe(
+      true,
+    );
+    expect([reloaded.canSignWith(1), reloaded.canSignWith(2), reloaded.canSignWith(3)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    reloaded.useVersion(1);
+    expect([reloaded.keyVersion, reloaded.publicKey]).toEqual([1, v1.publicKey]);
+    expect(await noble.verifyAsync(await reloaded.sign(msg), msg, v1.publicKey)).toBe(true);
+    expect(() => reloaded.useVersion(3)).toThrow(/no version 3/);
   });
 
   it('refuses a key file others can read', async () => {
