@@ -15,9 +15,15 @@ import { trustedKey } from '../../src/clients/trust.ts';
 import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
 import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
+import { openKeyTransition, type KeyHistory } from '../../src/core/key-history.ts';
 import { verifierKeyString } from '../../src/core/note.ts';
 import type { SignerKeyPlan } from '../../src/keys/vault-plan.ts';
-import { applySignerKeyPlan, readTransitKey } from '../../src/keys/vault-provision.ts';
+import {
+  applySignerKeyPlan,
+  readTransitKey,
+  rotateTransitKey,
+  trimTransitKey,
+} from '../../src/keys/vault-provision.ts';
 import {
   decisionsFor,
   epochTable,
@@ -30,7 +36,7 @@ import {
   writeRouting,
   type ShardProcess,
 } from '../integration/shard/shard-process.ts';
-import { spawnAgdr, type AgdrProcess } from '../integration/e2e/harness.ts';
+import { runAgdr, spawnAgdr, type AgdrProcess } from '../integration/e2e/harness.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import {
   clusterInfo,
@@ -80,6 +86,35 @@ async function treeSize(): Promise<number> {
   return (await request<{ tree_size: number }>(`${shard!.url}/readyz`)).body.tree_size;
 }
 
+/** `agdr shard` 0 signing with its pod-bound Vault key, on the same data directory each time. */
+function startShard(...more: string[]): Promise<ShardProcess> {
+  return startShardProcess({
+    dataDir: join(dir, 'data'),
+    shardId: 0,
+    routingFile,
+    args: [
+      ...['--namespace', ns, '--cluster', CLUSTER, '--checkpoint-interval', '500ms'],
+      ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
+      ...['--vault-role', plan.name, '--vault-jwt', jwtFile, '--vault-timeout', '2s'],
+      ...['--log-level', 'info', ...more],
+    ],
+  });
+}
+
+/** `agdr coordinator` sealing shard 0 with its own Vault key, on the same data directory. */
+function startCoordinator(trustFile: string, ...more: string[]): AgdrProcess {
+  // Development login: a token read from a file (here the harness's root token).
+  const tokenFile = join(dir, 'vault-token');
+  writeFileSync(tokenFile, info.vaultToken, { mode: 0o600 });
+  return spawnAgdr([
+    ...['coordinator', '--shards', shard!.url, '--data', join(dir, 'coordinator')],
+    ...['--trust', trustFile, '--routing', routingFile, '--interval', '1s', '--port', '0'],
+    ...['--namespace', ns, '--cluster', CLUSTER, '--json'],
+    ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
+    ...['--vault-token', tokenFile, ...more],
+  ]);
+}
+
 beforeAll(async () => {
   await enableKeyEngines(root, info, MOUNT);
   ns = await kubectl.createNamespace('keys-shard');
@@ -104,17 +139,7 @@ afterAll(async () => {
 
 describe('agdr shard --signer vault', () => {
   it('signs checkpoints with its pod-bound Vault key and keeps acknowledging while Vault is down', async () => {
-    shard = await startShardProcess({
-      dataDir: join(dir, 'data'),
-      shardId: 0,
-      routingFile,
-      args: [
-        ...['--namespace', ns, '--cluster', CLUSTER, '--checkpoint-interval', '500ms'],
-        ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
-        ...['--vault-role', plan.name, '--vault-jwt', jwtFile, '--vault-timeout', '2s'],
-        ...['--log-level', 'info'],
-      ],
-    });
+    shard = await startShard();
     const origin = shardOrigin(ns, CLUSTER, 0);
     const key = await readTransitKey(root, plan.keyPath, plan.name);
     const verifier = verifierKeyString(origin, key.versions[0]!.publicKey);
@@ -193,16 +218,7 @@ describe('agdr shard --signer vault', () => {
       ),
     ];
     writeFileSync(trustFile, JSON.stringify({ version: 1, keys: trust }));
-    // Development login: a token read from a file (here the harness's root token).
-    const tokenFile = join(dir, 'vault-token');
-    writeFileSync(tokenFile, info.vaultToken, { mode: 0o600 });
-    coordinator = spawnAgdr([
-      ...['coordinator', '--shards', shard!.url, '--data', join(dir, 'coordinator')],
-      ...['--trust', trustFile, '--routing', routingFile, '--interval', '1s', '--port', '0'],
-      ...['--namespace', ns, '--cluster', CLUSTER, '--json'],
-      ...['--signer', 'vault', '--vault-addr', info.vaultAddr, '--vault-transit-mount', MOUNT],
-      ...['--vault-token', tokenFile],
-    ]);
+    coordinator = startCoordinator(trustFile);
     const started = JSON.parse(await coordinator.firstLine()) as {
       url: string;
       verifier_key: string;
@@ -247,6 +263,130 @@ describe('agdr shard --signer vault', () => {
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
       expect(text).not.toContain('PRIVATE KEY');
     }
+  });
+
+  it('rotation and trim: an old bundle and a new one both verify from the key histories alone', async () => {
+    const trustFile = join(dir, 'trust.json');
+    shard = await startShard('--vault-key-refresh', '1s');
+    coordinator = startCoordinator(trustFile, '--vault-key-refresh', '1s');
+    const coordinatorUrl = (JSON.parse(await coordinator.firstLine()) as { url: string }).url;
+    const origin = shardOrigin(ns, CLUSTER, 0);
+    const coordOrigin = coordinatorOrigin(ns, CLUSTER);
+    const [shardV1, coordV1] = [
+      verifierKeyString(
+        origin,
+        (await readTransitKey(root, plan.keyPath, plan.name)).versions[0]!.publicKey,
+      ),
+      verifierKeyString(
+        coordOrigin,
+        (await readTransitKey(root, coordinatorPlan.keyPath, coordinatorPlan.name)).versions[0]!
+          .publicKey,
+      ),
+    ];
+    let sent = 1000;
+    const post = async (): Promise<void> => {
+      const res = await request(`${shard!.url}/v1/decisions:batch`, {
+        body: ndjson(decisionsFor(table, 0, 10, { tag: 'rotation', from: (sent += 100) })),
+        type: 'application/x-ndjson',
+      });
+      expect(res.status).toBe(200);
+    };
+    const prove = async (seq: number, out: string): Promise<void> => {
+      const r = await runAgdr([
+        ...['prove', '--coordinator', coordinatorUrl, '--shard', '0', '--seq', String(seq)],
+        ...['--out', out, '--wait', '30s'],
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    // Bundle A: a record signed and sealed under version 1 of both keys.
+    const bundleA = join(dir, 'a.bundle.json');
+    await prove(0, bundleA);
+
+    // Both keys rotate; each process records the transition at its next signature.
+    const rotated = await rotateTransitKey(root, plan.keyPath, plan.name);
+    await rotateTransitKey(root, coordinatorPlan.keyPath, coordinatorPlan.name);
+    // The coordinator checks shard checkpoints against its trust bundle, as the operator keeps
+    // it (every version); the verifier below uses none of it.
+    const versions = rotated.versions.map((v) =>
+      trustedKey('shard', { name: origin, publicKey: v.publicKey, keyVersion: v.version }, 0),
+    );
+    writeFileSync(trustFile, JSON.stringify({ version: 1, keys: versions }));
+    const histories = await waitFor(
+      async () => {
+        await post();
+        const s = (await request<KeyHistory>(`${shard!.url}/v1/key-history`)).body;
+        const c = (await request<KeyHistory>(`${coordinatorUrl}/v1/key-history`)).body;
+        return s.transitions.length === 1 && c.transitions.length === 1 ? { s, c } : undefined;
+      },
+      30_000,
+      'both key histories recording the rotation',
+    );
+    expect(histories.s.first.verifier_key).toBe(shardV1);
+    expect(histories.c.first.verifier_key).toBe(coordV1);
+    // Bundle B: a record signed and sealed under version 2 of both.
+    await post();
+    const size = (await request<{ tree_size: number }>(`${shard!.url}/readyz`)).body.tree_size;
+    await waitFor(
+      async () => {
+        const res = await request<GlobalLogEntry<GlobalRootRecord>>(
+          `${coordinatorUrl}/v1/global-roots/latest`,
+        );
+        const entry = res.body.record?.shard_roots.find((e) => e.shard_id === 0);
+        return res.body.record?.signature.key_version === 2 && (entry?.tree_size ?? 0) >= size
+          ? true
+          : undefined;
+      },
+      30_000,
+      'a global root signed by version 2 sealing every record',
+    );
+    const bundleB = join(dir, 'b.bundle.json');
+    await prove(size - 1, bundleB);
+    expect(await coordinator.kill('SIGTERM')).toBe(0);
+    expect(await shard!.stop()).toBe(0);
+
+    // Trim: Vault keeps only version 2 of each key; version 1 can never sign again.
+    for (const p of [plan, coordinatorPlan]) {
+      const trimmed = await trimTransitKey(root, p.keyPath, p.name, 1);
+      expect(trimmed?.removed.map((v) => v.version)).toEqual([1]);
+    }
+    const files = [
+      ['shard.history.json', histories.s],
+      ['coordinator.history.json', histories.c],
+    ] as const;
+    for (const [name, h] of files) writeFileSync(join(dir, name), JSON.stringify(h));
+    const verify = (bundle: string, ...more: string[]) =>
+      runAgdr([
+        ...['verify', bundle, '--trust-key', shardV1, '--trust-key', coordV1],
+        ...files.flatMap(([name]) => ['--key-history', join(dir, name)]),
+        ...more,
+      ]);
+    for (const bundle of [bundleA, bundleB]) {
+      const r = await verify(bundle);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/ok {3}key_history: 2 key transitions followed/);
+      expect(r.stdout.split('\n').at(-1)).toBe('VERIFIED');
+    }
+    const b = JSON.parse((await verify(bundleB, '--json')).stdout) as { keysUsed: string[] };
+    const [s2, c2] = [histories.s, histories.c].map(
+      (h) => openKeyTransition(h.transitions[0]!).newKey,
+    );
+    expect(b.keysUsed).toEqual([s2, c2]);
+
+    // A forged history (the transition's time moved under its signatures) fails clearly.
+    const forged = histories.s.transitions[0]!.replace(
+      /valid_from_ns (\d+)/,
+      (_m, t: string) => `valid_from_ns ${BigInt(t) - 1n}`,
+    );
+    writeFileSync(
+      join(dir, 'shard.history.json'),
+      JSON.stringify({ ...histories.s, transitions: [forged] }),
+    );
+    const bad = await verify(bundleB);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/FAILED: key_history: \$\.transitions\[0\]: .*signature/);
+    // Without any history, only the first keys are pinned: the new bundle's keys are not.
+    const bare = await runAgdr(['verify', bundleB, '--trust-key', shardV1, '--trust-key', coordV1]);
+    expect(bare.code).toBe(1);
   });
 
   it('a shard pod run by the pod runner logs in with its projected ServiceAccount token and signs', async () => {
