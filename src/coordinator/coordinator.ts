@@ -2,9 +2,9 @@
 // seal the verified ones into a signed global root record (plus reconstruction records for
 // shards that come back), append them durably to the global log, sign the global log's
 // checkpoint, and publish it.
-import { KEY_HISTORY_FILE, KeyHistoryFile } from '../keys/key-history-file.ts';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Settled } from '../clients/pool.ts';
 import { ShardClient } from '../clients/shard-api.ts';
 import type { ShardDirectory } from '../clients/shard-endpoints.ts';
 import type { TrustBundle } from '../clients/trust.ts';
@@ -13,6 +13,7 @@ import { bytesEqual } from '../core/bytes.ts';
 import { reasonOf } from '../core/errors.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { Signer } from '../core/signer.ts';
+import { KEY_HISTORY_FILE, KeyHistoryFile } from '../keys/key-history-file.ts';
 import { roundDeadline } from './aggregation-timer.ts';
 import { checkpointVerification, signGlobalCheckpoint } from './checkpoints.ts';
 import { coordinatorOrigin } from '../core/checkpoint.ts';
@@ -29,7 +30,7 @@ import { reportRound } from './round-report.ts';
 import type { RoundResult } from './round-report.ts';
 import { openShardListFile } from './shard-list-file.ts';
 import { RoutingHistory } from './routing-history.ts';
-import type { CheckpointVerification, ShardReader } from './shard-check.ts';
+import type { CheckpointVerification, ShardObservation, ShardReader } from './shard-check.ts';
 import { openRoutingFile, shardsToAggregate } from './shard-set.ts';
 import { CoordinatorState } from './state.ts';
 import {
@@ -40,6 +41,7 @@ import {
   writeSnapshot,
 } from './state-snapshot.ts';
 import { openTrustFile } from './trust-file.ts';
+import { gapObservations, rememberMisses, type UnsealedMisses } from './unsealed-misses.ts';
 import { CoordinatorReads } from './reads.ts';
 import { logReloads } from './watched-file.ts';
 import type { WatchedJsonFile } from './watched-file.ts';
@@ -114,6 +116,8 @@ export class Coordinator {
   #fatal: Error | undefined;
 
   readonly #keyHistory: KeyHistoryFile;
+  /** Shards missed by rounds that could not be sealed since the last sealed one. */
+  #unsealedMisses: UnsealedMisses | undefined;
 
   private constructor(
     config: CoordinatorConfig,
@@ -350,6 +354,21 @@ export class Coordinator {
     if (this.#stopping.signal.aborted) {
       throw new CoordinatorError('stopped', 'round abandoned: the coordinator is shutting down');
     }
+    // Shards missed while rounds could not be sealed: their gap is sealed first, so it is on
+    // record and a shard answering again now is reconstructed (unsealed-misses.ts).
+    if (this.#unsealedMisses !== undefined) {
+      const gap = planRound({
+        ids,
+        observations: gapObservations(this.#unsealedMisses, ids, observations),
+        state: this.state,
+        routing,
+        intervalStartNs: this.#intervalStartNs,
+        endNs: this.#clockNs(),
+      });
+      await this.#commitOrRemember(gap, ids, observations);
+      this.#unsealedMisses = undefined;
+      this.#reportSealed(gap, t0);
+    }
     const plan = planRound({
       ids,
       observations,
@@ -358,7 +377,26 @@ export class Coordinator {
       intervalStartNs: this.#intervalStartNs,
       endNs: this.#clockNs(),
     });
-    await this.#commit(plan);
+    await this.#commitOrRemember(plan, ids, observations);
+    return this.#reportSealed(plan, t0);
+  }
+
+  /** Commits a plan; if it could not be (signing failed), remembers what the round missed. */
+  async #commitOrRemember(
+    plan: RoundPlan,
+    ids: readonly number[],
+    observations: readonly (Settled<ShardObservation> | undefined)[],
+  ): Promise<void> {
+    try {
+      await this.#commit(plan);
+    } catch (err) {
+      if (this.#fatal === undefined)
+        this.#unsealedMisses = rememberMisses(this.#unsealedMisses, ids, observations);
+      throw err;
+    }
+  }
+
+  #reportSealed(plan: RoundPlan, t0: number): RoundResult {
     this.#lastSealedAtNs = BigInt(plan.intervalEndNs);
     const result = reportRound(
       {

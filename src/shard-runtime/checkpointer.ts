@@ -60,6 +60,7 @@ export class Checkpointer {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #failures = 0;
+  #lastFailure = '';
   #failingSinceMs = 0;
   #retryAtMs = 0;
 
@@ -77,6 +78,13 @@ export class Checkpointer {
   /** Failures since the last successful checkpoint (0 when signing works). */
   get consecutiveFailures(): number {
     return this.#failures;
+  }
+
+  /** While signings fail: since when (ms since the epoch) and the latest reason. */
+  get failing(): { sinceMs: number; reason: string } | undefined {
+    return this.#failures === 0
+      ? undefined
+      : { sinceMs: this.#failingSinceMs, reason: this.#lastFailure };
   }
 
   /**
@@ -143,6 +151,7 @@ export class Checkpointer {
     const now = Date.now();
     if (this.#failures === 0) this.#failingSinceMs = now;
     this.#failures++;
+    this.#lastFailure = (err as Error).message;
     const retryMs = retryDelayMs(this.#d.intervalMs, this.#failures);
     this.#retryAtMs = now + retryMs;
     const fields = {

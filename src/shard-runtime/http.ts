@@ -44,6 +44,8 @@ export interface ShardHttpDeps {
   onPoolError: (err: Error) => void;
   /** The shard key's history: its first version and a signed transition per rotation. */
   keyHistory: () => KeyHistory;
+  /** While checkpoint signings fail (e.g. Vault down): since when and why. */
+  signingFailure: () => { sinceMs: number; reason: string } | undefined;
 }
 
 /** Batches at least this large go to the worker pool; smaller ones are cheaper inline. */
@@ -302,6 +304,18 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     const latest = await d.log.latestCheckpoint();
     if (latest === undefined)
       throw new ShardApiError(503, 'no_checkpoint', 'no checkpoint has been signed yet');
+    // The latest checkpoint no longer covers what was acknowledged and none can be signed now:
+    // a coordinator must not seal it as current (it marks the shard missing until signing
+    // recovers, then reconstructs it). Older checkpoints stay at /v1/checkpoints?size=N.
+    const failing = d.signingFailure();
+    if (failing !== undefined && latest.size < d.log.size) {
+      res.setHeader('Retry-After', '5');
+      throw new ShardApiError(
+        503,
+        'checkpoint_unsigned',
+        `no checkpoint covers the ${d.log.size - latest.size} records appended since size ${latest.size}: signing has failed since ${new Date(failing.sinceMs).toISOString()} (${failing.reason}); appends continue`,
+      );
+    }
     res.type('text/plain; charset=utf-8').send(latest.note);
   });
   app.get('/v1/checkpoints', async (req, res) => {

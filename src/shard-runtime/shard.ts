@@ -191,6 +191,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       onPoolError: (err) =>
         logger.warn({ err: err.message }, 'prepare worker failed; prepared inline'),
       keyHistory: () => keyHistory.document,
+      signingFailure: () => checkpointer.failing,
     });
     // Requests that wait on `Expect: 100-continue` go to the app too: ingest sends 100 only
     // once the request passed every check that needs no body (its size among them).

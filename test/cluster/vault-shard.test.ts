@@ -1,8 +1,10 @@
 // A real `agdr shard` process signing its checkpoints with its Vault transit key, logged in with
-// a pod-bound ServiceAccount token; then Vault is stopped during steady ingest: no request fails,
-// nothing acknowledged is lost, and once Vault is back the checkpoints cover everything. A real
-// `agdr coordinator` seals it with its own Vault key (development token login). No token, JWT
-// or key material appears in the processes' logs or Vault's.
+// a pod-bound ServiceAccount token, and a real `agdr coordinator` sealing it with its own Vault
+// key (development token login). Vault is stopped for 60 s during steady ingest: no request
+// fails, nothing acknowledged is lost, and once Vault is back the shard is sealed again, the gap
+// on record as a global root with the shard missing and a signed reconstruction record. Both
+// keys are then rotated and trimmed: bundles from before and after verify from the first keys
+// and the logs' key histories alone. No token, JWT or key material appears in any log.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 import type { V1Pod } from '@kubernetes/client-node';
@@ -12,8 +14,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
 import { trustedKey } from '../../src/clients/trust.ts';
-import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
-import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
+import {
+  coordinatorOrigin,
+  shardOrigin,
+  verifyCheckpoint,
+  type Checkpoint,
+} from '../../src/core/checkpoint.ts';
+import type { MissingReport } from '../../src/coordinator/state.ts';
+import {
+  verifyGlobalRootRecord,
+  verifyReconstructionRecord,
+  type GlobalRootRecord,
+  type ReconstructionRecord,
+} from '../../src/core/global-root/index.ts';
 import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
 import { openKeyTransition, type KeyHistory } from '../../src/core/key-history.ts';
 import { verifierKeyString } from '../../src/core/note.ts';
@@ -58,7 +71,7 @@ import {
   VAULT_AUDIENCE,
 } from './harness/vault-identity.ts';
 
-const OUTAGE_MS = 20_000;
+const OUTAGE_MS = 60_000;
 
 const info = clusterInfo();
 const kubectl = clusterKubectl();
@@ -80,6 +93,52 @@ async function metric(name: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   if (line === undefined) throw new Error(`no metric ${name}`);
   return Number(line.split(' ').at(-1));
+}
+
+let sent = 0;
+const statuses = new Map<number, number>();
+/** One batch of 25 decisions to shard 0; the answers are counted by status. */
+async function post(): Promise<void> {
+  const ds = decisionsFor(table, 0, 25, { tag: 'vault', from: sent * 100 });
+  sent++;
+  const res = await request<{ receipts: unknown[] }>(`${shard!.url}/v1/decisions:batch`, {
+    body: ndjson(ds),
+    type: 'application/x-ndjson',
+  });
+  statuses.set(res.status, (statuses.get(res.status) ?? 0) + res.body.receipts.length);
+}
+
+let shardVerifier: string;
+let coordinatorVerifier: string;
+let coordinatorUrl: string;
+
+function signedCheckpoint(min: number): Promise<Checkpoint> {
+  return waitFor(
+    async () => {
+      const res = await request<string>(`${shard!.url}/v1/checkpoint`);
+      if (res.status !== 200) return undefined;
+      const cp = verifyCheckpoint(res.text, [shardVerifier], shardOrigin(ns, CLUSTER, 0));
+      return cp.size >= min ? cp : undefined;
+    },
+    60_000,
+    `a Vault-signed checkpoint of >= ${min} records`,
+  );
+}
+
+/** The latest global root once it seals shard 0 (ok) at `size` records or more. */
+function sealedAt(size: number): Promise<GlobalRootRecord> {
+  return waitFor(
+    async () => {
+      const res = await request<GlobalLogEntry<GlobalRootRecord>>(
+        `${coordinatorUrl}/v1/global-roots/latest`,
+      );
+      if (res.status !== 200) return undefined;
+      const entry = res.body.record.shard_roots.find((e) => e.shard_id === 0);
+      return entry?.status === 'ok' && entry.tree_size >= size ? res.body.record : undefined;
+    },
+    60_000,
+    `a global root sealing shard 0 at >= ${size} records`,
+  );
 }
 
 async function treeSize(): Promise<number> {
@@ -138,39 +197,47 @@ afterAll(async () => {
 });
 
 describe('agdr shard --signer vault', () => {
-  it('signs checkpoints with its pod-bound Vault key and keeps acknowledging while Vault is down', async () => {
+  it('signs checkpoints with its pod-bound Vault key; agdr coordinator --signer vault seals them with its own key', async () => {
     shard = await startShard();
     const origin = shardOrigin(ns, CLUSTER, 0);
     const key = await readTransitKey(root, plan.keyPath, plan.name);
     const verifier = verifierKeyString(origin, key.versions[0]!.publicKey);
     // The key name defaults to the one the operator provisions; the shard reports Vault's key.
     expect(shard.info.verifier_key).toBe(verifier);
-
-    let sent = 0;
-    const statuses = new Map<number, number>();
-    const post = async (): Promise<void> => {
-      const ds = decisionsFor(table, 0, 25, { tag: 'vault', from: sent * 100 });
-      sent++;
-      const res = await request<{ receipts: unknown[] }>(`${shard!.url}/v1/decisions:batch`, {
-        body: ndjson(ds),
-        type: 'application/x-ndjson',
-      });
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + res.body.receipts.length);
-    };
+    shardVerifier = verifier;
     await post();
-    const signedCheckpoint = async (min: number) =>
-      waitFor(
-        async () => {
-          const note = (await request<string>(`${shard!.url}/v1/checkpoint`)).text;
-          const cp = verifyCheckpoint(note, [verifier], origin);
-          return cp.size >= min ? cp : undefined;
-        },
-        60_000,
-        `a Vault-signed checkpoint of >= ${min} records`,
-      );
     expect((await signedCheckpoint(25)).size).toBe(25);
 
-    // Steady ingest across a Vault outage.
+    const trustFile = join(dir, 'trust.json');
+    const trust = [
+      trustedKey(
+        'shard',
+        { name: origin, publicKey: key.versions[0]!.publicKey, keyVersion: 1 },
+        0,
+      ),
+    ];
+    writeFileSync(trustFile, JSON.stringify({ version: 1, keys: trust }));
+    coordinator = startCoordinator(trustFile);
+    const started = JSON.parse(await coordinator.firstLine()) as {
+      url: string;
+      verifier_key: string;
+    };
+    coordinatorUrl = started.url;
+    const coordKey = await readTransitKey(root, coordinatorPlan.keyPath, coordinatorPlan.name);
+    const coordOrigin = coordinatorOrigin(ns, CLUSTER);
+    coordinatorVerifier = verifierKeyString(coordOrigin, coordKey.versions[0]!.publicKey);
+    expect(started.verifier_key).toBe(coordinatorVerifier);
+    const sealed = await sealedAt(25);
+    expect([sealed.signature.key_name, sealed.signature.key_version]).toEqual([coordOrigin, 1]);
+    // Signed by the coordinator's Vault key; the shard checkpoint in it by the shard's.
+    verifyGlobalRootRecord(sealed, [coordinatorVerifier], { shardKeys: [verifier] });
+    const note = (await request<string>(`${coordinatorUrl}/v1/checkpoint`)).text;
+    expect(verifyCheckpoint(note, [coordinatorVerifier], coordOrigin).size).toBeGreaterThan(0);
+  });
+
+  it('Vault stopped for 60 s during steady ingest: no request fails, nothing acknowledged is lost, and the shard is sealed again with the gap and its reconstruction on record', async () => {
+    const missedBefore = (await request<MissingReport>(`${coordinatorUrl}/v1/missing`)).body;
+    expect(missedBefore.open).toEqual([]);
     let ingesting = true;
     const ingest = (async () => {
       while (ingesting) {
@@ -181,18 +248,36 @@ describe('agdr shard --signer vault', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     await stopVault();
     const stoppedAt = Date.now();
-    await waitFor(
-      async () =>
-        (await metric('agdr_shard_checkpoint_consecutive_failures')) >= 2 ? true : undefined,
-      OUTAGE_MS,
-      'checkpoint signing failures counted',
-    );
-    const sizeDuringOutage = await treeSize();
-    expect((await request(`${shard.url}/healthz`)).status).toBe(200);
-    expect((await request(`${shard.url}/readyz`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
-    expect(await treeSize()).toBeGreaterThan(sizeDuringOutage);
-    await startVault();
+    let rootsAtStop: number | undefined;
+    let sizeDuringOutage: number | undefined;
+    try {
+      await waitFor(
+        async () =>
+          (await metric('agdr_shard_checkpoint_consecutive_failures')) >= 2 ? true : undefined,
+        OUTAGE_MS,
+        'checkpoint signing failures counted',
+      );
+      // A round that signed just before the stop may still have been committing; none after.
+      const latestRoot = async (): Promise<number> =>
+        (
+          await request<GlobalLogEntry<GlobalRootRecord>>(
+            `${coordinatorUrl}/v1/global-roots/latest`,
+          )
+        ).body.record.global_root_id;
+      rootsAtStop = await latestRoot();
+      sizeDuringOutage = await treeSize();
+      expect((await request(`${shard!.url}/healthz`)).status).toBe(200);
+      expect((await request(`${shard!.url}/readyz`)).status).toBe(200);
+      // Where the coordinator looks, the shard says its checkpoint no longer covers its appends.
+      const unsigned = await request<{ error: { code: string } }>(`${shard!.url}/v1/checkpoint`);
+      expect([unsigned.status, unsigned.body.error.code]).toEqual([503, 'checkpoint_unsigned']);
+      await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
+      expect(await treeSize()).toBeGreaterThan(sizeDuringOutage);
+      // Nothing could be sealed meanwhile: the coordinator's key is in the same Vault.
+      expect(await latestRoot()).toBe(rootsAtStop);
+    } finally {
+      await startVault();
+    }
     await new Promise((r) => setTimeout(r, 1_000));
     ingesting = false;
     await ingest;
@@ -204,51 +289,38 @@ describe('agdr shard --signer vault', () => {
     expect(await treeSize()).toBe(acknowledged);
     expect((await signedCheckpoint(acknowledged)).size).toBe(acknowledged);
     expect(await metric('agdr_shard_checkpoint_consecutive_failures')).toBe(0);
-  });
 
-  it('agdr coordinator --signer vault seals the shard and signs global roots with its own key', async () => {
-    const shardKey = await readTransitKey(root, plan.keyPath, plan.name);
-    const trustFile = join(dir, 'trust.json');
-    const origin = shardOrigin(ns, CLUSTER, 0);
-    const trust = [
-      trustedKey(
-        'shard',
-        { name: origin, publicKey: shardKey.versions[0]!.publicKey, keyVersion: 1 },
-        0,
-      ),
-    ];
-    writeFileSync(trustFile, JSON.stringify({ version: 1, keys: trust }));
-    coordinator = startCoordinator(trustFile);
-    const started = JSON.parse(await coordinator.firstLine()) as {
-      url: string;
-      verifier_key: string;
-    };
-    const coordKey = await readTransitKey(root, coordinatorPlan.keyPath, coordinatorPlan.name);
-    const coordOrigin = coordinatorOrigin(ns, CLUSTER);
-    const verifier = verifierKeyString(coordOrigin, coordKey.versions[0]!.publicKey);
-    expect(started.verifier_key).toBe(verifier);
-    const size = await treeSize();
-    const sealed = await waitFor(
+    // Sealed again, with the gap on record: a global root in which the shard was missing, and
+    // the signed reconstruction record proving its log only grew across it.
+    const sealed = await sealedAt(acknowledged);
+    verifyGlobalRootRecord(sealed, [coordinatorVerifier], { shardKeys: [shardVerifier] });
+    const missing = await waitFor(
       async () => {
-        const res = await request<GlobalLogEntry<GlobalRootRecord>>(
-          `${started.url}/v1/global-roots/latest`,
-        );
-        if (res.status !== 200) return undefined;
-        const entry = res.body.record.shard_roots.find((e) => e.shard_id === 0);
-        return entry?.status === 'ok' && entry.tree_size >= size ? res.body.record : undefined;
+        const m = (await request<MissingReport>(`${coordinatorUrl}/v1/missing`)).body;
+        return m.reconstructed.some((r) => r.shard_id === 0) ? m : undefined;
       },
       30_000,
-      'a global root sealing the shard',
+      'the reconstruction of shard 0',
     );
-    expect([sealed.signature.key_name, sealed.signature.key_version]).toEqual([coordOrigin, 1]);
-    // Signed by the coordinator's Vault key; the shard checkpoint in it by the shard's.
-    verifyGlobalRootRecord(sealed, [verifier], { shardKeys: [trust[0]!.verifier_key] });
-    const note = (await request<string>(`${started.url}/v1/checkpoint`)).text;
-    expect(verifyCheckpoint(note, [verifier], coordOrigin).size).toBeGreaterThan(0);
+    expect(missing.open).toEqual([]);
+    const reconstructed = missing.reconstructed.find((r) => r.shard_id === 0)!;
+    const entry = (
+      await request<GlobalLogEntry<ReconstructionRecord>>(
+        `${coordinatorUrl}/v1/records/${reconstructed.index}`,
+      )
+    ).body.record;
+    expect(entry.type).toBe('reconstruction');
+    verifyReconstructionRecord(entry, [coordinatorVerifier], { shardKeys: [shardVerifier] });
+    expect(entry.missed_intervals.length).toBeGreaterThan(0);
+    expect(entry.missed_intervals[0]!.reason).toMatch(
+      /HTTP 503: no checkpoint covers the \d+ records appended since size \d+: signing has failed since .* \(while the coordinator could not sign a global root\)$/,
+    );
+    expect(entry.missed_intervals[0]!.global_root_id).toBeGreaterThan(rootsAtStop!);
+    expect(entry.tree_size).toBeGreaterThan(sizeDuringOutage!);
 
-    expect(await coordinator.kill('SIGTERM')).toBe(0);
+    expect(await coordinator!.kill('SIGTERM')).toBe(0);
     expect(await shard!.stop()).toBe(0);
-    const log = shard!.stderr() + coordinator.stderr();
+    const log = shard!.stderr() + coordinator!.stderr();
     expect(log).toContain('checkpoint signing failed; appends continue, retrying');
     expect(log).toContain('checkpoint signing recovered');
     expect(log).toContain('logged in to Vault');
@@ -263,7 +335,7 @@ describe('agdr shard --signer vault', () => {
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
       expect(text).not.toContain('PRIVATE KEY');
     }
-  });
+  }, 180_000);
 
   it('rotation and trim: an old bundle and a new one both verify from the key histories alone', async () => {
     const trustFile = join(dir, 'trust.json');

@@ -68,6 +68,7 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
     keyHistory: () => {
       throw new Error('this test serves no key history');
     },
+    signingFailure: () => undefined,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -389,4 +389,60 @@ describe('Coordinator rounds', () => {
     expect(g2.prev_global_root).toBe(g1.global_merkle_root);
     await c.close();
   });
+
+  it('a key service outage stops its own signing too: the shards missed meanwhile are sealed as missing once it signs again, then reconstructed', async () => {
+    const { shards, config, coordinatorKey, shardKeys } = setup(2);
+    const [s0, s1] = shards as [SimShard, SimShard];
+    let signerDown = false;
+    const signer = config.signer;
+    config.signer = {
+      name: signer.name,
+      publicKey: signer.publicKey,
+      keyVersion: signer.keyVersion,
+      sign: (m) => (signerDown ? Promise.reject(new Error('vault unreachable')) : signer.sign(m)),
+    };
+    s0.grow(2);
+    s1.grow(2);
+    const c = await Coordinator.open(config);
+    await c.aggregate();
+    // Both down: shard 1 cannot sign its checkpoint (it answers 503), the coordinator cannot
+    // sign its global roots; two rounds fail.
+    signerDown = true;
+    s1.down = true;
+    s0.grow(1);
+    await expect(c.aggregate()).rejects.toThrow(/vault unreachable/);
+    await expect(c.aggregate()).rejects.toThrow(/vault unreachable/);
+    expect(c.state.nextId).toBe(1);
+    // The key service is back: the coordinator signs first, the shard answers again.
+    signerDown = false;
+    s1.down = false;
+    s1.grow(3);
+    const r = await c.aggregate();
+    // The gap's global root (shard 1 missing), the reconstruction, this round's global root.
+    expect(r.globalRootId).toBe(2);
+    const gap = await record<GlobalRootRecord>(c, 1);
+    verifyGlobalRootRecord(gap, [coordinatorKey], { shardKeys });
+    expect(gap.shard_roots.map((e) => [e.status, e.reason])).toEqual([
+      ['ok', null],
+      [
+        'missing',
+        'checkpoint fetch failed: ECONNREFUSED (while the coordinator could not sign a global root)',
+      ],
+    ]);
+    const rec = await record<ReconstructionRecord>(c, 2);
+    expect(rec.type).toBe('reconstruction');
+    verifyReconstructionRecord(rec, [coordinatorKey], { shardKeys });
+    expect(rec.missed_intervals.map((m) => m.global_root_id)).toEqual([1]);
+    expect([rec.from?.tree_size, rec.tree_size]).toEqual([2, 5]);
+    const now = await record<GlobalRootRecord>(c, 3);
+    expect(now.shard_roots.map((e) => [e.status, e.record_count])).toEqual([
+      ['ok', 0],
+      ['ok', 3],
+    ]);
+    expect(now.prev_global_root).toBe(gap.global_merkle_root);
+    // No outage, no extra root.
+    s0.grow(1);
+    expect((await c.aggregate()).globalRootId).toBe(3);
+    await c.close();
+  });
 });
