@@ -138,7 +138,11 @@ export class ShardClient {
   /** The shard key's history: its first version and a signed transition per rotation. */
   async keyHistory(): Promise<KeyHistory> {
     const url = joinUrl(this.url, '/v1/key-history');
-    return checked(url, await getJson(url, this.timeoutMs), checkKeyHistory);
+    return checked(
+      url,
+      await getJson(url, this.timeoutMs, undefined, undefined, this.token),
+      checkKeyHistory,
+    );
   }
 
   async routing(): Promise<EpochTable> {
