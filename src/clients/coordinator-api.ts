@@ -1,8 +1,13 @@
 // Client for the coordinator's HTTP API (docs/API.md), and discovery of the shards through it.
 // Every answer is checked before it is returned: global log records with core's record
 // checker, routing tables with core's validator, the trust bundle with its validator.
-import { checkGlobalLogRecord } from '../core/global-root/index.ts';
-import type { GlobalLogRecord, GlobalRootRecord, ShardStatus } from '../core/global-root/index.ts';
+import { checkGlobalLogRecord, checkMissedInterval } from '../core/global-root/index.ts';
+import type {
+  GlobalLogRecord,
+  GlobalRootRecord,
+  MissedInterval,
+  ShardStatus,
+} from '../core/global-root/index.ts';
 import { SHARD_STATUSES } from '../core/global-root/index.ts';
 import { checkKeyHistory, type KeyHistory } from '../core/key-history.ts';
 import { validateEpochTable } from '../core/routing.ts';
@@ -39,6 +44,34 @@ export interface ShardListing {
    */
   sealed_checkpoint_ns: string | null;
   open_intervals: number;
+}
+
+/** One shard with open missed intervals, as GET /v1/missing lists it. */
+export interface MissingShardListing {
+  shard_id: number;
+  /** How the latest round recorded it, when a round has covered it. */
+  status?: ShardStatus;
+  reason?: string;
+  /** The intervals no global root sealed it in, oldest first, awaiting reconstruction. */
+  intervals: MissedInterval[];
+}
+
+/** One reconstruction record, as GET /v1/missing lists it. */
+export interface ReconstructionListing {
+  /** Index of the reconstruction record in the global log. */
+  index: number;
+  shard_id: number;
+  /** The intervals it covers. */
+  missed: MissedInterval[];
+  /** The shard tree size it sealed. */
+  size: number;
+}
+
+/** GET /v1/missing: shards with open missed intervals, and the latest reconstructions. */
+export interface MissingReport {
+  open: MissingShardListing[];
+  /** The latest reconstructions (at most 100), oldest first. */
+  reconstructed: ReconstructionListing[];
 }
 
 function parseEntry(url: string, body: unknown): GlobalLogEntry {
@@ -110,6 +143,47 @@ function parseListing(url: string, body: unknown): ShardListing[] {
   });
 }
 
+function parseMissing(url: string, body: unknown): MissingReport {
+  const c: ShapeChecks = bodyChecks(url);
+  const o = c.object(body, '$');
+  const list = (v: unknown, p: string): unknown[] => {
+    if (!Array.isArray(v)) throw new HttpError('http_body', url, `${url}: ${p} must be an array`);
+    return v;
+  };
+  const intervals = (v: unknown, p: string): MissedInterval[] =>
+    list(v, p).map((m, i) => checked(url, m, (x) => checkMissedInterval(x, `${p}[${i}]`)));
+  return {
+    open: list(o.open, '$.open').map((s, i): MissingShardListing => {
+      const p = `$.open[${i}]`;
+      const e = c.object(s, p);
+      c.index(e.shard_id, `${p}.shard_id`);
+      if (e.status !== undefined && !(SHARD_STATUSES as readonly unknown[]).includes(e.status))
+        throw new HttpError('http_body', url, `${url}: ${p}.status is not a shard status`);
+      if (e.reason !== undefined && typeof e.reason !== 'string')
+        throw new HttpError('http_body', url, `${url}: ${p}.reason must be a string`);
+      return {
+        shard_id: e.shard_id,
+        ...(e.status !== undefined ? { status: e.status as ShardStatus } : {}),
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+        intervals: intervals(e.intervals, `${p}.intervals`),
+      };
+    }),
+    reconstructed: list(o.reconstructed, '$.reconstructed').map((r, i): ReconstructionListing => {
+      const p = `$.reconstructed[${i}]`;
+      const e = c.object(r, p);
+      c.index(e.index, `${p}.index`);
+      c.index(e.shard_id, `${p}.shard_id`);
+      c.index(e.size, `${p}.size`);
+      return {
+        index: e.index,
+        shard_id: e.shard_id,
+        missed: intervals(e.missed, `${p}.missed`),
+        size: e.size,
+      };
+    }),
+  };
+}
+
 export class CoordinatorClient {
   readonly url: string;
   readonly timeoutMs: number;
@@ -146,6 +220,11 @@ export class CoordinatorClient {
 
   shards(): Promise<ShardListing[]> {
     return this.#get('/v1/shards', parseListing);
+  }
+
+  /** Shards with open missed intervals and the latest reconstructions. */
+  missing(): Promise<MissingReport> {
+    return this.#get('/v1/missing', parseMissing);
   }
 
   latestGlobalRoot(): Promise<GlobalLogEntry<GlobalRootRecord> | undefined> {

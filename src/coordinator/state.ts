@@ -3,20 +3,11 @@
 // could disagree with the log (no fork, no duplicate global root id).
 import { toHex } from '../core/bytes.ts';
 import type { MissedInterval, ShardStatus } from '../core/global-root/index.ts';
-import type { ShardListing } from '../clients/coordinator-api.ts';
+import type { MissingReport, ShardListing } from '../clients/coordinator-api.ts';
 
 export type { MissedInterval, ShardStatus };
 
-/** GET /v1/missing: shards with open missed intervals, and the latest reconstructions. */
-export interface MissingReport {
-  open: {
-    shard_id: number;
-    status: ShardStatus | undefined;
-    reason: string | undefined;
-    intervals: MissedInterval[];
-  }[];
-  reconstructed: ReconstructionFact[];
-}
+export type { MissingReport };
 
 /** One shard's line in a global root, reduced to what the coordinator's state needs. */
 export interface ShardFact {
@@ -233,8 +224,8 @@ export class CoordinatorState {
       .sort(([a], [b]) => a - b)
       .map(([id, s]) => ({
         shard_id: id,
-        status: s.lastStatus,
-        reason: s.lastReason,
+        ...(s.lastStatus !== undefined ? { status: s.lastStatus } : {}),
+        ...(s.lastReason !== undefined ? { reason: s.lastReason } : {}),
         intervals: s.open,
       }));
     return { open, reconstructed: this.reconstructions.slice(-recent) };

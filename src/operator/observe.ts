@@ -135,18 +135,19 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
   const ip = coordinatorPod?.status?.podIP;
   if (coordinator.ready && ip !== undefined) {
     const url = podUrl(ip, COORDINATOR_PORT);
-    const [views, latest] = await Promise.all([
+    const [views, latest, missing] = await Promise.all([
       settle(reader.coordinatorShards(url)),
       settle(reader.latestGlobalRoot(url)),
+      settle(reader.coordinatorMissing(url)),
     ]);
+    const readError = views.error ?? latest.error ?? missing.error;
     coordinator = {
       ...coordinator,
       podIP: ip,
       ...(views.value !== undefined ? { shards: views.value } : {}),
       ...(latest.value !== undefined ? { latest: latest.value } : {}),
-      ...(views.error !== undefined || latest.error !== undefined
-        ? { readError: views.error ?? latest.error }
-        : {}),
+      ...(missing.value !== undefined ? { missing: missing.value } : {}),
+      ...(readError !== undefined ? { readError } : {}),
     };
   }
   return {

@@ -1,7 +1,8 @@
 // What the operator reads from the running processes over HTTP, through the shared client layer:
-// each shard's checkpoint size, the coordinator's view of the shards and its latest global
-// root. Kept behind one small interface so status planning sees plain data.
+// each shard's checkpoint size, the coordinator's view of the shards, its latest global root and
+// its missing shards. Kept behind one small interface so status planning sees plain data.
 import { CoordinatorClient, ShardClient } from '../clients/index.ts';
+import type { MissingReport } from '../clients/coordinator-api.ts';
 import { parseCheckpointNote } from '../core/checkpoint.ts';
 import { CodedError } from '../core/errors.ts';
 import type { CoordinatorShardView, GlobalRootView } from './plan/observation.ts';
@@ -13,6 +14,8 @@ export interface ProcessReader {
   coordinatorShards(coordinatorUrl: string): Promise<Map<number, CoordinatorShardView>>;
   /** The latest global root, or undefined before the first. */
   latestGlobalRoot(coordinatorUrl: string): Promise<GlobalRootView | undefined>;
+  /** Shards with open missed intervals and the latest reconstructions (`GET /v1/missing`). */
+  coordinatorMissing(coordinatorUrl: string): Promise<MissingReport>;
 }
 
 export class ProcessReadError extends CodedError<'bad_checkpoint'> {
@@ -41,6 +44,9 @@ export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
           { status: s.status, reason: s.reason, sealedSize: s.sealed_size },
         ]),
       );
+    },
+    coordinatorMissing(coordinatorUrl) {
+      return new CoordinatorClient(coordinatorUrl, timeoutMs).missing();
     },
     async latestGlobalRoot(coordinatorUrl) {
       const entry = await new CoordinatorClient(coordinatorUrl, timeoutMs).latestGlobalRoot();

@@ -209,9 +209,15 @@ export interface AgDRMigrationStatus {
   message?: string;
 }
 
+/** A shard with intervals no global root sealed it in, until a reconstruction record seals it. */
 export interface AgDRMissingShardStatus {
   id: number;
+  /** RFC 3339: start of the first missed interval. */
   since?: string;
+  /** Intervals missed so far. */
+  missedIntervals?: number;
+  /** The first global root that could not seal it. */
+  firstMissedGlobalRootId?: number;
   reason?: string;
 }
 

@@ -31,8 +31,16 @@ interface ShardStatus {
   lastSealedSize?: number;
   coordinatorStatus?: string;
 }
+interface MissingShard {
+  id: number;
+  since?: string;
+  missedIntervals?: number;
+  firstMissedGlobalRootId?: number;
+  reason?: string;
+}
 interface ClusterStatus {
   readyShards?: number;
+  missingShards?: MissingShard[];
   routingEpoch?: number;
   globalRoot?: { id: number; root: string; timestampNs: string };
   shardStatus?: ShardStatus[];
@@ -72,6 +80,16 @@ describe('agdr operator with real shards and a coordinator', () => {
     return `http://${ip}:7070`;
   };
   const eventReasons = (): Promise<string[]> => clusterEventReasons(k, ns, name);
+  const events = async (): Promise<{ reason: string; note: string; eventTime: string }[]> =>
+    (
+      await k.getJson<{
+        items: { reason: string; note: string; eventTime: string; regarding: { name: string } }[];
+      }>(['events.events.k8s.io', '-n', ns])
+    ).items.filter((e) => e.regarding.name === name);
+  const containerPid = (p: Pod): number =>
+    Number(
+      /^agdr-runner:\/\/(\d+)$/.exec(p.status?.containerStatuses?.[0]?.containerID ?? '')?.[1],
+    );
 
   beforeAll(async () => {
     await applyCrd(k);
@@ -149,9 +167,7 @@ describe('agdr operator with real shards and a coordinator', () => {
   it('a killed shard process: the pod restarts, status shows it not ready then ready, Events, sealed again', async () => {
     const podName = `${name}-shard-1`;
     const before = await pod(podName);
-    const pid = Number(
-      /^agdr-runner:\/\/(\d+)$/.exec(before.status?.containerStatuses?.[0]?.containerID ?? '')?.[1],
-    );
+    const pid = containerPid(before);
     expect(pid).toBeGreaterThan(0);
     const sizeBefore = (await status()).shardStatus?.[1]?.treeSize ?? 0;
     process.kill(pid, 'SIGKILL');
@@ -187,6 +203,80 @@ describe('agdr operator with real shards and a coordinator', () => {
       },
       30_000,
     );
+  });
+
+  it('a shard process stopped for a few intervals: missingShards, Degraded ShardMissing and ShardMissing, then ShardReconstructed and the reconstruction record in the global log', async () => {
+    await k.waitFor(
+      'Ready before the stop',
+      async () => (ready(await status()) ? null : 'not ready'),
+      60_000,
+    );
+    const pid = containerPid(await pod(`${name}-shard-2`));
+    expect(pid).toBeGreaterThan(0);
+    const stoppedAt = Date.now();
+    // SIGSTOP: the process holds its port and files but answers nothing, like a hung node. Its
+    // liveness probe (10 s x 3) leaves it alone for the few intervals (1 s) it stays stopped.
+    process.kill(pid, 'SIGSTOP');
+    let missing: MissingShard | undefined;
+    try {
+      await k.waitFor(
+        'shard 2 in missingShards for 2+ intervals, Degraded ShardMissing',
+        async () => {
+          const s = await status();
+          missing = s.missingShards?.find((m) => m.id === 2);
+          const degraded = s.conditions?.find((c) => c.type === 'Degraded');
+          return (missing?.missedIntervals ?? 0) >= 2 &&
+            degraded?.status === 'True' &&
+            degraded.reason === 'ShardMissing'
+            ? null
+            : JSON.stringify({ missing, degraded });
+        },
+        30_000,
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    console.log(`shard 2 stopped ${(Date.now() - stoppedAt) / 1000} s: ${JSON.stringify(missing)}`);
+    expect(missing?.reason).toMatch(/no answer within \d+ ms|unreachable|timed out/);
+    expect(Date.parse(missing?.since ?? '')).toBeGreaterThanOrEqual(
+      Math.floor(stoppedAt / 1000) * 1000 - 2000,
+    );
+    const first = missing?.firstMissedGlobalRootId as number;
+    expect(first).toBeGreaterThanOrEqual(0);
+
+    await k.waitFor(
+      'missingShards empty, Ready, and ShardMissing then ShardReconstructed Events',
+      async () => {
+        const s = await status();
+        const recent = (await events()).filter((e) => Date.parse(e.eventTime) >= stoppedAt - 1000);
+        const order = recent
+          .map((e) => e.reason)
+          .filter((r) => r === 'ShardMissing' || r === 'ShardReconstructed');
+        return (s.missingShards ?? []).length === 0 &&
+          ready(s) &&
+          order.join(',') === 'ShardMissing,ShardReconstructed'
+          ? null
+          : JSON.stringify({ missing: s.missingShards, order });
+      },
+      60_000,
+    );
+    const reconstructed = (await events()).find(
+      (e) => e.reason === 'ShardReconstructed' && Date.parse(e.eventTime) >= stoppedAt - 1000,
+    );
+    const index = Number(/global log entry (\d+)/.exec(reconstructed?.note ?? '')?.[1]);
+    expect(reconstructed?.note).toMatch(
+      /^shard 2 reconstructed: global log entry \d+ seals it at size \d+/,
+    );
+    // The coordinator's own record: a reconstruction of shard 2 covering the first missed root.
+    const entry = (await (await fetch(`${await coordinatorUrl()}/v1/records/${index}`)).json()) as {
+      index: number;
+      record: { type: string; shard_id: number; missed_intervals: { global_root_id: number }[] };
+    };
+    expect(entry.index).toBe(index);
+    expect(entry.record.type).toBe('reconstruction');
+    expect(entry.record.shard_id).toBe(2);
+    expect(entry.record.missed_intervals.map((m) => m.global_root_id)).toContain(first);
+    expect(entry.record.missed_intervals.length).toBeGreaterThanOrEqual(2);
   });
 
   it('a restarted operator changes nothing the cluster owns across two resyncs', async () => {

@@ -10,6 +10,7 @@ import {
   GlobalRootError,
   type GlobalRootRecord,
   KEY_ID,
+  type MissedInterval,
   type ReconstructionRecord,
   SHARD_STATUSES,
   type ShardEntry,
@@ -167,6 +168,20 @@ export function checkShardEntry(value: unknown, path = '$'): ShardEntry {
   return e as unknown as ShardEntry;
 }
 
+/** Checks one missed interval (of a reconstruction record, or as the coordinator lists it). */
+export function checkMissedInterval(m: unknown, p: string): MissedInterval {
+  const o = obj(m, p);
+  members(o, MISSED_MEMBERS, p);
+  index(o.global_root_id, `${p}.global_root_id`);
+  u64(o.interval_start_ns, `${p}.interval_start_ns`);
+  u64(o.interval_end_ns, `${p}.interval_end_ns`);
+  if (o.status !== 'missing' && o.status !== 'unverified') {
+    throw invalid(`${p}.status`, 'must be "missing" or "unverified"');
+  }
+  text(o.reason, `${p}.reason`);
+  return o as unknown as MissedInterval;
+}
+
 export function checkReconstructionRecord(r: Unsigned<ReconstructionRecord>): void {
   u64(r.timestamp_ns, '$.timestamp_ns');
   index(r.shard_id, '$.shard_id');
@@ -178,18 +193,9 @@ export function checkReconstructionRecord(r: Unsigned<ReconstructionRecord>): vo
   if (!Array.isArray(r.missed_intervals) || r.missed_intervals.length === 0) {
     throw invalid('$.missed_intervals', 'must be a non-empty array');
   }
-  r.missed_intervals.forEach((m: unknown, i: number) => {
-    const p = `$.missed_intervals[${i}]`;
-    const o = obj(m, p);
-    members(o, MISSED_MEMBERS, p);
-    index(o.global_root_id, `${p}.global_root_id`);
-    u64(o.interval_start_ns, `${p}.interval_start_ns`);
-    u64(o.interval_end_ns, `${p}.interval_end_ns`);
-    if (o.status !== 'missing' && o.status !== 'unverified') {
-      throw invalid(`${p}.status`, 'must be "missing" or "unverified"');
-    }
-    text(o.reason, `${p}.reason`);
-  });
+  r.missed_intervals.forEach((m: unknown, i: number) =>
+    checkMissedInterval(m, `$.missed_intervals[${i}]`),
+  );
   const cp = checkpointOfNote(r.checkpoint, '$.checkpoint');
   index(r.tree_size, '$.tree_size');
   hex32(r.root, '$.root');

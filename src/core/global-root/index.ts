@@ -51,5 +51,5 @@ export {
   verifyReconstructionRecord,
   verifyGlobalLogRecord,
 } from './verify.ts';
-export { checkGlobalLogRecord, checkShardEntry } from './checks.ts';
+export { checkGlobalLogRecord, checkMissedInterval, checkShardEntry } from './checks.ts';
 export { strictBase64 } from './fields.ts';

@@ -1,4 +1,5 @@
 // What the operator observed of one cluster, as plain data: the input of status planning.
+import type { MissingReport } from '../../clients/coordinator-api.ts';
 import type { EpochTable } from '../../core/routing.ts';
 import type { ShardSealStatus } from '../types.ts';
 import type { KeyConflict } from './keys.ts';
@@ -44,6 +45,8 @@ export interface CoordinatorObservation {
   /** Per shard, as the coordinator's latest round recorded it; absent if it could not be read. */
   readonly shards?: ReadonlyMap<number, CoordinatorShardView>;
   readonly latest?: GlobalRootView;
+  /** Shards with open missed intervals and the latest reconstructions (`GET /v1/missing`). */
+  readonly missing?: MissingReport;
   /** Why the coordinator could not be read, when it could not. */
   readonly readError?: string;
   /** Hash of the routing table the coordinator serves, when it could be read. */

@@ -7,9 +7,10 @@ import type {
   AgDRMissingShardStatus,
   AgDRShardStatus,
 } from '../types.ts';
-import { findCondition, isTrue, nextCondition, rfc3339 } from './conditions.ts';
+import { findCondition, isTrue, nextCondition } from './conditions.ts';
 import type { ConditionType, ConditionValue } from './conditions.ts';
 import { KEY_CONDITION_TYPES, keyConditionValues, keyEvents, keysStatus } from './key-status.ts';
+import { missingShardEvents, missingShardsOf, shardMissingCondition } from './missing-shards.ts';
 import type { ClusterObservation, ShardPodObservation } from './observation.ts';
 
 export interface PlannedEvent {
@@ -40,20 +41,6 @@ function shardStatusOf(shard: ShardPodObservation, obs: ClusterObservation): AgD
     ...(view?.status != null ? { coordinatorStatus: view.status } : {}),
     ...(key !== undefined ? { keyVersion: key.keyVersion, publicKey: key.verifierKey } : {}),
   };
-}
-
-function missingShardsOf(
-  obs: ClusterObservation,
-  previous: readonly AgDRMissingShardStatus[] | undefined,
-  now: Date,
-): AgDRMissingShardStatus[] {
-  const out: AgDRMissingShardStatus[] = [];
-  for (const [id, view] of [...(obs.coordinator.shards ?? new Map())].sort((a, b) => a[0] - b[0])) {
-    if (view.status !== 'missing' && view.status !== 'unverified') continue;
-    const since = previous?.find((m) => m.id === id)?.since ?? rfc3339(now);
-    out.push({ id, since, reason: view.reason ?? view.status });
-  }
-  return out;
 }
 
 interface Health {
@@ -168,7 +155,19 @@ function progressing(
   return { status: 'False', reason: 'Settled', message: 'the cluster matches its spec' };
 }
 
-function degraded(health: Health, everReady: boolean): ConditionValue {
+function degraded(
+  health: Health,
+  everReady: boolean,
+  missing: readonly AgDRMissingShardStatus[],
+): ConditionValue {
+  // A missing shard is the fault that costs evidence (its records are in no global root yet):
+  // it names the condition while it lasts, whatever else is wrong.
+  const shardMissing = everReady ? shardMissingCondition(missing) : undefined;
+  if (shardMissing !== undefined) {
+    return health.allReady
+      ? shardMissing
+      : { ...shardMissing, message: `${shardMissing.message}; ${health.value.message}` };
+  }
   if (!health.allReady && everReady) {
     return { status: 'True', reason: health.value.reason, message: health.value.message };
   }
@@ -188,10 +187,11 @@ export function planStatus(
   const health = readiness(obs);
   // Once Ready, a later fault is a degradation, not provisioning.
   const everReady = isTrue(prevConds, 'Ready') || isTrue(prevConds, 'Degraded');
+  const missingShards = missingShardsOf(obs.coordinator.missing, previous?.missingShards);
   const values: Partial<Record<ConditionType, ConditionValue>> = {
     Ready: health.value,
     Progressing: progressing(obs, health.allReady, everReady),
-    Degraded: degraded(health, everReady),
+    Degraded: degraded(health, everReady, missingShards),
     ...(obs.keys !== undefined ? keyConditionValues(obs.keys) : {}),
   };
   const types: ConditionType[] = [
@@ -225,10 +225,16 @@ export function planStatus(
         : {}),
     shardStatus,
     ...(previous?.migrations !== undefined ? { migrations: previous.migrations } : {}),
-    missingShards: missingShardsOf(obs, previous?.missingShards, now),
+    missingShards,
     ...(obs.keys !== undefined ? { keys: keysStatus(obs.keys) } : {}),
   };
-  const events = plannedEvents(previous, status, obs);
+  const events = [
+    // Before the cluster was first Ready, shards still starting are not news.
+    ...(everReady
+      ? missingShardEvents(previous?.missingShards, missingShards, obs.coordinator.missing)
+      : []),
+    ...plannedEvents(previous, status, obs),
+  ];
   if (obs.keys !== undefined) events.push(...keyEvents(prevConds, conditions, obs.keys));
   return { status, events };
 }

@@ -113,6 +113,49 @@ describe('CoordinatorClient answers', () => {
     expect(err.message).toContain('/v1/global-roots/latest');
   });
 
+  it("reads the missing report, checking every missed interval with core's checker", async () => {
+    const interval = {
+      global_root_id: 4,
+      interval_start_ns: '1000',
+      interval_end_ns: '2000',
+      status: 'missing',
+      reason: 'no answer within 800 ms',
+    };
+    answers.set('/v1/missing', {
+      open: [
+        {
+          shard_id: 2,
+          status: 'missing',
+          reason: 'no answer within 800 ms',
+          intervals: [interval],
+        },
+      ],
+      reconstructed: [
+        { index: 9, shard_id: 1, size: 40, missed: [{ ...interval, global_root_id: 2 }] },
+      ],
+    });
+    expect(await new CoordinatorClient(url).missing()).toEqual({
+      open: [
+        {
+          shard_id: 2,
+          status: 'missing',
+          reason: 'no answer within 800 ms',
+          intervals: [interval],
+        },
+      ],
+      reconstructed: [
+        { index: 9, shard_id: 1, size: 40, missed: [{ ...interval, global_root_id: 2 }] },
+      ],
+    });
+    answers.set('/v1/missing', {
+      open: [{ shard_id: 2, intervals: [{ ...interval, status: 'late' }] }],
+      reconstructed: [],
+    });
+    const err = await failure(new CoordinatorClient(url).missing());
+    expect(err.code).toBe('http_body');
+    expect(err.message).toContain('$.open[0].intervals[0].status');
+  });
+
   it('answers undefined for a 404 and checks the shard listing', async () => {
     expect(await new CoordinatorClient(url).sealing(1, 1)).toBeUndefined();
     answers.set('/v1/shards', {

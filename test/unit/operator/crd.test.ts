@@ -231,7 +231,15 @@ const full: AgDRCluster = {
         message: '3 -> 4 shards',
       },
     ],
-    missingShards: [{ id: 3, since: '2026-01-01T00:00:00Z', reason: 'unreachable' }],
+    missingShards: [
+      {
+        id: 3,
+        since: '2026-01-01T00:00:00Z',
+        missedIntervals: 4,
+        firstMissedGlobalRootId: 120,
+        reason: 'unreachable',
+      },
+    ],
     keys: {
       provider: 'vault',
       readyForShards: 4,

@@ -1,5 +1,6 @@
 // Readable AgDRCluster fixtures: `cluster().withShards(5).withKeys('vault').build()`.
 import type { V1Pod } from '@kubernetes/client-node';
+import type { MissingReport } from '../../../src/clients/coordinator-api.ts';
 import { AGDR_API_VERSION, AGDR_KIND } from '../../../src/operator/types.ts';
 import type { AgDRClusterStored, AgDRClusterStatus } from '../../../src/operator/types.ts';
 import type {
@@ -84,6 +85,7 @@ class ObservationFixture {
         podIP: '10.244.0.2',
         shards: views,
         latest: { id: 7, root: 'ab'.repeat(32), timestampNs: '1767225600000000000' },
+        missing: { open: [], reconstructed: [] },
       },
       routing: {
         epochs: [
@@ -113,6 +115,46 @@ class ObservationFixture {
     views.set(id, { status, reason: status === 'missing' ? 'unreachable' : null, sealedSize: 1 });
     this.#obs.coordinator = { ...this.#obs.coordinator, shards: views };
     return this;
+  }
+  /**
+   * The coordinator records shard `id` missing in `count` intervals of 1 s from global root
+   * `from`, the first starting at `startS` (s since the epoch), for `reason`.
+   */
+  missed(
+    id: number,
+    from: number,
+    count: number,
+    reason = 'unreachable',
+    startS = 1_800_000_000,
+  ): this {
+    const missing = this.#missing();
+    const intervals = Array.from({ length: count }, (_, k) => ({
+      global_root_id: from + k,
+      interval_start_ns: `${startS + k}000000000`,
+      interval_end_ns: `${startS + k + 1}000000000`,
+      status: 'missing' as const,
+      reason,
+    }));
+    const open = missing.open.filter((o) => o.shard_id !== id);
+    open.push({ shard_id: id, status: 'missing', reason, intervals });
+    this.#obs.coordinator = { ...this.#obs.coordinator, missing: { ...missing, open } };
+    return this.sealed(id, 'missing');
+  }
+  /** The coordinator appended a reconstruction record (global log `index`) for shard `id`'s open intervals. */
+  reconstructed(id: number, index: number, size: number): this {
+    const missing = this.#missing();
+    const missed = missing.open.find((o) => o.shard_id === id)?.intervals ?? [];
+    this.#obs.coordinator = {
+      ...this.#obs.coordinator,
+      missing: {
+        open: missing.open.filter((o) => o.shard_id !== id),
+        reconstructed: [...missing.reconstructed, { index, shard_id: id, missed, size }],
+      },
+    };
+    return this.sealed(id, 'ok');
+  }
+  #missing(): MissingReport {
+    return this.#obs.coordinator.missing ?? { open: [], reconstructed: [] };
   }
   coordinatorDown(): this {
     this.#obs.coordinator = { exists: true, ready: false };

@@ -83,15 +83,13 @@ describe('planStatus', () => {
       { type: 'Warning', reason: 'Degraded', note: '2 of 3 shards ready; not ready: shard 1' },
     ]);
     // Back, but the coordinator has not sealed it again yet: still degraded.
-    const unsealed = planStatus(down.status, healthy().sealed(1, 'missing').build(), T2);
+    const unsealed = planStatus(down.status, healthy().sealed(1, 'unverified').build(), T2);
     expect(cond(unsealed.status, 'Degraded')).toMatchObject({
       status: 'True',
       reason: 'ShardsNotSealed',
     });
     expect(reasons(unsealed.events)).toEqual(['ShardReady']);
-    expect(unsealed.status.missingShards).toEqual([
-      { id: 1, since: '2026-12-06T12:02:00Z', reason: 'unreachable' },
-    ]);
+    expect(unsealed.status.missingShards).toEqual([]);
     const back = planStatus(unsealed.status, healthy().build(), T2);
     expect(cond(back.status, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
     expect(cond(back.status, 'Ready')?.status).toBe('True');
@@ -99,13 +97,106 @@ describe('planStatus', () => {
     expect(back.status.missingShards).toEqual([]);
   });
 
-  it('keeps the time a shard was first missed', () => {
+  it('a shard missing for intervals: missingShards, Degraded ShardMissing and ShardMissing, then ShardReconstructed when the coordinator records it', () => {
     const ready = planStatus(undefined, healthy().build(), T0).status;
-    const a = planStatus(ready, healthy().sealed(0, 'unverified').build(), T1).status;
-    const b = planStatus(a, healthy().sealed(0, 'unverified').build(), T2).status;
-    expect(b.missingShards).toEqual([
-      { id: 0, since: '2026-12-06T12:01:00Z', reason: 'unverified' },
+    // The coordinator missed shard 2 in global roots 8 and 9 (its pod still looks ready).
+    const missing = planStatus(
+      ready,
+      healthy().missed(2, 8, 2, 'no answer within 800 ms').build(),
+      T1,
+    );
+    const entry = {
+      id: 2,
+      since: '2027-01-15T08:00:00Z',
+      missedIntervals: 2,
+      firstMissedGlobalRootId: 8,
+      reason: 'no answer within 800 ms',
+    };
+    expect(missing.status.missingShards).toEqual([entry]);
+    expect(cond(missing.status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ShardsNotSealed',
+    });
+    expect(cond(missing.status, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ShardMissing',
+      lastTransitionTime: '2026-12-06T12:01:00Z',
+    });
+    expect(cond(missing.status, 'Degraded')?.message).toBe(
+      'shard 2 missed 2 intervals since 2027-01-15T08:00:00Z (from global root 8): no answer within 800 ms; ' +
+        'records since the last seal are not in a global root until the coordinator reconstructs the shard; ' +
+        'the latest global root did not seal every shard: shard 2 missing',
+    );
+    expect(missing.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'ShardMissing',
+        note: 'shard 2 missed 2 intervals since 2027-01-15T08:00:00Z (from global root 8): no answer within 800 ms',
+      },
+      { type: 'Warning', reason: 'Degraded', note: cond(missing.status, 'Degraded')?.message },
     ]);
+
+    // Another interval missed: the count grows, since and the transition time stay, no new Event.
+    const longer = planStatus(
+      missing.status,
+      healthy().missed(2, 8, 3, 'no answer within 800 ms').build(),
+      T2,
+    );
+    expect(longer.status.missingShards).toEqual([{ ...entry, missedIntervals: 3 }]);
+    expect(cond(longer.status, 'Degraded')?.lastTransitionTime).toBe('2026-12-06T12:01:00Z');
+    expect(longer.events).toEqual([]);
+
+    // The coordinator could not be read: not knowing is not a reconstruction.
+    const unknown = healthy().missed(2, 8, 3).build();
+    const blind = planStatus(
+      longer.status,
+      { ...unknown, coordinator: { exists: true, ready: true, readError: 'timeout' } },
+      T2,
+    );
+    expect(blind.status.missingShards).toEqual(longer.status.missingShards);
+    expect(reasons(blind.events)).not.toContain('ShardReconstructed');
+
+    // The coordinator appended reconstruction record 23 sealing shard 2 at size 150.
+    const back = planStatus(
+      longer.status,
+      healthy().missed(2, 8, 3).reconstructed(2, 23, 150).build(),
+      T2,
+    );
+    expect(back.status.missingShards).toEqual([]);
+    expect(cond(back.status, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    expect(back.events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'ShardReconstructed',
+        note: 'shard 2 reconstructed: global log entry 23 seals it at size 150, covering 3 missed intervals (global roots 8..10)',
+      },
+      { type: 'Normal', reason: 'Recovered', note: cond(back.status, 'Ready')?.message },
+    ]);
+  });
+
+  it('a shard missing while its pod is down: ShardMissing names the condition, with the pod problem in the message', () => {
+    const ready = planStatus(undefined, healthy().build(), T0).status;
+    const s = planStatus(ready, healthy().shardDown(1).missed(1, 4, 1).build(), T1).status;
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ShardMissing' });
+    expect(cond(s, 'Degraded')?.message).toMatch(
+      /^shard 1 missed 1 interval since .*; 2 of 3 shards ready; not ready: shard 1$/,
+    );
+  });
+
+  it('a second episode of the same shard is a new ShardMissing; only a listed reconstruction clears with an Event', () => {
+    const ready = planStatus(undefined, healthy().build(), T0).status;
+    const first = planStatus(ready, healthy().missed(0, 3, 1).build(), T1).status;
+    const second = planStatus(first, healthy().missed(0, 9, 1).build(), T2);
+    // Episode 3 left the open list without a reconstruction the coordinator lists: no Event for it.
+    expect(reasons(second.events)).toEqual(['ShardMissing']);
+    expect(second.status.missingShards?.[0]?.firstMissedGlobalRootId).toBe(9);
+  });
+
+  it('while a cluster comes up, missing shards are in status but raise no Event and no Degraded', () => {
+    const s = planStatus(undefined, healthy().missed(0, 0, 2).build(), T0);
+    expect(s.status.missingShards?.map((m) => m.id)).toEqual([0]);
+    expect(cond(s.status, 'Degraded')?.status).toBe('False');
+    expect(reasons(s.events)).toEqual(['Created']);
   });
 
   it('names a coordinator that is down', () => {
