@@ -3,8 +3,18 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { shardOrigin } from '../core/checkpoint.ts';
 import { DEFAULT_BATCH_BYTES, LogStoreError } from '../log-store/index.ts';
-import { RoutingTableError, startShard, defaultWorkers } from '../shard-runtime/index.ts';
-import type { ShardOptions } from '../shard-runtime/index.ts';
+import { clusterAudience, parseSubjectPattern } from '../core/service-account-token.ts';
+import type { SubjectPattern } from '../core/service-account-token.ts';
+import {
+  AUTH_MODES,
+  CallerAuthError,
+  READ_ACCESS,
+  RoutingTableError,
+  checkCallerAuthConfig,
+  defaultWorkers,
+  startShard,
+} from '../shard-runtime/index.ts';
+import type { CallerAuthConfig, ShardOptions } from '../shard-runtime/index.ts';
 import {
   parseDuration,
   parseLogLevel,
@@ -60,6 +70,21 @@ Options:
   --headers-timeout DUR      time to receive a request's head (default: 10s)
   --request-timeout DUR      time to receive a whole request (default: 120s)
   --max-connections N        most open connections; more are closed at once (default: 1024)
+  --auth MODE                who may append: none (default: anyone who reaches the port) or
+                             serviceAccountToken (a Kubernetes ServiceAccount token in
+                             Authorization: Bearer, verified locally against --auth-issuer-keys;
+                             401 without a valid one, 403 for a ServiceAccount not allowed)
+  --auth-issuer-keys FILE    the service-account issuer and its public keys, JSON
+                             {"issuer", "keys": [JWK]} (the operator publishes it from the API
+                             server's /openid/v1/jwks); re-read when it changes
+  --auth-audience AUD        the audience tokens must be issued for (default:
+                             agdr.dev/NAMESPACE/CLUSTER)
+  --allow-writer NS[/SA]     a ServiceAccount, or every ServiceAccount of a namespace, that may
+                             append (repeatable; at least one with --auth serviceAccountToken)
+  --reads ACCESS             who may read records (/v1/records): open (default) or
+                             authenticated (writers and --allow-reader subjects); checkpoints,
+                             proofs, routing, probes and metrics stay open
+  --allow-reader NS[/SA]     a ServiceAccount or namespace that may read records (repeatable)
   --workers N                threads that parse and validate batches (default: cores - 1,
                              at least 1; 0 validates on the main thread; the record_id index
                              is always written by one more thread, agdr-index)
@@ -97,6 +122,56 @@ function byteCount(text: string, flag: string): number {
   return parsePositiveInt(text, flag, 2 ** 31 - 1);
 }
 
+function oneOf<T extends string>(text: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(text))
+    throw new UsageError(`${flag}: '${text}' is not one of ${allowed.join(', ')}`);
+  return text as T;
+}
+
+function subjects(texts: string[] | undefined, flag: string): SubjectPattern[] {
+  return (texts ?? []).map((t) => {
+    try {
+      return parseSubjectPattern(t, flag);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  });
+}
+
+function parseAuthFlags(flags: {
+  auth: string;
+  'auth-issuer-keys'?: string;
+  'auth-audience'?: string;
+  'allow-writer'?: string[];
+  reads: string;
+  'allow-reader'?: string[];
+  namespace: string;
+  cluster: string;
+}): CallerAuthConfig {
+  const config: CallerAuthConfig = {
+    mode: oneOf(flags.auth, AUTH_MODES, '--auth'),
+    issuerKeysFile:
+      flags['auth-issuer-keys'] === undefined ? undefined : path.resolve(flags['auth-issuer-keys']),
+    audience: flags['auth-audience'] ?? clusterAudience(flags.namespace, flags.cluster),
+    writers: subjects(flags['allow-writer'], '--allow-writer'),
+    reads: oneOf(flags.reads, READ_ACCESS, '--reads'),
+    readers: subjects(flags['allow-reader'], '--allow-reader'),
+  };
+  try {
+    checkCallerAuthConfig(config);
+  } catch (err) {
+    const flag: Record<string, string> = {
+      'auth.reads': '--reads authenticated',
+      'auth.issuerKeysFile': '--auth-issuer-keys',
+      'auth.audience': '--auth-audience',
+      'auth.writers': '--allow-writer',
+    };
+    const e = err as CallerAuthError;
+    throw new UsageError(`${flag[e.path] ?? e.path}: ${e.message.slice(e.path.length + 2)}`);
+  }
+  return config;
+}
+
 const options = {
   data: { type: 'string' },
   'shard-id': { type: 'string' },
@@ -119,6 +194,12 @@ const options = {
   'request-timeout': { type: 'string', default: '120s' },
   'max-connections': { type: 'string', default: '1024' },
   ...BROWSER_FLAG_OPTIONS,
+  auth: { type: 'string', default: 'none' },
+  'auth-issuer-keys': { type: 'string' },
+  'auth-audience': { type: 'string' },
+  'allow-writer': { type: 'string', multiple: true },
+  reads: { type: 'string', default: 'open' },
+  'allow-reader': { type: 'string', multiple: true },
   workers: { type: 'string' },
   'full-check': { type: 'boolean', default: false },
   'scrub-rate': { type: 'string', default: '1000' },
@@ -179,6 +260,7 @@ export const command = defineCommand({
         maxConnections: parsePositiveInt(flags['max-connections'], '--max-connections', 1 << 20),
       },
       ...parseBrowserFlags(flags),
+      auth: parseAuthFlags(flags),
       workers: workers === undefined ? undefined : Number(workers),
       fullCheck: flags['full-check'],
       scrubRecordsPerSecond: wholeNumber(flags['scrub-rate'], '--scrub-rate'),
@@ -209,7 +291,12 @@ export const command = defineCommand({
     } catch (err) {
       await opened?.close();
       const known = signerStartError(err);
-      if (err instanceof LogStoreError || err instanceof RoutingTableError || known) {
+      if (
+        err instanceof LogStoreError ||
+        err instanceof RoutingTableError ||
+        err instanceof CallerAuthError ||
+        known
+      ) {
         process.stderr.write(`agdr shard: ${(err as Error).message}\n`);
         return 1;
       }

@@ -6,6 +6,7 @@ import type { DecisionLimits } from '../core/decision.ts';
 import type { Signer } from '../core/signer.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../http-server/server-limits.ts';
 import { DEFAULT_BATCH_BYTES } from '../log-store/index.ts';
+import { NO_CALLER_AUTH, type CallerAuthConfig } from './caller-auth.ts';
 import type { BodyBudget } from './request-body.ts';
 
 export interface ShardLimits extends ServerLimits {
@@ -66,6 +67,8 @@ export interface ShardConfig {
    * `localhost` or one of these (a defence against DNS rebinding).
    */
   allowHosts: string[];
+  /** Who may append and read records (default: anyone who reaches the port). */
+  auth: CallerAuthConfig;
   /** The in-flight body budget, when the embedder shares one among several shards. */
   bodyBudget?: BodyBudget;
   /** Group commit: most entries and bytes per batch, how long an idle writer waits for more. */
@@ -98,6 +101,7 @@ export const SHARD_DEFAULTS = Object.freeze({
   fullCheck: false,
   allowOrigins: [] as string[],
   allowHosts: [] as string[],
+  auth: NO_CALLER_AUTH as CallerAuthConfig,
   scrubRecordsPerSecond: 1000,
 });
 

@@ -9,6 +9,7 @@ import { isRecordId, type DecisionLimits } from '../core/decision.ts';
 import { refuseOtherMethods } from '../http-server/methods.ts';
 import { LogStoreError, type MerkleLog } from '../log-store/index.ts';
 import { browserRefusal, type BrowserPolicy } from '../http-server/browser-guard.ts';
+import type { CallerAuth } from './caller-auth.ts';
 import { MAX_INDEXABLE_ID_LENGTH } from './config.ts';
 import { ShardApiError, intParam } from './errors.ts';
 import type { Conflict, Ingestor } from './ingest.ts';
@@ -30,6 +31,8 @@ export interface ShardHttpDeps {
   limits: ShardLimits;
   /** Which browser requests are served (see http-server/browser-guard.ts). */
   browsers: BrowserPolicy;
+  /** Who may append and read records (see caller-auth.ts). */
+  auth: CallerAuth;
   /** Request body bytes the process may hold at once. */
   bodyBudget: BodyBudget;
   /** False while shutting down: ingest gets 503, /readyz fails. */
@@ -125,6 +128,8 @@ export function shardApp(d: ShardHttpDeps): express.Express {
    * passes, a client waiting on `Expect: 100-continue` is told to send the body.
    */
   const admit = (req: Request, res: Response, limit: number): void => {
+    // First: a caller that may not append learns nothing of the shard's state.
+    d.auth.check(req.headers.authorization, 'append', req.socket.remoteAddress);
     if (!d.accepting())
       reject('unavailable', new ShardApiError(503, 'shutting_down', 'the shard is shutting down'));
     const logFailure = d.log.failure;
@@ -364,6 +369,12 @@ export function shardApp(d: ShardHttpDeps): express.Express {
       `"envelope_base64":"${toBase64(bytes)}"}`
     );
   };
+  // Records carry the decisions themselves: readable by anyone only when reads are open.
+  // Checkpoints and proofs are hashes and sizes, which the coordinator and verifiers fetch.
+  app.use('/v1/records', (req: Request, _res: Response, next: NextFunction) => {
+    d.auth.check(req.headers.authorization, 'read', req.socket.remoteAddress);
+    next();
+  });
   app.get('/v1/records/:seq', async (req, res) => {
     const seq = intParam(req.params.seq, 'seq');
     if (seq >= d.log.size)
@@ -438,6 +449,14 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     // A body left unread cannot be skipped to reach the next request: close the connection.
     if (!req.complete) res.setHeader('Connection', 'close');
     if (e.status === 503 && e.code === 'overloaded') res.setHeader('Retry-After', '1');
+    // RFC 6750 3: the scheme to use, and why the token sent was not taken.
+    if (e.status === 401)
+      res.setHeader(
+        'WWW-Authenticate',
+        e.code === 'invalid_token'
+          ? 'Bearer realm="agdr", error="invalid_token"'
+          : 'Bearer realm="agdr"',
+      );
     res.status(e.status).json(e.toJSON());
   });
   return app;

@@ -12,4 +12,13 @@ export {
 } from './config.ts';
 export type { Receipt } from './ingest.ts';
 export { RoutingTableError } from './routing-table.ts';
+export {
+  AUTH_MODES,
+  CallerAuthError,
+  READ_ACCESS,
+  checkCallerAuthConfig,
+  type AuthMode,
+  type CallerAuthConfig,
+  type ReadAccess,
+} from './caller-auth.ts';
 export { BodyBudget } from './request-body.ts';

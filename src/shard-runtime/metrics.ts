@@ -28,6 +28,7 @@ export class ShardMetrics {
   readonly checkpointFailures: Counter;
   readonly checkpointFailing: Gauge;
   readonly rejected: Counter<'reason'>;
+  readonly authFailures: Counter<'reason' | 'action'>;
   readonly scrubbedRecords: Counter;
   readonly scrubPasses: Counter;
   readonly storageFailure: Gauge;
@@ -128,6 +129,12 @@ export class ShardMetrics {
       name: 'agdr_shard_rejected_total',
       help: 'Rejected ingest requests by reason',
       labelNames: ['reason'],
+      registers: [r],
+    });
+    this.authFailures = new Counter({
+      name: 'agdr_shard_auth_failures_total',
+      help: 'Requests refused by caller authentication (401/403) by reason and action (append, read)',
+      labelNames: ['reason', 'action'],
       registers: [r],
     });
   }

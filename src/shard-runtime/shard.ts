@@ -13,6 +13,7 @@ import { limitedServer } from '../http-server/server-limits.ts';
 import { loadOrCreateFileSigner } from '../keys/file-signer.ts';
 import { KEY_HISTORY_FILE, KeyHistoryFile } from '../keys/key-history-file.ts';
 import { DIR_MODE, MerkleLog, Scrubber } from '../log-store/index.ts';
+import { CallerAuth } from './caller-auth.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { shardConfig, type ShardConfig, type ShardOptions } from './config.ts';
 import { shardApp } from './http.ts';
@@ -76,6 +77,8 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     true,
     () => failure(),
   );
+  // Before the log opens: missing issuer keys fail the start at once, naming the file.
+  const auth = new CallerAuth(config.auth, { metrics, logger });
   const started = performance.now();
   const log = await MerkleLog.open({
     dir: path.join(config.dataDir, 'log'),
@@ -151,6 +154,8 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     routing.onChange((t) => pool?.setTable(t.table, t.version));
     routing.watch(config.routingPollMs);
     closers.push(async () => routing.close());
+    auth.watch(config.routingPollMs);
+    closers.push(async () => auth.close());
 
     const checkpointer = new Checkpointer({
       log,
@@ -183,6 +188,7 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       metrics,
       limits: config.limits,
       browsers: { allowOrigins: config.allowOrigins, allowHosts: config.allowHosts },
+      auth,
       bodyBudget: config.bodyBudget ?? new BodyBudget(config.limits.maxInflightBodyBytes),
       accepting: () => accepting,
       indexFailure: () => index.failure,
@@ -206,7 +212,10 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
     const port = (server.address() as AddressInfo).port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    logger.info({ url, origin, size: log.size }, 'shard listening');
+    logger.info(
+      { url, origin, size: log.size, auth: config.auth.mode, reads: config.auth.reads },
+      'shard listening',
+    );
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

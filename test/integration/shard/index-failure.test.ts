@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { MerkleLog } from '../../../src/log-store/index.ts';
 import { DEFAULT_SHARD_LIMITS } from '../../../src/shard-runtime/config.ts';
+import { CallerAuth, NO_CALLER_AUTH } from '../../../src/shard-runtime/caller-auth.ts';
 import { shardApp } from '../../../src/shard-runtime/http.ts';
 import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
 import { ShardMetrics } from '../../../src/shard-runtime/metrics.ts';
@@ -51,15 +52,17 @@ it('stops taking decisions and fails /healthz and /readyz once the index cannot 
     () => ingestor.drain(),
     () => routing.close(),
   );
+  const metrics = new ShardMetrics(0, () => log.size, false);
   const app = shardApp({
     shardId: 0,
     log,
     ingestor,
     routing,
     pool: undefined,
-    metrics: new ShardMetrics(0, () => log.size, false),
+    metrics,
     limits: DEFAULT_SHARD_LIMITS,
     browsers: { allowOrigins: [], allowHosts: [] },
+    auth: new CallerAuth(NO_CALLER_AUTH, { metrics, logger }),
     bodyBudget: new BodyBudget(DEFAULT_SHARD_LIMITS.maxInflightBodyBytes),
     accepting: () => true,
     indexFailure: () => index.failure,

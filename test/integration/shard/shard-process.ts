@@ -198,13 +198,20 @@ export interface HttpResult<T = unknown> {
 
 export async function request<T = unknown>(
   url: string,
-  init: { method?: string; body?: string | Uint8Array; type?: string } = {},
+  init: {
+    method?: string;
+    body?: string | Uint8Array;
+    type?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult<T>> {
   const res = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    ...(init.body !== undefined
-      ? { body: init.body, headers: { 'content-type': init.type ?? 'application/json' } }
-      : {}),
+    headers: {
+      ...(init.body !== undefined ? { 'content-type': init.type ?? 'application/json' } : {}),
+      ...init.headers,
+    },
+    ...(init.body !== undefined ? { body: init.body } : {}),
   });
   const text = await res.text();
   let body: unknown = text;
