@@ -25,6 +25,14 @@ export type BucketFunctionName = (typeof BUCKET_FUNCTIONS)[number];
 export const KEY_PROVIDERS = ['vault', 'file'] as const;
 export type KeyProviderName = (typeof KEY_PROVIDERS)[number];
 
+/** spec.ingest.authentication.mode (docs/API.md, Authentication). */
+export const INGEST_AUTH_MODES = ['none', 'serviceAccountToken'] as const;
+export type IngestAuthMode = (typeof INGEST_AUTH_MODES)[number];
+
+/** spec.reads.access. */
+export const READ_ACCESS_MODES = ['open', 'authenticated'] as const;
+export type ReadAccessMode = (typeof READ_ACCESS_MODES)[number];
+
 export const MIGRATION_PHASES = [
   'Pending',
   'ProvisioningShards',
@@ -122,6 +130,30 @@ export interface AgDRScalingSpec {
   epochLeadTime?: string;
 }
 
+/** A ServiceAccount, or every ServiceAccount of a namespace (`name` absent). */
+export interface AgDRServiceAccountRef {
+  namespace: string;
+  name?: string;
+}
+
+export interface AgDRIngestAuthenticationSpec {
+  /** Defaulted to `none` by the schema when `authentication` is given. */
+  mode?: IngestAuthMode;
+  /** Default `agdr.dev/<namespace>/<name>` (core clusterAudience). */
+  audience?: string;
+  allowedServiceAccounts?: AgDRServiceAccountRef[];
+}
+
+export interface AgDRIngestSpec {
+  authentication?: AgDRIngestAuthenticationSpec;
+}
+
+export interface AgDRReadsSpec {
+  /** Defaulted to `open` by the schema when `reads` is given. */
+  access?: ReadAccessMode;
+  allowedServiceAccounts?: AgDRServiceAccountRef[];
+}
+
 export interface AgDRClusterSpec {
   shards?: number;
   scaling?: AgDRScalingSpec;
@@ -132,6 +164,10 @@ export interface AgDRClusterSpec {
   image?: string;
   resources?: AgDRResources;
   publishUrl?: string;
+  /** Who may append (absent: anyone who reaches a shard). */
+  ingest?: AgDRIngestSpec;
+  /** Who may read records (absent: open). */
+  reads?: AgDRReadsSpec;
 }
 
 /** The spec as stored: every field with a schema default is present. */

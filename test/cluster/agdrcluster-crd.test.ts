@@ -118,6 +118,32 @@ describe('AgDRCluster CRD', () => {
     expect((await get('domains')).spec.routing.domainMap).toEqual({ lending: 1 });
   });
 
+  it('takes ingest authentication and authenticated reads, defaulting mode and access', async () => {
+    await k.apply(
+      manifest('authed', {
+        ingest: { authentication: { allowedServiceAccounts: [{ namespace: 'agents' }] } },
+        reads: {},
+      }),
+    );
+    const spec = (await get('authed')).spec;
+    expect(spec.ingest).toEqual({
+      authentication: { mode: 'none', allowedServiceAccounts: [{ namespace: 'agents' }] },
+    });
+    expect(spec.reads).toEqual({ access: 'open' });
+    const both = {
+      ingest: {
+        authentication: {
+          mode: 'serviceAccountToken',
+          audience: 'agdr.dev/prod/ledger',
+          allowedServiceAccounts: [{ namespace: 'agents', name: 'desk' }],
+        },
+      },
+      reads: { access: 'authenticated', allowedServiceAccounts: [{ namespace: 'audit' }] },
+    };
+    await k.apply(manifest('authed2', both));
+    expect((await get('authed2')).spec).toMatchObject(both);
+  });
+
   it('serves the field descriptions to kubectl explain', async () => {
     const text = await k.run(['explain', 'agdr.spec.routing.windowNs']);
     expect(text).toContain('Window length in nanoseconds for time-partitioned');
@@ -185,6 +211,32 @@ describe('AgDRCluster CRD', () => {
         expect: ['spec.keys.rotation.retainVersions', 'greater than or equal to 1'],
       },
       { spec: { storage: { size: 'big' } }, expect: ['spec.storage.size', 'should match'] },
+      {
+        spec: { ingest: { authentication: { mode: 'serviceAccountToken' } } },
+        expect: [
+          'spec.ingest.authentication.allowedServiceAccounts',
+          'must name at least one ServiceAccount or namespace',
+        ],
+      },
+      {
+        spec: { ingest: { authentication: { mode: 'mtls' } } },
+        expect: ['spec.ingest.authentication.mode', 'Unsupported value: "mtls"'],
+      },
+      {
+        spec: {
+          ingest: {
+            authentication: {
+              mode: 'serviceAccountToken',
+              allowedServiceAccounts: [{ namespace: 'Agents' }],
+            },
+          },
+        },
+        expect: ['spec.ingest.authentication.allowedServiceAccounts[0].namespace', 'should match'],
+      },
+      {
+        spec: { reads: { access: 'authenticated' } },
+        expect: ['spec.reads.access', 'needs ingest.authentication.mode serviceAccountToken'],
+      },
     ];
     for (const [i, c] of cases.entries()) {
       const message = await rejection(manifest(`bad-${i}`, c.spec));

@@ -181,6 +181,17 @@ const full: AgDRCluster = {
     resources: { requests: { cpu: '500m' }, limits: { memory: '1Gi' } },
     publishUrl: 'https://witness.example/v1/roots',
     scaling: { epochLeadTime: '5m' },
+    ingest: {
+      authentication: {
+        mode: 'serviceAccountToken',
+        audience: 'agdr.dev/prod/decisions',
+        allowedServiceAccounts: [{ namespace: 'agents', name: 'desk' }, { namespace: 'batch' }],
+      },
+    },
+    reads: {
+      access: 'authenticated',
+      allowedServiceAccounts: [{ namespace: 'audit', name: 'court-export' }],
+    },
   },
   status: {
     observedGeneration: 3,
