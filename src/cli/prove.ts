@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defineCommand, UsageError } from './command.ts';
 import { parseDuration, parseHttpUrl } from './client/duration.ts';
+import { tokenFile, type TokenSource } from '../clients/bearer-token.ts';
 import { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { buildEvidenceBundle, EvidenceError } from '../client/evidence.ts';
 import type { RecordLocator } from '../client/evidence.ts';
@@ -32,6 +33,9 @@ Options:
   --out-dir DIR        directory for the bundles (<record_id>.bundle.json each)
   --wait DURATION      wait this long for the record to be sealed in a global root (default: 0s)
   --timeout DURATION   per-request time limit (default: 30s)
+  --token-file FILE    send the token in FILE as Authorization: Bearer to the shards (for a
+                       cluster whose records are read only with a ServiceAccount token);
+                       re-read for every request
   -h, --help           this text
 
 Exit status: 0 when every bundle was written; 1 if a record is unknown, ambiguous (its
@@ -48,6 +52,7 @@ const options = {
   'out-dir': { type: 'string' },
   wait: { type: 'string', default: '0s' },
   timeout: { type: 'string', default: '30s' },
+  'token-file': { type: 'string' },
 } as const;
 
 export interface ProveConfig {
@@ -58,6 +63,8 @@ export interface ProveConfig {
   outDir: string | undefined;
   waitMs: number;
   timeoutMs: number;
+  /** Bearer token for the shards, read for every request. */
+  token: TokenSource | undefined;
 }
 
 export const command = defineCommand({
@@ -91,9 +98,10 @@ export const command = defineCommand({
       waitMs:
         values.wait === '0s' || values.wait === '0' ? 0 : parseDuration(values.wait, '--wait'),
       timeoutMs: parseDuration(values.timeout, '--timeout'),
+      token: values['token-file'] === undefined ? undefined : tokenFile(values['token-file']),
     };
   },
-  async run({ targets, waitMs, timeoutMs, ...values }) {
+  async run({ targets, waitMs, timeoutMs, token, ...values }) {
     const coordinator = new CoordinatorClient(values.coordinator, timeoutMs);
     if (values.outDir !== undefined) fs.mkdirSync(values.outDir, { recursive: true });
     let failures = 0;
@@ -103,7 +111,7 @@ export const command = defineCommand({
           ? `record ${target.recordId}`
           : `shard ${target.shard} seq ${target.seq}`;
       try {
-        const bundle = await buildEvidenceBundle(coordinator, target, { waitMs, timeoutMs });
+        const bundle = await buildEvidenceBundle(coordinator, target, { waitMs, timeoutMs, token });
         const bytes = serializeBundle(bundle);
         const recordId = JSON.parse(bundle.envelope).decision.record_id as string;
         const name = `${recordId}.bundle.json`;
