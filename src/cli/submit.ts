@@ -40,7 +40,7 @@ Options:
   --batch N           decisions per request at most (default: 2000)
   --concurrency N     requests in flight per shard (default: 2)
   --linger DURATION   how long a decision waits for company before its batch goes (default: 5ms)
-  --max-inflight-mb N decisions read and not yet acknowledged, in MiB at most (default: 64)
+  --max-inflight-mb N decisions read and not yet acknowledged, in MiB at most (default: 32)
   --timeout DURATION  per-request time limit (default: 60s)
   --token-file FILE   send the bearer token in FILE to the shards (read anew for every
                       request, so a rotated token is picked up)
@@ -66,7 +66,7 @@ const options = {
   batch: { type: 'string', default: '2000' },
   concurrency: { type: 'string', default: '2' },
   linger: { type: 'string', default: '5ms' },
-  'max-inflight-mb': { type: 'string', default: '64' },
+  'max-inflight-mb': { type: 'string', default: '32' },
   timeout: { type: 'string', default: '60s' },
   'token-file': { type: 'string' },
   'retry-for': { type: 'string', default: '2m' },
@@ -210,7 +210,7 @@ async function openInput(file: string): Promise<Readable | undefined> {
   }
   try {
     const handle = await fs.promises.open(file, 'r');
-    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+    return handle.createReadStream({ highWaterMark: 256 * 1024 });
   } catch (err) {
     process.stderr.write(`agdr submit: cannot read ${file}: ${reasonOf(err)}\n`);
     return undefined;

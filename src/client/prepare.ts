@@ -47,10 +47,10 @@ function prepareBytes(bytes: Uint8Array): Prepared {
 function fromResult(result: DecisionResult): Prepared {
   if (!result.ok) return { ok: false, problems: result.problems };
   const p = result.prepared;
-  return {
-    ok: true,
-    decision: { bytes: p.canonical, recordId: p.recordId, source: routingSourceOf(p.decision) },
-  };
+  // Routing reads the canonical bytes, not the parsed record: a decision waiting for its
+  // acknowledgement then holds its bytes only, not an object graph many times their size.
+  const source = acceptCanonicalDecision(p.canonical, LIMITS) ?? routingSourceOf(p.decision);
+  return { ok: true, decision: { bytes: p.canonical, recordId: p.recordId, source } };
 }
 
 /** The route of a decision under `table`, or the problem that keeps it from having one. */

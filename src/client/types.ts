@@ -37,11 +37,11 @@ export interface AgdrClientOptions {
   lingerMs?: number;
   /** Decisions per request at most (default 2000; a shard takes 20,000 by default). */
   maxBatchDecisions?: number;
-  /** Body bytes per request at most (default 8 MiB; a shard takes 64 MiB by default). */
+  /** Body bytes per request at most (default 4 MiB; a shard takes 64 MiB by default). */
   maxBatchBytes?: number;
   /** Requests in flight per shard (default 2). */
   requestsPerShard?: number;
-  /** Canonical bytes of decisions submitted and not yet settled, at most (default 64 MiB). */
+  /** Canonical bytes of decisions submitted and not yet settled, at most (default 32 MiB). */
   maxInFlightBytes?: number;
   /** Per-request time limit (default 60 s). */
   timeoutMs?: number;

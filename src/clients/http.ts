@@ -16,7 +16,8 @@ export interface HttpResponse {
 
 export interface RequestOptions {
   method?: string;
-  body?: string | Uint8Array;
+  /** The body; parts are written in order without being joined (a batch of lines). */
+  body?: string | Uint8Array | readonly Uint8Array[];
   headers?: Record<string, string>;
   timeoutMs: number;
   /** Largest accepted response body; a bigger one fails with `http_body`. */
@@ -50,9 +51,14 @@ export async function request(rawUrl: string, opts: RequestOptions): Promise<Htt
 
 function send(
   rawUrl: string,
-  headers: Record<string, string> | undefined,
+  givenHeaders: Record<string, string> | undefined,
   opts: RequestOptions,
 ): Promise<HttpResponse> {
+  const parts = Array.isArray(opts.body) ? (opts.body as readonly Uint8Array[]) : undefined;
+  const headers =
+    parts === undefined
+      ? givenHeaders
+      : { ...givenHeaders, 'content-length': String(parts.reduce((n, p) => n + p.length, 0)) };
   const target = new URL(rawUrl);
   const url = redactUrl(rawUrl);
   const lib = target.protocol === 'https:' ? https : http;
@@ -112,7 +118,12 @@ function send(
       return;
     }
     opts.signal?.addEventListener('abort', aborted, { once: true });
-    if (opts.body !== undefined) req.end(opts.body);
+    if (parts !== undefined) {
+      req.cork();
+      for (const p of parts) req.write(p);
+      req.uncork();
+      req.end();
+    } else if (opts.body !== undefined) req.end(opts.body as string | Uint8Array);
     else req.end();
   });
 }

@@ -145,7 +145,7 @@ describe('agdr local, submit, prove and verify flags', () => {
       batchSize: 2000,
       concurrency: 2,
       lingerMs: 5,
-      maxInFlightBytes: 64 * 1024 * 1024,
+      maxInFlightBytes: 32 * 1024 * 1024,
       retryForMs: 120_000,
       validateFirst: false,
       tokenFile: undefined,
