@@ -13,6 +13,7 @@ export interface BenchOptions {
 export type BenchSuite = (opts: BenchOptions) => Promise<Record<string, unknown>>;
 
 const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
+  client: () => import('./client.ts'),
   coordinator: () => import('./coordinator.ts'),
   core: () => import('./core.ts'),
   records: () => import('./records.ts'),
@@ -22,7 +23,7 @@ const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
   shard: () => import('./shard.ts'),
 };
 
-const defaultSuites = ['core', 'records', 'shard', 'coordinator'];
+const defaultSuites = ['core', 'records', 'shard', 'coordinator', 'client'];
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
