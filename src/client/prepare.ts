@@ -4,6 +4,7 @@
 // other form is parsed, validated and canonicalized by core, as the shard would.
 import { utf8 } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
+import { canonicalCopyFromJsonBytes } from '../core/jcs-from-bytes.ts';
 import {
   decisionLimits,
   parseDecisionLine,
@@ -40,6 +41,16 @@ function prepareBytes(bytes: Uint8Array): Prepared {
   const accepted = acceptCanonicalDecision(bytes, LIMITS);
   if (accepted !== undefined) {
     return { ok: true, decision: { bytes, recordId: accepted.record_id, source: accepted } };
+  }
+  // Valid JSON in another layout (the SDK's json.dumps) is canonicalized straight from its
+  // bytes, as the shard's ingest does; whatever that declines takes the full path.
+  if (bytes.length <= LIMITS.maxInputBytes) {
+    const canonical = canonicalCopyFromJsonBytes(bytes, LIMITS.maxDepth);
+    const again = canonical === undefined ? undefined : acceptCanonicalDecision(canonical, LIMITS);
+    if (again !== undefined) {
+      const decision = { bytes: canonical as Uint8Array, recordId: again.record_id, source: again };
+      return { ok: true, decision };
+    }
   }
   return fromResult(parseDecisionLine(bytes, LIMITS));
 }
