@@ -7,7 +7,9 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  OpenidApi,
   PatchStrategy,
+  WellKnownApi,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
@@ -107,12 +109,22 @@ export interface Kube {
   /** Server-side apply of an AgDRCluster's status subresource. */
   applyClusterStatus(namespace: string, name: string, status: AgDRClusterStatus): Promise<void>;
   createEvent(event: EventBody): Promise<void>;
+  /**
+   * The cluster's ServiceAccount token issuer and its public keys: `issuer` of
+   * /.well-known/openid-configuration and the JWK Set at /openid/v1/jwks (unchecked here).
+   * Needs `get` on those two nonResourceURLs.
+   */
+  serviceAccountIssuer(): Promise<{ issuer: unknown; jwks: unknown }>;
 }
 
 /** Kube over a KubeConfig (a kubeconfig file or the in-cluster service account). */
 export function kubeFromConfig(kc: KubeConfig): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const wellKnown = kc.makeApiClient(WellKnownApi);
+  const openid = kc.makeApiClient(OpenidApi);
+  // The generated client types both answers as strings but parses JSON media types itself.
+  const json = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
   const describe = (o: KubernetesObject): string =>
     `${o.kind ?? '?'} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? '?'}`;
   return {
@@ -224,6 +236,22 @@ export function kubeFromConfig(kc: KubeConfig): Kube {
         await objects.create(body as unknown as KubernetesObject);
       } catch (err) {
         throw kubeError(err, `create Event ${event.reason} for ${event.regarding.name}`);
+      }
+    },
+    async serviceAccountIssuer() {
+      try {
+        const config = json(await wellKnown.getServiceAccountIssuerOpenIDConfiguration());
+        const jwks = json(await openid.getServiceAccountIssuerOpenIDKeyset());
+        const issuer =
+          typeof config === 'object' && config !== null
+            ? (config as { issuer?: unknown }).issuer
+            : undefined;
+        return { issuer, jwks };
+      } catch (err) {
+        throw kubeError(
+          err,
+          'read the service-account issuer (/.well-known/openid-configuration, /openid/v1/jwks)',
+        );
       }
     },
   };

@@ -19,7 +19,7 @@ export const LABEL_SHARD_ID = 'agdr.dev/shard-id';
 export const APP_NAME = 'agdr';
 export const MANAGED_BY = 'agdr-operator';
 
-export type Component = 'shard' | 'coordinator' | 'routing' | 'trust' | 'key';
+export type Component = 'shard' | 'coordinator' | 'routing' | 'trust' | 'key' | 'auth';
 
 /** Ports the processes listen on inside their pods. */
 export const SHARD_PORT = 7071;
@@ -31,10 +31,12 @@ export const ROUTING_DIR = '/etc/agdr/routing';
 export const TRUST_DIR = '/etc/agdr/trust';
 export const SHARDS_DIR = '/etc/agdr/shards';
 export const KEYS_DIR = '/etc/agdr/keys';
+export const AUTH_DIR = '/etc/agdr/auth';
 export const ROUTING_FILE = 'routing.json';
 export const TRUST_FILE = 'trust.json';
 export const SHARDS_FILE = 'shards.json';
 export const KEY_FILE = 'key.json';
+export const ISSUER_KEYS_FILE = 'issuer-keys.json';
 
 export interface ClusterRef {
   readonly name: string;
@@ -63,6 +65,7 @@ export function objectNames(name: string) {
     routingConfigMap: `${name}-routing`,
     trustConfigMap: `${name}-trust`,
     shardsConfigMap: `${name}-shards`,
+    issuerKeysConfigMap: `${name}-issuer-keys`,
   };
 }
 

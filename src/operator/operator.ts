@@ -7,6 +7,7 @@ import { startHealthServer } from './health.ts';
 import type { HealthServer } from './health.ts';
 import { ClusterKeyProvisioner } from './keys.ts';
 import type { OperatorVaultConfig } from './keys.ts';
+import { cachedIssuerKeys } from './issuer-keys.ts';
 import { kubeFromConfig, loadKubeConfig } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import type { LeaderElectionConfig } from './leader.ts';
@@ -40,6 +41,9 @@ export interface RunningOperator {
   close(): Promise<void>;
 }
 
+/** How long the service-account issuer's keys read from the API server are reused. */
+const ISSUER_KEYS_TTL_MS = 60_000;
+
 export async function startOperator(config: OperatorConfig): Promise<RunningOperator> {
   const log = config.logger;
   const kc = loadKubeConfig(config.kubeconfig);
@@ -52,6 +56,8 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
     log.child({ part: 'vault' }),
     metrics,
   );
+  // Shared by every term and cluster: the issuer's keys are the API server's, not a cluster's.
+  const issuerKeys = cachedIssuerKeys(kube, ISSUER_KEYS_TTL_MS);
   // A fresh controller per leadership term: nothing cached from a term that ended.
   const newController = (): Controller =>
     new Controller(
@@ -59,6 +65,7 @@ export async function startOperator(config: OperatorConfig): Promise<RunningOper
       {
         kube,
         reader: httpProcessReader(),
+        issuerKeys,
         options: { defaultImage: config.defaultImage },
         instance: config.identity,
         log,

@@ -14,6 +14,7 @@ import { CodedError } from '../core/errors.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { verifierKeyString } from '../core/note.ts';
+import type { IssuerKeysDocument } from '../core/service-account-token.ts';
 import { applyAll, ensureCreated } from './apply.ts';
 import { recordEvents } from './events.ts';
 import type { ClusterKeyProvisioner } from './keys.ts';
@@ -43,6 +44,7 @@ import {
 } from './specs/key-secrets.ts';
 import type { KeyOwner } from './specs/key-secrets.ts';
 import type { BuildOptions } from './specs/pod.ts';
+import { desiredIssuerKeysConfigMap, ingestAuthOf } from './specs/ingest-auth.ts';
 import { desiredServiceAccounts } from './specs/service-accounts.ts';
 import { desiredCoordinatorService, desiredShardService } from './specs/services.ts';
 import { desiredShardPdb } from './specs/shard-pdb.ts';
@@ -56,6 +58,8 @@ export interface ReconcileContext {
   readonly kube: Kube;
   readonly cache: ObjectCache;
   readonly reader: ProcessReader;
+  /** The service-account issuer and its keys (for clusters that authenticate ingest). */
+  readonly issuerKeys: () => Promise<IssuerKeysDocument>;
   readonly options: BuildOptions;
   /** This operator's identity in Events (`reportingInstance`). */
   readonly instance: string;
@@ -77,7 +81,9 @@ export interface ReconcileResult {
   readonly statusWritten: boolean;
 }
 
-export class ReconcileError extends CodedError<'bad_routing_configmap' | 'bad_key_secret'> {
+export class ReconcileError extends CodedError<
+  'bad_routing_configmap' | 'bad_key_secret' | 'issuer_keys_unavailable'
+> {
   override name = 'ReconcileError';
 }
 
@@ -139,6 +145,23 @@ async function ensureKeys(
     }
   }
   return { sources, shardKeys };
+}
+
+/** The issuer keys ConfigMap; a failure names what the operator could not read or check. */
+async function issuerKeysConfigMap(
+  cluster: AgDRClusterStored,
+  ctx: ReconcileContext,
+): Promise<V1ConfigMap> {
+  try {
+    return desiredIssuerKeysConfigMap(cluster, await ctx.issuerKeys());
+  } catch (err) {
+    throw new ReconcileError(
+      'issuer_keys_unavailable',
+      `spec.ingest.authentication needs the service-account issuer's keys: ${(err as Error).message}`,
+      undefined,
+      { cause: err },
+    );
+  }
 }
 
 export async function reconcile(
@@ -219,6 +242,10 @@ export async function reconcile(
   }
   const objects: KubernetesObject[] = [
     ...desiredServiceAccounts(cluster),
+    // Before the StatefulSet: a shard that authenticates cannot start without its keys.
+    ...(ingestAuthOf(cluster).mode === 'serviceAccountToken'
+      ? [await issuerKeysConfigMap(cluster, ctx)]
+      : []),
     routing,
     trust,
     desiredShardsConfigMap(cluster, endpoints),

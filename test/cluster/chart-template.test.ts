@@ -49,6 +49,7 @@ const OPERATOR_RULES: V1PolicyRule[] = [
   },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  { nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] },
 ];
 
 const LEASE_RULES: V1PolicyRule[] = [
@@ -203,7 +204,13 @@ describe('the agdr-operator chart', () => {
     expect(rules(only(objects, 'Role'))).toEqual(LEASE_RULES);
     for (const o of objects.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
       for (const r of rules(o)) {
-        for (const list of [r.apiGroups, r.resources, r.verbs, r.resourceNames ?? []]) {
+        for (const list of [
+          r.apiGroups ?? [],
+          r.resources ?? [],
+          r.verbs,
+          r.resourceNames ?? [],
+          r.nonResourceURLs ?? [],
+        ]) {
           expect(list?.some((x) => x.includes('*'))).toBe(false);
         }
       }

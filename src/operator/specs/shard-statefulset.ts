@@ -1,6 +1,7 @@
 // The shard StatefulSet: one pod per shard, the ordinal is the shard id.
 import type { V1StatefulSet, V1Volume } from '@kubernetes/client-node';
 import {
+  AUTH_DIR,
   DATA_DIR,
   KEYS_DIR,
   LABEL_POD_INDEX,
@@ -30,6 +31,7 @@ import {
 import type { BuildOptions } from './pod.ts';
 import { vaultMounts, vaultSignerArgs, vaultVolumes } from './vault-signer.ts';
 import type { VaultPodSettings } from './vault-signer.ts';
+import { shardAuthArgs } from './ingest-auth.ts';
 
 /** What the builder needs to know of the cluster as it stands. */
 export interface ShardStatefulSetObserved {
@@ -81,6 +83,8 @@ export function desiredShardStatefulSet(
   const replicas = shardReplicas(cluster, observed);
   const selector = selectorLabels(name, 'shard');
   const resources = resourcesOf(cluster);
+  const authArgs = shardAuthArgs(cluster);
+  const authOn = authArgs.length > 0;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -133,6 +137,7 @@ export function desiredShardStatefulSet(
                 name,
                 '--checkpoint-interval',
                 SHARD_CHECKPOINT_INTERVAL,
+                ...authArgs,
               ],
               env: [
                 {
@@ -153,6 +158,7 @@ export function desiredShardStatefulSet(
                 ...(vault !== undefined
                   ? vaultMounts(vault)
                   : [{ name: 'keys', mountPath: KEYS_DIR, readOnly: true }]),
+                ...(authOn ? [{ name: 'auth', mountPath: AUTH_DIR, readOnly: true }] : []),
                 TMP_MOUNT,
               ],
             },
@@ -160,6 +166,7 @@ export function desiredShardStatefulSet(
           volumes: [
             configMapVolume('routing', names.routingConfigMap),
             ...(vault !== undefined ? vaultVolumes(vault) : [shardKeysVolume(name, replicas)]),
+            ...(authOn ? [configMapVolume('auth', names.issuerKeysConfigMap)] : []),
             TMP_VOLUME,
           ],
         },
