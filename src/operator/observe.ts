@@ -81,9 +81,15 @@ export interface ObserveInput {
   readonly shardKeys: ReadonlyMap<number, PublicKeyView>;
   readonly blocker?: Blocker;
   readonly keys?: KeysObservation;
+  /** Also read which routing table each process serves (while a migration may be under way). */
+  readonly readRouting?: boolean;
 }
 
-async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: string }> {
+type Settled<T> = { value?: T; error?: string };
+
+const NOT_READ: Settled<never> = {};
+
+async function settle<T>(p: Promise<T>): Promise<Settled<T>> {
   try {
     return { value: await p };
   } catch (err) {
@@ -110,10 +116,14 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
       const podIP = pod?.status?.podIP;
       const restarts =
         pod?.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
-      const size =
-        ready && podIP !== undefined
-          ? await settle(reader.shardTreeSize(podUrl(podIP, SHARD_PORT)))
-          : {};
+      const url = podIP !== undefined ? podUrl(podIP, SHARD_PORT) : undefined;
+      const [size, routing] =
+        ready && url !== undefined
+          ? await Promise.all([
+              settle(reader.shardTreeSize(url)),
+              input.readRouting === true ? settle(reader.routingHash(url, 'shard')) : NOT_READ,
+            ])
+          : [NOT_READ, NOT_READ];
       return {
         id,
         exists: pod !== undefined,
@@ -121,6 +131,7 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
         restarts,
         ...(podIP !== undefined ? { podIP } : {}),
         ...(size.value !== undefined ? { treeSize: size.value } : {}),
+        ...(routing.value !== undefined ? { routingHash: routing.value } : {}),
       };
     }),
   );
@@ -135,10 +146,11 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
   const ip = coordinatorPod?.status?.podIP;
   if (coordinator.ready && ip !== undefined) {
     const url = podUrl(ip, COORDINATOR_PORT);
-    const [views, latest, missing] = await Promise.all([
+    const [views, latest, missing, routing] = await Promise.all([
       settle(reader.coordinatorShards(url)),
       settle(reader.latestGlobalRoot(url)),
       settle(reader.coordinatorMissing(url)),
+      input.readRouting === true ? settle(reader.routingHash(url, 'coordinator')) : NOT_READ,
     ]);
     const readError = views.error ?? latest.error ?? missing.error;
     coordinator = {
@@ -148,6 +160,7 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
       ...(latest.value !== undefined ? { latest: latest.value } : {}),
       ...(missing.value !== undefined ? { missing: missing.value } : {}),
       ...(readError !== undefined ? { readError } : {}),
+      ...(routing.value !== undefined ? { routingHash: routing.value } : {}),
     };
   }
   return {

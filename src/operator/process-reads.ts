@@ -1,10 +1,12 @@
 // What the operator reads from the running processes over HTTP, through the shared client layer:
 // each shard's checkpoint size, the coordinator's view of the shards, its latest global root and
-// its missing shards. Kept behind one small interface so status planning sees plain data.
+// its missing shards, and which routing table each process serves (a migration waits for it).
+// Kept behind one small interface so status planning sees plain data.
 import { CoordinatorClient, ShardClient } from '../clients/index.ts';
 import type { MissingReport } from '../clients/coordinator-api.ts';
 import { parseCheckpointNote } from '../core/checkpoint.ts';
 import { CodedError } from '../core/errors.ts';
+import { epochTableHash } from '../core/routing.ts';
 import type { CoordinatorShardView, GlobalRootView } from './plan/observation.ts';
 
 export interface ProcessReader {
@@ -16,6 +18,8 @@ export interface ProcessReader {
   latestGlobalRoot(coordinatorUrl: string): Promise<GlobalRootView | undefined>;
   /** Shards with open missed intervals and the latest reconstructions (`GET /v1/missing`). */
   coordinatorMissing(coordinatorUrl: string): Promise<MissingReport>;
+  /** `epochTableHash` of the routing table the process serves (`GET /v1/routing`). */
+  routingHash(url: string, role: 'shard' | 'coordinator'): Promise<string>;
 }
 
 export class ProcessReadError extends CodedError<'bad_checkpoint'> {
@@ -41,7 +45,14 @@ export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
       return new Map(
         listing.map((s) => [
           s.shard_id,
-          { status: s.status, reason: s.reason, sealedSize: s.sealed_size },
+          {
+            status: s.status,
+            reason: s.reason,
+            sealedSize: s.sealed_size,
+            sealedRoot: s.sealed_root,
+            sealedCheckpointNs: s.sealed_checkpoint_ns,
+            openIntervals: s.open_intervals,
+          },
         ]),
       );
     },
@@ -53,6 +64,13 @@ export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
       if (entry === undefined) return undefined;
       const r = entry.record;
       return { id: r.global_root_id, root: r.global_merkle_root, timestampNs: r.timestamp_ns };
+    },
+    async routingHash(url, role) {
+      const table =
+        role === 'shard'
+          ? await new ShardClient(url, timeoutMs).routing()
+          : await new CoordinatorClient(url, timeoutMs).routing();
+      return epochTableHash(table);
     },
   };
 }

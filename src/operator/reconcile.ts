@@ -24,12 +24,15 @@ import { ROUTING_FILE, objectNames } from './names.ts';
 import { observe, shardPods } from './observe.ts';
 import type { ObjectCache } from './observe.ts';
 import type { KeysObservation, PublicKeyView } from './plan/observation.ts';
+import { planMigration } from './plan/migration.ts';
+import type { MigrationPlan } from './plan/migration.ts';
 import { planStatus } from './plan/status.ts';
 import type { ProcessReader } from './process-reads.ts';
 import {
   desiredRoutingConfigMap,
   desiredShardsConfigMap,
   desiredTrustConfigMap,
+  initialEpochTable,
 } from './specs/config-maps.ts';
 import type { TrustSource } from './specs/config-maps.ts';
 import {
@@ -82,7 +85,7 @@ export interface ReconcileResult {
 }
 
 export class ReconcileError extends CodedError<
-  'bad_routing_configmap' | 'bad_key_secret' | 'issuer_keys_unavailable'
+  'bad_routing_configmap' | 'bad_key_secret' | 'issuer_keys_unavailable' | 'bad_duration'
 > {
   override name = 'ReconcileError';
 }
@@ -164,6 +167,14 @@ async function issuerKeysConfigMap(
   }
 }
 
+/** Milliseconds of a CRD duration (`^[0-9]{1,9}(ms|s|m|h)$`, enforced by the schema). */
+function specDurationMs(text: string): number {
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(text);
+  if (m === null) throw new ReconcileError('bad_duration', `'${text}' is not a duration`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
 export async function reconcile(
   cluster: AgDRClusterStored,
   ctx: ReconcileContext,
@@ -181,12 +192,29 @@ export async function reconcile(
       namespace: ns,
       name: names.routingConfigMap,
     }));
-  let table = publishedTable(routingCm);
+  const published = publishedTable(routingCm);
   const now = ctx.now();
   const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
   const replicas = shardReplicas(cluster, {
     ...(sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}),
   });
+  // A first table covers the shards already running.
+  const table = published ?? initialEpochTable(cluster, replicas);
+  // The informer may not have delivered our last status write yet: plan from what we wrote, so
+  // an Event is never recorded twice for one change.
+  const key = `${ns}/${cluster.metadata.name}`;
+  const written = ctx.written.get(key);
+  const previous =
+    written !== undefined && written.uid === cluster.metadata.uid ? written.status : cluster.status;
+  const underway = previous?.migrations?.at(-1);
+  const active =
+    underway !== undefined && underway.phase !== 'Completed' && underway.phase !== 'Failed'
+      ? underway
+      : undefined;
+  const tableShards = table.epochs[table.epochs.length - 1]?.shards ?? replicas;
+  // Keys of every shard id any epoch used (checkpoints of retired shards must still verify) and
+  // of the shards a scale-up under way adds: created before the pods that use them.
+  const keyed = Math.max(replicas, active?.to ?? 0, ...table.epochs.map((e) => e.shards));
   let shardKeys: Map<number, PublicKeyView>;
   let trust: V1ConfigMap;
   let vault: VaultKeyStep | undefined;
@@ -194,19 +222,18 @@ export async function reconcile(
     // Keys for spec.shards ahead of a scale up, and for every shard the StatefulSet runs.
     vault = await vaultKeyStep(
       cluster,
-      Math.max(replicas, cluster.spec.shards),
+      Math.max(keyed, cluster.spec.shards),
       { kube: ctx.kube, cache: ctx.cache, provisioner: ctx.vault },
       now,
     );
     shardKeys = vault.shardKeys;
     trust = vault.trustConfigMap;
   } else {
-    const keys = await ensureKeys(cluster, replicas, ctx);
+    const keys = await ensureKeys(cluster, keyed, ctx);
     shardKeys = keys.shardKeys;
     trust = desiredTrustConfigMap(cluster, keys.sources);
   }
-  const routing = desiredRoutingConfigMap(cluster, table !== undefined ? { table } : { replicas });
-  table ??= publishedTable(routing);
+  const routing = desiredRoutingConfigMap(cluster, { table });
   const endpoints = shardPods(ctx.cache, cluster, replicas).map(({ id, pod }) => ({
     id,
     ...(pod?.status?.podIP !== undefined ? { podIP: pod.status.podIP } : {}),
@@ -269,17 +296,56 @@ export async function reconcile(
     cluster,
     cache: ctx.cache,
     reader: ctx.reader,
-    ...(table !== undefined ? { routing: table } : {}),
+    routing: table,
     shardKeys,
     ...(keys !== undefined ? { keys } : {}),
+    readRouting:
+      active !== undefined || cluster.spec.shards !== tableShards || replicas !== tableShards,
   });
-  // The informer may not have delivered our last status write yet: plan from what we wrote, so
-  // an Event is never recorded twice for one change.
-  const key = `${ns}/${cluster.metadata.name}`;
-  const written = ctx.written.get(key);
-  const previous =
-    written !== undefined && written.uid === cluster.metadata.uid ? written.status : cluster.status;
-  const plan = planStatus(previous, observation, now);
+  // The next step of a shard migration (plan/migration.ts), from what was just observed; its
+  // routing table and replicas are applied before status says it was taken.
+  let migration: MigrationPlan | undefined;
+  if (shardSet !== undefined) {
+    migration = planMigration({
+      desiredShards: cluster.spec.shards,
+      table,
+      replicas,
+      history: previous?.migrations ?? [],
+      keysReadyBelow: keys !== undefined ? keys.readyForShards : keyed,
+      observed: observation,
+      params: initialEpochTable(cluster).epochs[0]?.params ?? {},
+      leadTimeMs: specDurationMs(cluster.spec.scaling.epochLeadTime),
+      now,
+    });
+    if (vault === undefined && migration.keysWanted > keyed) {
+      await ensureKeys(cluster, migration.keysWanted, ctx);
+    }
+    const changed: KubernetesObject[] = [];
+    if (migration.table !== table) {
+      log.info({ epoch: migration.table.epochs.at(-1) }, 'routing epoch appended');
+      changed.push(desiredRoutingConfigMap(cluster, { table: migration.table }));
+    }
+    if (migration.replicas !== replicas) {
+      log.info({ from: replicas, to: migration.replicas }, 'shard replicas changed');
+      changed.push(
+        vault?.pods !== undefined
+          ? desiredShardStatefulSet(
+              cluster,
+              { replicas: migration.replicas },
+              ctx.options,
+              vault.pods,
+            )
+          : desiredShardStatefulSet(cluster, { replicas: migration.replicas }, ctx.options),
+      );
+    }
+    await applyAll(ctx.kube, changed);
+  }
+  const plan = planStatus(
+    previous,
+    { ...observation, routing: migration?.table ?? table },
+    now,
+    migration,
+  );
   // Written when it differs from what the apiserver holds (an unchanged server-side apply after
   // a stale read is a no-op there).
   const statusWritten = await writeStatusIfChanged(
@@ -292,10 +358,11 @@ export async function reconcile(
   ctx.written.set(key, { uid: cluster.metadata.uid, status: plan.status });
   await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
   const ready = plan.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  const settled = ready && migration?.active === undefined;
   return {
     // Vault down: look again at the settled pace, not every pending tick.
     requeueAfterMs:
-      ready || keys?.vaultError !== undefined ? ctx.settledRequeueMs : ctx.pendingRequeueMs,
+      settled || keys?.vaultError !== undefined ? ctx.settledRequeueMs : ctx.pendingRequeueMs,
     statusWritten,
   };
 }

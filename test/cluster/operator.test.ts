@@ -212,27 +212,58 @@ describe('agdr operator', () => {
     expect(await versions('ledger')).toEqual(before);
   });
 
-  it('says why it keeps the replicas when spec.shards changes', async () => {
-    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=5']);
+  it('a changed spec.shards starts a migration: key and shard first, then a future epoch', async () => {
+    const migrations = async (): Promise<
+      { epoch: number; to: number; phase: string; reason?: string; message?: string }[]
+    > =>
+      ((await get('agdr', 'ledger')).status?.migrations ?? []) as {
+        epoch: number;
+        to: number;
+        phase: string;
+      }[];
+    const scaledAt = Date.now();
+    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=4']);
+    // KWOK marks these pods Ready (no process serves them): the epoch is published, and the
+    // migration waits for the processes to serve it.
     await k.waitFor(
-      'ShardCountChangeNotSupported',
+      'the migration 3 -> 4 with its epoch scheduled',
+      async () => {
+        const m = (await migrations()).at(-1);
+        return m?.phase === 'EpochScheduled' ? null : JSON.stringify(m);
+      },
+      60_000,
+    );
+    expect((await versions('ledger'))['secrets/ledger-shard-3-key']).toBeDefined();
+    expect((await get('statefulset', 'ledger-shard')).spec?.replicas).toBe(4);
+    const table = JSON.parse(
+      (await get('configmap', 'ledger-routing')).data?.['routing.json'] ?? '',
+    ) as { epochs: { epoch: number; shards: number; effective_from_ns: string }[] };
+    expect(table.epochs.map((e) => [e.epoch, e.shards])).toEqual([
+      [0, 3],
+      [1, 4],
+    ]);
+    // The default lead time: 5 minutes after it was published.
+    const from = Number(BigInt(table.epochs[1]?.effective_from_ns ?? '0') / 1_000_000n);
+    expect(from).toBeGreaterThanOrEqual(scaledAt + 5 * 60_000);
+    expect((await migrations()).at(-1)?.message).toContain('not yet serving it');
+    const progressing = (await conditions('ledger')).find((c) => c.type === 'Progressing');
+    expect(progressing).toMatchObject({ status: 'True', reason: 'Migrating' });
+    expect(await eventReasons('ledger')).toContain('MigrationStarted');
+    // A change during a migration waits, and status says so.
+    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=3']);
+    await k.waitFor(
+      'the queued change explained',
       async () => {
         const p = (await conditions('ledger')).find((c) => c.type === 'Progressing');
-        return p?.reason === 'ShardCountChangeNotSupported' && p.observedGeneration === 2
+        return p?.message.includes(
+          'spec.shards is now 3: that migration starts once this one completes',
+        )
           ? null
           : JSON.stringify(p);
       },
       30_000,
     );
-    expect((await get('statefulset', 'ledger-shard')).spec?.replicas).toBe(3);
-    const message = (await conditions('ledger')).find((c) => c.type === 'Progressing')?.message;
-    expect(message).toContain('spec.shards is 5 but the cluster runs 3 shards');
-    await k.waitFor(
-      'ScalingNotSupported event',
-      async () => ((await eventReasons('ledger')).includes('ScalingNotSupported') ? null : 'none'),
-      30_000,
-    );
-    await k.run(['scale', 'agdr/ledger', '-n', ns, '--replicas=3']);
+    expect((await migrations()).at(-1)).toMatchObject({ epoch: 1, to: 4 });
   });
 
   it('keys.provider vault with Vault unreachable: nothing that signs, the rest applied, and says why', async () => {
@@ -333,6 +364,7 @@ describe('agdr operator', () => {
       'data-ledger-shard-0',
       'data-ledger-shard-1',
       'data-ledger-shard-2',
+      'data-ledger-shard-3',
       'ledger-coordinator-data',
     ]);
     await k.run(['delete', 'agdr', 'ledger', '-n', ns, '--wait=true']);
@@ -354,6 +386,6 @@ describe('agdr operator', () => {
     expect(
       (await k.getJson<List>(['pvc', '-n', ns])).items.map((p) => p.metadata.name).sort(),
     ).toEqual(claims);
-    expect((await list('secrets', managed('ledger'))).items).toHaveLength(4);
+    expect((await list('secrets', managed('ledger'))).items).toHaveLength(5);
   });
 });

@@ -11,6 +11,7 @@ import { findCondition, isTrue, nextCondition } from './conditions.ts';
 import type { ConditionType, ConditionValue } from './conditions.ts';
 import { KEY_CONDITION_TYPES, keyConditionValues, keyEvents, keysStatus } from './key-status.ts';
 import { missingShardEvents, missingShardsOf, shardMissingCondition } from './missing-shards.ts';
+import type { MigrationPlan } from './migration.ts';
 import type { ClusterObservation, ShardPodObservation } from './observation.ts';
 
 export interface PlannedEvent {
@@ -30,11 +31,16 @@ function list(ids: readonly number[]): string {
   return ids.join(', ');
 }
 
-function shardStatusOf(shard: ShardPodObservation, obs: ClusterObservation): AgDRShardStatus {
+function shardStatusOf(
+  shard: ShardPodObservation,
+  obs: ClusterObservation,
+  draining: readonly number[],
+): AgDRShardStatus {
   const view = obs.coordinator.shards?.get(shard.id);
   const key = obs.shardKeys.get(shard.id);
   return {
     id: shard.id,
+    phase: draining.includes(shard.id) ? 'draining' : 'active',
     ready: shard.ready,
     ...(shard.treeSize !== undefined ? { treeSize: shard.treeSize } : {}),
     ...(view?.sealedSize != null ? { lastSealedSize: view.sealedSize } : {}),
@@ -128,20 +134,12 @@ function progressing(
   obs: ClusterObservation,
   allReady: boolean,
   everReady: boolean,
+  migration: MigrationPlan | undefined,
 ): ConditionValue {
   if (obs.blocker !== undefined) {
     return { status: 'False', reason: obs.blocker.reason, message: obs.blocker.message };
   }
-  if (obs.runningShards > 0 && obs.desiredShards !== obs.runningShards) {
-    return {
-      status: 'False',
-      reason: 'ShardCountChangeNotSupported',
-      message:
-        `spec.shards is ${obs.desiredShards} but the cluster runs ${obs.runningShards} shards: ` +
-        'changing the shard count is a shard migration (a new routing epoch), which this ' +
-        `operator does not perform yet; the StatefulSet stays at ${obs.runningShards} replicas`,
-    };
-  }
+  if (migration?.progress !== undefined) return migration.progress;
   if (!obs.rolledOut) {
     return { status: 'True', reason: 'RollingOut', message: 'shard pods are being updated' };
   }
@@ -174,23 +172,47 @@ function degraded(
   return { status: 'False', reason: 'AsExpected', message: 'no shard or coordinator problem' };
 }
 
+/** Retired shards: those of `previous` still retired, plus those retired now, by id. */
+function retiredShards(
+  previous: readonly AgDRShardStatus[] | undefined,
+  migration: MigrationPlan | undefined,
+  running: number,
+): AgDRShardStatus[] {
+  const byId = new Map<number, AgDRShardStatus>();
+  for (const s of previous ?? []) if (s.phase === 'retired') byId.set(s.id, s);
+  for (const s of migration?.retired ?? []) byId.set(s.id, s);
+  // An id a later scale-up brought back runs again (its log continues on the same volume).
+  return [...byId.values()].filter((s) => s.id >= running).sort((a, b) => a.id - b.id);
+}
+
 /**
- * The status to store for `obs`, given the stored `previous` status, and the Events of what
- * changed: Created, Ready, Degraded, Recovered, ShardNotReady / ShardReady and the blockers.
+ * The status to store for `obs`, given the stored `previous` status and the step of shard
+ * migration planned (plan/migration.ts), and the Events of what changed: Created, Ready,
+ * Degraded, Recovered, ShardNotReady / ShardReady, the blockers and the migration's own.
+ * Shards a migration is adding or retiring count for Ready and Degraded only once they are in
+ * (the migration reports on them instead).
  */
 export function planStatus(
   previous: AgDRClusterStatus | undefined,
   obs: ClusterObservation,
   now: Date,
+  migration?: MigrationPlan,
 ): StatusPlan {
   const prevConds = previous?.conditions;
-  const health = readiness(obs);
+  const running = migration?.replicas ?? obs.runningShards;
+  const shards = obs.shards.filter((s) => s.id < running);
+  const counted = migration?.healthBelow ?? running;
+  const health = readiness({
+    ...obs,
+    shards: shards.filter((s) => s.id < counted),
+    runningShards: Math.min(counted, running),
+  });
   // Once Ready, a later fault is a degradation, not provisioning.
   const everReady = isTrue(prevConds, 'Ready') || isTrue(prevConds, 'Degraded');
   const missingShards = missingShardsOf(obs.coordinator.missing, previous?.missingShards);
   const values: Partial<Record<ConditionType, ConditionValue>> = {
     Ready: health.value,
-    Progressing: progressing(obs, health.allReady, everReady),
+    Progressing: progressing(obs, health.allReady, everReady, migration),
     Degraded: degraded(health, everReady, missingShards),
     ...(obs.keys !== undefined ? keyConditionValues(obs.keys) : {}),
   };
@@ -203,11 +225,15 @@ export function planStatus(
   const conditions: AgDRCondition[] = types.map((t) =>
     nextCondition(findCondition(prevConds, t), t, values[t] as ConditionValue, obs.generation, now),
   );
-  const shardStatus = obs.shards.map((s) => shardStatusOf(s, obs));
+  const shardStatus = [
+    ...shards.map((s) => shardStatusOf(s, obs, migration?.draining ?? [])),
+    ...retiredShards(previous?.shardStatus, migration, running),
+  ];
+  const migrations = migration?.history ?? previous?.migrations;
   const status: AgDRClusterStatus = {
     observedGeneration: obs.generation,
     conditions,
-    readyShards: obs.shards.filter((s) => s.ready).length,
+    readyShards: shards.filter((s) => s.ready).length,
     selector: obs.selector,
     ...(obs.routing !== undefined && obs.routing.epochs.length > 0
       ? { routingEpoch: epochAt(obs.routing, BigInt(now.getTime()) * 1_000_000n).epoch }
@@ -224,7 +250,7 @@ export function planStatus(
         ? { globalRoot: previous.globalRoot }
         : {}),
     shardStatus,
-    ...(previous?.migrations !== undefined ? { migrations: previous.migrations } : {}),
+    ...(migrations !== undefined && migrations.length > 0 ? { migrations } : {}),
     missingShards,
     ...(obs.keys !== undefined ? { keys: keysStatus(obs.keys) } : {}),
   };
@@ -234,6 +260,7 @@ export function planStatus(
       ? missingShardEvents(previous?.missingShards, missingShards, obs.coordinator.missing)
       : []),
     ...plannedEvents(previous, status, obs),
+    ...(migration?.events ?? []),
   ];
   if (obs.keys !== undefined) events.push(...keyEvents(prevConds, conditions, obs.keys));
   return { status, events };
@@ -264,19 +291,11 @@ function plannedEvents(
   }
   const ready = transitioned(previous, next, 'Ready');
   const deg = transitioned(previous, next, 'Degraded');
-  const prog = transitioned(previous, next, 'Progressing');
   if (
     obs.blocker !== undefined &&
     findCondition(previous?.conditions, 'Ready')?.reason !== obs.blocker.reason
   ) {
     events.push({ type: 'Warning', reason: obs.blocker.reason, note: obs.blocker.message });
-  }
-  if (
-    prog.to.reason === 'ShardCountChangeNotSupported' &&
-    (findCondition(previous?.conditions, 'Progressing')?.reason !== prog.to.reason ||
-      findCondition(previous?.conditions, 'Progressing')?.message !== prog.to.message)
-  ) {
-    events.push({ type: 'Warning', reason: 'ScalingNotSupported', note: prog.to.message });
   }
   // Per-shard transitions of a cluster that was running: a shard going away and coming back.
   const prevShards = new Map((previous?.shardStatus ?? []).map((s) => [s.id, s]));

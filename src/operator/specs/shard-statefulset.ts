@@ -35,7 +35,10 @@ import { shardAuthArgs } from './ingest-auth.ts';
 
 /** What the builder needs to know of the cluster as it stands. */
 export interface ShardStatefulSetObserved {
-  /** spec.replicas of the existing StatefulSet; absent before it exists. */
+  /**
+   * The replicas to run: what the migration planner decided (plan/migration.ts); absent before
+   * the StatefulSet exists, when spec.shards is used.
+   */
   readonly replicas?: number;
 }
 
@@ -52,15 +55,26 @@ export const SHARD_STARTUP_SECONDS = 1800;
 export const SHARD_CHECKPOINT_INTERVAL = '1s';
 
 /**
- * Shards the StatefulSet runs. The first build uses spec.shards; after that the existing
- * replicas are kept: changing the shard count is a migration (a new routing epoch), which this
- * operator does not do yet, so it never scales the StatefulSet on its own.
+ * Shards the StatefulSet runs: the planned replicas, or spec.shards for the first build. A
+ * change of spec.shards reaches the StatefulSet only through a migration, never directly.
  */
 export function shardReplicas(
   cluster: AgDRClusterStored,
   observed: ShardStatefulSetObserved,
 ): number {
   return observed.replicas ?? cluster.spec.shards;
+}
+
+/**
+ * Key file slots in the pod template: a power of two, at least 16, covering every shard. Each
+ * slot is an optional projected Secret, so scaling within the slots leaves the pod template as
+ * it is and no running shard is restarted by a migration (a template change would roll every
+ * shard pod); only growing past a power of two rolls them once.
+ */
+export function keySlots(replicas: number): number {
+  let n = 16;
+  while (n < replicas) n *= 2;
+  return n;
 }
 
 /** The key file path of shard `$(SHARD_ID)` inside the pod. */
@@ -191,10 +205,12 @@ function shardKeysVolume(name: string, replicas: number): V1Volume {
     // (keys.provider file is for development: see docs/OPERATOR.md).
     projected: {
       defaultMode: KEY_FILE_MODE,
-      sources: Array.from({ length: replicas }, (_, id) => ({
+      sources: Array.from({ length: keySlots(replicas) }, (_, id) => ({
         secret: {
           name: shardKeySecretName(name, id),
           items: [{ key: 'key.json', path: `shard-${id}.json` }],
+          // A shard's key Secret is created before its pod (plan/migration.ts).
+          optional: true,
         },
       })),
     },

@@ -1,6 +1,7 @@
 // Status planning: conditions per the API conventions, per-shard state, and the Events of what
 // changed. No server: observations are plain data and `now` is passed in.
 import { describe, expect, it } from 'vitest';
+import { planMigration } from '../../../src/operator/plan/migration.ts';
 import { planStatus } from '../../../src/operator/plan/status.ts';
 import type { AgDRClusterStatus } from '../../../src/operator/types.ts';
 import { healthy } from './fixtures.ts';
@@ -26,6 +27,7 @@ describe('planStatus', () => {
     });
     expect(status.shardStatus?.[1]).toEqual({
       id: 1,
+      phase: 'active',
       ready: true,
       treeSize: 101,
       lastSealedSize: 91,
@@ -74,6 +76,7 @@ describe('planStatus', () => {
     expect(cond(down.status, 'Progressing')?.status).toBe('False');
     expect(down.status.shardStatus?.[1]).toEqual({
       id: 1,
+      phase: 'active',
       ready: false,
       lastSealedSize: 91,
       coordinatorStatus: 'ok',
@@ -208,19 +211,101 @@ describe('planStatus', () => {
     expect(status.globalRoot?.id).toBe(7);
   });
 
-  it('does not scale on a changed spec.shards and says why, once', () => {
+  it('a migration: its history, Progressing and Events; joining shards do not degrade Ready', () => {
     const ready = planStatus(undefined, healthy(3).build(), T0).status;
-    const { status, events } = planStatus(ready, healthy(3).desired(5).build(), T1);
-    expect(cond(status, 'Progressing')).toMatchObject({
-      status: 'False',
-      reason: 'ShardCountChangeNotSupported',
-    });
-    expect(cond(status, 'Progressing')?.message).toContain(
-      'spec.shards is 5 but the cluster runs 3',
-    );
+    const input = {
+      desiredShards: 5,
+      table: healthy(3).build().routing!,
+      replicas: 3,
+      history: [],
+      keysReadyBelow: 5,
+      observed: healthy(3).build(),
+      leadTimeMs: 60_000,
+      now: T1,
+    };
+    const started = planMigration(input);
+    const { status, events } = planStatus(ready, healthy(3).desired(5).build(), T1, started);
+    expect(status.migrations).toEqual([
+      {
+        epoch: 1,
+        from: 3,
+        to: 5,
+        phase: 'Pending',
+        startedAt: '2026-12-06T12:01:00Z',
+        reason: 'Started',
+        message: 'spec.shards changed',
+      },
+    ]);
+    expect(cond(status, 'Progressing')).toMatchObject({ status: 'True', reason: 'Migrating' });
     expect(cond(status, 'Ready')?.status).toBe('True');
-    expect(reasons(events)).toEqual(['ScalingNotSupported']);
-    expect(planStatus(status, healthy(3).desired(5).build(), T2).events).toEqual([]);
+    expect(reasons(events)).toEqual(['MigrationStarted']);
+
+    // Replicas raised: shards 3 and 4 exist but are neither Ready nor sealed.
+    const raised = planMigration({ ...input, history: status.migrations ?? [], now: T2 });
+    expect(raised.replicas).toBe(5);
+    const five = healthy(5).desired(5).shardDown(3, 0).shardDown(4, 0).sealed(3, null);
+    const next = planStatus(status, five.build(), T2, raised);
+    expect(cond(next.status, 'Ready')?.status).toBe('True');
+    expect(cond(next.status, 'Degraded')?.status).toBe('False');
+    expect(next.status.shardStatus?.map((x) => [x.id, x.phase, x.ready])).toEqual([
+      [0, 'active', true],
+      [1, 'active', true],
+      [2, 'active', true],
+      [3, 'active', false],
+      [4, 'active', false],
+    ]);
+    expect(next.events).toEqual([]);
+  });
+
+  it('a scale-down: draining shards, then retired ones with their final checkpoint, kept', () => {
+    const obs = healthy(4).desired(2).build();
+    const draining = {
+      replicas: 4,
+      table: obs.routing!,
+      history: [],
+      events: [],
+      keysWanted: 4,
+      retired: [],
+      healthBelow: 2,
+      draining: [2, 3],
+    };
+    const ready = planStatus(undefined, healthy(4).build(), T0).status;
+    const during = planStatus(ready, obs, T1, draining).status;
+    expect(during.shardStatus?.map((x) => [x.id, x.phase])).toEqual([
+      [0, 'active'],
+      [1, 'active'],
+      [2, 'draining'],
+      [3, 'draining'],
+    ]);
+    const retired = [2, 3].map((id) => ({
+      id,
+      phase: 'retired' as const,
+      retiredFromNs: '1767225660000000000',
+      finalSize: 40 + id,
+      finalRoot: String(id).repeat(64),
+    }));
+    const done = planStatus(during, obs, T2, {
+      ...draining,
+      replicas: 2,
+      draining: [],
+      retired,
+    });
+    // The pods of shards 2 and 3 still terminate: they count neither as shards nor as Ready.
+    expect(done.status.readyShards).toBe(2);
+    expect(cond(done.status, 'Ready')?.status).toBe('True');
+    expect(done.status.shardStatus?.slice(2)).toEqual(retired);
+    const later = planStatus(done.status, healthy(2).build(), T2, {
+      ...draining,
+      replicas: 2,
+      draining: [],
+    });
+    expect(later.status.shardStatus?.map((x) => [x.id, x.phase])).toEqual([
+      [0, 'active'],
+      [1, 'active'],
+      [2, 'retired'],
+      [3, 'retired'],
+    ]);
+    expect(later.events).toEqual([]);
   });
 
   it('reports a blocker (vault keys) on Ready and Progressing, with one Warning', () => {

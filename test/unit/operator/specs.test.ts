@@ -31,7 +31,10 @@ import {
   desiredShardService,
 } from '../../../src/operator/specs/services.ts';
 import { desiredShardPdb } from '../../../src/operator/specs/shard-pdb.ts';
-import { desiredShardStatefulSet } from '../../../src/operator/specs/shard-statefulset.ts';
+import {
+  desiredShardStatefulSet,
+  keySlots,
+} from '../../../src/operator/specs/shard-statefulset.ts';
 import { validateShardList } from '../../../src/coordinator/shard-list-file.ts';
 import { validateTrustBundle } from '../../../src/clients/trust.ts';
 import { OPTIONS, cluster } from './fixtures.ts';
@@ -115,9 +118,18 @@ describe('shard StatefulSet', () => {
     });
   });
 
-  it('keeps the replicas it already runs when spec.shards changes', () => {
+  it('runs the planned replicas, not spec.shards, once it exists', () => {
     const scaled = cluster().withShards(6).build();
     expect(desiredShardStatefulSet(scaled, { replicas: 4 }, OPTIONS).spec?.replicas).toBe(4);
+  });
+
+  it('keeps the pod template when the replicas change within the key slots', () => {
+    const at = (n: number) => desiredShardStatefulSet(cluster().build(), { replicas: n }, OPTIONS);
+    expect(at(5).spec?.template).toEqual(at(3).spec?.template);
+    expect(at(16).spec?.template).toEqual(at(2).spec?.template);
+    expect(at(17).spec?.template).not.toEqual(at(16).spec?.template);
+    expect(keySlots(17)).toBe(32);
+    expect(keySlots(1024)).toBe(1024);
   });
 
   it('takes the shard id from the pod-index label and listens on the pod IP', () => {
@@ -185,15 +197,14 @@ describe('shard StatefulSet', () => {
 
   it('mounts each shard key as shard-<id>.json and the routing table', () => {
     const keys = pod?.volumes?.find((v) => v.name === 'keys');
-    expect(keys?.projected?.sources?.map((s) => s.secret?.name)).toEqual([
-      'decisions-shard-0-key',
-      'decisions-shard-1-key',
-      'decisions-shard-2-key',
-      'decisions-shard-3-key',
-    ]);
-    expect(keys?.projected?.sources?.[2]?.secret?.items).toEqual([
-      { key: 'key.json', path: 'shard-2.json' },
-    ]);
+    expect(keys?.projected?.sources?.map((s) => s.secret?.name)).toEqual(
+      Array.from({ length: 16 }, (_, id) => `decisions-shard-${id}-key`),
+    );
+    expect(keys?.projected?.sources?.[2]?.secret).toEqual({
+      name: 'decisions-shard-2-key',
+      items: [{ key: 'key.json', path: 'shard-2.json' }],
+      optional: true,
+    });
     expect(pod?.volumes?.find((v) => v.name === 'routing')?.configMap?.name).toBe(
       'decisions-routing',
     );
