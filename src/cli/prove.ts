@@ -29,6 +29,8 @@ Options:
                        an id held by two shards (or one that a shard could not be asked
                        about) is refused, naming the shards and seqs: choose with --shard/--seq
   --shard N --seq S    the record by shard id and leaf index instead
+  --shard-url ID=URL   where shard ID serves its log, in place of the coordinator's listing
+                       (repeatable): a retired shard served again from its volume
   --out FILE           where to write the bundle (default: <record_id>.bundle.json; - for stdout)
   --out-dir DIR        directory for the bundles (<record_id>.bundle.json each)
   --wait DURATION      wait this long for the record to be sealed in a global root (default: 0s)
@@ -48,6 +50,7 @@ const options = {
   'record-id': { type: 'string', multiple: true },
   shard: { type: 'string' },
   seq: { type: 'string' },
+  'shard-url': { type: 'string', multiple: true },
   out: { type: 'string' },
   'out-dir': { type: 'string' },
   wait: { type: 'string', default: '0s' },
@@ -58,6 +61,8 @@ const options = {
 export interface ProveConfig {
   coordinator: string;
   targets: RecordLocator[];
+  /** Shard URLs given on the command line, over the coordinator's listing. */
+  shardUrls: Map<number, string>;
   /** One bundle's file ('-': stdout), or undefined to write each to outDir. */
   out: string | undefined;
   outDir: string | undefined;
@@ -90,9 +95,18 @@ export const command = defineCommand({
       throw new UsageError('several records need --out-dir, not --out');
     if (values.out !== undefined && values['out-dir'] !== undefined)
       throw new UsageError('give --out or --out-dir, not both');
+    const shardUrls = new Map<number, string>();
+    for (const spec of values['shard-url'] ?? []) {
+      const m = /^(\d{1,9})=(.+)$/.exec(spec);
+      if (m === null) throw new UsageError(`--shard-url ${spec}: want ID=URL`);
+      if (shardUrls.has(Number(m[1])))
+        throw new UsageError(`--shard-url: shard ${m[1]} given twice`);
+      shardUrls.set(Number(m[1]), parseHttpUrl(m[2] as string, '--shard-url'));
+    }
     return {
       coordinator: values.coordinator,
       targets,
+      shardUrls,
       out: values.out,
       outDir: values['out-dir'],
       waitMs:
@@ -101,7 +115,7 @@ export const command = defineCommand({
       token: values['token-file'] === undefined ? undefined : tokenFile(values['token-file']),
     };
   },
-  async run({ targets, waitMs, timeoutMs, token, ...values }) {
+  async run({ targets, waitMs, timeoutMs, token, shardUrls, ...values }) {
     const coordinator = new CoordinatorClient(values.coordinator, timeoutMs);
     if (values.outDir !== undefined) fs.mkdirSync(values.outDir, { recursive: true });
     let failures = 0;
@@ -111,7 +125,12 @@ export const command = defineCommand({
           ? `record ${target.recordId}`
           : `shard ${target.shard} seq ${target.seq}`;
       try {
-        const bundle = await buildEvidenceBundle(coordinator, target, { waitMs, timeoutMs, token });
+        const bundle = await buildEvidenceBundle(coordinator, target, {
+          waitMs,
+          timeoutMs,
+          token,
+          shardUrls,
+        });
         const bytes = serializeBundle(bundle);
         const recordId = JSON.parse(bundle.envelope).decision.record_id as string;
         const name = `${recordId}.bundle.json`;

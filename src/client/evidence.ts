@@ -35,6 +35,11 @@ export interface EvidenceOptions {
   timeoutMs: number;
   /** Sent to the shards (which may require it for reads). */
   token?: TokenSource;
+  /**
+   * Shard id -> URL, in place of (or beside) the coordinator's listing: a retired shard's log
+   * served again from its volume has no URL there.
+   */
+  shardUrls?: ReadonlyMap<number, string>;
 }
 
 interface Located {
@@ -48,14 +53,14 @@ async function locate(
   at: RecordLocator,
   timeoutMs: number,
   token: TokenSource | undefined,
+  overrides: ReadonlyMap<number, string> = new Map(),
 ): Promise<Located> {
-  const listing = await coordinator.shards();
-  const clients = listing
-    .filter((s) => s.url !== null)
-    .map((s) => ({
-      shard: s.shard_id,
-      client: new ShardClient(s.url as string, timeoutMs, token),
-    }));
+  const urls = new Map<number, string>();
+  for (const s of await coordinator.shards()) if (s.url !== null) urls.set(s.shard_id, s.url);
+  for (const [id, url] of overrides) urls.set(id, url);
+  const clients = [...urls]
+    .sort((a, b) => a[0] - b[0])
+    .map(([shard, url]) => ({ shard, client: new ShardClient(url, timeoutMs, token) }));
   if ('recordId' in at) {
     // The coordinator does not index records; the shard that holds it answers, the others 404.
     const found = await Promise.all(
@@ -129,7 +134,13 @@ export async function buildEvidenceBundle(
   at: RecordLocator,
   opts: EvidenceOptions,
 ): Promise<EvidenceBundle> {
-  const { shard, client, record } = await locate(coordinator, at, opts.timeoutMs, opts.token);
+  const { shard, client, record } = await locate(
+    coordinator,
+    at,
+    opts.timeoutMs,
+    opts.token,
+    opts.shardUrls,
+  );
   const envelope = utf8.decode(record.bytes);
   if (!bytesEqual(blake3.hashLeaf(record.bytes), fromHex(record.leaf_hash))) {
     throw new EvidenceError(

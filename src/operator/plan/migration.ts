@@ -22,6 +22,12 @@ import { appendEpoch, epochNumbered, lastEpoch, nsOf } from './epoch-table.ts';
 import type { ClusterObservation, CoordinatorShardView } from './observation.ts';
 import type { PlannedEvent } from './status.ts';
 
+/**
+ * After a shard that loaded a scale-down's table only past the boundary is seen serving it, how
+ * long its appends in flight get to be checkpointed (several shard checkpoint intervals).
+ */
+export const LATE_LOAD_SETTLE_MS = 5_000;
+
 /** Migrations kept in status.migrations, newest last. */
 export const MIGRATION_HISTORY = 10;
 
@@ -249,10 +255,6 @@ function drained(view: CoordinatorShardView | undefined, sinceNs: string): boole
   );
 }
 
-function maxNs(a: string, b: string): string {
-  return compareU64Text(a, b) >= 0 ? a : b;
-}
-
 function scaleDown(input: MigrationInput, s: Step): void {
   const { m } = s;
   const retiring = ids(m.to, m.from);
@@ -302,15 +304,20 @@ function scaleDown(input: MigrationInput, s: Step): void {
     return;
   }
   // Past the boundary. A shard that loaded the table late may have appended after the boundary
-  // until it did: its seal must then be of a checkpoint signed after it was seen serving it.
+  // until it did, and signs no further checkpoint once retired: its drain is shown instead by
+  // a seal at least as large as its latest checkpoint, read after it has served the table long
+  // enough for appends in flight to be checkpointed.
   const blockers: string[] = [];
   if (m.tableLoadedAt === undefined) {
     blockers.push(`not serving the routing table of epoch ${m.epoch}: ${missing.join(', ')}`);
   }
-  const since =
-    m.tableLoadedAt !== undefined
-      ? maxNs(boundary, nsOf(new Date(m.tableLoadedAt)).toString(10))
-      : boundary;
+  const loadedNs = m.tableLoadedAt !== undefined ? nsOf(new Date(m.tableLoadedAt)) : undefined;
+  // tableLoadedAt has second precision: the next whole second bounds when it was seen.
+  const lateLoad = loadedNs !== undefined && loadedNs + 1_000_000_000n > BigInt(boundary);
+  const settled =
+    loadedNs !== undefined &&
+    nsOf(input.now) >= loadedNs + BigInt(LATE_LOAD_SETTLE_MS + 1000) * 1_000_000n;
+  const hash = epochTableHash(s.table);
   const co = input.observed.coordinator;
   if (!co.ready || co.shards === undefined) {
     blockers.push(
@@ -322,9 +329,16 @@ function scaleDown(input: MigrationInput, s: Step): void {
   const waiting: number[] = [];
   for (const id of retiring) {
     const view = co.shards?.get(id);
-    if (co.shards !== undefined && drained(view, since)) continue;
-    waiting.push(id);
     const pod = input.observed.shards.find((x) => x.id === id);
+    const sealedPast = co.shards !== undefined && drained(view, boundary);
+    const covered =
+      !lateLoad ||
+      (settled &&
+        pod?.routingHash === hash &&
+        pod.treeSize !== undefined &&
+        (view?.sealedSize ?? -1) >= pod.treeSize);
+    if (sealedPast && covered) continue;
+    waiting.push(id);
     if (pod?.ready !== true) blockers.push(`shard ${id} is not ready`);
     else if (view?.status === 'missing' || view?.status === 'unverified')
       blockers.push(
@@ -357,7 +371,8 @@ function scaleDown(input: MigrationInput, s: Step): void {
     m,
     'Draining',
     'WaitingForSeal',
-    `waiting for the coordinator to seal shard ${list(waiting)} through a checkpoint signed after ${at(since)}`,
+    `waiting for the coordinator to seal shard ${list(waiting)} through a checkpoint signed at or after ${at(boundary)}` +
+      (lateLoad ? ', covering every record (the table was served late)' : ''),
   );
 }
 

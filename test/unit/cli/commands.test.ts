@@ -206,6 +206,35 @@ describe('agdr local, submit, prove and verify flags', () => {
     ).toBe('give --record-id or --shard/--seq, not both');
   });
 
+  it('prove: --shard-url ID=URL, repeatable, each id once', () => {
+    const base = ['--coordinator', 'http://c', '--record-id', 'a'];
+    expect(
+      prove.configure([
+        ...base,
+        '--shard-url',
+        '3=http://10.0.0.3:8080',
+        '--shard-url',
+        '4=http://h',
+      ]),
+    ).toMatchObject({
+      shardUrls: new Map([
+        [3, 'http://10.0.0.3:8080'],
+        [4, 'http://h'],
+      ]),
+    });
+    expect(usage(() => prove.configure([...base, '--shard-url', 'http://h']))).toBe(
+      '--shard-url http://h: want ID=URL',
+    );
+    expect(
+      usage(() =>
+        prove.configure([...base, '--shard-url', '3=http://a', '--shard-url', '3=http://b']),
+      ),
+    ).toBe('--shard-url: shard 3 given twice');
+    expect(usage(() => prove.configure([...base, '--shard-url', '3=ftp://a']))).toContain(
+      'is not an http(s) URL',
+    );
+  });
+
   it('verify: one bundle or one log directory', () => {
     expect(verify.configure(['b.json', '--trust', 't.json'])).toEqual({
       trustFile: 't.json',

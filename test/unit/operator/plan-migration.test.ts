@@ -4,7 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { epochTableHash } from '../../../src/core/routing.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
-import { MIGRATION_HISTORY, planMigration } from '../../../src/operator/plan/migration.ts';
+import {
+  LATE_LOAD_SETTLE_MS,
+  MIGRATION_HISTORY,
+  planMigration,
+} from '../../../src/operator/plan/migration.ts';
 import type { MigrationInput, MigrationPlan } from '../../../src/operator/plan/migration.ts';
 import type {
   CoordinatorShardView,
@@ -48,6 +52,9 @@ class World {
   /** Per shard: signed time (ms) of the checkpoint the coordinator sealed last. */
   sealedAt = new Map<number, number>();
   missing = new Set<number>();
+  /** Per shard: tree size of its latest checkpoint, and of the one sealed (10 + id unless set). */
+  size = new Map<number, number>();
+  sealedSize = new Map<number, number>();
   last: MigrationPlan | undefined;
   /** What each step observed and planned, to check nothing is removed early. */
   trace: { input: MigrationInput; plan: MigrationPlan }[] = [];
@@ -67,6 +74,7 @@ class World {
       exists: true,
       ready: !this.down.has(id),
       restarts: 0,
+      treeSize: this.size.get(id) ?? 10 + id,
       ...(!this.down.has(id) && !this.stale.has(id) ? { routingHash: hash } : {}),
     }));
     const views = new Map<number, CoordinatorShardView>();
@@ -74,7 +82,7 @@ class World {
       views.set(id, {
         status: this.missing.has(id) ? 'missing' : 'ok',
         reason: this.missing.has(id) ? 'unreachable' : null,
-        sealedSize: 10 + id,
+        sealedSize: this.sealedSize.get(id) ?? 10 + id,
         sealedRoot: String(id % 10).repeat(64),
         sealedCheckpointNs: ns(t),
         openIntervals: this.missing.has(id) ? 1 : 0,
@@ -124,8 +132,10 @@ class World {
   /** The coordinator seals every running shard with a checkpoint signed now. */
   seal(): void {
     for (let i = 0; i < this.replicas; i++) {
-      if (!this.down.has(i) && !this.missing.has(i) && this.coordinatorUp)
+      if (!this.down.has(i) && !this.missing.has(i) && this.coordinatorUp) {
         this.sealedAt.set(i, this.now);
+        this.sealedSize.set(i, this.size.get(i) ?? 10 + i);
+      }
     }
   }
 
@@ -270,6 +280,9 @@ describe('planMigration: scale down 5 -> 2', () => {
     expect(w.current).toMatchObject({ phase: 'EpochScheduled', reason: 'WaitingForBoundary' });
     expect(p.draining).toEqual([2, 3, 4]);
     expect(p.healthBelow).toBe(2);
+    w.now += 1000;
+    w.step();
+    expect(w.current?.tableLoadedAt).toBe('2026-12-06T12:00:01Z');
 
     // Past the boundary, sealed only through checkpoints signed before it.
     w.pastBoundary();
@@ -315,7 +328,7 @@ describe('planMigration: scale down 5 -> 2', () => {
     expect(w.step().replicas).toBe(2);
   });
 
-  it('a shard that loaded the table after the boundary must be sealed after it was seen serving it', () => {
+  it('a shard that served the table only after the boundary: its whole log sealed, then it goes', () => {
     const w = scalingDown([3]);
     expect(w.current?.tableLoadedAt).toBeUndefined();
     w.pastBoundary();
@@ -323,16 +336,24 @@ describe('planMigration: scale down 5 -> 2', () => {
     expect(w.current).toMatchObject({ phase: 'Draining', reason: 'Blocked' });
     expect(w.current?.message).toContain('not serving the routing table of epoch 1: shard 3');
     expect(reasons(p)).toEqual(['MigrationBlocked']);
-    w.seal(); // sealed past the boundary, but before shard 3 serves the table
-    expect(w.step().replicas).toBe(5);
-    w.stale.clear();
-    w.now += 2000;
-    p = w.step();
-    expect(w.current?.tableLoadedAt).toBe(new Date(w.now).toISOString().replace('.000', ''));
-    expect(p.replicas).toBe(5);
-    w.now += 1000;
+    // Sealed past the boundary, but shard 3 kept appending by the old table until it loaded
+    // the new one; it signs no checkpoint after that once it has none to sign.
+    w.size.set(3, 20);
     w.seal();
-    expect(w.step().replicas).toBe(2);
+    w.size.set(3, 25);
+    w.stale.clear();
+    w.now += 1000;
+    p = w.step();
+    expect(w.current?.tableLoadedAt).toBeDefined();
+    expect(p.replicas).toBe(5);
+    expect(w.current?.message).toContain('covering every record (the table was served late)');
+    // Its final size sealed, but not yet LATE_LOAD_SETTLE_MS after it served the table.
+    w.seal();
+    expect(w.step().replicas).toBe(5);
+    w.now += LATE_LOAD_SETTLE_MS + 1000;
+    p = w.step();
+    expect(p.replicas).toBe(2);
+    expect(p.retired.find((x) => x.id === 3)?.finalSize).toBe(25);
   });
 });
 
@@ -484,6 +505,7 @@ describe('planMigration: an operator restarted at any phase', () => {
         for (let i = 0; i < 10 && (i < 2 || world.replicas !== 2); i++) {
           world.step();
           world.pastBoundary();
+          world.now += i * (LATE_LOAD_SETTLE_MS + 1000);
           world.seal();
         }
         expect(world.replicas, `restart at step ${k}, status ${lag}`).toBe(2);
