@@ -4,7 +4,7 @@
 // to the shard that acknowledged it under the epoch in force at its timestamp, none is
 // duplicated, every one proves with `agdr prove` and verifies with `agdr verify`, and status and
 // Events tell the story. Then a scale-down per phase with the operator killed in that phase.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
 import { verifyBundle } from '../../src/core/bundle.ts';
+import { parseCheckpointNote } from '../../src/core/checkpoint.ts';
+import type { GlobalRootRecord } from '../../src/core/global-root/index.ts';
 import { parseJsonExact } from '../../src/core/json-exact.ts';
 import { routeDecision } from '../../src/core/routing.ts';
 import type { EpochTable } from '../../src/core/routing.ts';
@@ -21,7 +23,7 @@ import { validateTrustBundle } from '../../src/clients/trust.ts';
 import { recordsNdjson, upstreamRecord } from '../fixtures/records.ts';
 import { startOperator } from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
-import { clusterKubectl } from './harness/context.ts';
+import { clusterInfo, clusterKubectl } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import { sleep } from './harness/process.ts';
@@ -373,11 +375,17 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
       expect(report.ok, f).toBe(true);
     }
     // A served archive is retired by the table it reads: it takes nothing new.
-    expect((await status()).shardStatus?.filter((x) => x.phase === 'retired')).toHaveLength(3);
+    const archived = receipts.find((r) => r.shard_id === 2) as Receipt;
+    const refused = await fetch(`${archives.get(2)}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: sent.get(archived.record_id)?.replace(archived.record_id, 'after-retirement'),
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
 
     // `agdr verify` itself on one bundle of each shard.
     for (const shard of [0, 1, 2, 3, 4]) {
-      const r = live.find((x) => x.shard_id === shard) as Receipt;
+      const r = receipts.find((x) => x.shard_id === shard) as Receipt;
       const out = await agdr([
         'verify',
         join('bundles', `${r.record_id}.bundle.json`),
@@ -386,5 +394,184 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
       ]);
       expect(out.stdout + out.stderr).toMatch(/ok|verified|valid/i);
     }
+    // An archive holds the shard's volume: stop it before the id could run again.
+    await k.run(['delete', 'pod', '-n', ns, '-l', `agdr.dev/archive-of=${NAME}`, '--wait=true']);
   }, 600_000);
+
+  /** Global root records from the coordinator, oldest first. */
+  async function globalRoots(): Promise<GlobalRootRecord[]> {
+    const url = await coordinatorUrl();
+    const out: GlobalRootRecord[] = [];
+    for (let from: number | null = 0; from !== null;) {
+      const res = await fetch(`${url}/v1/global-roots?from=${from}&limit=1000`);
+      const page = (await res.json()) as {
+        global_roots: { record: GlobalRootRecord }[];
+        next_from: number | null;
+      };
+      out.push(...page.global_roots.map((e) => e.record));
+      from = page.next_from;
+    }
+    return out;
+  }
+
+  /** When the StatefulSet controller last deleted pod `id` (its SuccessfulDelete Event), ms. */
+  async function deletedAt(id: number): Promise<number> {
+    const events = await k.getJson<{
+      items: { reason: string; message: string; lastTimestamp?: string; eventTime?: string }[];
+    }>(['events', '-n', ns, '--field-selector', 'reason=SuccessfulDelete']);
+    return Math.max(
+      0,
+      ...events.items
+        .filter((e) => e.message.includes(` Pod ${NAME}-shard-${id} `))
+        .map((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? '')),
+    );
+  }
+
+  /**
+   * Resolves once the cluster's newest migration is in `phase` going to `to`, watching the
+   * object (a status-only phase such as Pending lasts about one requeue interval).
+   */
+  function watchPhase(phase: string, to: number): Promise<Migration> {
+    const info = clusterInfo();
+    return new Promise((resolve, reject) => {
+      const child = spawn(k.binary, [
+        '--kubeconfig',
+        info.kubeconfig,
+        'get',
+        'agdr',
+        NAME,
+        '-n',
+        ns,
+        '--watch',
+        '-o',
+        'jsonpath={.status.migrations[-1:]}{"\\n"}',
+      ]);
+      const timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`no migration to ${to} seen in ${phase}`));
+      }, 90_000);
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, i).trim();
+          buffer = buffer.slice(i + 1);
+          if (line === '') continue;
+          const m = JSON.parse(line) as Migration;
+          if (m.phase === phase && m.to === to) {
+            clearTimeout(timer);
+            child.kill();
+            resolve(m);
+          }
+        }
+      });
+      child.on('error', reject);
+    });
+  }
+
+  /**
+   * Scales down by one with the operator SIGKILLed in `phase`: a new operator completes the
+   * migration, and the retiring shard's pod was deleted only after a global root had sealed a
+   * checkpoint it signed at or after the boundary.
+   */
+  async function killedIn(phase: string, from: number, during?: () => Promise<void>) {
+    const retiring = from - 1;
+    const before = await deletedAt(retiring);
+    const watched = watchPhase(phase, from - 1);
+    await scaleTo(from - 1);
+    const seen = await watched;
+    operator?.kill();
+    await operator?.stop();
+    console.log(`operator killed with migration ${seen.epoch} in ${seen.phase}`);
+    await during?.();
+    operator = await startOperator(`scale-${phase}`, ns, ['--default-image', AGDR_TEST_IMAGE]);
+    const epoch = seen.epoch;
+    await completed(epoch);
+    const m = (await status()).migrations?.find((x) => x.epoch === epoch);
+    expect(m).toMatchObject({ from, to: from - 1, phase: 'Completed', reason: 'ScaledDown' });
+    const boundary = BigInt(m?.effectiveFromNs ?? '0');
+    const sealedAt = (await globalRoots()).find((g) => {
+      const e = g.shard_roots.find((x) => x.shard_id === retiring);
+      if (e?.status !== 'ok' || typeof e.checkpoint !== 'string') return false;
+      return (parseCheckpointNote(e.checkpoint).timestampNs ?? 0n) >= boundary;
+    });
+    expect(sealedAt, `a seal of shard ${retiring} past the boundary`).toBeDefined();
+    await k.waitFor(
+      `pod ${retiring} deleted`,
+      async () => ((await deletedAt(retiring)) > before ? null : 'not yet'),
+      30_000,
+    );
+    const deleted = await deletedAt(retiring);
+    // Event times have second precision.
+    const sealedMs = Number(BigInt(sealedAt?.timestamp_ns ?? '0') / 1_000_000n);
+    expect(deleted + 1000).toBeGreaterThanOrEqual(sealedMs);
+    const retired = (await status()).shardStatus?.find((x) => x.id === retiring);
+    expect(retired).toMatchObject({ phase: 'retired', retiredFromNs: m?.effectiveFromNs });
+    return m;
+  }
+
+  it('operator killed in Pending of a scale-down: a new one completes it, nothing removed early', async () => {
+    await scaleTo(4);
+    await completed(3);
+    await killedIn('Pending', 4);
+  }, 300_000);
+
+  it('operator killed in EpochScheduled of a scale-down: completes, nothing removed early', async () => {
+    await killedIn('EpochScheduled', 3);
+  }, 300_000);
+
+  it('operator killed in Draining, the retiring shard stopped: Blocked, then completes by itself', async () => {
+    // Shard 1 is frozen (SIGSTOP) as soon as the epoch retiring it is published: past the
+    // boundary it cannot sign its final checkpoint, so the drain is Blocked.
+    const podName = `${NAME}-shard-1`;
+    const pid = async (): Promise<number> =>
+      Number(
+        /^agdr-runner:\/\/(\d+)$/.exec(
+          (
+            await k.getJson<{ status?: { containerStatuses?: { containerID?: string }[] } }>([
+              'pod',
+              podName,
+              '-n',
+              ns,
+            ])
+          ).status?.containerStatuses?.[0]?.containerID ?? '',
+        )?.[1],
+      );
+    const frozen = await pid();
+    expect(frozen).toBeGreaterThan(0);
+    await scaleTo(1);
+    await k.waitFor(
+      'epoch 6 scheduled',
+      async () => ((await lastMigration())?.phase === 'EpochScheduled' ? null : 'not yet'),
+      60_000,
+    );
+    process.kill(frozen, 'SIGSTOP');
+    await k.waitFor(
+      'the drain Blocked',
+      async () => {
+        const m = await lastMigration();
+        return m?.phase === 'Draining' && m.reason === 'Blocked' ? null : JSON.stringify(m);
+      },
+      60_000,
+    );
+    expect((await lastMigration())?.message).toContain('no shard is removed');
+    const blocked = (await status()).conditions?.find((c) => c.type === 'Progressing');
+    expect(blocked).toMatchObject({ status: 'False', reason: 'MigrationBlocked' });
+    expect(
+      (await k.getJson<{ spec: { replicas: number } }>(['sts', `${NAME}-shard`, '-n', ns])).spec
+        .replicas,
+    ).toBe(2);
+    await killedIn('Draining', 2, async () => {
+      process.kill(frozen, 'SIGCONT');
+    }).catch((err: unknown) => {
+      process.kill(frozen, 'SIGCONT');
+      throw err;
+    });
+    const events = await migrationEvents();
+    expect(events.slice(-3)).toEqual([
+      'MigrationStarted',
+      'MigrationBlocked',
+      'MigrationCompleted',
+    ]);
+  }, 300_000);
 });
