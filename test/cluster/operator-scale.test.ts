@@ -126,6 +126,14 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
       timeoutMs,
     );
 
+  /** Waits until the stream has had a decision acknowledged under routing epoch `epoch`. */
+  const acknowledgedUnder = (epoch: number): Promise<void> =>
+    k.waitFor(
+      `a decision acknowledged under epoch ${epoch}`,
+      async () => (receipts.some((r) => r.routing.epoch === epoch) ? null : 'not yet'),
+      120_000,
+    );
+
   /** Sends small batches of fresh decisions through `agdr submit` until stopped. */
   function stream(): { stop: () => Promise<{ batches: number; failedBatches: number }> } {
     let stopped = false;
@@ -265,13 +273,13 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
     await completed(1);
     console.log(`scale 3 -> 5 under load: Completed after ${(Date.now() - upAt) / 1000} s`);
     expect((await status()).readyShards).toBe(5);
-    await sleep(3_000);
+    await acknowledgedUnder(1);
 
     const downAt = Date.now();
     await scaleTo(2);
     await completed(2);
     console.log(`scale 5 -> 2 under load: Completed after ${(Date.now() - downAt) / 1000} s`);
-    await sleep(3_000);
+    await acknowledgedUnder(2);
     const { batches, failedBatches } = await feed.stop();
     console.log(
       `stream: ${batches} batches of 12, ${failedBatches} with a refused part, ${receipts.length} of ${sent.size} decisions acknowledged`,
