@@ -137,7 +137,8 @@ export class KeyHistoryFile {
         validFromNs,
       );
     } catch (err) {
-      // The signer re-reads the key when the service refuses: trimmed meanwhile is a break.
+      // Refused: re-read the key first; a version trimmed meanwhile is a break, not an outage.
+      await signer.refresh?.().catch(() => undefined);
       if (!signer.canSignWith(from.version)) return this.#broken(signer, from, newest.keyVersion);
       throw err;
     }

@@ -19,6 +19,8 @@ export interface VersionedSigner extends Signer {
   signWithVersion(version: number, message: Uint8Array): Promise<Uint8Array>;
   /** Signs with `version` from now on (it must be listed). */
   useVersion(version: number): void;
+  /** Re-reads the versions from the key service, if it has any to re-read. */
+  refresh?(): Promise<void>;
 }
 
 export function isVersionedSigner(signer: Signer): signer is VersionedSigner {
