@@ -37,6 +37,8 @@ interface Pod {
 }
 interface ClusterStatus {
   readyShards?: number;
+  routingEpoch?: number;
+  migrations?: { epoch: number; from: number; to: number; phase: string }[];
   globalRoot?: { id: number };
   conditions?: { type: string; status: string }[];
 }
@@ -56,6 +58,8 @@ describe('helm install of the agdr-operator chart', () => {
   const work = mkdtempSync(join(tmpdir(), 'agdr-helm-install-'));
   const valuesFile = join(work, 'values.yaml');
   let ns = '';
+  /** The cluster's shard count (the migration test raises it). */
+  let shards = SHARDS;
   const t = TIER_TIMING;
 
   const operatorPods = async (): Promise<Pod[]> =>
@@ -72,6 +76,36 @@ describe('helm install of the agdr-operator chart', () => {
     (await k.getJson<{ status?: ClusterStatus }>(['agdr', CLUSTER, '-n', ns])).status ?? {};
   const clusterReady = (s: ClusterStatus): boolean =>
     s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  /** The release's values: this namespace only, the tier's timing, one cluster of `shards`. */
+  const writeValues = (shards: number): void =>
+    writeFileSync(
+      valuesFile,
+      stringify({
+        image: { repository: IMAGE_REPOSITORY, tag: IMAGE_TAG },
+        // Only this namespace: the other files' clusters are not this operator's business.
+        watchNamespaces: [ns],
+        leaderElection: {
+          leaseDuration: `${t.leaseDurationS}s`,
+          renewDeadline: `${t.renewDeadlineS}s`,
+          retryPeriod: `${t.retryPeriodS}s`,
+        },
+        resync: `${t.resyncS}s`,
+        statusInterval: `${t.statusIntervalS}s`,
+        clusters: [
+          {
+            name: CLUSTER,
+            spec: {
+              shards,
+              aggregation: { interval: '1s' },
+              keys: { provider: 'file' },
+              // The pod runner projects ConfigMaps at once: a short epoch lead time will do.
+              scaling: { epochLeadTime: '8s' },
+              storage: { size: '1Gi' },
+            },
+          },
+        ],
+      }),
+    );
   /** `helm install|upgrade` of the chart with the test's values, waiting for the rollout. */
   const release = (verb: 'install' | 'upgrade', extra: string[] = []): Promise<CommandResult> =>
     helm.run(
@@ -113,32 +147,7 @@ describe('helm install of the agdr-operator chart', () => {
       'pod-security.kubernetes.io/enforce=restricted',
       'pod-security.kubernetes.io/enforce-version=latest',
     ]);
-    writeFileSync(
-      valuesFile,
-      stringify({
-        image: { repository: IMAGE_REPOSITORY, tag: IMAGE_TAG },
-        // Only this namespace: the other files' clusters are not this operator's business.
-        watchNamespaces: [ns],
-        leaderElection: {
-          leaseDuration: `${t.leaseDurationS}s`,
-          renewDeadline: `${t.renewDeadlineS}s`,
-          retryPeriod: `${t.retryPeriodS}s`,
-        },
-        resync: `${t.resyncS}s`,
-        statusInterval: `${t.statusIntervalS}s`,
-        clusters: [
-          {
-            name: CLUSTER,
-            spec: {
-              shards: SHARDS,
-              aggregation: { interval: '1s' },
-              keys: { provider: 'file' },
-              storage: { size: '1Gi' },
-            },
-          },
-        ],
-      }),
-    );
+    writeValues(SHARDS);
   });
 
   afterAll(async () => {
@@ -287,6 +296,39 @@ describe('helm install of the agdr-operator chart', () => {
     );
   });
 
+  it('helm upgrade changing the cluster shard count runs a shard migration', async () => {
+    writeValues(SHARDS + 1);
+    await release('upgrade');
+    await k.waitFor(
+      `the migration to ${SHARDS + 1} shards completed`,
+      async () => {
+        const s = await clusterStatus();
+        const m = s.migrations?.at(-1);
+        return m?.from === SHARDS &&
+          m.to === SHARDS + 1 &&
+          m.phase === 'Completed' &&
+          s.readyShards === SHARDS + 1 &&
+          clusterReady(s)
+          ? null
+          : JSON.stringify({ migration: m, ready: s.readyShards });
+      },
+      180_000,
+    );
+    shards = SHARDS + 1;
+    const s = await clusterStatus();
+    expect(s.routingEpoch).toBe(1);
+    expect(s.migrations?.map((m) => [m.epoch, m.from, m.to, m.phase])).toEqual([
+      [1, SHARDS, SHARDS + 1, 'Completed'],
+    ]);
+    // The new shard runs as a pod admitted by the restricted policy and serves its checkpoint.
+    const added = await k.getJson<Pod>(['pod', `${CLUSTER}-shard-${SHARDS}`, '-n', ns]);
+    const res = await fetch(`http://${added.status?.podIP ?? ''}:7071/v1/checkpoint`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(`agdr.dev/${ns}/${CLUSTER}/shard-${SHARDS}`);
+  });
+
   it('helm uninstall removes the operator and keeps the CRD, the cluster, its claims and keys', async () => {
     const pids = (await operatorPods()).map(pidOf);
     await helm.run(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '2m'], 180_000);
@@ -322,11 +364,11 @@ describe('helm install of the agdr-operator chart', () => {
     expect(claims.sort()).toEqual(
       [
         `${CLUSTER}-coordinator-data`,
-        ...Array.from({ length: SHARDS }, (_, i) => `data-${CLUSTER}-shard-${i}`),
+        ...Array.from({ length: shards }, (_, i) => `data-${CLUSTER}-shard-${i}`),
       ].sort(),
     );
     const keys = await left('secrets', `${clusterObjects},app.kubernetes.io/component=key`);
-    expect(keys).toHaveLength(SHARDS + 1);
+    expect(keys).toHaveLength(shards + 1);
     await k.run(['delete', 'agdr', CLUSTER, '-n', ns, '--wait=true', '--timeout=60s']);
     await k.waitFor(
       'the cluster workloads garbage-collected',
