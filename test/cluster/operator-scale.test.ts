@@ -21,7 +21,7 @@ import { routeDecision } from '../../src/core/routing.ts';
 import type { EpochTable } from '../../src/core/routing.ts';
 import { validateTrustBundle } from '../../src/clients/trust.ts';
 import { recordsNdjson, upstreamRecord } from '../fixtures/records.ts';
-import { startOperator } from './harness/agdr-operator.ts';
+import { clusterRoutingTable, startOperator } from './harness/agdr-operator.ts';
 import type { OperatorProcess } from './harness/agdr-operator.ts';
 import { clusterInfo, clusterKubectl } from './harness/context.ts';
 import type { Kubectl } from './harness/kubectl.ts';
@@ -103,17 +103,7 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
       .filter((e) => e.regarding.name === NAME && e.reason.startsWith('Migration'))
       .sort((a, b) => (a.eventTime ?? '').localeCompare(b.eventTime ?? ''))
       .map((e) => e.reason);
-  const routingTable = async (): Promise<EpochTable> =>
-    JSON.parse(
-      (
-        await k.getJson<{ data: Record<string, string> }>([
-          'configmap',
-          `${NAME}-routing`,
-          '-n',
-          ns,
-        ])
-      ).data['routing.json'] as string,
-    ) as EpochTable;
+  const routingTable = (): Promise<EpochTable> => clusterRoutingTable(k, ns, NAME);
   const scaleTo = (n: number): Promise<string> =>
     k.run(['scale', `agdr/${NAME}`, '-n', ns, `--replicas=${n}`]);
   const completed = (epoch: number, timeoutMs = 120_000): Promise<void> =>

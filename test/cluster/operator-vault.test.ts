@@ -18,7 +18,7 @@ import { toBase64 } from '../../src/core/bytes.ts';
 import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
 import { verifierKeyString } from '../../src/core/note.ts';
-import { validateEpochTable, type EpochTable } from '../../src/core/routing.ts';
+import type { EpochTable } from '../../src/core/routing.ts';
 import type { TransitKeyInfo } from '../../src/keys/transit.ts';
 import { VaultClient, VaultRequestError } from '../../src/keys/vault-client.ts';
 import { transitKeyName } from '../../src/keys/vault-plan.ts';
@@ -29,6 +29,7 @@ import { agdrCli, submitProveVerify } from './harness/agdr-cli.ts';
 import {
   applyCrd,
   clusterEventReasons,
+  clusterRoutingTable,
   startOperator,
   type OperatorProcess,
 } from './harness/agdr-operator.ts';
@@ -244,18 +245,7 @@ describe('agdr operator with keys.provider vault', () => {
     );
 
     // Checkpoints and global roots verify with the public keys Vault reports.
-    table = validateEpochTable(
-      JSON.parse(
-        (
-          await k.getJson<{ data: Record<string, string> }>([
-            'configmap',
-            `${NAME}-routing`,
-            '-n',
-            ns,
-          ])
-        ).data['routing.json'] as string,
-      ),
-    );
+    table = await clusterRoutingTable(k, ns, NAME);
     await ingest(20);
     const shardKeys: string[] = [];
     for (let shard = 0; shard < SHARDS; shard++) {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { validateEpochTable, type EpochTable } from '../../../src/core/routing.ts';
 import { clusterInfo } from './context.ts';
 import type { Kubectl } from './kubectl.ts';
 import { freePorts, httpGet } from './net.ts';
@@ -130,4 +131,19 @@ export async function clusterEventReasons(
     namespace,
   ]);
   return events.items.filter((e) => e.regarding.name === name).map((e) => e.reason);
+}
+
+/** The routing epoch table the operator wrote for cluster `name` (its `-routing` ConfigMap). */
+export async function clusterRoutingTable(
+  k: Kubectl,
+  namespace: string,
+  name: string,
+): Promise<EpochTable> {
+  const cm = await k.getJson<{ data: Record<string, string> }>([
+    'configmap',
+    `${name}-routing`,
+    '-n',
+    namespace,
+  ]);
+  return validateEpochTable(JSON.parse(cm.data['routing.json'] as string));
 }
