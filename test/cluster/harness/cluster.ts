@@ -288,9 +288,9 @@ export class TestCluster {
       '--service-cluster-ip-range=10.96.0.0/16',
       // The loopback advertise address cannot be an Endpoints address; nothing needs it.
       '--endpoint-reconciler-type=none',
-      // Watches end every 60-120 s, so long-running clients must re-list and re-watch
+      // Watches end every 20-40 s, so long-running clients must re-list and re-watch
       // within a test instead of only after half an hour.
-      '--min-request-timeout=60',
+      '--min-request-timeout=20',
       '--profiling=false',
       '--allow-privileged=true',
       `--cert-dir=${pkiDir}`,

@@ -1,6 +1,6 @@
 // The pod runner: kubelet for the pods of the cluster tier that run the agdr image on KWOK
 // nodes. It watches Pods, ConfigMaps and Secrets (informers, restarted when they stop on an
-// error, as the apiserver ends every watch within 60-120 s here), keeps one RunnerPod per pod it
+// error, as the apiserver ends every watch within 20-40 s here), keeps one RunnerPod per pod it
 // runs and resyncs them periodically (status retries, token renewal).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
