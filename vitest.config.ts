@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Three tiers: unit (pure logic, no processes), integration (real agdr processes on
-// 127.0.0.1), cluster (a real control plane and OpenBao built from Go modules; see docs/TESTING.md).
+// 127.0.0.1), cluster (a real control plane and Vault built from Go modules; see docs/TESTING.md).
 export default defineConfig({
   test: {
     projects: [
