@@ -78,116 +78,123 @@ describe('agdr local, submit, prove, verify', () => {
     ).toBeGreaterThan(0);
   });
 
-  it('submits decisions routed by the client; every record proves and verifies; any tampered byte fails', async () => {
-    const input = decisions(N, 'e2e');
-    const submitted = await runAgdr(
-      ['submit', '-', '--coordinator', info.coordinator, '--json', '--batch', '25'],
-      input,
-    );
-    expect(submitted.stderr).toContain(`${N} of ${N} decisions acknowledged`);
-    expect(submitted.code).toBe(0);
-    const receipts = submitted.stdout
-      .split('\n')
-      .map((l) => JSON.parse(l) as { shard_id: number; seq: number; record_id: string });
-    expect(receipts).toHaveLength(N);
-    const perShard = new Map<number, number>();
-    for (const r of receipts)
-      perShard.set(r.shard_id, Math.max(perShard.get(r.shard_id) ?? 0, r.seq + 1));
-    expect(perShard.size).toBe(3);
+  // A dozen agdr processes in sequence: allow for a machine under load.
+  it(
+    'submits decisions routed by the client; every record proves and verifies; any tampered byte fails',
+    { timeout: 300_000 },
+    async () => {
+      const input = decisions(N, 'e2e');
+      const submitted = await runAgdr(
+        ['submit', '-', '--coordinator', info.coordinator, '--json', '--batch', '25'],
+        input,
+      );
+      expect(submitted.stderr).toContain(`${N} of ${N} decisions acknowledged`);
+      expect(submitted.code).toBe(0);
+      const receipts = submitted.stdout
+        .split('\n')
+        .map((l) => JSON.parse(l) as { shard_id: number; seq: number; record_id: string });
+      expect(receipts).toHaveLength(N);
+      const perShard = new Map<number, number>();
+      for (const r of receipts)
+        perShard.set(r.shard_id, Math.max(perShard.get(r.shard_id) ?? 0, r.seq + 1));
+      expect(perShard.size).toBe(3);
 
-    // A global root seals every shard at its acknowledged size.
-    await waitFor('every shard sealed', async () => {
-      const sealed = await sealedSizes();
-      return [...perShard].every(([s, n]) => (sealed.get(s) ?? 0) >= n) ? true : undefined;
-    });
+      // A global root seals every shard at its acknowledged size.
+      await waitFor('every shard sealed', async () => {
+        const sealed = await sealedSizes();
+        return [...perShard].every(([s, n]) => (sealed.get(s) ?? 0) >= n) ? true : undefined;
+      });
 
-    const out = path.join(dir, 'bundles');
-    const ids = receipts.map((r) => r.record_id);
-    const proved = await runAgdr([
-      'prove',
-      '--coordinator',
-      info.coordinator,
-      '--out-dir',
-      out,
-      ...ids.flatMap((id) => ['--record-id', id]),
-    ]);
-    // Every record: a bundle written, nothing else said.
-    const problems = proved.stderr.split('\n').filter((l) => l !== '' && !/ -> /.test(l));
-    expect(problems).toEqual([]);
-    expect(proved.code).toBe(0);
-    const trustFile = path.join(dir, 'trust-pinned.json');
-    fs.writeFileSync(
-      trustFile,
-      JSON.stringify(await getJson<TrustBundle>(`${info.coordinator}/v1/keys`)),
-    );
-    const trusted = (JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle).keys.map(
-      (k) => k.verifier_key,
-    );
-    for (const r of receipts) {
-      const bytes = new Uint8Array(fs.readFileSync(path.join(out, `${r.record_id}.bundle.json`)));
-      const report = verifyBundle(bytes, { trustedKeys: trusted });
-      expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-      expect(report.ok).toBe(true);
-    }
+      const out = path.join(dir, 'bundles');
+      const ids = receipts.map((r) => r.record_id);
+      const proved = await runAgdr([
+        'prove',
+        '--coordinator',
+        info.coordinator,
+        '--out-dir',
+        out,
+        ...ids.flatMap((id) => ['--record-id', id]),
+      ]);
+      // Every record: a bundle written, nothing else said.
+      const problems = proved.stderr.split('\n').filter((l) => l !== '' && !/ -> /.test(l));
+      expect(problems).toEqual([]);
+      expect(proved.code).toBe(0);
+      const trustFile = path.join(dir, 'trust-pinned.json');
+      fs.writeFileSync(
+        trustFile,
+        JSON.stringify(await getJson<TrustBundle>(`${info.coordinator}/v1/keys`)),
+      );
+      const trusted = (JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle).keys.map(
+        (k) => k.verifier_key,
+      );
+      for (const r of receipts) {
+        const bytes = new Uint8Array(fs.readFileSync(path.join(out, `${r.record_id}.bundle.json`)));
+        const report = verifyBundle(bytes, { trustedKeys: trusted });
+        expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+        expect(report.ok).toBe(true);
+      }
 
-    // The CLI, offline, with pinned keys: a readable report and exit 0.
-    const one = path.join(out, `${ids[0]}.bundle.json`);
-    const ok = await runAgdr(['verify', one, '--trust', trustFile]);
-    expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/record_inclusion/);
-    expect(ok.stdout).toMatch(/VERIFIED$/);
+      // The CLI, offline, with pinned keys: a readable report and exit 0.
+      const one = path.join(out, `${ids[0]}.bundle.json`);
+      const ok = await runAgdr(['verify', one, '--trust', trustFile]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/record_inclusion/);
+      expect(ok.stdout).toMatch(/VERIFIED$/);
 
-    // Unpinned, the same bundle is only self-consistent: never VERIFIED, exit 3 (a bundle whose
-    // every key a forger replaced would get exactly this answer).
-    const unpinned = await runAgdr(['verify', one]);
-    expect(unpinned.code).toBe(3);
-    expect(unpinned.stdout).toMatch(/keys: NOT PINNED/);
-    expect(unpinned.stdout).toMatch(/\nCONSISTENT \(KEYS NOT PINNED\): .*--trust FILE$/);
-    expect(unpinned.stdout).not.toMatch(/VERIFIED/);
-    const unpinnedJson = await runAgdr(['verify', one, '--json']);
-    expect(unpinnedJson.code).toBe(3);
-    expect(JSON.parse(unpinnedJson.stdout)).toMatchObject({ pinned: false, verdict: 'unpinned' });
+      // Unpinned, the same bundle is only self-consistent: never VERIFIED, exit 3 (a bundle whose
+      // every key a forger replaced would get exactly this answer).
+      const unpinned = await runAgdr(['verify', one]);
+      expect(unpinned.code).toBe(3);
+      expect(unpinned.stdout).toMatch(/keys: NOT PINNED/);
+      expect(unpinned.stdout).toMatch(/\nCONSISTENT \(KEYS NOT PINNED\): .*--trust FILE$/);
+      expect(unpinned.stdout).not.toMatch(/VERIFIED/);
+      const unpinnedJson = await runAgdr(['verify', one, '--json']);
+      expect(unpinnedJson.code).toBe(3);
+      expect(JSON.parse(unpinnedJson.stdout)).toMatchObject({ pinned: false, verdict: 'unpinned' });
 
-    // Pinned keys carry their binding and window: a shard key expired before it signed, or
-    // pinned for another shard, does not verify.
-    const pinnedTrust = JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle;
-    const shardOfOne = (JSON.parse(String(fs.readFileSync(one))) as { shard: { origin: string } })
-      .shard.origin;
-    for (const [change, reason] of [
-      [{ valid_until_ns: '1' }, /shard_checkpoint: signed at \d+ ns, outside the validity/],
-      [{ valid_from_ns: '18446744073709551615' }, /outside the validity/],
-      [{ shard_id: 99 }, /shard_checkpoint: the trust bundle binds key .* not to /],
-    ] as const) {
-      const keys = pinnedTrust.keys.map((k) => (k.origin === shardOfOne ? { ...k, ...change } : k));
-      const altered = path.join(dir, 'trust-altered.json');
-      fs.writeFileSync(altered, JSON.stringify({ ...pinnedTrust, keys }));
-      const r = await runAgdr(['verify', one, '--trust', altered]);
-      expect([change, r.code]).toEqual([change, 1]);
-      expect(r.stdout).toMatch(reason);
-    }
+      // Pinned keys carry their binding and window: a shard key expired before it signed, or
+      // pinned for another shard, does not verify.
+      const pinnedTrust = JSON.parse(fs.readFileSync(trustFile, 'utf8')) as TrustBundle;
+      const shardOfOne = (JSON.parse(String(fs.readFileSync(one))) as { shard: { origin: string } })
+        .shard.origin;
+      for (const [change, reason] of [
+        [{ valid_until_ns: '1' }, /shard_checkpoint: signed at \d+ ns, outside the validity/],
+        [{ valid_from_ns: '18446744073709551615' }, /outside the validity/],
+        [{ shard_id: 99 }, /shard_checkpoint: the trust bundle binds key .* not to /],
+      ] as const) {
+        const keys = pinnedTrust.keys.map((k) =>
+          k.origin === shardOfOne ? { ...k, ...change } : k,
+        );
+        const altered = path.join(dir, 'trust-altered.json');
+        fs.writeFileSync(altered, JSON.stringify({ ...pinnedTrust, keys }));
+        const r = await runAgdr(['verify', one, '--trust', altered]);
+        expect([change, r.code]).toEqual([change, 1]);
+        expect(r.stdout).toMatch(reason);
+      }
 
-    // Every single-byte change of a bundle file is caught (x ^ 1 never maps a hex digit to
-    // another spelling of the same value, so every change is a real tamper).
-    const original = new Uint8Array(fs.readFileSync(one));
-    let caught = 0;
-    for (let i = 0; i < original.length; i++) {
-      const tampered = original.slice();
-      tampered[i] = (tampered[i] as number) ^ 1;
-      if (!verifyBundle(tampered, { trustedKeys: trusted }).ok) caught++;
-      else throw new Error(`bundle with byte ${i} changed still verifies`);
-    }
-    expect(caught).toBe(original.length);
+      // Every single-byte change of a bundle file is caught (x ^ 1 never maps a hex digit to
+      // another spelling of the same value, so every change is a real tamper).
+      const original = new Uint8Array(fs.readFileSync(one));
+      let caught = 0;
+      for (let i = 0; i < original.length; i++) {
+        const tampered = original.slice();
+        tampered[i] = (tampered[i] as number) ^ 1;
+        if (!verifyBundle(tampered, { trustedKeys: trusted }).ok) caught++;
+        else throw new Error(`bundle with byte ${i} changed still verifies`);
+      }
+      expect(caught).toBe(original.length);
 
-    // And the CLI names the failing check and exits non-zero.
-    const bad = original.slice();
-    const at = Buffer.from(bad).indexOf('"inclusion_proof":["') + 20;
-    bad[at] = (bad[at] as number) ^ 1;
-    const badFile = path.join(dir, 'tampered.json');
-    fs.writeFileSync(badFile, bad);
-    const failed = await runAgdr(['verify', badFile, '--trust', trustFile]);
-    expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/^FAILED: \S+/m);
-  });
+      // And the CLI names the failing check and exits non-zero.
+      const bad = original.slice();
+      const at = Buffer.from(bad).indexOf('"inclusion_proof":["') + 20;
+      bad[at] = (bad[at] as number) ^ 1;
+      const badFile = path.join(dir, 'tampered.json');
+      fs.writeFileSync(badFile, bad);
+      const failed = await runAgdr(['verify', badFile, '--trust', trustFile]);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/^FAILED: \S+/m);
+    },
+  );
 
   it('rejects bad input with the line and field path, and an unknown record with its reason', async () => {
     const lines = decisions(3, 'bad').trim().split('\n');
