@@ -27,7 +27,9 @@ Options:
   --record-id ID       the record's record_id (repeatable; with several, use --out-dir).
                        Every shard is asked: a record_id is unique only within a shard, so
                        an id held by two shards (or one that a shard could not be asked
-                       about) is refused, naming the shards and seqs: choose with --shard/--seq
+                       about) is refused, naming the shards and seqs: choose with --shard/--seq.
+                       Retired shards the coordinator lists without a URL are not asked; the
+                       answer names them (add --shard-url to include them)
   --shard N --seq S    the record by shard id and leaf index instead
   --shard-url ID=URL   where shard ID serves its log, in place of the coordinator's listing
                        (repeatable): a retired shard served again from its volume
@@ -130,6 +132,7 @@ export const command = defineCommand({
           timeoutMs,
           token,
           shardUrls,
+          onNote: (text) => process.stderr.write(`agdr prove: ${label}: note: ${text}\n`),
         });
         const bytes = serializeBundle(bundle);
         const recordId = JSON.parse(bundle.envelope).decision.record_id as string;

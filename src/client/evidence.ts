@@ -40,6 +40,8 @@ export interface EvidenceOptions {
    * served again from its volume has no URL there.
    */
   shardUrls?: ReadonlyMap<number, string>;
+  /** Told what the bundle cannot rule out (shards that were not asked for a record_id). */
+  onNote?: (text: string) => void;
 }
 
 interface Located {
@@ -54,10 +56,22 @@ async function locate(
   timeoutMs: number,
   token: TokenSource | undefined,
   overrides: ReadonlyMap<number, string> = new Map(),
+  onNote: (text: string) => void = () => undefined,
 ): Promise<Located> {
   const urls = new Map<number, string>();
-  for (const s of await coordinator.shards()) if (s.url !== null) urls.set(s.shard_id, s.url);
+  // Listed without a URL: retired shards whose pods are gone. Their logs stay on their volumes
+  // and may hold the id too; they are asked only when served again (--shard-url).
+  const unserved: number[] = [];
+  for (const s of await coordinator.shards()) {
+    if (s.url !== null) urls.set(s.shard_id, s.url);
+    else if (!overrides.has(s.shard_id)) unserved.push(s.shard_id);
+  }
   for (const [id, url] of overrides) urls.set(id, url);
+  const unservedText =
+    unserved.length === 0
+      ? ''
+      : `retired shards not served: ${unserved.join(', ')} (serve a retired shard's volume ` +
+        'and pass --shard-url ID=URL to include it)';
   const clients = [...urls]
     .sort((a, b) => a[0] - b[0])
     .map(([shard, url]) => ({ shard, client: new ShardClient(url, timeoutMs, token) }));
@@ -91,13 +105,20 @@ async function locate(
     if (hit?.record === undefined) {
       throw new EvidenceError(
         down.length > 0 ? 'unavailable' : 'not_found',
-        `no shard holds record_id ${id}` + (down.length > 0 ? ` (no answer from ${downText})` : ''),
+        `no shard holds record_id ${id}` +
+          (down.length > 0 ? ` (no answer from ${downText})` : '') +
+          (unservedText !== '' ? `; ${unservedText}` : ''),
       );
     }
     if (down.length > 0) {
       throw new EvidenceError(
         'unavailable',
         `record_id ${id} is on ${named([hit])}, but not every shard answered (${downText}), so another may hold the same id; retry, or choose with --shard ${hit.shard} --seq ${hit.record.seq}`,
+      );
+    }
+    if (unservedText !== '') {
+      onNote(
+        `record_id ${id} is on ${named([hit])}; ${unservedText}, so a record with the same id there was not ruled out`,
       );
     }
     return { shard: hit.shard, client: hit.client, record: hit.record };
@@ -140,6 +161,7 @@ export async function buildEvidenceBundle(
     opts.timeoutMs,
     opts.token,
     opts.shardUrls,
+    opts.onNote,
   );
   const envelope = utf8.decode(record.bytes);
   if (!bytesEqual(blake3.hashLeaf(record.bytes), fromHex(record.leaf_hash))) {

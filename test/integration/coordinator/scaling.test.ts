@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../../src/clients/coordinator-api.ts';
 import { ShardClient } from '../../../src/clients/shard-api.ts';
 import type { ShardReceipt } from '../../../src/clients/shard-api.ts';
-import { buildEvidenceBundle } from '../../../src/client/evidence.ts';
+import { buildEvidenceBundle, EvidenceError } from '../../../src/client/evidence.ts';
 import { verifyBundle } from '../../../src/core/bundle.ts';
 import type { EvidenceBundle } from '../../../src/core/bundle.ts';
 import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
@@ -49,6 +49,7 @@ let boundary1: bigint;
 const ports: number[] = [];
 const procs: (AgdrProcess | undefined)[] = [];
 let coordinator: CoordinatorClient;
+let shardsFile: string;
 /** Every receipt each shard gave, by shard id. */
 const acked = new Map<number, ShardReceipt[]>([
   [0, []],
@@ -64,6 +65,12 @@ function publishRouting(table: EpochTable): void {
   const tmp = `${files.routing}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(table));
   fs.renameSync(tmp, files.routing);
+}
+
+function publishShards(ids: number[]): void {
+  const shards = ids.map((id) => ({ id, url: shardUrl(id) }));
+  fs.writeFileSync(`${shardsFile}.tmp`, JSON.stringify({ shards }));
+  fs.renameSync(`${shardsFile}.tmp`, shardsFile);
 }
 
 async function startShard(id: number): Promise<void> {
@@ -153,8 +160,13 @@ beforeAll(async () => {
   publishRouting(table0);
   for (let i = 0; i < 3; i++) ports.push(await freePort());
   await Promise.all([0, 1].map(startShard));
-  const list = ports.map((p, i) => `${i}=http://127.0.0.1:${p}`).join(',');
-  const started = await startCoordinatorProcess(files, list, ['--shard-timeout', '500ms']);
+  // A shards file, as the operator writes it: a retired shard's pod (and URL) goes away.
+  shardsFile = path.join(dir, 'shards.json');
+  publishShards([0, 1, 2]);
+  const started = await startCoordinatorProcess(files, { file: shardsFile }, [
+    '--shard-timeout',
+    '500ms',
+  ]);
   coordinator = new CoordinatorClient(started.url);
 });
 
@@ -384,8 +396,53 @@ describe('coordinator scaling through routing epochs (real processes)', () => {
     );
     expect(missing.open).toEqual([]);
 
-    // Every record it ever acknowledged still proves and verifies, served from its archived log.
+    // Its pod gone, the listing has no URL for it: proving by record_id names it as not asked,
+    // for a record it holds (not found elsewhere) and for one on a served shard (a note).
+    publishShards([0, 1]);
+    await waitFor('shard 2 listed without a URL', async () =>
+      (await coordinator.shards()).find((s) => s.shard_id === 2)?.url === null ? true : undefined,
+    );
+    const onRetired = (acked.get(2) ?? [])[0] as ShardReceipt;
+    const onServed = (acked.get(0) ?? [])[0] as ShardReceipt;
+    const opts = { waitMs: 10_000, timeoutMs: 5000 };
+    const err = await buildEvidenceBundle(
+      coordinator,
+      { recordId: onRetired.record_id },
+      opts,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(EvidenceError);
+    expect((err as EvidenceError).code).toBe('not_found');
+    expect((err as EvidenceError).message).toMatch(/retired shards not served: 2 .*--shard-url/);
+    const notes: string[] = [];
+    const onZero = await buildEvidenceBundle(
+      coordinator,
+      { recordId: onServed.record_id },
+      { ...opts, onNote: (t) => notes.push(t) },
+    );
+    expect(verifyBundle(onZero, { trustedKeys: trusted }).ok).toBe(true);
+    expect(notes).toEqual([
+      expect.stringMatching(/^record_id .* is on shard 0 seq \d+; retired shards not served: 2 /),
+    ]);
+
+    // Every record it ever acknowledged still proves and verifies, served from its archived log
+    // (named with --shard-url / shardUrls, as the coordinator no longer lists it).
     await startShard(2);
+    const served = await buildEvidenceBundle(
+      coordinator,
+      { recordId: onRetired.record_id },
+      {
+        ...opts,
+        shardUrls: new Map([[2, shardUrl(2)]]),
+      },
+    );
+    expect(JSON.parse(served.envelope).decision.record_id).toBe(onRetired.record_id);
+    publishShards([0, 1, 2]);
+    await waitFor('shard 2 listed with its URL again', async () =>
+      (await coordinator.shards()).find((s) => s.shard_id === 2)?.url !== null ? true : undefined,
+    );
     for (const receipt of acked.get(2) ?? []) await prove(receipt);
     // Serving its archive again does not bring it back into aggregation.
     const now = (await roots()).length;

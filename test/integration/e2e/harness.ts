@@ -197,17 +197,17 @@ export async function initCluster(dir: string, shards: number): Promise<ClusterF
 
 /**
  * Starts `agdr coordinator` over a cluster's files with a 1 s interval on a free port; `extra`
- * flags come last (a later flag wins, so they can override).
+ * flags come last (a later flag wins, so they can override). `shards` is the `--shards` list, or
+ * `{ file }` for a `--shards-file` the test rewrites as the operator does.
  */
 export function startCoordinatorProcess(
   files: ClusterFiles,
-  shards: string,
+  shards: string | { file: string },
   extra: string[] = [],
 ): Promise<{ proc: AgdrProcess; url: string; port: number }> {
   return startServer([
     'coordinator',
-    '--shards',
-    shards,
+    ...(typeof shards === 'string' ? ['--shards', shards] : ['--shards-file', shards.file]),
     '--data',
     files.coordinator.data,
     '--key',
