@@ -17,13 +17,11 @@ import { validateTrustBundle, type TrustBundle } from '../../src/clients/trust.t
 import { toBase64 } from '../../src/core/bytes.ts';
 import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
 import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
-import { verifierKeyString } from '../../src/core/note.ts';
 import type { EpochTable } from '../../src/core/routing.ts';
 import type { TransitKeyInfo } from '../../src/keys/transit.ts';
 import { VaultClient, VaultRequestError } from '../../src/keys/vault-client.ts';
 import { transitKeyName } from '../../src/keys/vault-plan.ts';
 import { readTransitKey } from '../../src/keys/vault-provision.ts';
-import { VAULT_TOKEN_DIR } from '../../src/operator/specs/vault-signer.ts';
 import { decisionsFor, ndjson, request } from '../integration/shard/shard-process.ts';
 import { agdrCli, submitProveVerify } from './harness/agdr-cli.ts';
 import {
@@ -33,7 +31,7 @@ import {
   startOperator,
   type OperatorProcess,
 } from './harness/agdr-operator.ts';
-import { clusterInfo, clusterKubectl, containerLogPath, podRootDir } from './harness/context.ts';
+import { clusterInfo, clusterKubectl, containerLogPath } from './harness/context.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
 import {
   createOperatorRole,
@@ -44,6 +42,7 @@ import {
   mintServiceAccountToken,
   rootSession,
 } from './harness/vault-identity.ts';
+import { projectedVaultTokens, verifierOf } from './harness/vault-keys.ts';
 
 /** A transit mount of this test's own. */
 const MOUNT = 'agdr-operator-keys';
@@ -120,13 +119,6 @@ async function ingest(n: number): Promise<void> {
     expect(res.status).toBe(200);
   }
   sent++;
-}
-
-/** The verifier key of `version` of a signer's key as Vault reports it. */
-function verifierOf(key: TransitKeyInfo, origin: string, version: number): string {
-  const v = key.versions.find((x) => x.version === version);
-  if (v === undefined) throw new Error(`${key.name} has no version ${version}`);
-  return verifierKeyString(origin, v.publicKey);
 }
 
 async function latestGlobalRoot(): Promise<GlobalRootRecord> {
@@ -433,7 +425,7 @@ describe('agdr operator with keys.provider vault', () => {
     texts.push(['vault log', readFileSync(join(info.logDir, 'vault.log'), 'utf8')]);
     expect(texts.length).toBeGreaterThan(6);
     // The projected tokens the pods hold (their files under the pod runner's root).
-    const podJwts = pods.items.flatMap((p) => tokenFilesOf(p));
+    const podJwts = pods.items.flatMap(projectedVaultTokens);
     expect(podJwts.length).toBeGreaterThanOrEqual(SHARDS + 1);
     const secrets = [operatorJwt, info.vaultToken, ...podJwts];
     for (const [what, text] of texts) {
@@ -446,12 +438,3 @@ describe('agdr operator with keys.provider vault', () => {
     expect(texts.find(([w]) => w === 'operator log')?.[1]).toContain('logged in to Vault');
   });
 });
-
-/** The projected Vault token a pod holds, read through its mount under the pod runner's root. */
-function tokenFilesOf(p: V1Pod): string[] {
-  try {
-    return [readFileSync(join(podRootDir(p), VAULT_TOKEN_DIR, 'token'), 'utf8').trim()];
-  } catch {
-    return [];
-  }
-}
