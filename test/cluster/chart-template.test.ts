@@ -3,7 +3,7 @@
 // ports the operator gives its pods, the AgDRClusters from values, and values the schema rejects.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 import type {
   V1Container,
@@ -14,6 +14,8 @@ import type {
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
+import { command as operatorCommand } from '../../src/cli/operator.ts';
+import { DEFAULT_VAULT_JWT_FILE } from '../../src/cli/signer-flags.ts';
 import {
   APP_NAME,
   COORDINATOR_PORT,
@@ -22,6 +24,7 @@ import {
   SHARD_PORT,
 } from '../../src/operator/names.ts';
 import { RUN_AS_USER } from '../../src/operator/specs/pod.ts';
+import { VAULT_CA_DIR, VAULT_CA_FILE } from '../../src/operator/specs/vault-signer.ts';
 import { clusterInfo } from './harness/context.ts';
 import { CHART_DIR, Helm } from './harness/helm.ts';
 import type { RenderedObject } from './harness/helm.ts';
@@ -61,6 +64,18 @@ const LEASE_RULES: V1PolicyRule[] = [
     verbs: ['get', 'update'],
   },
 ];
+
+/** Volume types the restricted Pod Security Standard allows. */
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 function only(objects: RenderedObject[], kind: string, name?: string): RenderedObject {
   const found = objects.filter(
@@ -127,6 +142,11 @@ describe('the agdr-operator chart', () => {
           metricsFrom: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }],
         },
         clusters: [{ name: 'decisions', spec: { shards: 3 } }],
+        vault: {
+          enabled: true,
+          address: 'https://vault.example:8200',
+          ca: { secret: { name: 'vault-tls', key: 'ca.pem' } },
+        },
       }),
     );
     const { stdout } = await helm.run(['lint', '--strict', CHART_DIR, '--values', file]);
@@ -348,6 +368,110 @@ describe('the agdr-operator chart', () => {
     expect(c.args).toContain('--default-image=registry.example/agdr:0.1.0-shard');
   });
 
+  it('with vault.enabled: the Vault flags, a projected token for Vault alone, the CA, still restricted', async () => {
+    const vault = {
+      enabled: true,
+      address: 'https://vault.example:8200',
+      authMount: 'kubernetes/prod',
+      role: 'agdr-operator-prod',
+      audience: 'openbao',
+      tokenExpirationSeconds: 1800,
+      ca: { configMap: { name: 'vault-ca' } },
+      keyActivation: '90s',
+      timeout: '3s',
+    };
+    const objects = await render([], { vault });
+    const c = operatorContainer(objects);
+    const jwtDir = posix.dirname(DEFAULT_VAULT_JWT_FILE);
+    expect(c.args?.filter((a) => a.startsWith('--vault-'))).toEqual([
+      '--vault-addr=https://vault.example:8200',
+      `--vault-ca=${VAULT_CA_DIR}/${VAULT_CA_FILE}`,
+      '--vault-auth-mount=kubernetes/prod',
+      '--vault-role=agdr-operator-prod',
+      `--vault-jwt=${DEFAULT_VAULT_JWT_FILE}`,
+      '--vault-timeout=3s',
+      '--vault-key-activation=90s',
+    ]);
+    // The operator's own parser takes these arguments: --vault-jwt is the token's file.
+    const config = operatorCommand.configure((c.args ?? []).slice(1));
+    expect(config.vault).toMatchObject({
+      defaultAddress: 'https://vault.example:8200',
+      caFile: `${VAULT_CA_DIR}/${VAULT_CA_FILE}`,
+      login: {
+        kind: 'jwt',
+        mount: 'kubernetes/prod',
+        role: 'agdr-operator-prod',
+        jwtFile: DEFAULT_VAULT_JWT_FILE,
+      },
+      timeoutMs: 3000,
+      keyActivationMs: 90_000,
+    });
+
+    const spec = podSpec(objects);
+    expect(spec.volumes?.find((v) => v.name === 'vault-token')).toEqual({
+      name: 'vault-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: 'openbao',
+              expirationSeconds: 1800,
+              path: posix.basename(DEFAULT_VAULT_JWT_FILE),
+            },
+          },
+        ],
+      },
+    });
+    expect(spec.volumes?.find((v) => v.name === 'vault-ca')).toEqual({
+      name: 'vault-ca',
+      configMap: { name: 'vault-ca', items: [{ key: 'ca.crt', path: VAULT_CA_FILE }] },
+    });
+    expect(c.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'vault-token', mountPath: jwtDir, readOnly: true },
+      { name: 'vault-ca', mountPath: VAULT_CA_DIR, readOnly: true },
+    ]);
+    // Still what the restricted standard admits, with a read-only root filesystem.
+    for (const v of spec.volumes ?? []) {
+      const types = Object.keys(v).filter((key) => key !== 'name');
+      expect(
+        types.every((t) => RESTRICTED_VOLUME_TYPES.has(t)),
+        v.name,
+      ).toBe(true);
+    }
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true });
+
+    // The CA from a Secret (a key of its own); no address and no CA: only the login flags.
+    const fromSecret = podSpec(
+      await render([
+        'vault.enabled=true',
+        'vault.ca.secret.name=vault-tls',
+        'vault.ca.secret.key=ca.pem',
+      ]),
+    );
+    expect(fromSecret.volumes?.find((v) => v.name === 'vault-ca')).toEqual({
+      name: 'vault-ca',
+      secret: { secretName: 'vault-tls', items: [{ key: 'ca.pem', path: VAULT_CA_FILE }] },
+    });
+    const bare = await render(['vault.enabled=true']);
+    expect(operatorContainer(bare).args?.filter((a) => a.startsWith('--vault-'))).toEqual([
+      '--vault-auth-mount=jwt',
+      '--vault-role=agdr-operator',
+      `--vault-jwt=${DEFAULT_VAULT_JWT_FILE}`,
+      '--vault-timeout=5s',
+      '--vault-key-activation=2m',
+    ]);
+    expect(podSpec(bare).volumes?.map((v) => v.name)).toEqual(['tmp', 'vault-token']);
+    // Off (the default): no Vault flag and no token for Vault.
+    const off = await render(['vault.address=https://vault.example:8200']);
+    expect(operatorContainer(off).args?.some((a) => a.startsWith('--vault-'))).toBe(false);
+    expect(podSpec(off).volumes?.map((v) => v.name)).toEqual(['tmp']);
+  });
+
   it('rejects unknown keys and bad values, naming the field', async () => {
     const cases: [string[], RegExp][] = [
       [['replicas=2'], /at '': additional properties 'replicas' not allowed/],
@@ -364,6 +488,21 @@ describe('the agdr-operator chart', () => {
       [['watchNamespaces={Trading}'], /at '\/watchNamespaces\/0'/],
       [['image.digest=latest'], /at '\/image\/digest'/],
       [['metrics.port=80'], /at '\/metrics\/port': minimum: got 80, want 1,024/],
+      [['vault.addres=https://v:8200'], /at '\/vault': additional properties 'addres' not allowed/],
+      [['vault.address=vault:8200'], /at '\/vault\/address': 'vault:8200' does not match pattern/],
+      [
+        ['vault.tokenExpirationSeconds=60'],
+        /at '\/vault\/tokenExpirationSeconds': minimum: got 60, want 600/,
+      ],
+      [['vault.authMount=/jwt/'], /at '\/vault\/authMount'/],
+      [['vault.role='], /at '\/vault\/role': minLength/],
+      [['vault.keyActivation=2 minutes'], /at '\/vault\/keyActivation'/],
+      [
+        ['vault.ca.configMap.name=vault-ca', 'vault.ca.secret.name=vault-ca'],
+        /at '\/vault\/ca': maxProperties: got 2, want 1/,
+      ],
+      [['vault.ca.secret.key=ca.crt'], /at '\/vault\/ca\/secret': missing property 'name'/],
+      [['vault.ca.file=/etc/ca.pem'], /at '\/vault\/ca': additional properties 'file' not allowed/],
     ];
     for (const [set, message] of cases) expect(await rejection(set)).toMatch(message);
   });

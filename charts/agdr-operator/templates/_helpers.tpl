@@ -47,3 +47,12 @@ watched namespaces, networkPolicy.namespaces. Sorted and without duplicates, one
 {{ . }}
 {{- end -}}
 {{- end -}}
+
+{{/* Where the operator pods find their Vault token and Vault's CA (the operator's defaults). */}}
+{{- define "agdr-operator.vaultTokenDir" -}}
+/var/run/secrets/agdr.dev/vault
+{{- end -}}
+
+{{- define "agdr-operator.vaultCaDir" -}}
+/etc/agdr/vault-ca
+{{- end -}}
