@@ -16,6 +16,7 @@ import type { Conflict, Ingestor } from './ingest.ts';
 import type { RejectReason, ShardMetrics } from './metrics.ts';
 import { prepareBody, type PackedBatch, type PrepareResult } from './prepare.ts';
 import { PreparePoolError, type PreparePool } from './prepare-pool.ts';
+import { BodyLease, BodyPool } from './body-pool.ts';
 import { declaredLength, overloaded, readBody, tooLarge, type BodyBudget } from './request-body.ts';
 import { BufferPool } from './response-buffers.ts';
 import type { RoutingTable } from './routing-table.ts';
@@ -50,6 +51,9 @@ export interface ShardHttpDeps {
   /** While checkpoint signings fail (e.g. Vault down): since when and why. */
   signingFailure: () => { sinceMs: number; reason: string } | undefined;
 }
+
+/** Request body buffers kept for reuse, bytes (a few batch bodies' worth). */
+const BODY_POOL_BYTES = 32 * 1024 * 1024;
 
 /** Batches at least this large go to the worker pool; smaller ones are cheaper inline. */
 const POOL_MIN_BYTES = 16 * 1024;
@@ -101,22 +105,50 @@ export function shardApp(d: ShardHttpDeps): express.Express {
   app.set('etag', false);
   const decisionLimits: Partial<DecisionLimits> = d.limits.decision;
   const responseBuffers = new BufferPool();
+  const bodies = new BodyPool(BODY_POOL_BYTES);
 
   const reject = (reason: RejectReason, err: ShardApiError): never => {
     d.metrics.reject(reason);
     throw err;
   };
 
-  async function prepare(body: Uint8Array, ndjson: boolean): Promise<PrepareResult> {
+  /**
+   * Prepares the body of `lease` (moved to a worker and back: `lease.bytes` is the body again
+   * once this returns); a packed batch carries the lease.
+   */
+  async function prepare(lease: BodyLease, ndjson: boolean): Promise<PrepareResult> {
+    const result = await prepareBytes(lease, ndjson);
+    if (result.ok) result.lease = lease;
+    return result;
+  }
+
+  async function prepareBytes(lease: BodyLease, ndjson: boolean): Promise<PrepareResult> {
+    let body = lease.bytes;
     if (d.pool !== undefined && body.length >= POOL_MIN_BYTES) {
       try {
-        const result = await d.pool.prepare(body, ndjson, decisionLimits);
+        const result = await d.pool.prepare(body, ndjson, decisionLimits, true);
+        if (result.ok) lease.bytes = result.body;
         // A table reload raced the job: route again below with the table now in force.
         if (!result.ok || result.tableVersion === d.routing.current.version) return result;
+        body = result.body;
       } catch (err) {
-        // A worker died (it is replaced): this request is prepared here instead of failing.
+        // A worker died (it is replaced): this request is prepared here instead of failing,
+        // unless its body died with the worker.
         if (!(err instanceof PreparePoolError)) throw err;
         d.onPoolError(err);
+        if (err.body === undefined)
+          reject(
+            'unavailable',
+            new ShardApiError(
+              503,
+              'prepare_failed',
+              'the worker preparing this request stopped; nothing was appended; retry shortly',
+              '$',
+              { retry_after_s: 1 },
+            ),
+          );
+        body = err.body as Uint8Array;
+        lease.bytes = body;
       }
     }
     const current = d.routing.current;
@@ -168,6 +200,122 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     }
   };
 
+  /** Prepares, ingests and answers the body held by `lease`. */
+  const answer = async (res: Response, lease: BodyLease, ndjson: boolean): Promise<void> => {
+    const bytes = lease.bytes;
+    // Server-Timing's validate step starts once the body is in (as it did when express read it).
+    const t0 = performance.now();
+    // Shutdown may have begun while the body arrived.
+    if (!d.accepting())
+      reject('unavailable', new ShardApiError(503, 'shutting_down', 'the shard is shutting down'));
+    if (ndjson) {
+      const lines = countLines(bytes, d.limits.maxBatchLines);
+      if (lines > d.limits.maxBatchLines) {
+        reject(
+          'too_many_lines',
+          new ShardApiError(
+            413,
+            'too_many_lines',
+            `a batch may hold at most ${d.limits.maxBatchLines} lines`,
+          ),
+        );
+      }
+    }
+    const prepared = await prepare(lease, ndjson);
+    const t1 = performance.now();
+    if (!prepared.ok) {
+      const first = prepared.problems[0];
+      const problems = ndjson
+        ? prepared.problems
+        : prepared.problems.map(({ path, code, message }) => ({ path, code, message }));
+      reject(
+        'invalid_decision',
+        new ShardApiError(
+          400,
+          'invalid_decision',
+          ndjson
+            ? `${prepared.problems.length} problem(s) in the batch; nothing was appended`
+            : `invalid decision: ${first?.message ?? 'unknown problem'}`,
+          first?.path ?? '$',
+          { problems },
+        ),
+      );
+    }
+    const outcome = await d.ingestor.ingest(prepared as PackedBatch);
+    const t2 = performance.now();
+    // The table this answer was judged by: a client whose table differs reloads it.
+    res.setHeader('X-AgDR-Routing-Hash', d.routing.current.hash);
+    if (!outcome.ok && 'retired' in outcome) {
+      const { epoch, retiredFromNs } = outcome.retired;
+      reject(
+        'retired',
+        new ShardApiError(
+          409,
+          'shard_retired',
+          `shard ${d.shardId} was retired by the routing epoch in force (epoch ${epoch}, shard retired from ${retiredFromNs} ns); nothing was appended: re-submit the decision with a current timestamp_ns so it routes to a live shard`,
+          '$',
+          { epoch, retired_from_ns: retiredFromNs },
+        ),
+      );
+      return;
+    }
+    if (!outcome.ok && 'conflicts' in outcome) {
+      const first = outcome.conflicts[0] as Conflict;
+      const original =
+        first.seq !== undefined
+          ? `stored at seq ${first.seq}`
+          : first.original_line !== undefined
+            ? `on line ${first.original_line} of this request`
+            : 'being appended';
+      reject(
+        'record_id_conflict',
+        new ShardApiError(
+          409,
+          'record_id_conflict',
+          `record_id ${first.record_id} is taken by a different decision (${original}); a record_id names one decision: nothing was appended`,
+          '$.record_id',
+          { conflicts: outcome.conflicts },
+        ),
+      );
+      return;
+    }
+    if (!outcome.ok) {
+      const first = outcome.misrouted[0];
+      reject(
+        'misrouted',
+        new ShardApiError(
+          421,
+          'misrouted',
+          `decision routes to shard ${first?.shard_id} (epoch ${first?.epoch}), not shard ${d.shardId}; nothing was appended`,
+          '$',
+          { shard_id: first?.shard_id, misrouted: outcome.misrouted },
+        ),
+      );
+      return;
+    }
+    const hashMs = (outcome.batch?.hashSeconds ?? 0) * 1000;
+    const persistMs = (outcome.batch?.persistSeconds ?? 0) * 1000;
+    res.setHeader(
+      'Server-Timing',
+      `validate;dur=${ms(t0, t1)}, hash;dur=${hashMs.toFixed(3)}, persist;dur=${persistMs.toFixed(3)}, total;dur=${ms(t0, t2)}`,
+    );
+    const receipts = outcome.receipts;
+    const dupes = receipts.duplicates();
+    if (dupes > 0) d.metrics.duplicates.inc(dupes);
+    let json: Buffer;
+    if (ndjson) {
+      const buffer = responseBuffers.take(receipts.batchJsonMaxLength());
+      json = buffer.subarray(0, receipts.writeBatchJson(buffer));
+      res.once('finish', () => responseBuffers.give(buffer));
+    } else {
+      json = receipts.json(0);
+    }
+    res
+      .status(ndjson || !receipts.created(0) ? 200 : 201)
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send(json);
+  };
+
   const ingest = (ndjson: boolean): Handler => {
     const limit = ndjson ? d.limits.maxBatchBodyBytes : d.limits.maxBodyBytes;
     return async (req, res) => {
@@ -176,124 +324,18 @@ export function shardApp(d: ShardHttpDeps): express.Express {
         limit,
         budget: d.bodyBudget,
         idleTimeoutMs: d.limits.bodyIdleTimeoutMs,
+        pool: bodies,
       }).catch((err: unknown) => {
         if (err instanceof ShardApiError) d.metrics.reject(BODY_REJECTS[err.code] ?? 'bad_request');
         throw err;
       });
-      // Server-Timing's validate step starts once the body is in (as it did when express read it).
-      const t0 = performance.now();
-      // Shutdown may have begun while the body arrived.
-      if (!d.accepting())
-        reject(
-          'unavailable',
-          new ShardApiError(503, 'shutting_down', 'the shard is shutting down'),
-        );
-      if (ndjson) {
-        const lines = countLines(bytes, d.limits.maxBatchLines);
-        if (lines > d.limits.maxBatchLines) {
-          reject(
-            'too_many_lines',
-            new ShardApiError(
-              413,
-              'too_many_lines',
-              `a batch may hold at most ${d.limits.maxBatchLines} lines`,
-            ),
-          );
-        }
+      // The handler's hold on the body: the ingestor takes its own while it needs the bytes.
+      const lease = new BodyLease(bytes, bodies);
+      try {
+        await answer(res, lease, ndjson);
+      } finally {
+        lease.release();
       }
-      const prepared = await prepare(bytes, ndjson);
-      const t1 = performance.now();
-      if (!prepared.ok) {
-        const first = prepared.problems[0];
-        const problems = ndjson
-          ? prepared.problems
-          : prepared.problems.map(({ path, code, message }) => ({ path, code, message }));
-        reject(
-          'invalid_decision',
-          new ShardApiError(
-            400,
-            'invalid_decision',
-            ndjson
-              ? `${prepared.problems.length} problem(s) in the batch; nothing was appended`
-              : `invalid decision: ${first?.message ?? 'unknown problem'}`,
-            first?.path ?? '$',
-            { problems },
-          ),
-        );
-      }
-      const outcome = await d.ingestor.ingest(prepared as PackedBatch);
-      const t2 = performance.now();
-      // The table this answer was judged by: a client whose table differs reloads it.
-      res.setHeader('X-AgDR-Routing-Hash', d.routing.current.hash);
-      if (!outcome.ok && 'retired' in outcome) {
-        const { epoch, retiredFromNs } = outcome.retired;
-        reject(
-          'retired',
-          new ShardApiError(
-            409,
-            'shard_retired',
-            `shard ${d.shardId} was retired by the routing epoch in force (epoch ${epoch}, shard retired from ${retiredFromNs} ns); nothing was appended: re-submit the decision with a current timestamp_ns so it routes to a live shard`,
-            '$',
-            { epoch, retired_from_ns: retiredFromNs },
-          ),
-        );
-        return;
-      }
-      if (!outcome.ok && 'conflicts' in outcome) {
-        const first = outcome.conflicts[0] as Conflict;
-        const original =
-          first.seq !== undefined
-            ? `stored at seq ${first.seq}`
-            : first.original_line !== undefined
-              ? `on line ${first.original_line} of this request`
-              : 'being appended';
-        reject(
-          'record_id_conflict',
-          new ShardApiError(
-            409,
-            'record_id_conflict',
-            `record_id ${first.record_id} is taken by a different decision (${original}); a record_id names one decision: nothing was appended`,
-            '$.record_id',
-            { conflicts: outcome.conflicts },
-          ),
-        );
-        return;
-      }
-      if (!outcome.ok) {
-        const first = outcome.misrouted[0];
-        reject(
-          'misrouted',
-          new ShardApiError(
-            421,
-            'misrouted',
-            `decision routes to shard ${first?.shard_id} (epoch ${first?.epoch}), not shard ${d.shardId}; nothing was appended`,
-            '$',
-            { shard_id: first?.shard_id, misrouted: outcome.misrouted },
-          ),
-        );
-        return;
-      }
-      const hashMs = (outcome.batch?.hashSeconds ?? 0) * 1000;
-      const persistMs = (outcome.batch?.persistSeconds ?? 0) * 1000;
-      res.setHeader(
-        'Server-Timing',
-        `validate;dur=${ms(t0, t1)}, hash;dur=${hashMs.toFixed(3)}, persist;dur=${persistMs.toFixed(3)}, total;dur=${ms(t0, t2)}`,
-      );
-      const receipts = outcome.receipts;
-      const dupes = receipts.duplicates();
-      if (dupes > 0) d.metrics.duplicates.inc(dupes);
-      let json: Buffer;
-      if (ndjson) {
-        const buffer = responseBuffers.take(receipts.batchJsonMaxLength());
-        json = buffer.subarray(0, receipts.writeBatchJson(buffer));
-        res.once('finish', () => responseBuffers.give(buffer));
-      } else {
-        json = receipts.json(0);
-      }
-      res
-        .status(ndjson || !receipts.created(0) ? 200 : 201)
-        .set('Content-Type', 'application/json; charset=utf-8')
-        .send(json);
     };
   };
 

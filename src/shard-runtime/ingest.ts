@@ -164,20 +164,24 @@ export class Ingestor {
       this.#appending.add(done);
       const call: AppendCall = { appended, batch, fresh };
       const handle = this.#pending.add(batch, fresh, call);
+      // While in flight, later requests compare repeats with these decisions' bytes.
+      batch.lease?.hold();
+      const settle = (): void => {
+        this.#pending.remove(handle);
+        batch.lease?.release();
+      };
       let result: AppendedRange;
       try {
         result = await appended;
       } catch (err) {
-        this.#pending.remove(handle);
+        settle();
         throw err;
       }
       call.first = result.first;
       // Synchronously after the append resolved, so index writes follow log order.
       // Once the index has them, repeats find them there. If the index write failed they stay
       // in flight, so a repeat still gets its original (the index catches up on the next start).
-      this.#track(
-        this.#index.add(batch, fresh, result.first).then(() => this.#pending.remove(handle)),
-      );
+      this.#track(this.#index.add(batch, fresh, result.first).then(settle));
       stats = result.batch;
       receipts.setAppended(result, fresh);
     }

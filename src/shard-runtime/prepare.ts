@@ -15,6 +15,7 @@ import {
   type EpochTable,
   type RoutingSource,
 } from '../core/routing.ts';
+import type { BodyLease } from './body-pool.ts';
 import { IdListBuilder, repeats, type IdList } from './record-ids.ts';
 
 export interface LineProblem {
@@ -52,6 +53,8 @@ export interface PackedBatch extends IdList {
   sameAs: Int32Array;
   /** Version of the routing table the routes were computed with. */
   tableVersion: number;
+  /** Who holds `body`: set by the HTTP layer, held by the ingestor while decisions are in flight. */
+  lease?: BodyLease;
 }
 
 export interface RejectedBatch {

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import type { BodyPool } from './body-pool.ts';
 import { ShardApiError } from './errors.ts';
 
 /**
@@ -42,6 +43,8 @@ export interface BodyLimits {
   budget: BodyBudget;
   /** A body that sends nothing for this long is cut, ms. */
   idleTimeoutMs: number;
+  /** Where body buffers come from (and where outgrown ones go back to). */
+  pool: BodyPool;
 }
 
 /** The declared Content-Length, if the request has one (Node has checked its syntax). */
@@ -93,7 +96,8 @@ function decoder(req: IncomingMessage): Readable {
 }
 
 /**
- * Reads the body of `req` within `limits`. Budget taken is given back when `res` closes. Rejects
+ * Reads the body of `req` within `limits`, into a buffer of `limits.pool` (the body is a view
+ * of its start). Budget taken is given back when `res` closes. Rejects
  * with a ShardApiError: 413 body_too_large, 503 overloaded, 408 body_timeout, 400 bad_request
  * (a body that does not decode, or a connection closed mid-body), 415 unsupported_encoding.
  */
@@ -102,15 +106,14 @@ export function readBody(
   res: ServerResponse,
   limits: BodyLimits,
 ): Promise<Uint8Array> {
-  const { limit, budget } = limits;
+  const { limit, budget, pool } = limits;
   let taken = 0;
   res.once('close', () => budget.give(taken));
   const declared = declaredLength(req);
   if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
   const identity = req.headers['content-encoding'] === undefined;
-  // A declared length is the exact size of an identity body: one buffer, no growing copies
-  // (its pages are only committed as bytes arrive).
-  let buf = new Uint8Array(identity && declared !== undefined ? declared : 64 * 1024);
+  // A declared length is the exact size of an identity body: one buffer, no growing copies.
+  let buf = new Uint8Array(pool.take(identity && declared !== undefined ? declared : 64 * 1024));
   let length = 0;
   return new Promise<Uint8Array>((resolve, reject) => {
     let source: Readable;
@@ -154,8 +157,9 @@ export function readBody(
       if (!budget.tryTake(chunk.length)) return fail(overloaded(budget));
       taken += chunk.length;
       if (end > buf.length) {
-        const grown = new Uint8Array(Math.min(limit, Math.max(2 * buf.length, end)));
+        const grown = new Uint8Array(pool.take(Math.min(limit, Math.max(2 * buf.length, end))));
         grown.set(buf.subarray(0, length));
+        pool.give(buf.buffer);
         buf = grown;
       }
       buf.set(chunk, length);

@@ -26,6 +26,24 @@ it('gives the same result as preparing inline, and reports the routing table ver
   expect(bad.ok).toBe(false);
 });
 
+it('moves a body to the worker and back instead of copying it', async () => {
+  pool = new PreparePool(1, epochTable(4), 1, pino({ level: 'silent' }));
+  const text = utf8.encode(ndjson(Array.from({ length: 50 }, (_, i) => decision(i))));
+  const inline = prepareBody(text, true, {}, epochTable(4), 1);
+  const body = new Uint8Array(new ArrayBuffer(text.length + 100), 0, text.length);
+  body.set(text);
+  const pending = pool.prepare(body, true, {}, true);
+  expect(body.buffer.detached).toBe(true);
+  const result = await pending;
+  if (!result.ok) throw new Error('rejected');
+  expect(result.body.buffer.byteLength).toBe(text.length + 100);
+  expect(result).toEqual({ ...inline, body: result.body });
+  expect(result.body).toEqual(text);
+  // A rejected batch gives nothing back to use; a later job may still move its own body.
+  const bad = new Uint8Array(utf8.encode('{"x":1}\n'));
+  expect((await pool.prepare(bad, true, {}, true)).ok).toBe(false);
+});
+
 it('rejects jobs after close', async () => {
   pool = new PreparePool(1, epochTable(1), 1, pino({ level: 'silent' }));
   await pool.close();
