@@ -10,6 +10,24 @@ export function microTime(t: Date): string {
   return t.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** The apiserver refuses an Event whose note is longer than this many bytes. */
+export const NOTE_MAX_BYTES = 1024;
+
+/** `text` cut to fit an Event note (UTF-8 bytes), ending in `…` when cut. */
+export function eventNote(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= NOTE_MAX_BYTES) return text;
+  const chars = [...text];
+  let out = '';
+  let bytes = Buffer.byteLength('…', 'utf8');
+  for (const c of chars) {
+    const n = Buffer.byteLength(c, 'utf8');
+    if (bytes + n > NOTE_MAX_BYTES) break;
+    out += c;
+    bytes += n;
+  }
+  return `${out}…`;
+}
+
 /**
  * Records each planned Event. An Event that cannot be written is logged and dropped: Events are
  * advice for admins, and status already holds the state they describe.
@@ -37,7 +55,7 @@ export async function recordEvents(
         type: e.type,
         reason: e.reason,
         action: 'Reconcile',
-        note: e.note,
+        note: eventNote(e.note),
         reportingInstance: instance,
         eventTime: microTime(now),
       });
