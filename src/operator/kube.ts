@@ -1,6 +1,7 @@
 // The one narrow Kubernetes client the operator uses: server-side apply, create-once, reads,
-// the AgDRCluster status subresource, Events and Leases. Everything else in src/operator talks
-// to this interface; only this file knows @kubernetes/client-node's request shapes.
+// merge patches, the AgDRCluster status subresource, Events and Leases. Everything else in
+// src/operator talks to this interface; only this file knows @kubernetes/client-node's request
+// shapes.
 import { randomInt } from 'node:crypto';
 import {
   ApiException,
@@ -100,6 +101,11 @@ export interface Kube {
   read<T extends KubernetesObject>(key: ObjectKey): Promise<T | undefined>;
   /** Replaces `obj` (optimistic concurrency on metadata.resourceVersion: `conflict`). */
   replace<T extends KubernetesObject>(obj: T): Promise<T>;
+  /**
+   * JSON merge patch (RFC 7386) of the object `patch` names: `null` removes a field, a list is
+   * replaced whole; a metadata.resourceVersion in `patch` makes it conditional (`conflict`).
+   */
+  mergePatch<T extends KubernetesObject>(patch: KubernetesObject): Promise<T>;
   list<T extends KubernetesObject>(
     apiVersion: string,
     kind: string,
@@ -167,6 +173,20 @@ export function kubeFromConfig(kc: KubeConfig): Kube {
         return await objects.replace<T>(obj, undefined, undefined, FIELD_MANAGER);
       } catch (err) {
         throw kubeError(err, `replace ${describe(obj)}`);
+      }
+    },
+    async mergePatch<T extends KubernetesObject>(patch: KubernetesObject): Promise<T> {
+      try {
+        return (await objects.patch(
+          patch,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        )) as T;
+      } catch (err) {
+        throw kubeError(err, `merge-patch ${describe(patch)}`);
       }
     },
     async list<T extends KubernetesObject>(

@@ -1,6 +1,6 @@
 // Names, labels and owner references of everything the operator creates for one AgDRCluster.
 // One place decides them, so builders, status planning and the controller agree.
-import { AGDR_API_VERSION, AGDR_KIND } from './types.ts';
+import { AGDR_API_VERSION, AGDR_GROUP, AGDR_KIND } from './types.ts';
 import type { AgDRCluster } from './types.ts';
 
 /** The operator's server-side-apply field manager and Event reporting controller. */
@@ -125,8 +125,12 @@ export function ownerReference(cluster: AgDRCluster): OwnerReference {
   };
 }
 
-/** metadata of an object the cluster owns. */
-export function ownedMetadata(
+/**
+ * metadata of an object that outlives the cluster object (the logs' volumes, keys, the routing
+ * table, the trust bundle): the cluster's labels and no owner reference, so deleting the
+ * cluster keeps it and a cluster created again under the same name adopts it.
+ */
+export function keptMetadata(
   cluster: AgDRCluster,
   name: string,
   component: Component,
@@ -136,6 +140,23 @@ export function ownedMetadata(
     name,
     namespace: clusterRef(cluster).namespace,
     labels: { ...componentLabels(cluster.metadata.name, component), ...extraLabels },
+  };
+}
+
+/** metadata of an object the cluster owns: deleting the cluster garbage-collects it. */
+export function ownedMetadata(
+  cluster: AgDRCluster,
+  name: string,
+  component: Component,
+  extraLabels: Record<string, string> = {},
+) {
+  return {
+    ...keptMetadata(cluster, name, component, extraLabels),
     ownerReferences: [ownerReference(cluster)],
   };
+}
+
+/** An owner reference to an AgDRCluster (of any version of the API group). */
+export function isClusterOwnerReference(ref: { apiVersion?: string; kind?: string }): boolean {
+  return ref.kind === AGDR_KIND && (ref.apiVersion ?? '').startsWith(`${AGDR_GROUP}/`);
 }

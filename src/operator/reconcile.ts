@@ -23,10 +23,12 @@ import type { OperatorMetrics } from './metrics.ts';
 import { ROUTING_FILE, objectNames } from './names.ts';
 import { observe, shardPods } from './observe.ts';
 import type { ObjectCache } from './observe.ts';
-import type { KeysObservation, PublicKeyView } from './plan/observation.ts';
+import type { Blocker, KeysObservation, PublicKeyView } from './plan/observation.ts';
+import { lastEpoch, routingDifferences } from './plan/epoch-table.ts';
 import { planMigration } from './plan/migration.ts';
 import type { MigrationPlan } from './plan/migration.ts';
 import { planStatus } from './plan/status.ts';
+import type { StatusPlan } from './plan/status.ts';
 import type { ProcessReader } from './process-reads.ts';
 import {
   desiredRoutingConfigMap,
@@ -175,6 +177,53 @@ function specDurationMs(text: string): number {
   return Number(m[1]) * unit;
 }
 
+/**
+ * Why a published routing table cannot be adopted: it routes differently from what the spec
+ * says (routingDifferences).
+ */
+function routingBlocker(
+  cluster: AgDRClusterStored,
+  configMap: string,
+  table: EpochTable,
+): Blocker | undefined {
+  const differences = routingDifferences(table, lastEpoch(initialEpochTable(cluster)));
+  if (differences.length === 0) return undefined;
+  return {
+    reason: 'RoutingTableMismatch',
+    message:
+      `ConfigMap ${configMap} holds the routing table of an earlier AgDRCluster of this name ` +
+      `and it routes differently: ${differences.join(', ')}. The table is the routing log of ` +
+      'the logs on the kept volumes and is never rewritten, so nothing is created: create the ' +
+      "cluster with the table's routing, or delete the ConfigMap, the volumes and the keys " +
+      'to start new logs (docs/OPERATOR.md, Deleting an AgDRCluster)',
+  };
+}
+
+/** Writes status when it differs from what the apiserver holds, and records the Events. */
+async function report(
+  cluster: AgDRClusterStored,
+  plan: StatusPlan,
+  ctx: ReconcileContext,
+  now: Date,
+  log: Logger,
+): Promise<{ statusWritten: boolean }> {
+  const ns = cluster.metadata.namespace ?? 'default';
+  // An unchanged server-side apply after a stale read is a no-op there.
+  const statusWritten = await writeStatusIfChanged(
+    ctx.kube,
+    ns,
+    cluster.metadata.name,
+    cluster.status,
+    plan.status,
+  );
+  ctx.written.set(`${ns}/${cluster.metadata.name}`, {
+    uid: cluster.metadata.uid,
+    status: plan.status,
+  });
+  await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
+  return { statusWritten };
+}
+
 export async function reconcile(
   cluster: AgDRClusterStored,
   ctx: ReconcileContext,
@@ -194,6 +243,12 @@ export async function reconcile(
     }));
   const published = publishedTable(routingCm);
   const now = ctx.now();
+  // The table outlives the cluster object: a cluster created again under the same name adopts
+  // it, unless its spec routes differently (then nothing is applied: the table is the log).
+  const blocker =
+    published !== undefined
+      ? routingBlocker(cluster, names.routingConfigMap, published)
+      : undefined;
   const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
   const replicas = shardReplicas(cluster, {
     ...(sts?.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}),
@@ -206,6 +261,21 @@ export async function reconcile(
   const written = ctx.written.get(key);
   const previous =
     written !== undefined && written.uid === cluster.metadata.uid ? written.status : cluster.status;
+  if (blocker !== undefined) {
+    const observation = await observe({
+      cluster,
+      cache: ctx.cache,
+      reader: ctx.reader,
+      routing: table,
+      shardKeys: new Map(),
+      blocker,
+    });
+    const plan = planStatus(previous, observation, now);
+    return {
+      requeueAfterMs: ctx.settledRequeueMs,
+      ...(await report(cluster, plan, ctx, now, log)),
+    };
+  }
   const underway = previous?.migrations?.at(-1);
   const active =
     underway !== undefined && underway.phase !== 'Completed' && underway.phase !== 'Failed'
@@ -346,17 +416,7 @@ export async function reconcile(
     now,
     migration,
   );
-  // Written when it differs from what the apiserver holds (an unchanged server-side apply after
-  // a stale read is a no-op there).
-  const statusWritten = await writeStatusIfChanged(
-    ctx.kube,
-    ns,
-    cluster.metadata.name,
-    cluster.status,
-    plan.status,
-  );
-  ctx.written.set(key, { uid: cluster.metadata.uid, status: plan.status });
-  await recordEvents(ctx.kube, cluster, plan.events, ctx.instance, now, log);
+  const { statusWritten } = await report(cluster, plan, ctx, now, log);
   const ready = plan.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   const settled = ready && migration?.active === undefined;
   return {

@@ -50,6 +50,9 @@ const OWNED_KINDS = [
   'serviceaccounts',
 ];
 
+/** What the operator keeps when the cluster is deleted, besides volumes and keys. */
+const KEPT = ['configmaps/ledger-routing', 'configmaps/ledger-trust'];
+
 function clusterManifest(ns: string, name: string, spec: Record<string, unknown>): string {
   return stringify({
     apiVersion: 'agdr.dev/v1alpha1',
@@ -137,14 +140,18 @@ describe('agdr operator', () => {
     );
     for (const kind of OWNED_KINDS) {
       for (const o of (await list(kind, managed('ledger'))).items) {
+        if (KEPT.includes(`${kind}/${o.metadata.name}`)) continue;
         expect(o.metadata.ownerReferences, `${kind}/${o.metadata.name}`).toEqual([
           expect.objectContaining({ kind: 'AgDRCluster', name: 'ledger', uid, controller: true }),
         ]);
       }
     }
-    // Keys and the coordinator's volume outlive the cluster object: no owner.
+    // Keys, the routing table, the trust bundle and the coordinator's volume outlive the
+    // cluster object: no owner.
     for (const o of (await list('secrets', managed('ledger'))).items)
       expect(o.metadata.ownerReferences).toBeUndefined();
+    for (const cm of KEPT)
+      expect((await k.getJson<Obj>([cm, '-n', ns])).metadata.ownerReferences, cm).toBeUndefined();
     const pvc = await get('pvc', 'ledger-coordinator-data');
     expect(pvc.metadata.ownerReferences).toBeUndefined();
 
@@ -356,7 +363,7 @@ describe('agdr operator', () => {
     );
   });
 
-  it('deleting the cluster removes the workloads and keeps the volumes and keys', async () => {
+  it('deleting the cluster removes the workloads and keeps the volumes, keys, routing table and trust bundle; the same name adopts them', async () => {
     const claims = (await k.getJson<List>(['pvc', '-n', ns])).items
       .map((p) => p.metadata.name)
       .sort();
@@ -367,22 +374,132 @@ describe('agdr operator', () => {
       'data-ledger-shard-3',
       'ledger-coordinator-data',
     ]);
-    await k.run(['delete', 'agdr', 'ledger', '-n', ns, '--wait=true']);
-    await k
-      .waitFor(
-        'workloads garbage-collected',
-        async () => {
-          const left = Object.keys(await versions('ledger').catch(() => ({}))).filter(
-            (x) => !x.startsWith('secrets/') && x !== 'agdr',
-          );
-          return left.length === 0 ? null : left.join(', ');
+    // A cluster an earlier operator version made owned its routing and trust ConfigMaps: give
+    // them that owner back, once as that operator applied it (server-side apply, its field
+    // manager) and once as another manager would (a merge patch). The operator removes both.
+    const uid = (await get('agdr', 'ledger')).metadata.uid;
+    const owner = { apiVersion: 'agdr.dev/v1alpha1', kind: 'AgDRCluster', name: 'ledger', uid };
+    const routing = await get('configmap', 'ledger-routing');
+    await k.run(
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=agdr-operator', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'ledger-routing',
+          namespace: ns,
+          labels: (routing as { metadata: { labels?: object } }).metadata.labels,
+          ownerReferences: [{ ...owner, controller: true, blockOwnerDeletion: true }],
         },
-        60_000,
-      )
-      .catch(async (err: unknown) => {
-        // versions() reads the cluster object too; list what is left without it.
-        throw err;
-      });
+        data: routing.data,
+      }),
+    );
+    await k.run([
+      'patch',
+      'configmap',
+      'ledger-trust',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ metadata: { ownerReferences: [owner] } }),
+    ]);
+    await k.waitFor(
+      'the old owner references removed',
+      async () => {
+        const owned = [];
+        for (const cm of KEPT) {
+          const o = await k.getJson<Obj>([cm, '-n', ns]);
+          if (o.metadata.ownerReferences !== undefined) owned.push(cm);
+        }
+        return owned.length === 0 ? null : owned.join(', ');
+      },
+      30_000,
+    );
+    const kept = async (): Promise<Record<string, { rv: string; data: unknown }>> => {
+      const out: Record<string, { rv: string; data: unknown }> = {};
+      for (const cm of KEPT) {
+        const o = await k.getJson<Obj>([cm, '-n', ns]);
+        out[cm] = { rv: o.metadata.resourceVersion, data: o.data };
+      }
+      return out;
+    };
+    const before = await kept();
+
+    await k.run(['delete', 'agdr', 'ledger', '-n', ns, '--wait=true']);
+    await k.waitFor(
+      'workloads garbage-collected',
+      async () => {
+        const left = Object.keys(await owned('ledger')).filter(
+          (x) => !x.startsWith('secrets/') && !KEPT.includes(x),
+        );
+        return left.length === 0 ? null : left.join(', ');
+      },
+      60_000,
+    );
+    expect(
+      (await k.getJson<List>(['pvc', '-n', ns])).items.map((p) => p.metadata.name).sort(),
+    ).toEqual(claims);
+    expect((await list('secrets', managed('ledger'))).items).toHaveLength(5);
+    expect(await kept()).toEqual(before);
+
+    // Created again with another bucket function: the table is not this spec's; refused.
+    await k.apply(clusterManifest(ns, 'ledger', { shards: 4, routing: { bucket: 'modulo' } }));
+    await k.waitFor(
+      'RoutingTableMismatch',
+      async () => {
+        const r = (await conditions('ledger')).find((c) => c.type === 'Ready');
+        return r?.reason === 'RoutingTableMismatch' ? null : JSON.stringify(r);
+      },
+      30_000,
+    );
+    const refused = (await conditions('ledger')).find((c) => c.type === 'Ready');
+    expect(refused?.message).toContain('bucket "jump" (spec: "modulo")');
+    await k.waitFor(
+      'a RoutingTableMismatch Warning',
+      async () =>
+        (await eventReasons('ledger')).includes('RoutingTableMismatch') ? null : 'none yet',
+      30_000,
+    );
+    expect(Object.keys(await owned('ledger')).filter((x) => !x.startsWith('secrets/'))).toEqual(
+      KEPT,
+    );
+    expect(await kept()).toEqual(before);
+    await k.run(['delete', 'agdr', 'ledger', '-n', ns, '--wait=true']);
+
+    // Created again as it was: it adopts the table (both epochs) and the trust bundle as they
+    // are, and runs the shards the table's last epoch routes to on the same volumes and keys.
+    await k.apply(clusterManifest(ns, 'ledger', { shards: 4 }));
+    await k.waitFor(
+      'the workloads of the adopted cluster',
+      async () => {
+        const v = await owned('ledger');
+        const missing = ['statefulsets/ledger-shard', 'deployments/ledger-coordinator'].filter(
+          (w) => v[w] === undefined,
+        );
+        return missing.length ? `missing ${missing.join(', ')}` : null;
+      },
+      60_000,
+    );
+    const st = await k.getJson<Obj>(['statefulset', 'ledger-shard', '-n', ns]);
+    expect(st.spec?.replicas).toBe(4);
+    await k.waitFor(
+      'status of the adopted cluster',
+      async () => {
+        const p = (await conditions('ledger')).find((c) => c.type === 'Progressing');
+        return p?.reason === 'Provisioning' ? null : JSON.stringify(p);
+      },
+      30_000,
+    );
+    expect((await get('agdr', 'ledger')).status?.routingEpoch).toBe(0);
+    expect(await kept()).toEqual(before);
+    const table = JSON.parse(
+      (before['configmaps/ledger-routing']?.data as Record<string, string>)['routing.json'] ?? '',
+    ) as { epochs: { epoch: number; shards: number }[] };
+    expect(table.epochs.map((e) => [e.epoch, e.shards])).toEqual([
+      [0, 3],
+      [1, 4],
+    ]);
     expect(
       (await k.getJson<List>(['pvc', '-n', ns])).items.map((p) => p.metadata.name).sort(),
     ).toEqual(claims);

@@ -43,3 +43,25 @@ export function appendEpoch(
 export function nsOf(t: Date): bigint {
   return BigInt(t.getTime()) * 1_000_000n;
 }
+
+/**
+ * How the routing every epoch of `table` shares (strategy, key pointers, bucket function) differs
+ * from `wanted`, the first epoch a cluster's spec would publish: one line per field, empty when
+ * they agree. The spec fixes these for a cluster's life (the CRD makes them immutable), so a
+ * difference means the table is another cluster's (an earlier one of the same name) and must be
+ * neither followed nor rewritten. The bucket function of domain-partitioned is not compared:
+ * that strategy does not use it.
+ */
+export function routingDifferences(table: EpochTable, wanted: RoutingEpoch): string[] {
+  const have = lastEpoch(table);
+  const out: string[] = [];
+  const differ = (field: string, a: unknown, b: unknown): void => {
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      out.push(`${field} ${JSON.stringify(a)} (spec: ${JSON.stringify(b)})`);
+  };
+  differ('strategy', have.strategy, wanted.strategy);
+  differ('key_pointers', have.key_pointers, wanted.key_pointers);
+  if (have.strategy !== 'domain-partitioned' || wanted.strategy !== 'domain-partitioned')
+    differ('bucket', have.bucket, wanted.bucket);
+  return out;
+}

@@ -1,7 +1,10 @@
 // The files the pods mount: the routing epoch table, the trust bundle and the shard endpoint
 // list. The processes re-read each file when it changes, so updating a ConfigMap never restarts
-// a pod.
-import type { V1ConfigMap } from '@kubernetes/client-node';
+// a pod. The routing table and the trust bundle are evidence (which epoch put which record on
+// which shard; the public keys of key versions Vault no longer holds): like the volumes and the
+// keys they carry no owner reference, so they outlive the cluster object and a cluster created
+// again under the same name adopts them.
+import type { V1ConfigMap, V1ObjectMeta } from '@kubernetes/client-node';
 import { trustedKey } from '../../clients/index.ts';
 import type { TrustBundle, TrustedKey } from '../../clients/index.ts';
 import { defaultKeyPointers } from '../../core/routing.ts';
@@ -11,24 +14,18 @@ import {
   SHARDS_FILE,
   SHARD_PORT,
   TRUST_FILE,
+  keptMetadata,
   objectNames,
   ownedMetadata,
 } from '../names.ts';
-import type { Component } from '../names.ts';
 import type { AgDRClusterStored } from '../types.ts';
 import type { PublishedKey } from './key-secrets.ts';
 
-function configMap(
-  cluster: AgDRClusterStored,
-  name: string,
-  component: Component,
-  file: string,
-  value: unknown,
-): V1ConfigMap {
+function configMap(metadata: V1ObjectMeta, file: string, value: unknown): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: ownedMetadata(cluster, name, component),
+    metadata,
     data: { [file]: JSON.stringify(value, null, 2) + '\n' },
   };
 }
@@ -72,9 +69,7 @@ export function desiredRoutingConfigMap(
 ): V1ConfigMap {
   const table = observed.table ?? initialEpochTable(cluster, observed.replicas);
   return configMap(
-    cluster,
-    objectNames(cluster.metadata.name).routingConfigMap,
-    'routing',
+    keptMetadata(cluster, objectNames(cluster.metadata.name).routingConfigMap, 'routing'),
     ROUTING_FILE,
     table,
   );
@@ -121,9 +116,7 @@ export function trustConfigMapOf(
 ): V1ConfigMap {
   const bundle: TrustBundle = { version: 1, keys: [...keys] };
   return configMap(
-    cluster,
-    objectNames(cluster.metadata.name).trustConfigMap,
-    'trust',
+    keptMetadata(cluster, objectNames(cluster.metadata.name).trustConfigMap, 'trust'),
     TRUST_FILE,
     bundle,
   );
@@ -155,9 +148,7 @@ export function desiredShardsConfigMap(
     .sort((a, b) => a.id - b.id)
     .map((e) => ({ id: e.id, url: podUrl(e.podIP, SHARD_PORT) }));
   return configMap(
-    cluster,
-    objectNames(cluster.metadata.name).shardsConfigMap,
-    'shard',
+    ownedMetadata(cluster, objectNames(cluster.metadata.name).shardsConfigMap, 'shard'),
     SHARDS_FILE,
     { shards },
   );

@@ -14,6 +14,7 @@ import {
   TRUST_FILE,
   componentLabels,
   objectNames,
+  keptMetadata,
   ownedMetadata,
   selectorLabels,
 } from '../names.ts';
@@ -37,12 +38,11 @@ import type { VaultPodSettings } from './vault-signer.ts';
 /** The coordinator's global log volume is as large as one shard's by default. */
 export function desiredCoordinatorVolumeClaim(cluster: AgDRClusterStored): V1PersistentVolumeClaim {
   const name = cluster.metadata.name;
-  const meta = ownedMetadata(cluster, objectNames(name).coordinatorVolumeClaim, 'coordinator');
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     // No owner reference: the global log outlives the cluster object, like the shard volumes.
-    metadata: { name: meta.name, namespace: meta.namespace, labels: meta.labels },
+    metadata: keptMetadata(cluster, objectNames(name).coordinatorVolumeClaim, 'coordinator'),
     spec: storageClaimSpec(cluster),
   };
 }

@@ -14,6 +14,7 @@ import {
   desiredShardsConfigMap,
   desiredTrustConfigMap,
   initialEpochTable,
+  trustConfigMapOf,
 } from '../../../src/operator/specs/config-maps.ts';
 import {
   desiredCoordinatorDeployment,
@@ -69,8 +70,6 @@ describe('owner references', () => {
       desiredShardPdb(c),
       desiredCoordinatorDeployment(c, OPTIONS),
       desiredCoordinatorService(c),
-      desiredRoutingConfigMap(c, {}),
-      desiredTrustConfigMap(c, []),
       desiredShardsConfigMap(c, []),
       ...desiredServiceAccounts(c),
     ];
@@ -82,11 +81,22 @@ describe('owner references', () => {
     }
   });
 
-  it('are absent from what outlives the cluster: volumes and keys', () => {
+  it('are absent from what outlives the cluster: volumes, keys, routing table, trust bundle', () => {
     const c = cluster().build();
-    expect(desiredCoordinatorVolumeClaim(c).metadata?.ownerReferences).toBeUndefined();
-    const key = desiredKeySecret(c, { role: 'shard', shardId: 0 }, new Uint8Array(32), NOW);
-    expect(key.metadata?.ownerReferences).toBeUndefined();
+    const kept = [
+      desiredCoordinatorVolumeClaim(c),
+      desiredKeySecret(c, { role: 'shard', shardId: 0 }, new Uint8Array(32), NOW),
+      desiredRoutingConfigMap(c, {}),
+      desiredTrustConfigMap(c, []),
+      trustConfigMapOf(c, []),
+    ];
+    for (const o of kept) {
+      expect(o.metadata, o.metadata?.name).not.toHaveProperty('ownerReferences');
+      // Still the cluster's: found by its labels, adopted by a cluster of the same name.
+      expect(o.metadata?.namespace).toBe('prod');
+      expect(o.metadata?.labels?.['app.kubernetes.io/instance']).toBe('decisions');
+      expect(o.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('agdr-operator');
+    }
   });
 });
 
