@@ -1,14 +1,18 @@
 // Signs a C2SP checkpoint of the shard's log every interval while the tree grew, and persists
 // it in the log's checkpoint history. Once the epoch in force has retired the shard it signs one
 // more, dated at or after the boundary, even at an unchanged size: the coordinator stops
-// collecting from a retired shard only after sealing such a checkpoint. A failing signer (e.g.
-// Vault down) never stops appends, and never fails health: the failure is counted, logged once
-// when it starts and at each backed-off retry, and the timer retries after a growing delay
-// (`retryDelayMs`), so a long outage neither floods the log nor hammers the key service. The
-// first success after failures logs the recovery; that checkpoint covers everything appended
-// meanwhile.
+// collecting from a retired shard only after sealing such a checkpoint. It also signs one at an
+// unchanged size when the signing key changed (a rotation, recorded by `beforeSign` at the first
+// tick the new version may sign): an idle shard's latest checkpoint moves to the new key at once,
+// so trimming the old version never leaves the shard's current state signed by a key whose
+// window is closed. A failing signer (e.g. Vault down) never stops appends, and never fails
+// health: the failure is counted, logged once when it starts and at each backed-off retry, and
+// the timer retries after a growing delay (`retryDelayMs`), so a long outage neither floods the
+// log nor hammers the key service. The first success after failures logs the recovery; that
+// checkpoint covers everything appended meanwhile.
 import type { Logger } from 'pino';
 import { parseCheckpointNote, signCheckpoint } from '../core/checkpoint.ts';
+import { keyId, parseNote } from '../core/note.ts';
 import { compareU64Text } from '../core/decision/timestamp.ts';
 import { epochAt, type EpochTable } from '../core/routing.ts';
 import type { Signer } from '../core/signer.ts';
@@ -32,8 +36,9 @@ export interface CheckpointerDeps {
   /** Nanoseconds since the Unix epoch (canonical decimal); the shard clock by default. */
   clock?: () => string;
   /**
-   * Awaited before the clock is read for a checkpoint (the key history records a rotation
-   * there: key-history-file.ts); a failure fails that signing like a signer failure.
+   * Awaited at every tick before the clock is read for a checkpoint (the key history records a
+   * rotation there and switches the signer: key-history-file.ts); a failure fails that signing
+   * like a signer failure.
    */
   beforeSign?: () => Promise<void>;
 }
@@ -55,6 +60,12 @@ function timestampOf(note: string): string | undefined {
   return parseCheckpointNote(note).timestampNs?.toString();
 }
 
+/** Whether a stored checkpoint note carries a signature by the signer's key in use. */
+function signedBy(note: string, signer: Signer): boolean {
+  const id = keyId(signer.name, signer.publicKey);
+  return parseNote(note).signatures.some((s) => s.name === signer.name && s.keyId === id);
+}
+
 export class Checkpointer {
   readonly #d: CheckpointerDeps;
   #timer: NodeJS.Timeout | undefined;
@@ -70,7 +81,7 @@ export class Checkpointer {
 
   start(): void {
     this.#timer = setInterval(() => {
-      if (this.#failures === 0 || Date.now() >= this.#retryAtMs) void this.signIfGrown();
+      if (this.#failures === 0 || Date.now() >= this.#retryAtMs) void this.signIfDue();
     }, this.#d.intervalMs);
     this.#timer.unref();
   }
@@ -89,11 +100,12 @@ export class Checkpointer {
 
   /**
    * Signs and saves a checkpoint at the current size if it is larger than the latest saved one
-   * (also the first checkpoint of an empty log, so a new shard has something to serve), or if
-   * the shard is retired and the latest one is dated before the retirement boundary.
+   * (also the first checkpoint of an empty log, so a new shard has something to serve), if the
+   * shard is retired and the latest one is dated before the retirement boundary, or if the
+   * latest one is not signed by the key in use (the key rotated: `beforeSign` switched it).
    * Calls are serialized; failures are reported, not thrown.
    */
-  signIfGrown(): Promise<void> {
+  signIfDue(): Promise<void> {
     this.#running = this.#running.then(() => this.#sign());
     return this.#running;
   }
@@ -113,8 +125,10 @@ export class Checkpointer {
         retired !== undefined &&
         latest !== undefined &&
         compareU64Text(timestampOf(latest.note) ?? '0', retired.retiredFromNs) < 0;
-      if (latest !== undefined && latest.size >= size && !stale) return;
+      // Also on an idle log: a rotation is recorded as soon as the new version may sign.
       await this.#d.beforeSign?.();
+      if (latest !== undefined && latest.size >= size && !stale && signedBy(latest.note, signer))
+        return;
       const timestamp = clock();
       let routingEpoch: number | undefined;
       try {

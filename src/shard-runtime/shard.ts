@@ -170,12 +170,12 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       appendsSettled: () => ingestor.appendsSettled(),
       beforeSign: () => keyHistory.advance(),
     });
-    await checkpointer.signIfGrown();
+    await checkpointer.signIfDue();
     checkpointer.start();
     // On close: stop the timer, then one final checkpoint of everything acknowledged.
     closers.push(async () => {
       await checkpointer.stop();
-      await checkpointer.signIfGrown();
+      await checkpointer.signIfDue();
     });
 
     let accepting = true;

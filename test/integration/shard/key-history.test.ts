@@ -87,8 +87,10 @@ describe('agdr shard key history', () => {
     await rotateFileKey(join(dir, 'data', 'key.json'));
     shard = await startShardProcess(opts);
     expect(shard.info.verifier_key).not.toBe(first);
+    // At start it records the rotation and signs its tree again with version 2, before any write.
+    const resigned = (await request<string>(`${shard.url}/v1/checkpoint`)).text;
+    expect(verifyCheckpoint(resigned, [shard.info.verifier_key], shard.info.origin).size).toBe(20);
     await post(1000);
-    // Until it signs again, the shard serves its last checkpoint, signed by version 1.
     const after = await waitFor(
       async () => {
         const note = (await request<string>(`${shard!.url}/v1/checkpoint`)).text;
@@ -107,10 +109,14 @@ describe('agdr shard key history', () => {
     const pinned = followKeyHistory([firstKeyAnchor(first)], history.transitions);
     expect(pinned.map((a) => a.verifier_key)).toEqual([first, shard.info.verifier_key]);
     expect(verifyInWindow(before, pinned, shard.info.origin)).toBe(20);
+    expect(verifyInWindow(resigned, pinned, shard.info.origin)).toBe(20);
     expect(verifyInWindow(after, pinned, shard.info.origin)).toBe(40);
-    // The checkpoint the shard kept from before the rotation is served as it was signed.
+    // Size 20's checkpoint is now the one signed again: the same tree, under the new key.
     const kept = (await request<string>(`${shard.url}/v1/checkpoints?size=20`)).text;
-    expect(kept).toBe(before);
+    expect(kept).toBe(resigned);
+    expect(parseCheckpoint(parseNote(kept).text).rootHash).toEqual(
+      parseCheckpoint(parseNote(before).text).rootHash,
+    );
 
     // A restart with nothing rotated records nothing more.
     expect(await shard.stop()).toBe(0);
@@ -166,6 +172,70 @@ describe('agdr shard key history', () => {
       const pinned = followKeyHistory([firstKeyAnchor(signer.key(1))], history.transitions);
       expect(verifyInWindow(before, pinned, running.origin)).toBe(10);
       expect(verifyInWindow(after, pinned, running.origin)).toBe(20);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('an idle shard moves its latest checkpoint to the new key at once, so a trim breaks nothing', async () => {
+    const dir = tempDir('agdr-key-idle-');
+    const routingFile = writeRouting(dir, table);
+    const signer = new InMemoryVersionedSigner(shardOrigin('default', 'local', 0), 1);
+    const running = await startShard({
+      dataDir: join(dir, 'data'),
+      shardId: 0,
+      routingFile,
+      port: 0,
+      host: '127.0.0.1',
+      signer,
+      checkpointIntervalMs: 100,
+    });
+    try {
+      const post = async (from: number): Promise<void> => {
+        const res = await request(`${running.url}/v1/decisions:batch`, {
+          body: ndjson(decisionsFor(table, 0, 10, { tag: 'idle', from })),
+          type: 'application/x-ndjson',
+        });
+        expect(res.status).toBe(200);
+      };
+      /** The latest checkpoint once it covers `size` and verifies with `key`. */
+      const checkpointBy = (key: string, size: number): Promise<string> =>
+        waitFor(
+          async () => {
+            const res = await request<string>(`${running.url}/v1/checkpoint`);
+            if (res.status !== 200) return undefined;
+            try {
+              return verifyCheckpoint(res.text, [key], running.origin).size >= size
+                ? res.text
+                : undefined;
+            } catch {
+              return undefined;
+            }
+          },
+          10_000,
+          `a checkpoint of ${size} records by ${key}`,
+        );
+      await post(0);
+      const before = await checkpointBy(signer.key(1), 10);
+      signer.rotate();
+      // No write: the shard records the rotation and signs the same tree with version 2.
+      const after = await checkpointBy(signer.key(2), 10);
+      expect(parseCheckpoint(parseNote(after).text).rootHash).toEqual(
+        parseCheckpoint(parseNote(before).text).rootHash,
+      );
+      // Version 1 trimmed: the history the shard serves is unbroken and covers both checkpoints.
+      signer.minVersion = 2;
+      const history = (await request<KeyHistory>(`${running.url}/v1/key-history`)).body;
+      expect(history.transitions).toHaveLength(1);
+      const pinned = followKeyHistory([firstKeyAnchor(signer.key(1))], history.transitions);
+      expect(verifyInWindow(before, pinned, running.origin)).toBe(10);
+      expect(verifyInWindow(after, pinned, running.origin)).toBe(10);
+      // A later write is signed by version 2 as usual.
+      await post(100);
+      expect(verifyInWindow(await checkpointBy(signer.key(2), 20), pinned, running.origin)).toBe(
+        20,
+      );
+      expect(running.keyHistory.document).toEqual(history);
     } finally {
       await running.close();
     }

@@ -4,16 +4,23 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { utf8 } from '../../../src/core/bytes.ts';
-import { parseCheckpoint } from '../../../src/core/checkpoint.ts';
+import { parseCheckpoint, shardOrigin, verifyCheckpoint } from '../../../src/core/checkpoint.ts';
+import {
+  firstKeyAnchor,
+  followKeyHistory,
+  openKeyTransition,
+} from '../../../src/core/key-history.ts';
 import { parseNote } from '../../../src/core/note.ts';
 import type { EpochTable } from '../../../src/core/routing.ts';
 import { ed25519SignerFromSeed, type Signer } from '../../../src/core/signer.ts';
+import { KeyHistoryFile } from '../../../src/keys/key-history-file.ts';
 import { MerkleLog } from '../../../src/log-store/index.ts';
 import {
   Checkpointer,
   MAX_RETRY_DELAY_MS,
   retryDelayMs,
 } from '../../../src/shard-runtime/checkpointer.ts';
+import { InMemoryVersionedSigner } from '../../fixtures/versioned-signer.ts';
 import { epoch } from './epochs.ts';
 
 const silent = pino({ level: 'silent' });
@@ -59,15 +66,15 @@ describe('Checkpointer', () => {
   it('signs only when the log grew while the shard is live', async () => {
     let now = '1000';
     const { log, cp, latest } = await setup(0, () => now);
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect((await latest()).size).toBe(0);
     await log.append([() => utf8.encode('a')]);
     now = '1500';
-    await cp.signIfGrown();
+    await cp.signIfDue();
     const first = await latest();
     expect([first.size, first.checkpoint.timestampNs]).toEqual([1, 1500n]);
     now = '2500'; // shard 0 stays in the new epoch: nothing new to sign
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect((await latest()).note).toBe(first.note);
     expect(log.checkpointCount).toBe(2);
   });
@@ -76,14 +83,14 @@ describe('Checkpointer', () => {
     let now = '1000';
     const { log, cp, latest, settled } = await setup(1, () => now);
     await log.append([() => utf8.encode('a'), () => utf8.encode('b')]);
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect((await latest()).checkpoint.timestampNs).toBe(1000n);
     expect(settled()).toBe(0);
     now = '1999';
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect(log.checkpointCount).toBe(1);
     now = BOUNDARY;
-    await cp.signIfGrown();
+    await cp.signIfDue();
     const final = await latest();
     expect([final.size, final.checkpoint.timestampNs, final.checkpoint.routingEpoch]).toEqual([
       2,
@@ -94,7 +101,7 @@ describe('Checkpointer', () => {
     expect(await log.checkpointAt(2)).toBe(final.note);
     // Once a checkpoint dated after the boundary exists, nothing more is signed.
     now = '3000';
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect((await latest()).note).toBe(final.note);
     expect(log.checkpointCount).toBe(2);
     // The re-signed checkpoint survives a restart as the latest, also for its size.
@@ -145,9 +152,9 @@ describe('Checkpointer', () => {
       onSigned: () => signed++,
     });
     await log.append([() => utf8.encode('a')]);
-    await cp.signIfGrown();
+    await cp.signIfDue();
     await log.append([() => utf8.encode('b')]);
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect(log.size).toBe(2);
     expect(failures).toEqual([1, 2]);
     expect(cp.consecutiveFailures).toBe(2);
@@ -157,7 +164,7 @@ describe('Checkpointer', () => {
       [40, 'checkpoint signing still failing', 'vault_unreachable', 60_000],
     ]);
     down = false;
-    await cp.signIfGrown();
+    await cp.signIfDue();
     expect(signed).toBe(1);
     expect(cp.consecutiveFailures).toBe(0);
     expect((await log.latestCheckpoint())?.size).toBe(2);
@@ -166,6 +173,104 @@ describe('Checkpointer', () => {
       msg: 'checkpoint signing recovered',
       failures: 2,
     });
+  });
+});
+
+describe('Checkpointer across a key rotation', () => {
+  // A key transition names a log origin.
+  const logOrigin = shardOrigin('ns', 'c', 0);
+  /** A log of one record, a versioned signer, its key history and a checkpointer over them. */
+  async function rotating() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agdr-ckpt-'));
+    dirs.push(dir);
+    const log = await MerkleLog.open({ dir });
+    logs.push(log);
+    const signer = new InMemoryVersionedSigner(logOrigin, 1);
+    let now = 1000n;
+    const clock = (): bigint => (now += 10n);
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const history = await KeyHistoryFile.open({
+      file: path.join(dir, 'key-history.json'),
+      signer,
+      clock,
+      logger,
+    });
+    const failures: number[] = [];
+    const cp = new Checkpointer({
+      log,
+      signer,
+      shardId: 0,
+      origin: logOrigin,
+      intervalMs: 60_000,
+      routing: () => table,
+      logger,
+      clock: () => clock().toString(),
+      beforeSign: () => history.advance(),
+      onFailure: (_err, n) => failures.push(n),
+    });
+    await log.append([() => utf8.encode('a')]);
+    await cp.signIfDue();
+    const latest = async () => {
+      const c = await log.latestCheckpoint();
+      if (c === undefined) throw new Error('no checkpoint');
+      return c;
+    };
+    return { log, signer, history, cp, latest, failures, lines };
+  }
+
+  it('an idle log signs a checkpoint by the new version at an unchanged size once it rotated', async () => {
+    const { log, signer, history, cp, latest, lines } = await rotating();
+    const before = await latest();
+    expect(log.checkpointCount).toBe(1);
+    await cp.signIfDue();
+    expect(log.checkpointCount).toBe(1);
+
+    signer.rotate();
+    await cp.signIfDue();
+    const after = await latest();
+    expect(after.size).toBe(1);
+    expect(log.checkpointCount).toBe(2);
+    expect(verifyCheckpoint(after.note, [signer.key(2)], logOrigin).size).toBe(1);
+    expect(() => verifyCheckpoint(after.note, [signer.key(1)], logOrigin)).toThrow();
+    // The transition was recorded first: signed by version 1, the new checkpoint dated after it.
+    expect(history.document.transitions).toHaveLength(1);
+    const t = openKeyTransition(history.document.transitions[0]!);
+    expect([t.oldVersion, t.newVersion]).toEqual([1, 2]);
+    expect(parseCheckpoint(parseNote(after.note).text).timestampNs).toBeGreaterThanOrEqual(
+      t.validFromNs,
+    );
+    expect(parseCheckpoint(parseNote(before.note).text).timestampNs).toBeLessThan(t.validFromNs);
+    // Version 1 trimmed now: nothing is broken, nothing more is signed, the chain covers both.
+    signer.minVersion = 2;
+    await cp.signIfDue();
+    expect(log.checkpointCount).toBe(2);
+    const pinned = followKeyHistory([firstKeyAnchor(signer.key(1))], history.document.transitions);
+    expect(pinned.map((a) => a.verifier_key)).toEqual([signer.key(1), signer.key(2)]);
+    expect(lines.some((l) => /history is broken/.test(String(l.msg)))).toBe(false);
+  });
+
+  it('a rotation while the key service is down: counted as a failure, recorded once it is back', async () => {
+    const { log, signer, history, cp, latest, failures } = await rotating();
+    const before = await latest();
+    signer.rotate();
+    signer.down = true;
+    await cp.signIfDue();
+    expect(failures).toEqual([1]);
+    expect(cp.failing?.reason).toMatch(/unreachable/);
+    // Nothing switched half-way: version 1 still signs, the latest checkpoint is kept.
+    expect(signer.keyVersion).toBe(1);
+    expect(history.document.transitions).toEqual([]);
+    expect((await latest()).note).toBe(before.note);
+    signer.down = false;
+    await cp.signIfDue();
+    expect(cp.consecutiveFailures).toBe(0);
+    expect(history.document.transitions).toHaveLength(1);
+    expect(verifyCheckpoint((await latest()).note, [signer.key(2)], logOrigin).size).toBe(1);
+    expect(log.checkpointCount).toBe(2);
   });
 });
 
