@@ -73,6 +73,22 @@ export function shardPods(
   return Array.from({ length: replicas }, (_, id) => ({ id, pod: byId.get(id) }));
 }
 
+/** The coordinator's pod (not one being deleted), if there is one. */
+export function coordinatorPodOf(
+  cache: ObjectCache,
+  cluster: AgDRClusterStored,
+): V1Pod | undefined {
+  return podsOf(cache, cluster, 'coordinator').find(
+    (p) => p.metadata?.deletionTimestamp === undefined,
+  );
+}
+
+/** The URL of a process on `port` of `pod`, once the pod is Ready and has an IP. */
+export function readyPodUrl(pod: V1Pod | undefined, port: number): string | undefined {
+  const ip = pod?.status?.podIP;
+  return pod !== undefined && podReady(pod) && ip !== undefined ? podUrl(ip, port) : undefined;
+}
+
 export interface ObserveInput {
   readonly cluster: AgDRClusterStored;
   readonly cache: ObjectCache;
@@ -136,9 +152,7 @@ export async function observe(input: ObserveInput): Promise<ClusterObservation> 
     }),
   );
   const deployment = cache.get<V1Deployment>('Deployment', ns, names.coordinatorDeployment);
-  const coordinatorPod = podsOf(cache, cluster, 'coordinator').find(
-    (p) => p.metadata?.deletionTimestamp === undefined,
-  );
+  const coordinatorPod = coordinatorPodOf(cache, cluster);
   let coordinator: CoordinatorObservation = {
     exists: deployment !== undefined && coordinatorPod !== undefined,
     ready: coordinatorPod !== undefined && podReady(coordinatorPod),

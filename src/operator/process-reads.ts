@@ -1,6 +1,7 @@
 // What the operator reads from the running processes over HTTP, through the shared client layer:
 // each shard's checkpoint size, the coordinator's view of the shards, its latest global root and
-// its missing shards, and which routing table each process serves (a migration waits for it).
+// its missing shards, which routing table each process serves (a migration waits for it), and a
+// signer's latest checkpoint (a key trim waits for it to carry the kept version).
 // Kept behind one small interface so status planning sees plain data.
 import { CoordinatorClient, ShardClient } from '../clients/index.ts';
 import type { MissingReport } from '../clients/coordinator-api.ts';
@@ -20,6 +21,8 @@ export interface ProcessReader {
   coordinatorMissing(coordinatorUrl: string): Promise<MissingReport>;
   /** `epochTableHash` of the routing table the process serves (`GET /v1/routing`). */
   routingHash(url: string, role: 'shard' | 'coordinator'): Promise<string>;
+  /** The signed note of the process's latest checkpoint (`GET /v1/checkpoint`). */
+  latestCheckpoint(url: string, role: 'shard' | 'coordinator'): Promise<string>;
 }
 
 export class ProcessReadError extends CodedError<'bad_checkpoint'> {
@@ -71,6 +74,11 @@ export function httpProcessReader(timeoutMs = 2_000): ProcessReader {
           ? await new ShardClient(url, timeoutMs).routing()
           : await new CoordinatorClient(url, timeoutMs).routing();
       return epochTableHash(table);
+    },
+    latestCheckpoint(url, role) {
+      return role === 'shard'
+        ? new ShardClient(url, timeoutMs).latestCheckpoint()
+        : new CoordinatorClient(url, timeoutMs).latestCheckpoint();
     },
   };
 }

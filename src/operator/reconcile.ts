@@ -293,7 +293,7 @@ export async function reconcile(
     vault = await vaultKeyStep(
       cluster,
       Math.max(keyed, cluster.spec.shards),
-      { kube: ctx.kube, cache: ctx.cache, provisioner: ctx.vault },
+      { kube: ctx.kube, cache: ctx.cache, provisioner: ctx.vault, reader: ctx.reader, log },
       now,
     );
     shardKeys = vault.shardKeys;

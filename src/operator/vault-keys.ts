@@ -1,8 +1,11 @@
 // The key step of a reconcile for `keys.provider: vault`: provision and rotate the cluster's
 // transit keys (keys.ts), plan the trust bundle from what is published and what Vault reports
 // (plan/keys.ts), and, once the trust ConfigMap holding every removed version is applied, trim.
-// A Vault failure is a fact for status, never a thrown error: everything else still reconciles.
-import type { V1ConfigMap } from '@kubernetes/client-node';
+// A trim waits until every running signer's latest checkpoint is signed by a kept version (read
+// from the processes only when a trim is due). A Vault failure is a fact for status, never a
+// thrown error: everything else still reconciles.
+import type { V1ConfigMap, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import { validateTrustBundle } from '../clients/index.ts';
 import type { TrustedKey } from '../clients/index.ts';
 import { coordinatorOrigin, shardOrigin } from '../core/checkpoint.ts';
@@ -10,16 +13,21 @@ import { CodedError, reasonOf } from '../core/errors.ts';
 import type { Kube } from './kube.ts';
 import type { ClusterKeyProvisioner, ClusterKeysRequest, VaultFailure } from './keys.ts';
 import { VAULT_NOT_CONFIGURED } from './keys.ts';
-import { TRUST_FILE, objectNames, shardPodName } from './names.ts';
+import { COORDINATOR_PORT, SHARD_PORT, TRUST_FILE, objectNames, shardPodName } from './names.ts';
+import { coordinatorPodOf, readyPodUrl, shardPods } from './observe.ts';
 import type { ObjectCache } from './observe.ts';
 import {
   crdDurationMs,
   currentKey,
   keysReadyForShards,
+  latestSignedBy,
   planTrust,
   rotationDueAt,
+  trimTarget,
   vaultTimeMs,
 } from './plan/keys.ts';
+import type { LatestSigned, SignerKeyState } from './plan/keys.ts';
+import type { ProcessReader } from './process-reads.ts';
 import type { KeysObservation, PublicKeyView } from './plan/observation.ts';
 import { trustConfigMapOf } from './specs/config-maps.ts';
 import { VAULT_CA_FILE, signersSettleMs, vaultSettings } from './specs/vault-signer.ts';
@@ -46,6 +54,9 @@ export interface VaultKeyContext {
   readonly kube: Kube;
   readonly cache: ObjectCache;
   readonly provisioner: ClusterKeyProvisioner;
+  /** Reads the signers' latest checkpoints before a trim. */
+  readonly reader: ProcessReader;
+  readonly log: Logger;
 }
 
 /** The published trust keys: the ConfigMap is the only store of trimmed public keys. */
@@ -103,6 +114,44 @@ async function caPemOf(
   return { pem };
 }
 
+/**
+ * The latest checkpoint of each running signer of `keys`: the shards the StatefulSet runs and
+ * the coordinator once its Deployment exists. A signer that runs no process is left out (nothing
+ * it signs can be left behind by a trim); one whose pod is not ready or whose checkpoint cannot
+ * be read is `unknown` (its key is not trimmed).
+ */
+async function latestSignedOf(
+  cluster: AgDRClusterStored,
+  keys: readonly SignerKeyState[],
+  ctx: VaultKeyContext,
+): Promise<Map<string, LatestSigned>> {
+  const ns = cluster.metadata.namespace ?? 'default';
+  const names = objectNames(cluster.metadata.name);
+  const sts = ctx.cache.get<V1StatefulSet>('StatefulSet', ns, names.shardStatefulSet);
+  const replicas = sts?.spec?.replicas ?? 0;
+  const shards = shardPods(ctx.cache, cluster, replicas);
+  const coordinatorRuns =
+    ctx.cache.get<V1Deployment>('Deployment', ns, names.coordinatorDeployment) !== undefined;
+  const read = async (k: SignerKeyState): Promise<[string, LatestSigned] | undefined> => {
+    let url: string | undefined;
+    if (k.role === 'coordinator') {
+      if (!coordinatorRuns) return undefined;
+      url = readyPodUrl(coordinatorPodOf(ctx.cache, cluster), COORDINATOR_PORT);
+    } else {
+      if (k.shardId === undefined || k.shardId >= replicas) return undefined;
+      url = readyPodUrl(shards[k.shardId]?.pod, SHARD_PORT);
+    }
+    if (url === undefined) return [k.origin, { unknown: 'its pod is not ready' }];
+    try {
+      const note = await ctx.reader.latestCheckpoint(url, k.role);
+      return [k.origin, latestSignedBy(note, k.origin, k.info.versions)];
+    } catch (err) {
+      return [k.origin, { unknown: `its checkpoint could not be read: ${reasonOf(err)}` }];
+    }
+  };
+  return new Map((await Promise.all(keys.map(read))).filter((e) => e !== undefined));
+}
+
 export async function vaultKeyStep(
   cluster: AgDRClusterStored,
   wantedShards: number,
@@ -144,17 +193,23 @@ export async function vaultKeyStep(
     };
     provisioned = await ctx.provisioner.provision(request);
   }
-  const plan = planTrust(
-    published,
-    provisioned.keys,
-    {
-      // Nothing is trimmed while Vault fails (a trim needs it anyway).
-      retainVersions:
-        provisioned.error === undefined ? cluster.spec.keys.rotation.retainVersions : undefined,
-      settleMs: signersSettleMs(settings),
-    },
-    now,
-  );
+  const policy = {
+    // Nothing is trimmed while Vault fails (a trim needs it anyway).
+    retainVersions:
+      provisioned.error === undefined ? cluster.spec.keys.rotation.retainVersions : undefined,
+    settleMs: signersSettleMs(settings),
+  };
+  // The signers' checkpoints are read only for keys that would otherwise be trimmed now.
+  const due = provisioned.keys.filter((k) => trimTarget(k.info, policy, now) !== undefined);
+  const latestSigned = due.length > 0 ? await latestSignedOf(cluster, due, ctx) : new Map();
+  const plan = planTrust(published, provisioned.keys, { ...policy, latestSigned }, now);
+  // At each reconcile while it waits; the KeyTrimWaiting Event (logged too) says when it starts.
+  for (const w of plan.waits) {
+    ctx.log.debug(
+      { key: w.key, signer: w.origin, keep_from: w.keepFrom, latest: w.latest },
+      "key trim waits for the signer's latest checkpoint to be signed by a kept version",
+    );
+  }
   const shardKeys = new Map<number, PublicKeyView>();
   for (let id = 0; id < wantedShards; id++) {
     const k = currentKey(plan.keys, shardOrigin(ns, name, id));
@@ -188,6 +243,7 @@ export async function vaultKeyStep(
         wantedShards,
         ...(error !== undefined ? { vaultError: error } : {}),
         conflicts: plan.conflicts,
+        trimWaits: plan.waits,
         rotated: provisioned.rotated,
         trimmed: trim.trimmed,
         ...(createdTimes.length > 0 ? { lastRotation: new Date(Math.max(...createdTimes)) } : {}),

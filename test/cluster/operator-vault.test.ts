@@ -2,8 +2,10 @@
 // with its own ServiceAccount token and a policy limited to its namespace's key prefix, creates
 // one transit key, policy and pod-bound role per shard and for the coordinator, and the pod
 // runner runs the shard and coordinator pods as real `agdr` processes that log in with their
-// projected tokens and sign through Vault. Then rotation and trim at a 1-minute interval, and a
-// sweep of every Secret, ConfigMap, status and log for key material and tokens.
+// projected tokens and sign through Vault. Then rotation and trim at a 1-minute interval (one
+// shard idle throughout: it moves to the new version without a write, the trim waits for that,
+// its key history stays unbroken and the coordinator keeps it sealed), and a sweep of every
+// Secret, ConfigMap, status and log for key material and tokens.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +14,12 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
+import { CoordinatorClient, type GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
+import { ShardClient, type ShardReceipt } from '../../src/clients/shard-api.ts';
 import { validateTrustBundle, type TrustBundle } from '../../src/clients/trust.ts';
 import { toBase64 } from '../../src/core/bytes.ts';
 import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
+import { firstKeyAnchor, followKeyHistory } from '../../src/core/key-history.ts';
 import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
 import type { EpochTable } from '../../src/core/routing.ts';
 import type { TransitKeyInfo } from '../../src/keys/transit.ts';
@@ -106,10 +110,17 @@ const coordinatorUrl = async (): Promise<string> =>
 const eventReasons = (): Promise<string[]> => clusterEventReasons(k, ns, NAME);
 
 let sent = 0;
-/** Appends `n` decisions to each shard directly (acknowledged = in its log). */
-async function ingest(n: number): Promise<void> {
-  for (let shard = 0; shard < SHARDS; shard++) {
-    const res = await request<{ receipts: unknown[] }>(
+/**
+ * Appends `n` decisions to each of `shards` directly (acknowledged = in its log); returns the
+ * record ids.
+ */
+async function ingest(
+  n: number,
+  shards: readonly number[] = Array.from({ length: SHARDS }, (_, i) => i),
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (const shard of shards) {
+    const res = await request<{ receipts: ShardReceipt[] }>(
       `${await podUrl(`${NAME}-shard-${shard}`, 7071)}/v1/decisions:batch`,
       {
         body: ndjson(decisionsFor(table, shard, n, { tag: `v${sent}`, from: sent * 1000 })),
@@ -117,9 +128,15 @@ async function ingest(n: number): Promise<void> {
       },
     );
     expect(res.status).toBe(200);
+    ids.push(...res.body.receipts.map((r) => r.record_id));
   }
   sent++;
+  return ids;
 }
+
+/** A shard's latest checkpoint note. */
+const shardCheckpoint = async (shard: number): Promise<string> =>
+  (await request<string>(`${await podUrl(`${NAME}-shard-${shard}`, 7071)}/v1/checkpoint`)).text;
 
 async function latestGlobalRoot(): Promise<GlobalRootRecord> {
   const res = await request<GlobalLogEntry<GlobalRootRecord>>(
@@ -303,8 +320,14 @@ describe('agdr operator with keys.provider vault', () => {
     await k.run(['delete', 'namespace', other, '--wait=false']);
   });
 
-  it('rotates at the interval: new checkpoints carry the new version, old bundles verify, trimmed versions cannot sign', async () => {
+  it('rotates at the interval: new checkpoints carry the new version, old bundles verify, trimmed versions cannot sign; an idle shard keeps an unbroken key history and stays sealed', async () => {
     const before = await vaultKey({ shard: 0 });
+    // Shard 1 gets no write from here until after the trim: its latest checkpoint is by version 1.
+    const IDLE = 1;
+    const idleOrigin = shardOrigin(ns, NAME, IDLE);
+    const idleV1 = verifierOf(await vaultKey({ shard: IDLE }), idleOrigin, 1);
+    const coordV1 = verifierOf(await vaultKey('coordinator'), coordinatorOrigin(ns, NAME), 1);
+    const idleBefore = verifyCheckpoint(await shardCheckpoint(IDLE), [idleV1], idleOrigin);
     const degradedBefore = (await eventReasons()).filter((r) => r === 'Degraded').length;
     await k.run([
       ...['patch', 'agdr', NAME, '-n', ns, '--type', 'merge', '-p'],
@@ -326,6 +349,11 @@ describe('agdr operator with keys.provider vault', () => {
       },
       150_000,
     );
+    // No version 3 while the rest is checked.
+    await k.run([
+      ...['patch', 'agdr', NAME, '-n', ns, '--type', 'merge', '-p'],
+      JSON.stringify({ spec: { keys: { rotation: { interval: '720h' } } } }),
+    ]);
     await k.waitFor(
       'KeyRotated and KeysTrimmed Events',
       async () => {
@@ -358,21 +386,22 @@ describe('agdr operator with keys.provider vault', () => {
       );
     expect(['vault_rejected', 'vault_failed']).toContain(refused);
 
-    // New checkpoints and global roots carry version 2.
+    // New checkpoints and global roots carry version 2; the idle shard signed its unchanged
+    // tree again with version 2 (the operator trimmed version 1 only after it did).
     const shardKeys = bundle.keys.filter((x) => x.role === 'shard').map((x) => x.verifier_key);
     const coordV2 = verifierOf(await vaultKey('coordinator'), coordinatorOrigin(ns, NAME), 2);
+    const idleV2 = verifierOf(await vaultKey({ shard: IDLE }), idleOrigin, 2);
+    const idleNow = verifyCheckpoint(await shardCheckpoint(IDLE), [idleV2], idleOrigin);
+    expect([idleNow.size, idleNow.rootHash]).toEqual([idleBefore.size, idleBefore.rootHash]);
     await k.waitFor(
       'shards and coordinator signing with version 2',
       async () => {
-        await ingest(5);
+        await ingest(5, [0]);
         for (let shard = 0; shard < SHARDS; shard++) {
           const origin = shardOrigin(ns, NAME, shard);
           const v = verifierOf(await vaultKey({ shard }), origin, 2);
-          const note = (
-            await request<string>(`${await podUrl(`${NAME}-shard-${shard}`, 7071)}/v1/checkpoint`)
-          ).text;
           try {
-            verifyCheckpoint(note, [v], origin);
+            verifyCheckpoint(await shardCheckpoint(shard), [v], origin);
           } catch {
             return `shard ${shard} not yet on version 2`;
           }
@@ -385,6 +414,17 @@ describe('agdr operator with keys.provider vault', () => {
       },
       90_000,
     );
+    // The idle shard's key history is unbroken: from its first key alone it pins version 2
+    // from the transition on, which version 1 signed before it was trimmed.
+    const idleHistory = await new ShardClient(
+      await podUrl(`${NAME}-shard-${IDLE}`, 7071),
+      10_000,
+    ).keyHistory();
+    const pinned = followKeyHistory([firstKeyAnchor(idleV1)], idleHistory.transitions);
+    expect(pinned.map((a) => a.verifier_key)).toEqual([idleV1, idleV2]);
+    const switchedNs = BigInt(pinned[1]!.valid_from_ns);
+    expect(idleBefore.timestampNs! < switchedNs && switchedNs <= idleNow.timestampNs!).toBe(true);
+
     // A bundle from before the rotation verifies with today's trust bundle, and a new one too.
     writeFileSync(join(work, 'trust.json'), JSON.stringify(await trust()));
     const old = await agdrCli(work, [
@@ -394,6 +434,52 @@ describe('agdr operator with keys.provider vault', () => {
       'trust.json',
     ]);
     expect(old.stdout + old.stderr).toMatch(/\bVERIFIED\b/);
+
+    // The coordinator keeps sealing the idle shard once version 1's window has closed: a round
+    // after it finds the shard ok at its unchanged size, nothing missing.
+    const v1Until = BigInt(
+      (await trust()).keys.find((x) => x.origin === idleOrigin && x.key_version === 1)!
+        .valid_until_ns!,
+    );
+    const sealedAfter = await k
+      .waitFor(
+        "a global root after version 1's window closed",
+        async () => {
+          const r = await latestGlobalRoot();
+          // Its round read the clock (and chose the valid keys) after its interval started.
+          return BigInt(r.interval_start_ns) > v1Until ? null : `from ${r.interval_start_ns}`;
+        },
+        90_000,
+      )
+      .then(latestGlobalRoot);
+    expect(sealedAfter.shard_roots.find((e) => e.shard_id === IDLE)).toMatchObject({
+      status: 'ok',
+      tree_size: idleBefore.size,
+    });
+    const coordinator = new CoordinatorClient(await coordinatorUrl(), 10_000);
+    expect((await coordinator.shards()).find((v) => v.shard_id === IDLE)).toMatchObject({
+      status: 'ok',
+      open_intervals: 0,
+    });
+    expect((await coordinator.missing()).open.filter((o) => o.shard_id === IDLE)).toEqual([]);
+
+    // A later write to the idle shard proves, and verifies from the first keys and the key
+    // histories alone (version 1 of every key, the only one pinned, is trimmed).
+    const [written] = await ingest(3, [IDLE]);
+    mkdirSync(join(work, 'idle'));
+    await agdrCli(join(work, 'idle'), [
+      ...['prove', '--coordinator', await coordinatorUrl(), '--record-id', written!],
+      ...['--out', 'bundle.json', '--wait', '30s'],
+    ]);
+    writeFileSync(join(work, 'idle', 'shard.json'), JSON.stringify(idleHistory));
+    const coordHistory = await coordinator.keyHistory();
+    expect(coordHistory.transitions).toHaveLength(1);
+    writeFileSync(join(work, 'idle', 'coordinator.json'), JSON.stringify(coordHistory));
+    const idleVerified = await agdrCli(join(work, 'idle'), [
+      ...['verify', 'bundle.json', '--trust-key', idleV1, '--key-history', 'shard.json'],
+      ...['--trust-key', coordV1, '--key-history', 'coordinator.json'],
+    ]);
+    expect(idleVerified.stdout + idleVerified.stderr).toMatch(/\bVERIFIED\b/);
     await proveAndVerify('after-rotation');
     expect((await status()).keys?.coordinatorKeyVersion).toBe(2);
     // The new versions were published before anyone signed with them: no round found a

@@ -3,6 +3,7 @@
 import type { AgDRCondition, AgDRKeysStatus } from '../types.ts';
 import { findCondition, rfc3339 } from './conditions.ts';
 import type { ConditionType, ConditionValue } from './conditions.ts';
+import type { TrimWait } from './keys.ts';
 import type { KeysObservation } from './observation.ts';
 
 /** CamelCase Event reasons the key planning records. */
@@ -50,8 +51,29 @@ function keysReady(k: KeysObservation): ConditionValue {
     : { status: 'False', reason: 'Provisioning', message: missing };
 }
 
+/** Trims listed by name in the KeyRotated message; more are counted. */
+const WAITS_LISTED = 3;
+
+/**
+ * Which trims wait for which signer, for the KeyRotated message and the KeyTrimWaiting Event;
+ * empty when none waits.
+ */
+export function trimWaitText(waits: readonly TrimWait[]): string {
+  if (waits.length === 0) return '';
+  const one = (w: TrimWait): string =>
+    `${w.key}: versions below ${w.keepFrom} are trimmed once ${w.origin}'s latest checkpoint is ` +
+    `signed by version ${w.keepFrom} or later (now: ` +
+    `${'version' in w.latest ? `version ${w.latest.version}` : w.latest.unknown})`;
+  const listed = waits.slice(0, WAITS_LISTED).map(one).join('; ');
+  const more = waits.length > WAITS_LISTED ? `; and ${waits.length - WAITS_LISTED} more` : '';
+  return `trims wait for their signers: ${listed}${more}`;
+}
+
 function keyRotated(k: KeysObservation): ConditionValue {
-  const next = k.nextRotation !== undefined ? `; next rotation due ${rfc3339(k.nextRotation)}` : '';
+  const waiting = trimWaitText(k.trimWaits);
+  const next =
+    (k.nextRotation !== undefined ? `; next rotation due ${rfc3339(k.nextRotation)}` : '') +
+    (waiting !== '' ? `; ${waiting}` : '');
   if (k.lastRotation === undefined && k.vaultError !== undefined) {
     return {
       status: 'Unknown',
@@ -129,6 +151,11 @@ export function keyEvents(
       reason: 'KeysTrimmed',
       note: `trimmed ${t.key}: versions before ${t.minVersion} are deleted in Vault (their public keys stay in the trust bundle)`,
     });
+  }
+  // Once per change of what waits, not at every reconcile while it waits.
+  const waiting = trimWaitText(k.trimWaits);
+  if (waiting !== '' && findCondition(previous, 'KeyRotated')?.message.includes(waiting) !== true) {
+    events.push({ type: 'Normal', reason: 'KeyTrimWaiting', note: waiting });
   }
   const was = (t: KeyConditionType): string | undefined => findCondition(previous, t)?.status;
   const now = (t: KeyConditionType): AgDRCondition | undefined => findCondition(next, t);

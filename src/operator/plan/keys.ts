@@ -8,6 +8,9 @@
 // its key and its `valid_from_ns`; only a `valid_until_ns` that is still open may be closed.
 import type { TrustedKey } from '../../clients/trust.ts';
 import { trustedKey } from '../../clients/trust.ts';
+import { utf8 } from '../../core/bytes.ts';
+import { ed25519Verifier, parseNote } from '../../core/note.ts';
+import { reasonOf } from '../../core/errors.ts';
 import type { TransitKeyInfo } from '../../keys/transit.ts';
 import { KeyPlanError } from '../../keys/vault-plan.ts';
 
@@ -72,6 +75,7 @@ export interface TrustPlan {
   /** Per transit key: trim to this version now (its older versions are published and closed). */
   readonly trims: ReadonlyMap<string, number>;
   readonly conflicts: readonly KeyConflict[];
+  readonly waits: readonly TrimWait[];
 }
 
 function order(a: TrustedKey, b: TrustedKey): number {
@@ -84,33 +88,78 @@ function order(a: TrustedKey, b: TrustedKey): number {
 }
 
 /**
- * The trust bundle keys to publish, from those `published` so far and the keys Vault reports:
- * - a version Vault lists that is not published yet is added, valid from its creation time
- *   less CLOCK_SKEW_MS (version 1: from 0, nothing signed before the key existed);
- * - a version Vault no longer signs with (below minSigningVersion) gets its window closed
- *   at `now` if it was open;
- * - with `retainVersions`, a key keeps its newest `retainVersions` versions, but never trims a
- *   version before the one the signers have moved to: the oldest kept version must be at least
- *   `settleMs` old (the signers' activation delay and key refresh), so no signer is still
- *   using a trimmed version. Versions are trimmed only once all of them are published
- *   (identical public keys); their windows close at now + TRIM_MARGIN_MS. Versions not yet
- *   published are published first and trimmed at a later reconcile;
- * - entries of other logs (a retired shard) and of trimmed versions are kept as they are;
- * - a published version whose public key differs from Vault's is never overwritten: it is
- *   reported as a conflict and its key is not trimmed.
+ * What the operator read of a running signer's latest checkpoint (a shard's `GET /v1/checkpoint`,
+ * the coordinator's global checkpoint): the key version that signed it, or why that is not known.
  */
+export type LatestSigned = { readonly version: number } | { readonly unknown: string };
+
+/**
+ * The version of `versions` (a transit key's, as Vault lists them) whose key verifies `note`
+ * under `origin`; the newest if several do. A note no listed version verifies (signed by a
+ * version already trimmed, or not a note of this log) is `unknown`.
+ */
+export function latestSignedBy(
+  note: string,
+  origin: string,
+  versions: TransitKeyInfo['versions'],
+): LatestSigned {
+  let parsed: ReturnType<typeof parseNote>;
+  try {
+    parsed = parseNote(note);
+  } catch (err) {
+    return { unknown: `not a signed note: ${reasonOf(err)}` };
+  }
+  const text = utf8.encode(parsed.text);
+  let newest: number | undefined;
+  for (const v of versions) {
+    const verifier = ed25519Verifier(origin, v.publicKey);
+    const signed = parsed.signatures.some(
+      (sig) =>
+        sig.name === origin && sig.keyId === verifier.keyId && verifier.verify(text, sig.signature),
+    );
+    if (signed) newest = v.version;
+  }
+  return newest !== undefined
+    ? { version: newest }
+    : { unknown: 'signed by no version Vault lists' };
+}
+
+/** A trim held back because a signer's latest checkpoint is not signed by a kept version yet. */
+export interface TrimWait {
+  /** Transit key name. */
+  readonly key: string;
+  /** The signer (log origin). */
+  readonly origin: string;
+  /** The lowest version the trim would keep without the signer. */
+  readonly keepFrom: number;
+  readonly latest: LatestSigned;
+}
+
 export interface TrimPolicy {
   /** Versions kept in Vault; undefined: none is ever trimmed. */
   readonly retainVersions: number | undefined;
   /** How old a version must be before every signer signs with it. */
   readonly settleMs: number;
+  /**
+   * The latest checkpoint of each running signer, by origin: no version at or above the one it
+   * is signed with is trimmed (and none at all while it is unknown). A signer not listed runs no
+   * process (a retired shard, a shard not started yet): nothing it signs can be left behind.
+   */
+  readonly latestSigned: ReadonlyMap<string, LatestSigned>;
 }
 
-/** The lowest version to keep now, or undefined when nothing is to be trimmed. */
+/**
+ * The lowest version to keep now, or undefined when nothing is to be trimmed: the newest
+ * `retainVersions`, but never a version newer than the newest one that is `settleMs` old (the
+ * signers' activation delay and key refresh), nor newer than the one that signed the signer's
+ * latest checkpoint (`latest`; unknown: nothing). The signer records its key transition before
+ * it signs with the new version, so every version below that has already been left for good.
+ */
 export function trimTarget(
   info: TransitKeyInfo,
-  policy: TrimPolicy,
+  policy: Omit<TrimPolicy, 'latestSigned'>,
   now: Date,
+  latest?: LatestSigned,
 ): number | undefined {
   if (policy.retainVersions === undefined) return undefined;
   const settled = info.versions.filter((v) => {
@@ -119,10 +168,25 @@ export function trimTarget(
   });
   const newestSettled = settled.at(-1)?.version;
   if (newestSettled === undefined) return undefined;
-  const target = Math.min(info.latestVersion - policy.retainVersions + 1, newestSettled);
+  let target = Math.min(info.latestVersion - policy.retainVersions + 1, newestSettled);
+  if (latest !== undefined) target = 'version' in latest ? Math.min(target, latest.version) : 0;
   return target > Math.max(1, info.minAvailableVersion) ? target : undefined;
 }
 
+/**
+ * The trust bundle keys to publish, from those `published` so far and the keys Vault reports:
+ * - a version Vault lists that is not published yet is added, valid from its creation time
+ *   less CLOCK_SKEW_MS (version 1: from 0, nothing signed before the key existed);
+ * - a version Vault no longer signs with (below minSigningVersion) gets its window closed
+ *   at `now` if it was open;
+ * - with `retainVersions`, a key is trimmed to trimTarget. Versions are trimmed only once all of
+ *   them are published (identical public keys); their windows close at now + TRIM_MARGIN_MS.
+ *   Versions not yet published are published first and trimmed at a later reconcile. A trim
+ *   held back by a signer's latest checkpoint is reported in `waits`;
+ * - entries of other logs (a retired shard) and of trimmed versions are kept as they are;
+ * - a published version whose public key differs from Vault's is never overwritten: it is
+ *   reported as a conflict and its key is not trimmed.
+ */
 export function planTrust(
   published: readonly TrustedKey[],
   keys: readonly SignerKeyState[],
@@ -132,6 +196,7 @@ export function planTrust(
   const out = published.map((e) => ({ ...e }));
   const trims = new Map<string, number>();
   const conflicts: KeyConflict[] = [];
+  const waits: TrimWait[] = [];
   const nowMs = now.getTime();
   for (const k of keys) {
     const mine = (v: number): TrustedKey | undefined =>
@@ -165,7 +230,12 @@ export function planTrust(
         e.valid_until_ns = nsOf(nowMs);
       }
     }
-    const target = conflicted ? undefined : trimTarget(k.info, policy, now);
+    if (conflicted) continue;
+    const latest = policy.latestSigned.get(k.origin);
+    const wanted = trimTarget(k.info, policy, now);
+    const target = latest === undefined ? wanted : trimTarget(k.info, policy, now, latest);
+    if (latest !== undefined && wanted !== undefined && target !== wanted)
+      waits.push({ key: k.info.name, origin: k.origin, keepFrom: wanted, latest });
     if (target === undefined) continue;
     const removed = k.info.versions.filter((v) => v.version < target);
     const held = removed.every((v) => {
@@ -185,7 +255,7 @@ export function planTrust(
       }
     }
   }
-  return { keys: out.sort(order), trims, conflicts };
+  return { keys: out.sort(order), trims, conflicts, waits };
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { MissingReport } from '../../clients/coordinator-api.ts';
 import type { EpochTable } from '../../core/routing.ts';
 import type { ShardSealStatus } from '../types.ts';
-import type { KeyConflict } from './keys.ts';
+import type { KeyConflict, TrimWait } from './keys.ts';
 
 export interface ShardPodObservation {
   readonly id: number;
@@ -78,6 +78,8 @@ export interface KeysObservation {
   /** A Vault step failed this reconcile (the rest of the reconcile went on). */
   readonly vaultError?: { readonly code: string; readonly message: string };
   readonly conflicts: readonly KeyConflict[];
+  /** Trims held back until a signer's latest checkpoint is signed by a kept version. */
+  readonly trimWaits: readonly TrimWait[];
   /** Keys rotated this reconcile (the new version) and keys trimmed (the oldest version kept). */
   readonly rotated: readonly { readonly key: string; readonly version: number }[];
   readonly trimmed: readonly { readonly key: string; readonly minVersion: number }[];

@@ -172,6 +172,7 @@ class ObservationFixture {
       coordinatorReady: true,
       wantedShards: n,
       conflicts: [],
+      trimWaits: [],
       rotated: [],
       trimmed: [],
       ...keys,

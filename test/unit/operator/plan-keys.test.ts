@@ -4,23 +4,28 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TrustedKey } from '../../../src/clients/trust.ts';
 import { trustedKey } from '../../../src/clients/trust.ts';
+import { signCheckpoint } from '../../../src/core/checkpoint.ts';
+import { ed25519SignerFromSeed } from '../../../src/core/signer.ts';
 import type { TransitKeyInfo, TransitKeyVersion } from '../../../src/keys/transit.ts';
 import {
   CLOCK_SKEW_MS,
   crdDurationMs,
   currentKey,
   keysReadyForShards,
+  latestSignedBy,
   planTrust,
   rotationDue,
   rotationDueAt,
   TRIM_MARGIN_MS,
   trimTarget,
+  type LatestSigned,
   type SignerKeyState,
 } from '../../../src/operator/plan/keys.ts';
 import {
   keyConditionValues,
   keyEvents,
   reasonOfCode,
+  trimWaitText,
 } from '../../../src/operator/plan/key-status.ts';
 import { planStatus } from '../../../src/operator/plan/status.ts';
 import { healthy } from './fixtures.ts';
@@ -52,8 +57,9 @@ function info(name: string, versions: TransitKeyVersion[], minEncryption?: numbe
 }
 
 const ORIGIN = 'agdr.dev/prod/desk/shard-0';
-const KEEP_ALL = { retainVersions: undefined, settleMs: 0 };
-const KEEP_ONE = { retainVersions: 1, settleMs: 0 };
+const NO_SIGNERS = new Map<string, LatestSigned>();
+const KEEP_ALL = { retainVersions: undefined, settleMs: 0, latestSigned: NO_SIGNERS };
+const KEEP_ONE = { retainVersions: 1, settleMs: 0, latestSigned: NO_SIGNERS };
 function shardKey(versions: TransitKeyVersion[], minEncryption?: number): SignerKeyState {
   return {
     role: 'shard',
@@ -131,7 +137,7 @@ describe('planTrust', () => {
     const published = [entry(v1), entry(v2), entry(v3)];
     // v3 is 30 s old, v2 2 min: with 1 min to settle the signers are on v2 at most.
     expect(trimTarget(k.info, { retainVersions: 1, settleMs: 60_000 }, NOW)).toBe(2);
-    expect(planTrust(published, [k], { retainVersions: 1, settleMs: 60_000 }, NOW).trims).toEqual(
+    expect(planTrust(published, [k], { ...KEEP_ONE, settleMs: 60_000 }, NOW).trims).toEqual(
       new Map([['agdr_prod_desk_shard-0', 2]]),
     );
     // Nothing settled yet: nothing trimmed, however many versions.
@@ -146,6 +152,85 @@ describe('planTrust', () => {
     ).toBeUndefined();
     expect(trimTarget(k.info, { retainVersions: 2, settleMs: 0 }, NOW)).toBe(2);
     expect(trimTarget(k.info, { retainVersions: undefined, settleMs: 0 }, NOW)).toBeUndefined();
+  });
+
+  it("never trims above the version a running signer's latest checkpoint is signed with", () => {
+    const v1 = version(1, NOW.getTime() - 3 * HOUR);
+    const v2 = version(2, NOW.getTime() - 2 * HOUR);
+    const v3 = version(3, NOW.getTime() - HOUR);
+    const k = shardKey([v1, v2, v3]);
+    const published = [entry(v1), entry(v2), entry(v3)];
+    const on = (latest: LatestSigned) => ({
+      ...KEEP_ONE,
+      latestSigned: new Map([[ORIGIN, latest]]),
+    });
+    // The idle shard's latest checkpoint is still signed by version 1: nothing is trimmed.
+    const idle = planTrust(published, [k], on({ version: 1 }), NOW);
+    expect(idle.trims.size).toBe(0);
+    expect(idle.keys.every((e) => e.valid_until_ns === null)).toBe(true);
+    expect(idle.waits).toEqual([
+      { key: 'agdr_prod_desk_shard-0', origin: ORIGIN, keepFrom: 3, latest: { version: 1 } },
+    ]);
+    // Signed by version 2: version 1 goes, version 2 waits.
+    const partly = planTrust(published, [k], on({ version: 2 }), NOW);
+    expect(partly.trims).toEqual(new Map([['agdr_prod_desk_shard-0', 2]]));
+    expect(partly.keys.map((e) => e.valid_until_ns === null)).toEqual([false, true, true]);
+    expect(partly.waits.map((w) => w.keepFrom)).toEqual([3]);
+    // Signed by the newest: the trim the policy asks for, nothing waits.
+    const moved = planTrust(published, [k], on({ version: 3 }), NOW);
+    expect(moved.trims).toEqual(new Map([['agdr_prod_desk_shard-0', 3]]));
+    expect(moved.waits).toEqual([]);
+    // Not known (the pod is down, the checkpoint unreadable): nothing is trimmed.
+    const unknown = planTrust(published, [k], on({ unknown: 'its pod is not ready' }), NOW);
+    expect(unknown.trims.size).toBe(0);
+    expect(unknown.waits[0]?.latest).toEqual({ unknown: 'its pod is not ready' });
+    // A signer that runs no process (not listed) holds nothing back.
+    expect(planTrust(published, [k], KEEP_ONE, NOW).trims).toEqual(moved.trims);
+    // Another signer's checkpoint does not hold this key back.
+    const other = new Map([['agdr.dev/prod/desk/shard-1', { version: 1 }]]);
+    expect(planTrust(published, [k], { ...KEEP_ONE, latestSigned: other }, NOW).trims).toEqual(
+      moved.trims,
+    );
+    expect(trimTarget(k.info, KEEP_ONE, NOW, { version: 2 })).toBe(2);
+    expect(trimTarget(k.info, KEEP_ONE, NOW, { version: 1 })).toBeUndefined();
+    expect(trimTarget(k.info, KEEP_ONE, NOW, { unknown: 'x' })).toBeUndefined();
+  });
+
+  it('reads which listed version signed a checkpoint', async () => {
+    const signers = [1, 2, 3].map((v) =>
+      ed25519SignerFromSeed(ORIGIN, new Uint8Array(32).fill(v), v),
+    );
+    const versions = signers.map((s) => ({
+      version: s.keyVersion,
+      publicKey: s.publicKey,
+      createdAt: NOW.toISOString(),
+    }));
+    const note = (i: number) =>
+      signCheckpoint({ origin: ORIGIN, size: 5, rootHash: new Uint8Array(32) }, signers[i]!);
+    expect(latestSignedBy(await note(1), ORIGIN, versions)).toEqual({ version: 2 });
+    expect(latestSignedBy(await note(2), ORIGIN, versions)).toEqual({ version: 3 });
+    // Signed by a version Vault no longer lists (trimmed), or by a key of another log.
+    expect(latestSignedBy(await note(0), ORIGIN, versions.slice(1))).toEqual({
+      unknown: 'signed by no version Vault lists',
+    });
+    const stranger = ed25519SignerFromSeed('agdr.dev/prod/desk/shard-1', new Uint8Array(32), 1);
+    const foreign = await signCheckpoint(
+      { origin: 'agdr.dev/prod/desk/shard-1', size: 5, rootHash: new Uint8Array(32) },
+      stranger,
+    );
+    expect(latestSignedBy(foreign, ORIGIN, versions)).toEqual({
+      unknown: 'signed by no version Vault lists',
+    });
+    // A forged signature under a listed key ID verifies under no version.
+    const good = await note(1);
+    const forged = good.replace(/(\S{8})\S(\S*)\n$/, (_m, a: string, b: string) => `${a}A${b}\n`);
+    expect(forged).not.toBe(good);
+    expect(latestSignedBy(forged, ORIGIN, versions)).toEqual({
+      unknown: 'signed by no version Vault lists',
+    });
+    expect(latestSignedBy('not a note', ORIGIN, versions)).toMatchObject({
+      unknown: expect.stringMatching(/^not a signed note: /) as unknown,
+    });
   });
 
   it('keeps trimmed versions and other logs as published, and never retrims', () => {
@@ -267,6 +352,7 @@ describe('key conditions and Events', () => {
       coordinatorReady: false,
       wantedShards: 3,
       conflicts: [],
+      trimWaits: [],
       rotated: [],
       trimmed: [],
       vaultError: { code: 'vault_denied', message: 'permission denied' },
@@ -279,6 +365,44 @@ describe('key conditions and Events', () => {
     });
     expect(values.KeyRotated.status).toBe('Unknown');
     expect(values.VaultUnavailable.reason).toBe('VaultDenied');
+  });
+
+  it('a trim waiting for a signer: said in KeyRotated, one KeyTrimWaiting Event per change', () => {
+    const wait = {
+      key: 'agdr_prod_desk_shard-1',
+      origin: 'agdr.dev/prod/desk/shard-1',
+      keepFrom: 2,
+      latest: { version: 1 },
+    };
+    const waiting = healthy(2)
+      .withVaultKeys({ lastRotation: new Date('2026-12-06T11:00:00Z'), trimWaits: [wait] })
+      .build();
+    const first = planStatus(undefined, waiting, NOW);
+    const text =
+      "trims wait for their signers: agdr_prod_desk_shard-1: versions below 2 are trimmed once agdr.dev/prod/desk/shard-1's latest checkpoint is signed by version 2 or later (now: version 1)";
+    expect(first.status.conditions?.find((c) => c.type === 'KeyRotated')).toMatchObject({
+      status: 'True',
+      reason: 'Rotated',
+      message: `last rotation 2026-12-06T11:00:00Z; ${text}`,
+    });
+    expect(first.events.filter((e) => e.reason === 'KeyTrimWaiting')).toEqual([
+      { type: 'Normal', reason: 'KeyTrimWaiting', note: text },
+    ]);
+    // Still waiting the same way: no new Event. The signer's pod down: a new one.
+    expect(planStatus(first.status, waiting, NOW).events).toEqual([]);
+    const down = healthy(2)
+      .withVaultKeys({
+        lastRotation: new Date('2026-12-06T11:00:00Z'),
+        trimWaits: [{ ...wait, latest: { unknown: 'its pod is not ready' } }],
+      })
+      .build();
+    expect(planStatus(first.status, down, NOW).events.map((e) => e.note)).toEqual([
+      expect.stringMatching(/\(now: its pod is not ready\)$/),
+    ]);
+    // More than three waits: three named, the rest counted.
+    const many = Array.from({ length: 5 }, (_, i) => ({ ...wait, key: `k${i}` }));
+    expect(trimWaitText(many)).toMatch(/k2: .*; and 2 more$/);
+    expect(trimWaitText(many)).not.toMatch(/k3/);
   });
 
   it('a replaced key is a Warning once', () => {
