@@ -52,6 +52,39 @@ function verifyInWindow(note: string, pinned: TrustAnchor[], origin: string): nu
   return cp.size;
 }
 
+/** A shard in this process signing with in-memory key versions, a poster and a waiter. */
+async function shardWithVersions(tag: string) {
+  const dir = tempDir(`agdr-key-${tag}-`);
+  const signer = new InMemoryVersionedSigner(shardOrigin('default', 'local', 0), 1);
+  const running = await startShard({
+    dataDir: join(dir, 'data'),
+    shardId: 0,
+    routingFile: writeRouting(dir, table),
+    port: 0,
+    host: '127.0.0.1',
+    signer,
+    checkpointIntervalMs: 100,
+  });
+  const post = async (from: number): Promise<void> => {
+    const res = await request(`${running.url}/v1/decisions:batch`, {
+      body: ndjson(decisionsFor(table, 0, 10, { tag, from })),
+      type: 'application/x-ndjson',
+    });
+    expect(res.status).toBe(200);
+  };
+  /** The latest checkpoint once `accept` takes it. */
+  const checkpointWhere = (what: string, accept: (note: string) => boolean): Promise<string> =>
+    waitFor(
+      async () => {
+        const res = await request<string>(`${running.url}/v1/checkpoint`);
+        return res.status === 200 && accept(res.text) ? res.text : undefined;
+      },
+      10_000,
+      what,
+    );
+  return { signer, running, post, checkpointWhere };
+}
+
 describe('agdr shard key history', () => {
   it('records a key rotation as a transition signed by both versions and serves it', async () => {
     const dir = tempDir('agdr-key-history-');
@@ -127,36 +160,13 @@ describe('agdr shard key history', () => {
     expect(shard.stderr()).not.toMatch(/history is broken/);
   });
 
-  it('a rotation while the shard runs: recorded at the next checkpoint, and the shard reports the new key', async () => {
-    const dir = tempDir('agdr-key-rotation-');
-    const routingFile = writeRouting(dir, table);
-    const signer = new InMemoryVersionedSigner(shardOrigin('default', 'local', 0), 1);
-    const running = await startShard({
-      dataDir: join(dir, 'data'),
-      shardId: 0,
-      routingFile,
-      port: 0,
-      host: '127.0.0.1',
-      signer,
-      checkpointIntervalMs: 100,
-    });
+  it('a rotation while the shard runs: recorded at the next checkpoint interval, and the shard reports the new key', async () => {
+    const { signer, running, post, checkpointWhere } = await shardWithVersions('running');
     try {
-      const post = async (from: number): Promise<void> => {
-        const res = await request(`${running.url}/v1/decisions:batch`, {
-          body: ndjson(decisionsFor(table, 0, 10, { tag: 'running', from })),
-          type: 'application/x-ndjson',
-        });
-        expect(res.status).toBe(200);
-      };
       const checkpointOf = (size: number): Promise<string> =>
-        waitFor(
-          async () => {
-            const res = await request<string>(`${running.url}/v1/checkpoint`);
-            if (res.status !== 200) return undefined;
-            return parseCheckpoint(parseNote(res.text).text).size >= size ? res.text : undefined;
-          },
-          10_000,
+        checkpointWhere(
           `a checkpoint of ${size} records`,
+          (note) => parseCheckpoint(parseNote(note).text).size >= size,
         );
       expect(running.verifierKey).toBe(signer.key(1));
       await post(0);
@@ -178,43 +188,17 @@ describe('agdr shard key history', () => {
   });
 
   it('an idle shard moves its latest checkpoint to the new key at once, so a trim breaks nothing', async () => {
-    const dir = tempDir('agdr-key-idle-');
-    const routingFile = writeRouting(dir, table);
-    const signer = new InMemoryVersionedSigner(shardOrigin('default', 'local', 0), 1);
-    const running = await startShard({
-      dataDir: join(dir, 'data'),
-      shardId: 0,
-      routingFile,
-      port: 0,
-      host: '127.0.0.1',
-      signer,
-      checkpointIntervalMs: 100,
-    });
+    const { signer, running, post, checkpointWhere } = await shardWithVersions('idle');
     try {
-      const post = async (from: number): Promise<void> => {
-        const res = await request(`${running.url}/v1/decisions:batch`, {
-          body: ndjson(decisionsFor(table, 0, 10, { tag: 'idle', from })),
-          type: 'application/x-ndjson',
-        });
-        expect(res.status).toBe(200);
-      };
       /** The latest checkpoint once it covers `size` and verifies with `key`. */
       const checkpointBy = (key: string, size: number): Promise<string> =>
-        waitFor(
-          async () => {
-            const res = await request<string>(`${running.url}/v1/checkpoint`);
-            if (res.status !== 200) return undefined;
-            try {
-              return verifyCheckpoint(res.text, [key], running.origin).size >= size
-                ? res.text
-                : undefined;
-            } catch {
-              return undefined;
-            }
-          },
-          10_000,
-          `a checkpoint of ${size} records by ${key}`,
-        );
+        checkpointWhere(`a checkpoint of ${size} records by ${key}`, (note) => {
+          try {
+            return verifyCheckpoint(note, [key], running.origin).size >= size;
+          } catch {
+            return false;
+          }
+        });
       await post(0);
       const before = await checkpointBy(signer.key(1), 10);
       signer.rotate();
