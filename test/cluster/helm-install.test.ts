@@ -1,9 +1,11 @@
 // `helm install` of charts/agdr-operator into the real control plane, in a namespace that
 // enforces the restricted Pod Security Standard: the two operator pods run through the pod runner
 // as `agdr operator` with in-cluster configuration (their ServiceAccount token, exactly the
-// chart's RBAC), reconcile the AgDRCluster from values, and its shards serve; `helm upgrade`
-// rolls the operators; `helm uninstall` removes the operator and keeps the CRD, the cluster,
-// its volume claims and its keys.
+// chart's RBAC), reconcile the AgDRCluster from values, and its shards serve; a second cluster
+// from values with keys.provider vault gets its keys from the operator, which logs in to the
+// tier's real Vault with the projected token the chart mounts; `helm upgrade` rolls the
+// operators; `helm uninstall` removes the operator and keeps the CRD, the cluster, its volume
+// claims and its keys.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,18 +14,40 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
+import type { GlobalLogEntry } from '../../src/clients/coordinator-api.ts';
+import { validateTrustBundle } from '../../src/clients/trust.ts';
+import { DEFAULT_VAULT_JWT_FILE } from '../../src/cli/signer-flags.ts';
+import { toBase64 } from '../../src/core/bytes.ts';
+import { coordinatorOrigin, shardOrigin, verifyCheckpoint } from '../../src/core/checkpoint.ts';
+import { verifyGlobalRootRecord, type GlobalRootRecord } from '../../src/core/global-root/index.ts';
+import { VaultClient } from '../../src/keys/vault-client.ts';
+import { transitKeyName } from '../../src/keys/vault-plan.ts';
+import { readTransitKey } from '../../src/keys/vault-provision.ts';
+import { decisionsFor, ndjson, request } from '../integration/shard/shard-process.ts';
 import { submitProveVerify } from './harness/agdr-cli.ts';
-import { TIER_TIMING } from './harness/agdr-operator.ts';
+import { clusterRoutingTable, TIER_TIMING } from './harness/agdr-operator.ts';
 import { clusterInfo, clusterKubectl, containerLogPath } from './harness/context.ts';
 import { CHART_DIR, Helm } from './harness/helm.ts';
 import type { CommandResult } from './harness/kubectl.ts';
 import { AGDR_TEST_IMAGE } from './harness/pod-runner/launch.ts';
+import {
+  createOperatorRole,
+  enableKeyEngines,
+  JWT_MOUNT,
+  rootSession,
+  VAULT_AUDIENCE,
+} from './harness/vault-identity.ts';
+import { projectedVaultTokens, verifierOf } from './harness/vault-keys.ts';
 
 const RELEASE = 'agdr-operator';
 /** The chart's full name: the release name, which holds the chart's name. */
 const FULLNAME = RELEASE;
 const CLUSTER = 'ledger';
 const SHARDS = 2;
+/** The second cluster from values: one shard, its keys in Vault. */
+const VAULT_CLUSTER = 'notary';
+/** A transit mount of this test's own. */
+const VAULT_MOUNT = 'agdr-helm-keys';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> };
@@ -54,10 +78,14 @@ function pidOf(pod: Pod): number {
 
 describe('helm install of the agdr-operator chart', () => {
   const k = clusterKubectl();
-  const helm = new Helm(clusterInfo().bins.helm, clusterInfo().kubeconfig);
+  const info = clusterInfo();
+  const helm = new Helm(info.bins.helm, info.kubeconfig);
+  const root = rootSession(info);
   const work = mkdtempSync(join(tmpdir(), 'agdr-helm-install-'));
   const valuesFile = join(work, 'values.yaml');
   let ns = '';
+  /** The Vault role of the operator's ServiceAccount (the administrator's part). */
+  let operatorRole = '';
   /** The cluster's shard count (the migration test raises it). */
   let shards = SHARDS;
   const t = TIER_TIMING;
@@ -72,12 +100,15 @@ describe('helm install of the agdr-operator chart', () => {
         `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=operator`,
       ])
     ).items;
-  const clusterStatus = async (): Promise<ClusterStatus> =>
-    (await k.getJson<{ status?: ClusterStatus }>(['agdr', CLUSTER, '-n', ns])).status ?? {};
+  const clusterStatus = async (name = CLUSTER): Promise<ClusterStatus> =>
+    (await k.getJson<{ status?: ClusterStatus }>(['agdr', name, '-n', ns])).status ?? {};
   const clusterReady = (s: ClusterStatus): boolean =>
     s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  /** The release's values: this namespace only, the tier's timing, one cluster of `shards`. */
-  const writeValues = (shards: number): void =>
+  /**
+   * The release's values: this namespace only, the tier's timing, the operator's Vault login,
+   * one cluster of `shards` and, until its test is done, the Vault-keyed one.
+   */
+  const writeValues = (shards: number, vaultCluster: boolean): void =>
     writeFileSync(
       valuesFile,
       stringify({
@@ -91,6 +122,7 @@ describe('helm install of the agdr-operator chart', () => {
         },
         resync: `${t.resyncS}s`,
         statusInterval: `${t.statusIntervalS}s`,
+        vault: { enabled: true, address: info.vaultAddr, role: operatorRole },
         clusters: [
           {
             name: CLUSTER,
@@ -103,6 +135,23 @@ describe('helm install of the agdr-operator chart', () => {
               storage: { size: '1Gi' },
             },
           },
+          ...(vaultCluster
+            ? [
+                {
+                  name: VAULT_CLUSTER,
+                  spec: {
+                    shards: 1,
+                    aggregation: { interval: '1s' },
+                    keys: {
+                      provider: 'vault',
+                      vault: { transitMount: VAULT_MOUNT },
+                      rotation: { interval: '720h' },
+                    },
+                    storage: { size: '1Gi' },
+                  },
+                },
+              ]
+            : []),
         ],
       }),
     );
@@ -147,7 +196,12 @@ describe('helm install of the agdr-operator chart', () => {
       'pod-security.kubernetes.io/enforce=restricted',
       'pod-security.kubernetes.io/enforce-version=latest',
     ]);
-    writeValues(SHARDS);
+    // The administrator's part (docs/KEYS.md): transit, JWT auth trusting the cluster's
+    // ServiceAccount issuer, and the operator's role for the chart's ServiceAccount, its policy
+    // limited to this namespace's key prefix.
+    await enableKeyEngines(root, info, VAULT_MOUNT);
+    operatorRole = await createOperatorRole(root, ns, FULLNAME, VAULT_MOUNT);
+    writeValues(SHARDS, true);
   });
 
   afterAll(async () => {
@@ -170,6 +224,7 @@ describe('helm install of the agdr-operator chart', () => {
     // NOTES.txt: what to run next, for this release and its cluster.
     expect(stdout).toContain(`The AgDR operator is installed in namespace ${ns}`);
     expect(stdout).toContain(`kubectl -n ${ns} get agdr ${CLUSTER}`);
+    expect(stdout).toContain(`system:serviceaccount:${ns}:${FULLNAME}, audience vault`);
     console.log(`helm install --wait: ${(Date.now() - installed) / 1000} s`);
     const pods = await operatorPods();
     expect(pods).toHaveLength(2);
@@ -185,6 +240,21 @@ describe('helm install of the agdr-operator chart', () => {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       expect(environ).not.toMatch(/(^|\0)KUBECONFIG=/);
       expect(environ).toMatch(/(^|\0)KUBERNETES_SERVICE_HOST=/);
+      // Vault: the projected token for Vault's audience, passed as --vault-jwt (the pod
+      // runner shows the container path under the pod's root).
+      expect(argv).toContain(`--vault-addr=${info.vaultAddr}`);
+      expect(argv).toContain(`--vault-role=${operatorRole}`);
+      const jwtArg = argv.find((a) => a.startsWith('--vault-jwt='));
+      expect(jwtArg?.endsWith(DEFAULT_VAULT_JWT_FILE)).toBe(true);
+      const [jwt, ...more] = projectedVaultTokens(pod as V1Pod);
+      expect(more).toEqual([]);
+      expect(readFileSync(jwtArg?.slice('--vault-jwt='.length) ?? '', 'utf8').trim()).toBe(jwt);
+      const claims = JSON.parse(
+        Buffer.from(jwt?.split('.')[1] ?? '', 'base64url').toString('utf8'),
+      ) as { aud: string[]; sub: string; iat: number; exp: number };
+      expect(claims.aud).toEqual([VAULT_AUDIENCE]);
+      expect(claims.sub).toBe(`system:serviceaccount:${ns}:${FULLNAME}`);
+      expect(claims.exp - claims.iat).toBe(3600);
     }
     await k.waitFor(
       'one operator holds the Lease',
@@ -212,24 +282,30 @@ describe('helm install of the agdr-operator chart', () => {
     expect(await canI('create', 'clusterrolebindings.rbac.authorization.k8s.io')).toBe(false);
   });
 
-  it('reconciles the AgDRCluster from values: every pod admitted, shards serve', async () => {
-    await k.waitFor(
-      `${SHARDS}/${SHARDS} shards ready with a global root`,
-      async () => {
-        const s = await clusterStatus();
-        return clusterReady(s) && s.readyShards === SHARDS && s.globalRoot !== undefined
-          ? null
-          : JSON.stringify(s.conditions ?? []);
-      },
-      180_000,
-    );
+  it('reconciles the AgDRClusters from values: every pod admitted, shards serve', async () => {
+    for (const [name, n] of [
+      [CLUSTER, SHARDS],
+      [VAULT_CLUSTER, 1],
+    ] as const) {
+      await k.waitFor(
+        `${name}: ${n}/${n} shards ready with a global root`,
+        async () => {
+          const s = await clusterStatus(name);
+          return clusterReady(s) && s.readyShards === n && s.globalRoot !== undefined
+            ? null
+            : JSON.stringify(s.conditions ?? []);
+        },
+        180_000,
+      );
+    }
     // Every pod of the namespace passed the restricted admission (nothing was refused).
     const pods = (await k.getJson<{ items: Pod[] }>(['pods', '-n', ns])).items;
     expect(pods.map((p) => p.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
       'coordinator',
+      'coordinator',
       'operator',
       'operator',
-      ...Array<string>(SHARDS).fill('shard'),
+      ...Array<string>(SHARDS + 1).fill('shard'),
     ]);
     const refusals = (
       await k.getJson<{ items: { reason: string; message: string }[] }>(['events', '-n', ns])
@@ -252,7 +328,9 @@ describe('helm install of the agdr-operator chart', () => {
     }
 
     const coordinator = pods.find(
-      (p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'coordinator',
+      (p) =>
+        p.metadata.labels?.['app.kubernetes.io/instance'] === CLUSTER &&
+        p.metadata.labels['app.kubernetes.io/component'] === 'coordinator',
     );
     const url = `http://${coordinator?.status?.podIP ?? ''}:7070`;
     const trust = (
@@ -260,6 +338,107 @@ describe('helm install of the agdr-operator chart', () => {
     ).data['trust.json'] as string;
     const receipts = await submitProveVerify(work, url, trust);
     expect(new Set(receipts.map((r) => r.shard_id))).toEqual(new Set([0, 1]));
+  });
+
+  it('the Vault-keyed cluster signs with keys the operator created, logged in with its projected token', async () => {
+    const s = await clusterStatus(VAULT_CLUSTER);
+    expect(s.conditions?.find((c) => c.type === 'KeysReady')?.status).toBe('True');
+    const operators = await operatorPods();
+    const logs = operators.map((p) =>
+      readFileSync(containerLogPath(p as V1Pod, 'operator'), 'utf8'),
+    );
+    expect(logs.some((l) => l.includes('logged in to Vault'))).toBe(true);
+
+    // The keys are in Vault; the trust bundle publishes exactly their public keys.
+    const keyName = (c: { shard: number } | 'coordinator'): string =>
+      transitKeyName(ns, VAULT_CLUSTER, c);
+    const vaultKey = (c: { shard: number } | 'coordinator') =>
+      readTransitKey(root, `${VAULT_MOUNT}/keys/${keyName(c)}`, keyName(c));
+    const origin = shardOrigin(ns, VAULT_CLUSTER, 0);
+    const shardKey = verifierOf(await vaultKey({ shard: 0 }), origin, 1);
+    const coordinatorKey = verifierOf(
+      await vaultKey('coordinator'),
+      coordinatorOrigin(ns, VAULT_CLUSTER),
+      1,
+    );
+    const trust = validateTrustBundle(
+      JSON.parse(
+        (
+          await k.getJson<{ data: Record<string, string> }>([
+            'configmap',
+            `${VAULT_CLUSTER}-trust`,
+            '-n',
+            ns,
+          ])
+        ).data['trust.json'] as string,
+      ),
+    );
+    expect(trust.keys.map((x) => x.verifier_key).sort()).toEqual([shardKey, coordinatorKey].sort());
+
+    // Decisions appended to the shard: its checkpoint and a global root verify with those keys.
+    const podIp = async (selector: string): Promise<string> => {
+      const [p] = (await k.getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', selector])).items;
+      return p?.status?.podIP ?? '';
+    };
+    const instance = `app.kubernetes.io/instance=${VAULT_CLUSTER}`;
+    const shardUrl = `http://${await podIp(`${instance},app.kubernetes.io/component=shard`)}:7071`;
+    const coordinatorUrl = `http://${await podIp(`${instance},app.kubernetes.io/component=coordinator`)}:7070`;
+    const table = await clusterRoutingTable(k, ns, VAULT_CLUSTER);
+    const appended = await request(`${shardUrl}/v1/decisions:batch`, {
+      body: ndjson(decisionsFor(table, 0, 10, { tag: 'helm-vault' })),
+      type: 'application/x-ndjson',
+    });
+    expect(appended.status).toBe(200);
+    await k.waitFor(
+      'a checkpoint of 10 signed by the shard key',
+      async () => {
+        const note = (await request<string>(`${shardUrl}/v1/checkpoint`)).text;
+        return verifyCheckpoint(note, [shardKey], origin).size >= 10 ? null : 'smaller';
+      },
+      30_000,
+    );
+    const latest = async (): Promise<GlobalRootRecord> =>
+      (await request<GlobalLogEntry<GlobalRootRecord>>(`${coordinatorUrl}/v1/global-roots/latest`))
+        .body.record;
+    await k.waitFor(
+      'a global root sealing the shard at 10',
+      async () => {
+        const r = await latest();
+        return r.shard_roots.every((e) => e.status === 'ok' && e.tree_size >= 10)
+          ? null
+          : JSON.stringify(r.shard_roots);
+      },
+      30_000,
+    );
+    verifyGlobalRootRecord(await latest(), [coordinatorKey], { shardKeys: [shardKey] });
+
+    // The operator's own Vault identity, logged in with the token the chart mounted: it reads
+    // its clusters' keys, and may neither sign with them nor touch a key outside its prefix.
+    const [jwt] = projectedVaultTokens(operators[0] as V1Pod);
+    const client = new VaultClient({ address: info.vaultAddr, timeoutMs: 5_000 });
+    const login = await client.request('write', `auth/${JWT_MOUNT}/login`, undefined, {
+      role: operatorRole,
+      jwt,
+    });
+    const token = (login.auth as { client_token: string }).client_token;
+    await expect(
+      client.request('read', `${VAULT_MOUNT}/keys/${keyName({ shard: 0 })}`, token),
+    ).resolves.toBeDefined();
+    await expect(
+      client.request('write', `${VAULT_MOUNT}/sign/${keyName({ shard: 0 })}`, token, {
+        input: toBase64(new Uint8Array(8)),
+      }),
+    ).rejects.toMatchObject({ status: 403 });
+    await expect(
+      client.request('write', `${VAULT_MOUNT}/keys/agdr_default_other_shard-0`, token, {
+        type: 'ed25519',
+      }),
+    ).rejects.toMatchObject({ status: 403 });
+    await client.request('write', 'auth/token/revoke-self', token, {});
+
+    // Done with it: out of the values (helm keeps it: resource-policy keep), then deleted.
+    writeValues(SHARDS, false);
+    await k.run(['delete', 'agdr', VAULT_CLUSTER, '-n', ns, '--wait=false']);
   });
 
   it('helm upgrade rolls the operators to the new values; the cluster stays Ready', async () => {
@@ -297,7 +476,7 @@ describe('helm install of the agdr-operator chart', () => {
   });
 
   it('helm upgrade changing the cluster shard count runs a shard migration', async () => {
-    writeValues(SHARDS + 1);
+    writeValues(SHARDS + 1, false);
     await release('upgrade');
     await k.waitFor(
       `the migration to ${SHARDS + 1} shards completed`,
