@@ -7,6 +7,7 @@ import { toHex, utf8 } from '../../../src/core/bytes.ts';
 import { decodeEnvelope } from '../../../src/core/envelope.ts';
 import { blake3Reference } from '../../../src/core/hash.ts';
 import { MerkleLog } from '../../../src/log-store/index.ts';
+import { BodyLease, BodyPool } from '../../../src/shard-runtime/body-pool.ts';
 import { Ingestor } from '../../../src/shard-runtime/ingest.ts';
 import type { ReceiptList } from '../../../src/shard-runtime/receipts.ts';
 import { prepareBody, type PackedBatch } from '../../../src/shard-runtime/prepare.ts';
@@ -141,6 +142,30 @@ describe('Ingestor', () => {
     expect(list.get(0)).toEqual(first.receipts.get(0));
     expect(list.get(2)).toEqual(list.get(1));
     expect(list.duplicates()).toBe(2);
+  });
+
+  it('holds a pooled body while its decisions are in flight, and gives it back once indexed', async () => {
+    const { ingestor } = await setup();
+    const pool = new BodyPool(16 << 20);
+    const batch = packed(decisionsFor(table, 0, 3));
+    const buffer = pool.take(batch.body.length);
+    const body = new Uint8Array(buffer, 0, batch.body.length);
+    body.set(batch.body);
+    const lease = new BodyLease(body, pool);
+    const held: PackedBatch = { ...batch, body, lease };
+    const ingested = ingestor.ingest(held);
+    // The request lets go as soon as it is answered (before the index commit, at least FLUSH_MS
+    // later); the ingestor still compares repeats with these bytes until the index has them.
+    const out = await ingested;
+    expect(out.ok).toBe(true);
+    lease.release();
+    expect(pool.freeBytes).toBe(0);
+    // A repeat is answered with the originals (from the in-flight table or, once committed, the
+    // index).
+    const again = await ingestor.ingest(packed(decisionsFor(table, 0, 3)));
+    expect(again.ok && createdOf(again.receipts)).toEqual([false, false, false]);
+    await ingestor.drain();
+    expect(pool.freeBytes).toBe(buffer.byteLength);
   });
 
   it('keeps ids in flight when the index cannot be written: a repeat still gets its original', async () => {
