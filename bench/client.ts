@@ -14,7 +14,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchSuite } from './run.ts';
 import { ratio } from './measure.ts';
-import { sdkLine, upstreamRecord } from '../test/fixtures/records.ts';
+import { watchProcess } from '../test/fixtures/proc-stats.ts';
+import { writeSdkFile } from '../test/fixtures/sdk-file.ts';
 import {
   ROOT,
   epochTable,
@@ -24,30 +25,6 @@ import {
 
 const run$ = promisify(execFile);
 const AGDR = path.join(ROOT, 'src/cli/agdr.ts');
-
-/**
- * Writes `n` SDK-shaped decisions (record i: record_id `<tag>-<10 digits>`, routing key
- * ctx.entity_id over 1,000 entities) to `file`, from one json.dumps-shaped template.
- */
-async function writeSdkFile(file: string, n: number, tag: string): Promise<number> {
-  const ID = `${tag}-XXXXXXXXXX`;
-  const template = sdkLine(upstreamRecord(0, { id: ID, ctx: { entity_id: 'entity-XXXX' } }));
-  const [head, mid, tail] = template.split(ID) as [string, string, string];
-  const [pre, post] = head.split('entity-XXXX') as [string, string];
-  const out = fs.createWriteStream(file);
-  let chunk = '';
-  for (let i = 0; i < n; i++) {
-    const id = `${tag}-${String(i).padStart(10, '0')}`;
-    chunk += `${pre}entity-${String(i % 1000).padStart(4, '0')}${post}${id}${mid}${id}${tail}\n`;
-    if (chunk.length > 4 << 20) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await once(out, 'finish');
-  return template.length + 1;
-}
 
 /** One `agdr local --shards 4` in `dir`; resolves with its coordinator URL and a stop function. */
 async function startLocal(
@@ -78,17 +55,15 @@ async function startLocal(
   };
 }
 
-function rssMiB(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Math.round(Number(kb ?? 0) / 1024);
-  } catch {
-    return 0;
-  }
-}
-
-/** `agdr submit FILE` into a fresh `agdr local`: decisions/s from process start to exit. */
-async function clientRound(dir: string, file: string, n: number): Promise<Record<string, number>> {
+/**
+ * `agdr submit FILE` into a fresh `agdr local`: decisions/s from process start to exit, the
+ * client's peak RSS (VmHWM) and its CPU per decision.
+ */
+export async function clientRound(
+  dir: string,
+  file: string,
+  n: number,
+): Promise<Record<string, number>> {
   const local = await startLocal(dir);
   try {
     const t0 = performance.now();
@@ -102,10 +77,9 @@ async function clientRound(dir: string, file: string, n: number): Promise<Record
     );
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(child.pid as number))), 200);
+    const watch = watchProcess(child.pid as number);
     const [code] = (await once(child, 'exit')) as [number | null];
-    clearInterval(sampler);
+    const use = watch.stop();
     const secs = (performance.now() - t0) / 1000;
     if (code !== 0 || !err.includes(`${n} of ${n} decisions acknowledged`)) {
       throw new Error(`agdr submit failed (${code}): ${err.slice(-1000)}`);
@@ -113,7 +87,8 @@ async function clientRound(dir: string, file: string, n: number): Promise<Record
     return {
       decisions_per_s: Math.round(n / secs),
       seconds: Math.round(secs * 100) / 100,
-      client_peak_rss_mib: peak,
+      client_peak_rss_mib: use.peakRssMiB,
+      client_cpu_us_per_decision: Math.round((use.cpuSeconds * 1e7) / n) / 10,
       load_avg_1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
     };
   } finally {
@@ -186,6 +161,7 @@ export const run: BenchSuite = async ({ quick }) => {
         ratio_to_shard_batch_sdk: ratio(client.decisions_per_s as number, sdk),
         client_seconds: client.seconds as number,
         client_peak_rss_mib: client.client_peak_rss_mib as number,
+        client_cpu_us_per_decision: client.client_cpu_us_per_decision as number,
         load_avg_1m: client.load_avg_1m as number,
       });
       process.stderr.write(`bench: client round ${i}: ${JSON.stringify(rounds[i])}\n`);

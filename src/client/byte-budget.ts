@@ -20,6 +20,13 @@ export class ByteBudget {
     return this.#waiters.length === 0 && (this.#used === 0 || this.#used + bytes <= this.limit);
   }
 
+  /** Takes `bytes` if they fit now (no promise to settle on the common path). */
+  tryTake(bytes: number): boolean {
+    if (!this.fits(bytes)) return false;
+    this.#used += bytes;
+    return true;
+  }
+
   /** Takes `bytes`, waiting (first come, first served) until they fit. */
   async take(bytes: number): Promise<void> {
     if (this.fits(bytes)) {

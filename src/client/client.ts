@@ -21,14 +21,15 @@ import type { SubmitProblem } from './errors.ts';
 import { buildEvidenceBundle } from './evidence.ts';
 import { Lane } from './lane.ts';
 import type { Item, LaneLimits } from './lane.ts';
-import { prepareInput, routeOf } from './prepare.ts';
+import { UnreadableKey } from './line-scan.ts';
+import { prepareInput, prepareToSend, routeOf } from './prepare.ts';
+import { SlabPool, slabBody } from './slabs.ts';
 import type { DecisionInput, ReadyDecision } from './prepare.ts';
 import { refusalOf } from './refusal.ts';
 import type { AgdrClientOptions, Receipt, SubmitOutcome } from './types.ts';
 import { checkToken } from '../clients/bearer-token.ts';
 import type { TokenSource } from '../clients/bearer-token.ts';
 
-const NEWLINE = new Uint8Array([0x0a]);
 const NDJSON = { 'content-type': 'application/x-ndjson' };
 
 export interface ProveOptions {
@@ -45,6 +46,7 @@ export class AgdrClient {
   readonly #coordinator: CoordinatorClient | undefined;
   readonly #lanes = new Map<number, Lane>();
   readonly #budget: ByteBudget;
+  readonly #slabs = new SlabPool(16);
   readonly #limits: LaneLimits;
   readonly #timeoutMs: number;
   readonly #retryForMs: number;
@@ -118,12 +120,14 @@ export class AgdrClient {
    * with a `SubmitError` (invalid, conflict, unavailable after retries, ...).
    */
   async submit(input: DecisionInput): Promise<Receipt> {
-    const p = prepareInput(input);
+    const p = prepareToSend(input);
     if (!p.ok) throw invalid(p.problems);
     const size = p.decision.bytes.length;
     await this.#budget.take(size);
     try {
-      return await this.#enqueue(p.decision);
+      return await new Promise<Receipt>((resolve, reject) =>
+        this.#enqueue(p.decision, resolve, reject),
+      );
     } finally {
       this.#budget.give(size);
     }
@@ -155,17 +159,19 @@ export class AgdrClient {
         for await (const input of items) {
           if (stopped) break;
           const i = index++;
-          const p = prepareInput(input);
+          const p = prepareToSend(input);
           if (!p.ok) {
             push({ index: i, ok: false, error: invalid(p.problems) });
             continue;
           }
           const size = p.decision.bytes.length;
-          await this.#budget.take(size);
+          if (!this.#budget.tryTake(size)) await this.#budget.take(size);
           pending++;
-          this.#enqueue(p.decision).then(
+          // Callbacks, not a promise per decision: a long stream settles millions of them.
+          this.#enqueue(
+            p.decision,
             (receipt) => settle({ index: i, ok: true, receipt }, size),
-            (error: SubmitError) => settle({ index: i, ok: false, error }, size),
+            (error) => settle({ index: i, ok: false, error }, size),
           );
         }
       } catch (error) {
@@ -247,27 +253,33 @@ export class AgdrClient {
 
   // ---------------------------------------------------------------- routing and sending
 
-  #enqueue(decision: ReadyDecision): Promise<Receipt> {
+  #enqueue(
+    decision: ReadyDecision,
+    resolve: (receipt: Receipt) => void,
+    reject: (error: SubmitError) => void,
+  ): void {
     this.#unsettled++;
-    return new Promise<Receipt>((resolve, reject) => {
-      const done = (): void => {
-        if (--this.#unsettled === 0) for (const d of this.#drained.splice(0)) d();
-      };
-      this.#route({
-        decision,
-        shard: -1,
-        deadline: 0,
-        attempts: 0,
-        resolve: (r) => {
-          done();
-          resolve(r);
-        },
-        reject: (e) => {
-          done();
-          reject(e);
-        },
-      });
-    });
+    const item: Item = {
+      decision,
+      shard: -1,
+      deadline: 0,
+      attempts: 0,
+      resolve: (r) => {
+        this.#settled(item);
+        resolve(r);
+      },
+      reject: (e) => {
+        this.#settled(item);
+        reject(e);
+      },
+    };
+    this.#route(item);
+  }
+
+  #settled(item: Item): void {
+    item.slab?.release();
+    item.slab = undefined;
+    if (--this.#unsettled === 0) for (const d of this.#drained.splice(0)) d();
   }
 
   /** Puts an item in its shard's lane, or parks it until the routing table is (re)loaded. */
@@ -277,7 +289,20 @@ export class AgdrClient {
       this.#park(item, dir.loaded ? dir.reloading : this.ready());
       return;
     }
-    const r = routeOf(item.decision.source, dir.view.table);
+    let r: ReturnType<typeof routeOf>;
+    try {
+      r = routeOf(item.decision.source, dir.view.table);
+    } catch (err) {
+      // A key of the text the scan cannot read exactly: the full path validates and reads it.
+      if (!(err instanceof UnreadableKey)) throw err;
+      const p = prepareInput(item.decision.bytes);
+      if (!p.ok) {
+        item.reject(invalid(p.problems));
+        return;
+      }
+      item.decision = p.decision;
+      r = routeOf(p.decision.source, dir.view.table);
+    }
     if (!r.ok) {
       item.reject(invalid([r.problem]));
       return;
@@ -309,7 +334,7 @@ export class AgdrClient {
     item.shard = shard;
     let lane = this.#lanes.get(shard);
     if (lane === undefined) {
-      lane = new Lane(shard, url, this.#limits, (l, batch) => this.#send(l, batch));
+      lane = new Lane(shard, url, this.#limits, (l, batch) => this.#send(l, batch), this.#slabs);
       this.#lanes.set(shard, lane);
     }
     lane.url = url;
@@ -337,8 +362,8 @@ export class AgdrClient {
   async #send(lane: Lane, batch: Item[]): Promise<void> {
     const now = Date.now();
     for (const item of batch) if (item.deadline === 0) item.deadline = now + this.#retryForMs;
-    // The lines as they are held, not joined: a batch costs no copy of its bytes.
-    const body = batch.flatMap((i) => [i.decision.bytes, NEWLINE]);
+    // The lines as the lane's slabs hold them (each with its newline): a part or two per request.
+    const body = slabBody(batch);
     const url = joinUrl(lane.url, '/v1/decisions:batch');
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;

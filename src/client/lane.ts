@@ -2,7 +2,9 @@
 // company; a full batch (by count or bytes) goes at once; at most `maxRequests` requests are
 // in flight per shard, and whatever queued meanwhile goes as one batch when a request ends.
 // That is group commit seen from the client: the slower the shard, the bigger the batches.
+import { moveBytes } from './prepare.ts';
 import type { ReadyDecision } from './prepare.ts';
+import type { Slab, SlabPool } from './slabs.ts';
 import type { Receipt } from './types.ts';
 import type { SubmitError } from './errors.ts';
 
@@ -14,6 +16,8 @@ export interface Item {
   deadline: number;
   /** Tries so far to find its shard's URL (for the backoff between them). */
   attempts: number;
+  /** Where its bytes lie while a lane holds it (slabs.ts); released when it settles. */
+  slab?: Slab;
   resolve(receipt: Receipt): void;
   reject(error: SubmitError): void;
 }
@@ -30,6 +34,8 @@ export class Lane {
   url: string;
   readonly #limits: LaneLimits;
   readonly #send: (lane: Lane, batch: Item[]) => Promise<void>;
+  readonly #slabs: SlabPool;
+  #slab: Slab | undefined;
   #queue: Item[] = [];
   #queuedBytes = 0;
   #inFlight = 0;
@@ -40,11 +46,13 @@ export class Lane {
     url: string,
     limits: LaneLimits,
     send: (lane: Lane, batch: Item[]) => Promise<void>,
+    slabs: SlabPool,
   ) {
     this.shard = shard;
     this.url = url;
     this.#limits = limits;
     this.#send = send;
+    this.#slabs = slabs;
   }
 
   get idle(): boolean {
@@ -52,6 +60,7 @@ export class Lane {
   }
 
   push(item: Item): void {
+    this.#copyIn(item);
     this.#queue.push(item);
     this.#queuedBytes += item.decision.bytes.length + 1;
     if (
@@ -77,6 +86,19 @@ export class Lane {
         if (this.#queue.length > 0) this.flush();
       });
     }
+  }
+
+  /** Moves the item's bytes into this lane's slab, out of the input (or another lane's slab). */
+  #copyIn(item: Item): void {
+    const bytes = item.decision.bytes;
+    if (this.#slab === undefined || !this.#slab.fits(bytes.length)) {
+      this.#slab?.seal();
+      this.#slab = this.#slabs.take(bytes.length);
+    }
+    const previous = item.slab;
+    item.slab = this.#slab;
+    moveBytes(item.decision, this.#slab.append(bytes));
+    previous?.release();
   }
 
   #take(): Item[] {

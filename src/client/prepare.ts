@@ -15,12 +15,16 @@ import {
 import { RoutingError, route, routingSourceOf } from '../core/routing.ts';
 import type { EpochTable, RouteResult, RoutingSource } from '../core/routing.ts';
 import type { SubmitProblem } from './errors.ts';
+import { ScannedDecision, scanDecision } from './line-scan.ts';
 
 /** JSON text of one decision, its UTF-8 bytes, or the parsed record (bigints for big integers). */
 export type DecisionInput = string | Uint8Array | Readonly<Record<string, unknown>>;
 
 export interface ReadyDecision {
-  /** The canonical bytes sent (and stored by the shard byte for byte). */
+  /**
+   * The bytes sent: the canonical form, or the caller's own text when only its routing fields
+   * were read (the shard validates and canonicalizes it).
+   */
   bytes: Uint8Array;
   recordId: string;
   source: RoutingSource;
@@ -31,6 +35,23 @@ export type Prepared =
 
 const LIMITS: DecisionLimits = decisionLimits();
 
+/**
+ * What `submit` sends: JSON text (a string or its bytes) as it is, with its routing fields read
+ * by one scan (line-scan.ts), leaving validation to the shard; anything the scan does not read
+ * exactly, and objects, take `prepareInput`.
+ */
+export function prepareToSend(input: DecisionInput): Prepared {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return prepareInput(input);
+  const bytes = typeof input === 'string' ? utf8.encode(input) : input;
+  const scanned = bytes.length <= LIMITS.maxInputBytes ? scanDecision(bytes) : undefined;
+  if (scanned === undefined) return prepareBytes(bytes);
+  return {
+    ok: true,
+    decision: { bytes, recordId: scanned.recordId, source: scanned },
+  };
+}
+
+/** Validates and canonicalizes a decision as the shard would (every problem with its path). */
 export function prepareInput(input: DecisionInput): Prepared {
   if (typeof input === 'string') return prepareBytes(utf8.encode(input));
   if (input instanceof Uint8Array) return prepareBytes(input);
@@ -40,7 +61,10 @@ export function prepareInput(input: DecisionInput): Prepared {
 function prepareBytes(bytes: Uint8Array): Prepared {
   const accepted = acceptCanonicalDecision(bytes, LIMITS);
   if (accepted !== undefined) {
-    return { ok: true, decision: { bytes, recordId: accepted.record_id, source: accepted } };
+    return {
+      ok: true,
+      decision: { bytes, recordId: accepted.record_id, source: accepted },
+    };
   }
   // Valid JSON in another layout (the SDK's json.dumps) is canonicalized straight from its
   // bytes, as the shard's ingest does; whatever that declines takes the full path.
@@ -48,7 +72,11 @@ function prepareBytes(bytes: Uint8Array): Prepared {
     const canonical = canonicalCopyFromJsonBytes(bytes, LIMITS.maxDepth);
     const again = canonical === undefined ? undefined : acceptCanonicalDecision(canonical, LIMITS);
     if (again !== undefined) {
-      const decision = { bytes: canonical as Uint8Array, recordId: again.record_id, source: again };
+      const decision = {
+        bytes: canonical as Uint8Array,
+        recordId: again.record_id,
+        source: again,
+      };
       return { ok: true, decision };
     }
   }
@@ -61,7 +89,16 @@ function fromResult(result: DecisionResult): Prepared {
   // Routing reads the canonical bytes, not the parsed record: a decision waiting for its
   // acknowledgement then holds its bytes only, not an object graph many times their size.
   const source = acceptCanonicalDecision(p.canonical, LIMITS) ?? routingSourceOf(p.decision);
-  return { ok: true, decision: { bytes: p.canonical, recordId: p.recordId, source } };
+  return {
+    ok: true,
+    decision: { bytes: p.canonical, recordId: p.recordId, source },
+  };
+}
+
+/** Lets a decision read its bytes from `to`, a copy of them (its request's body). */
+export function moveBytes(decision: ReadyDecision, to: Buffer): void {
+  decision.bytes = to;
+  if (decision.source instanceof ScannedDecision) decision.source.bytes = to;
 }
 
 /** The route of a decision under `table`, or the problem that keeps it from having one. */

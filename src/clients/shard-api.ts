@@ -10,6 +10,7 @@ import type { EpochTable } from '../core/routing.ts';
 import type { TokenSource } from './bearer-token.ts';
 import { HttpError } from './errors.ts';
 import { getJson, getText, joinUrl, postBody } from './http.ts';
+import { isIndex, isJsonObject } from '../core/json-shape.ts';
 import type { ShapeChecks } from '../core/json-shape.ts';
 import { bodyChecks, checked, proofHashes } from './wire.ts';
 
@@ -57,21 +58,46 @@ export function parseReceipts(url: string, body: unknown): ShardReceipt[] {
   const c: ShapeChecks = bodyChecks(url);
   const receipts = c.object(body, '$').receipts;
   if (!Array.isArray(receipts)) throw new HttpError('http_body', url, `${url}: no receipts array`);
-  receipts.forEach((r: unknown, i) => {
-    const p = `$.receipts[${i}]`;
-    const o = c.object(r, p);
-    c.index(o.shard_id, `${p}.shard_id`);
-    c.index(o.seq, `${p}.seq`);
-    c.hash(o.leaf_hash, `${p}.leaf_hash`);
-    c.text(o.record_id, `${p}.record_id`);
-    const routing = c.object(o.routing, `${p}.routing`);
-    c.index(routing.epoch, `${p}.routing.epoch`);
-    c.text(routing.strategy, `${p}.routing.strategy`);
-    if (typeof routing.key !== 'string') {
-      throw new HttpError('http_body', url, `${url}: ${p}.routing.key must be a string`);
-    }
-  });
+  // A client reads thousands of receipts per answer: each is tested in one predicate, and only
+  // one that fails it is checked field by field for the error that names the field.
+  for (let i = 0; i < receipts.length; i++) {
+    if (!isReceipt(receipts[i])) checkReceipt(c, url, receipts[i], `$.receipts[${i}]`);
+  }
   return receipts as ShardReceipt[];
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+function isReceipt(r: unknown): boolean {
+  if (!isJsonObject(r)) return false;
+  const routing = r.routing;
+  return (
+    isIndex(r.shard_id) &&
+    isIndex(r.seq) &&
+    typeof r.leaf_hash === 'string' &&
+    HASH_HEX.test(r.leaf_hash) &&
+    typeof r.record_id === 'string' &&
+    r.record_id.length > 0 &&
+    isJsonObject(routing) &&
+    isIndex(routing.epoch) &&
+    typeof routing.strategy === 'string' &&
+    routing.strategy.length > 0 &&
+    typeof routing.key === 'string'
+  );
+}
+
+function checkReceipt(c: ShapeChecks, url: string, r: unknown, p: string): void {
+  const o = c.object(r, p);
+  c.index(o.shard_id, `${p}.shard_id`);
+  c.index(o.seq, `${p}.seq`);
+  c.hash(o.leaf_hash, `${p}.leaf_hash`);
+  c.text(o.record_id, `${p}.record_id`);
+  const routing = c.object(o.routing, `${p}.routing`);
+  c.index(routing.epoch, `${p}.routing.epoch`);
+  c.text(routing.strategy, `${p}.routing.strategy`);
+  if (typeof routing.key !== 'string') {
+    throw new HttpError('http_body', url, `${url}: ${p}.routing.key must be a string`);
+  }
 }
 
 /** A shard's API: what a coordinator round reads, and records, proofs and ingest for clients. */

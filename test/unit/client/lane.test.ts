@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/client/lane.ts';
 import type { Item } from '../../../src/client/lane.ts';
+import { SlabPool } from '../../../src/client/slabs.ts';
 
 const item = (n: number, size = 10): Item => ({
   decision: { bytes: new Uint8Array(size), recordId: `r${n}`, source: undefined as never },
@@ -22,6 +23,7 @@ function lane(limits: Partial<ConstructorParameters<typeof Lane>[2]> = {}) {
       sent.push(batch.map((b) => b.decision.recordId));
       return new Promise<void>((resolve) => answers.push(resolve));
     },
+    new SlabPool(4),
   );
   return { l, sent, answers };
 }

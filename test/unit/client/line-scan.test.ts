@@ -1,0 +1,165 @@
+// The client's routing scan of JSON text against the full path: whenever it reads a decision,
+// the full path (as the shard parses it) reads the same record_id, timestamp and routing keys,
+// or rejects the text (the shard then refuses it by line); on the upstream fixtures and on
+// generated, re-spelled and damaged records. It reads every line the SDK writes.
+import { readdirSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { utf8 } from '../../../src/core/bytes.ts';
+import { parseDecisionLine } from '../../../src/core/decision.ts';
+import { routingSourceOf } from '../../../src/core/routing.ts';
+import { scanDecision, UnreadableKey } from '../../../src/client/line-scan.ts';
+import { recordLine, sdkLine, upstreamRecord } from '../../fixtures/records.ts';
+import { editByte } from '../core/byte-edit.ts';
+
+const POINTERS = [
+  '/record_id',
+  '/entity_id',
+  '/ctx/entity_id',
+  '/ctx/session_id',
+  '/ctx/domain',
+  '/session_id',
+  '/domain',
+  '/ctx',
+  '/timestamp_ns',
+  '/ppp_triplet/place',
+  '/ctx/list/1',
+  '/nope',
+  '/ctx/a~1b',
+];
+
+type Verdict = 'read' | 'declined';
+
+/** Scans `text`; when the scan reads it and the full path accepts it, they must agree. */
+function judge(text: string | Uint8Array): Verdict {
+  const bytes = typeof text === 'string' ? utf8.encode(text) : text;
+  const scanned = scanDecision(bytes);
+  if (scanned === undefined) return 'declined';
+  const full = parseDecisionLine(bytes);
+  if (!full.ok) return 'read'; // the shard refuses it, by line and path
+  const p = full.prepared;
+  expect(scanned.recordId).toBe(p.recordId);
+  expect(scanned.timestampNs).toBe(p.timestampNs);
+  const source = routingSourceOf(p.decision);
+  for (const pointer of POINTERS) {
+    let key: unknown;
+    try {
+      key = scanned.keyAt(pointer);
+    } catch (err) {
+      // Declined for this pointer: the client takes the full path for the decision.
+      expect(err).toBeInstanceOf(UnreadableKey);
+      continue;
+    }
+    expect(key, pointer).toEqual(source.keyAt(pointer));
+  }
+  return 'read';
+}
+
+const fixtureDir = new URL('../../fixtures/upstream/', import.meta.url);
+const fixtureTexts: [string, string][] = ['sdk', 'spec'].flatMap((dir) =>
+  readdirSync(new URL(dir, fixtureDir))
+    .filter((f) => f.endsWith('.json'))
+    .map((f): [string, string] => [
+      `${dir}/${f}`,
+      readFileSync(new URL(`${dir}/${f}`, fixtureDir), 'utf8').trim(),
+    ]),
+);
+
+const record = (i: number, ctx: Record<string, unknown>) =>
+  upstreamRecord(i, { id: `scan-${i}`, ctx: { system: 's', ...ctx } });
+
+describe('scanDecision (the client routing scan)', () => {
+  it('reads the upstream fixtures as the full path does', () => {
+    expect(fixtureTexts.length).toBeGreaterThan(0);
+    for (const [name, text] of fixtureTexts) {
+      const valid = parseDecisionLine(utf8.encode(text)).ok;
+      if (valid) expect(judge(text), name).toBe('read');
+    }
+  });
+
+  it('reads SDK lines and canonical lines alike, with keys at the top or in ctx', () => {
+    for (const [i, ctx] of [
+      [1, { entity_id: 'acct-1' }],
+      [2, { session_id: 'sess-2', domain: 'fx' }],
+      [3, { entity_id: 7 }],
+      [4, {}],
+    ] as const) {
+      const r = record(i, ctx);
+      expect(judge(sdkLine(r))).toBe('read');
+      expect(judge(recordLine(r))).toBe('read');
+      expect(judge(`  ${recordLine(r)}\t`)).toBe('read');
+    }
+  });
+
+  it('declines escapes and duplicates it cannot read exactly', () => {
+    const line = recordLine(record(5, { entity_id: 'e-5' }));
+    // An escaped member name could spell a name it reads; an escaped id or timestamp form it
+    // does not copy; a duplicate member the shard refuses.
+    expect(scanDecision(utf8.encode(line.replace('"ctx"', '"\\u0063tx"')))).toBeUndefined();
+    expect(
+      scanDecision(utf8.encode(line.replace('"record_id":"scan-5"', '"record_id":"scan\\u002d5"'))),
+    ).toBeUndefined();
+    expect(
+      scanDecision(utf8.encode(line.replace(/"timestamp_ns":(\d+)/, '"timestamp_ns":$1.0'))),
+    ).toBeUndefined();
+    expect(scanDecision(utf8.encode(line.replace('{', '{"record_id":"x",')))).toBeUndefined();
+    expect(
+      scanDecision(
+        utf8.encode(line.replace('"entity_id":"e-5"', '"entity_id":"e-5","entity_id":"e-6"')),
+      ),
+    ).toBeUndefined();
+    expect(scanDecision(utf8.encode(line + ' x'))).toBeUndefined();
+    expect(scanDecision(utf8.encode(line.slice(0, -1)))).toBeUndefined();
+    // An escaped key value: the scan reads the rest and declines that key only.
+    const escaped = scanDecision(utf8.encode(line.replace('"e-5"', '"e\\u002d5"')));
+    expect(() => escaped?.keyAt('/ctx/entity_id')).toThrow(UnreadableKey);
+  });
+
+  it('generated records in both spellings (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.string(),
+        fc.option(fc.string(), { nil: undefined }),
+        (i, entity, session) => {
+          const ctx =
+            session === undefined
+              ? { entity_id: entity }
+              : { entity_id: entity, session_id: session };
+          judge(sdkLine(record(i, ctx)));
+          judge(recordLine(record(i, ctx)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('damaged records: one byte replaced, inserted or removed (fast-check)', () => {
+    const good = utf8.encode(sdkLine(record(9, { entity_id: 'e-9', session_id: 's-9' })));
+    const bytes = fc.constantFrom(
+      0x22,
+      0x5c,
+      0x2c,
+      0x3a,
+      0x7b,
+      0x7d,
+      0x5b,
+      0x5d,
+      0x20,
+      0x30,
+      0x61,
+      0xff,
+    );
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        bytes,
+        fc.constantFrom('replace', 'insert', 'remove'),
+        (at, byte, edit) => {
+          judge(editByte(good, at % (good.length + 1), byte, edit as 'replace'));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
