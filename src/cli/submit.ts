@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import type { Readable } from 'node:stream';
 import { defineCommand, UsageError } from './command.ts';
 import { parseDuration, parseHttpUrl, parsePositiveInt, shardsFlag } from './client/duration.ts';
-import { readLines } from './client/lines.ts';
+import { LineNumbers, readLineBatches, readLines } from './client/lines.ts';
 import type { InputLine } from './client/lines.ts';
 import { SubmitMeter } from './client/submit-report.ts';
 import { AgdrClient } from '../client/index.ts';
@@ -141,29 +141,33 @@ export const command = defineCommand({
       return 1;
     }
     const meter = new SubmitMeter(process.stderr, config.json ? process.stdout : undefined);
-    let lines: AsyncIterable<InputLine> = readLines(opened, DEFAULT_DECISION_LIMITS.maxInputBytes);
+    let lines: AsyncIterable<InputLine[]> = readLineBatches(
+      opened,
+      DEFAULT_DECISION_LIMITS.maxInputBytes,
+    );
     if (config.validateFirst) {
       const checked = await validateFirst(client, opened, config.file);
       if (checked === undefined) return 2;
       lines = checked;
     }
-    const lineOf = new Map<number, number>();
+    const lineNumbers = new LineNumbers();
     async function* decisions(): AsyncGenerator<Buffer> {
       let index = 0;
-      for await (const l of lines) {
-        meter.read();
-        if (l.bytes === undefined) {
-          meter.invalid(l.line, [tooLong(l.size)]);
-          continue;
+      for await (const batch of lines) {
+        for (const l of batch) {
+          meter.read();
+          if (l.bytes === undefined) {
+            meter.invalid(l.line, [tooLong(l.size)]);
+            continue;
+          }
+          lineNumbers.add(index++, l.line);
+          yield l.bytes;
         }
-        lineOf.set(index++, l.line);
-        yield l.bytes;
       }
     }
     try {
       for await (const o of client.submitMany(decisions())) {
-        const line = lineOf.get(o.index) as number;
-        lineOf.delete(o.index);
+        const line = lineNumbers.lineOf(o.index);
         if (o.ok) meter.acknowledged(line, o.receipt);
         else if (o.error.code === 'invalid_decision') meter.invalid(line, o.error.problems);
         else meter.refused(line, o.error);
@@ -243,7 +247,7 @@ async function validateFirst(
   client: AgdrClient,
   input: Readable,
   file: string,
-): Promise<AsyncIterable<InputLine> | undefined> {
+): Promise<AsyncIterable<InputLine[]> | undefined> {
   const kept: InputLine[] = [];
   const problems: string[] = [];
   for await (const l of readLines(input, DEFAULT_DECISION_LIMITS.maxInputBytes)) {
@@ -257,10 +261,10 @@ async function validateFirst(
     if (problems.length > 50) process.stderr.write(`  ... and ${problems.length - 50} more\n`);
     return undefined;
   }
-  if (file === '-') return toAsync(kept);
+  if (file === '-') return toAsync([kept]);
   const again = await openInput(file);
   if (again === undefined) return undefined;
-  return readLines(again, DEFAULT_DECISION_LIMITS.maxInputBytes);
+  return readLineBatches(again, DEFAULT_DECISION_LIMITS.maxInputBytes);
 }
 
 function problemsOf(client: AgdrClient, bytes: Buffer): SubmitProblem[] {

@@ -126,7 +126,9 @@ export class AgdrClient {
     await this.#budget.take(size);
     try {
       return await new Promise<Receipt>((resolve, reject) =>
-        this.#enqueue(p.decision, resolve, reject),
+        this.#enqueue(p.decision, size, 0, (_s, receipt, error) =>
+          error === undefined ? resolve(receipt as Receipt) : reject(error),
+        ),
       );
     } finally {
       this.#budget.give(size);
@@ -167,12 +169,7 @@ export class AgdrClient {
           const size = p.decision.bytes.length;
           if (!this.#budget.tryTake(size)) await this.#budget.take(size);
           pending++;
-          // Callbacks, not a promise per decision: a long stream settles millions of them.
-          this.#enqueue(
-            p.decision,
-            (receipt) => settle({ index: i, ok: true, receipt }, size),
-            (error) => settle({ index: i, ok: false, error }, size),
-          );
+          this.#enqueue(p.decision, size, i, settle);
         }
       } catch (error) {
         failure = { error };
@@ -181,10 +178,16 @@ export class AgdrClient {
         wake?.();
       }
     };
-    const settle = (o: SubmitOutcome, size: number): void => {
-      this.#budget.give(size);
+    // One callback for the whole stream, not a promise per decision: a long stream settles
+    // millions of them.
+    const settle: Owner = (s, receipt, error) => {
+      this.#budget.give(s.size);
       pending--;
-      push(o);
+      push(
+        error === undefined
+          ? { index: s.tag, ok: true, receipt: receipt as Receipt }
+          : { index: s.tag, ok: false, error },
+      );
     };
     const producing = produce();
     try {
@@ -253,34 +256,16 @@ export class AgdrClient {
 
   // ---------------------------------------------------------------- routing and sending
 
-  #enqueue(
-    decision: ReadyDecision,
-    resolve: (receipt: Receipt) => void,
-    reject: (error: SubmitError) => void,
-  ): void {
+  #enqueue(decision: ReadyDecision, size: number, tag: number, owner: Owner): void {
     this.#unsettled++;
-    const item: Item = {
-      decision,
-      shard: -1,
-      deadline: 0,
-      attempts: 0,
-      resolve: (r) => {
-        this.#settled(item);
-        resolve(r);
-      },
-      reject: (e) => {
-        this.#settled(item);
-        reject(e);
-      },
-    };
-    this.#route(item);
+    this.#route(new Submission(decision, size, tag, owner, this.#onSettled));
   }
 
-  #settled(item: Item): void {
+  readonly #onSettled = (item: Item): void => {
     item.slab?.release();
     item.slab = undefined;
     if (--this.#unsettled === 0) for (const d of this.#drained.splice(0)) d();
-  }
+  };
 
   /** Puts an item in its shard's lane, or parks it until the routing table is (re)loaded. */
   #route(item: Item): void {
@@ -498,6 +483,48 @@ export class AgdrClient {
       await sleep(backoffDelay(this.#backoff, attempt, Math.random, 200));
     }
     for (const item of live) this.#route(item);
+  }
+}
+
+/** Told once of each decision's outcome: its receipt, or the error that settles it. */
+type Owner = (s: Submission, receipt: Receipt | undefined, error: SubmitError | undefined) => void;
+
+/** A decision in the client's hands, from submit until it settles (one object, no closures). */
+class Submission implements Item {
+  decision: ReadyDecision;
+  shard = -1;
+  deadline = 0;
+  attempts = 0;
+  slab: Item['slab'] = undefined;
+  /** Bytes it holds of the in-flight budget. */
+  readonly size: number;
+  /** The caller's tag: submitMany's index. */
+  readonly tag: number;
+  readonly #owner: Owner;
+  readonly #settled: (item: Item) => void;
+
+  constructor(
+    decision: ReadyDecision,
+    size: number,
+    tag: number,
+    owner: Owner,
+    settled: (item: Item) => void,
+  ) {
+    this.decision = decision;
+    this.size = size;
+    this.tag = tag;
+    this.#owner = owner;
+    this.#settled = settled;
+  }
+
+  resolve(receipt: Receipt): void {
+    this.#settled(this);
+    this.#owner(this, receipt, undefined);
+  }
+
+  reject(error: SubmitError): void {
+    this.#settled(this);
+    this.#owner(this, undefined, error);
   }
 }
 

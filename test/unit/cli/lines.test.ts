@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readLines } from '../../../src/cli/client/lines.ts';
+import { LineNumbers, readLines } from '../../../src/cli/client/lines.ts';
 
 async function collect(chunks: string[], max = 100) {
   const out: (string | number)[][] = [];
@@ -34,5 +34,16 @@ describe('readLines', () => {
   it('yields nothing for empty input', async () => {
     expect(await collect([])).toEqual([]);
     expect(await collect(['\n\n'])).toEqual([]);
+  });
+});
+
+describe('LineNumbers', () => {
+  it('maps decision indexes to input lines across blank and skipped lines', () => {
+    const lines = [1, 2, 5, 6, 7, 9, 20, 21];
+    const n = new LineNumbers();
+    lines.forEach((line, index) => n.add(index, line));
+    expect(lines.map((_, index) => n.lineOf(index))).toEqual(lines);
+    // In any order (outcomes arrive in completion order).
+    expect([7, 0, 3, 6].map((index) => n.lineOf(index))).toEqual([21, 1, 6, 20]);
   });
 });
