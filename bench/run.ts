@@ -1,6 +1,7 @@
 // `npm run bench [suite...] [--quick]`: runs benchmark suites and prints one JSON document.
-// Without names it runs the throughput suites; the soak (`shard-crash`, 200 SIGKILL rounds) and
-// the 50M-record memory run (`shard-memory`, ~22 GB of disk) run only when named.
+// Without names it runs the throughput suites; the soak (`shard-crash`, 200 SIGKILL rounds), the
+// 50M-record memory run (`shard-memory`, ~22 GB of disk) and the client's 2 GB memory run
+// (`client-memory`) run only when named.
 // Every suite reports its figures beside a baseline measured in the same run, as ratios, so
 // results compare across machines and across runs on a busy machine.
 import os from 'node:os';
@@ -14,6 +15,7 @@ export type BenchSuite = (opts: BenchOptions) => Promise<Record<string, unknown>
 
 const suites: Record<string, () => Promise<{ run: BenchSuite }>> = {
   client: () => import('./client.ts'),
+  'client-memory': () => import('./client-memory.ts'),
   coordinator: () => import('./coordinator.ts'),
   core: () => import('./core.ts'),
   records: () => import('./records.ts'),

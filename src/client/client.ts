@@ -46,7 +46,7 @@ export class AgdrClient {
   readonly #coordinator: CoordinatorClient | undefined;
   readonly #lanes = new Map<number, Lane>();
   readonly #budget: ByteBudget;
-  readonly #slabs = new SlabPool(16);
+  readonly #slabs = new SlabPool(8);
   readonly #limits: LaneLimits;
   readonly #timeoutMs: number;
   readonly #retryForMs: number;
