@@ -86,6 +86,12 @@ describe('agdr operator with real shards and a coordinator', () => {
         items: { reason: string; note: string; eventTime: string; regarding: { name: string } }[];
       }>(['events.events.k8s.io', '-n', ns])
     ).items.filter((e) => e.regarding.name === name);
+  /** `kubectl apply` of the example, in this test's namespace. */
+  const applyExample = async (): Promise<void> => {
+    const example = parse(readFileSync(EXAMPLE, 'utf8')) as { metadata: { namespace?: string } };
+    example.metadata.namespace = ns;
+    await k.apply(stringify(example));
+  };
   const containerPid = (p: Pod): number =>
     Number(
       /^agdr-runner:\/\/(\d+)$/.exec(p.status?.containerStatuses?.[0]?.containerID ?? '')?.[1],
@@ -103,10 +109,8 @@ describe('agdr operator with real shards and a coordinator', () => {
   });
 
   it('kubectl apply of the example: 3/3 ready, the epoch and a global root that advances', async () => {
-    const example = parse(readFileSync(EXAMPLE, 'utf8')) as { metadata: { namespace?: string } };
-    example.metadata.namespace = ns;
     const applied = Date.now();
-    await k.apply(stringify(example));
+    await applyExample();
     await k.waitFor(
       '3/3 shards ready and sealed',
       async () => {
@@ -358,10 +362,8 @@ describe('agdr operator with real shards and a coordinator', () => {
       60_000,
     );
     expect(await configMaps()).toEqual(kept);
-    const example = parse(readFileSync(EXAMPLE, 'utf8')) as { metadata: { namespace?: string } };
-    example.metadata.namespace = ns;
     const applied = Date.now();
-    await k.apply(stringify(example));
+    await applyExample();
     await k.waitFor(
       'Ready again, sealing past the last global root before the deletion',
       async () => {
