@@ -27,3 +27,21 @@ export class FieldError<C extends string = string> extends CodedError<C> {
     super(code, `${path}: ${message}`, path);
   }
 }
+
+/**
+ * Runs `step`; an operating-system error it throws (a bare `ENOSPC: no space left on device,
+ * write` names neither the file nor the step) is rethrown prefixed with `what`, keeping its
+ * `code` and the original as `cause`. Typed errors pass through unchanged.
+ */
+export async function describingSystemErrors<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const sys = err as NodeJS.ErrnoException;
+    if (!(err instanceof Error) || err instanceof CodedError || typeof sys.syscall !== 'string')
+      throw err;
+    throw new CodedError(sys.code ?? 'system_error', `${what}: ${err.message}`, undefined, {
+      cause: err,
+    });
+  }
+}

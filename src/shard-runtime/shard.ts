@@ -1,6 +1,6 @@
 // One running shard: log + record_id index + prepare pool + checkpointer + HTTP server, wired
 // from one ShardConfig. `startShard` returns once recovery is done and the server listens.
-import { CodedError } from '../core/errors.ts';
+import { CodedError, describingSystemErrors } from '../core/errors.ts';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -80,26 +80,29 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
   // Before the log opens: missing issuer keys fail the start at once, naming the file.
   const auth = new CallerAuth(config.auth, { metrics, logger });
   const started = performance.now();
-  const log = await MerkleLog.open({
-    dir: path.join(config.dataDir, 'log'),
-    // A log opens only as the shard it was created for (swapped volumes fail loudly).
-    identity: {
-      origin,
-      namespace: config.namespace,
-      cluster: config.cluster,
-      shard_id: config.shardId,
-    },
-    maxBatchEntries: config.maxBatchEntries,
-    maxBatchBytes: config.maxBatchBytes,
-    maxBatchWaitMs: config.maxBatchWaitMs,
-    fullCheck: config.fullCheck,
-    onBatch: (s) => metrics.observeBatch(s),
-    onDamage: (err) =>
-      logger.error(
-        { err: err.message, file: err.file },
-        'stored log data is damaged: not served; the shard stops taking decisions and fails /healthz',
-      ),
-  });
+  const logDir = path.join(config.dataDir, 'log');
+  const log = await describingSystemErrors(`opening the log at ${logDir}`, () =>
+    MerkleLog.open({
+      dir: logDir,
+      // A log opens only as the shard it was created for (swapped volumes fail loudly).
+      identity: {
+        origin,
+        namespace: config.namespace,
+        cluster: config.cluster,
+        shard_id: config.shardId,
+      },
+      maxBatchEntries: config.maxBatchEntries,
+      maxBatchBytes: config.maxBatchBytes,
+      maxBatchWaitMs: config.maxBatchWaitMs,
+      fullCheck: config.fullCheck,
+      onBatch: (s) => metrics.observeBatch(s),
+      onDamage: (err) =>
+        logger.error(
+          { err: err.message, file: err.file },
+          'stored log data is damaged: not served; the shard stops taking decisions and fails /healthz',
+        ),
+    }),
+  );
   const closers: (() => Promise<void>)[] = [() => log.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.reverse()) await c();
@@ -115,13 +118,14 @@ export async function startShard(options: ShardOptions): Promise<RunningShard> {
       logger.warn({ damage: log.recovery.cleared }, 'recorded damage checks intact again; cleared');
     treeSize = () => log.size;
     // Opened under the log's lock: one process owns the data directory and its key history.
-    const keyHistory = await KeyHistoryFile.open({
-      file: path.join(config.dataDir, KEY_HISTORY_FILE),
-      signer,
-      clock: () => BigInt(nowNs()),
-      logger,
-    });
-    const index = await RecordIndex.open(path.join(config.dataDir, 'record-index'), log, logger);
+    const historyFile = path.join(config.dataDir, KEY_HISTORY_FILE);
+    const keyHistory = await describingSystemErrors(`opening the key history ${historyFile}`, () =>
+      KeyHistoryFile.open({ file: historyFile, signer, clock: () => BigInt(nowNs()), logger }),
+    );
+    const indexDir = path.join(config.dataDir, 'record-index');
+    const index = await describingSystemErrors(`opening the record_id index at ${indexDir}`, () =>
+      RecordIndex.open(indexDir, log, logger),
+    );
     closers.push(() => index.close());
     failure = () => log.failure ?? index.failure;
     if (config.scrubRecordsPerSecond > 0) {

@@ -78,7 +78,7 @@ it('a start on a full disk fails at once, leaves no LOCK, and the next start suc
   // Exit code 1, not null: a start that hangs is killed after 30 s (runShardExpectingExit).
   const refused = await runShardExpectingExit(o);
   expect(refused.code).toBe(1);
-  expect(refused.stderr).toMatch(/ENOSPC|no space/i);
+  expect(refused.stderr).toMatch(/opening the log at \S+: ENOSPC: no space left on device/);
   expect(fs.existsSync(path.join(o.dataDir, 'log', 'LOCK'))).toBe(false);
 
   fs.rmSync(filler);
@@ -104,12 +104,15 @@ it('a record_id index rebuild on a full disk ends the process promptly; the lock
   // Room for the lock and the log's open, not for the index of 3,000 record_ids.
   fs.truncateSync(filler, fs.statSync(filler).size - 48 * 1024);
   // Two instances at once: whichever takes the lock rebuilds and fails; the other is refused
-  // by the lock (or, started after the first ended, fails the same way). Neither hangs (a hung
-  // one is killed after 30 s: exit code null, not 1).
+  // by the lock, or, started after the first ended, fails the same way or (the first's partial
+  // index took the last bytes) at opening the log, naming it. Neither hangs (a hung one is
+  // killed after 30 s: exit code null, not 1).
   const both = await Promise.all([runShardExpectingExit(o), runShardExpectingExit(o)]);
   for (const r of both) {
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/record_id index commit failed|log is open in process/);
+    expect(r.stderr).toMatch(
+      /record_id index commit failed|log is open in process|opening the log at \S+: ENOSPC/,
+    );
   }
   expect(both.some((r) => /record_id index commit failed/.test(r.stderr))).toBe(true);
   expect(fs.existsSync(path.join(o.dataDir, 'log', 'LOCK'))).toBe(false);
