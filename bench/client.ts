@@ -1,6 +1,6 @@
 // `npm run bench client [--quick]`: `agdr submit` end to end. 1M decisions as the upstream
-// SDK's users write them (Python json.dumps: not canonical, so the client parses, validates and
-// canonicalizes every line) from a file into `agdr local` with 4 shards, timed from the start of
+// SDK's users write them (Python json.dumps: not canonical; the client sends them as written and
+// the shards canonicalize) from a file into `agdr local` with 4 shards, timed from the start of
 // the `agdr submit` process to its exit (every decision acknowledged, durable). Beside it, in the
 // same run and interleaved with it, the shard's own batched figure: `bench/shard-load.ts`
 // (12 connections x 3,500-decision NDJSON batches, as the shard suite's http_batch step) into

@@ -151,9 +151,12 @@ export const command = defineCommand({
       lines = checked;
     }
     const lineNumbers = new LineNumbers();
-    async function* decisions(): AsyncGenerator<Buffer> {
+    // A read chunk's lines go to the client as one group, and its outcomes come back in
+    // arrays: no asynchronous step per line.
+    async function* decisions(): AsyncGenerator<Buffer[]> {
       let index = 0;
       for await (const batch of lines) {
+        const group: Buffer[] = [];
         for (const l of batch) {
           meter.read();
           if (l.bytes === undefined) {
@@ -161,16 +164,19 @@ export const command = defineCommand({
             continue;
           }
           lineNumbers.add(index++, l.line);
-          yield l.bytes;
+          group.push(l.bytes);
         }
+        yield group;
       }
     }
     try {
-      for await (const o of client.submitMany(decisions())) {
-        const line = lineNumbers.lineOf(o.index);
-        if (o.ok) meter.acknowledged(line, o.receipt);
-        else if (o.error.code === 'invalid_decision') meter.invalid(line, o.error.problems);
-        else meter.refused(line, o.error);
+      for await (const settled of client.submitGroups(decisions())) {
+        for (const o of settled) {
+          const line = lineNumbers.lineOf(o.index);
+          if (o.ok) meter.acknowledged(line, o.receipt);
+          else if (o.error.code === 'invalid_decision') meter.invalid(line, o.error.problems);
+          else meter.refused(line, o.error);
+        }
       }
     } catch (err) {
       meter.finish();

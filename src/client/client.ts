@@ -144,39 +144,50 @@ export class AgdrClient {
   async *submitMany(
     items: Iterable<DecisionInput> | AsyncIterable<DecisionInput>,
   ): AsyncGenerator<SubmitOutcome, void, undefined> {
-    const done: SubmitOutcome[] = [];
-    let head = 0;
+    const outcomes = this.#stream(async (submit) => {
+      for await (const input of items) if (!(await submit(input))) return;
+    });
+    for await (const settled of outcomes) yield* settled;
+  }
+
+  /**
+   * `submitMany` for input that comes in groups (a read chunk's lines): takes a group at a time
+   * and yields the outcomes settled since the last yield as one array, in completion order;
+   * `index` counts items across groups. One asynchronous step per group and per array, not per
+   * decision, for streams of millions.
+   */
+  async *submitGroups(
+    groups: Iterable<readonly DecisionInput[]> | AsyncIterable<readonly DecisionInput[]>,
+  ): AsyncGenerator<SubmitOutcome[], void, undefined> {
+    yield* this.#stream(async (submit) => {
+      for await (const group of groups) {
+        for (const input of group) {
+          const more = submit(input);
+          // Only a full in-flight budget (or a stop) makes this wait.
+          if (more !== true && !(await more)) return;
+        }
+      }
+    });
+  }
+
+  /**
+   * The engine of `submitMany` and `submitGroups`: `feed` calls `submit` for every input item
+   * in order (true: go on; a promise when it had to wait for budget; false: stop reading) and
+   * the outcomes come back in arrays of what settled since the last one.
+   */
+  async *#stream(
+    feed: (submit: (input: DecisionInput) => boolean | Promise<boolean>) => Promise<void>,
+  ): AsyncGenerator<SubmitOutcome[], void, undefined> {
+    let done: SubmitOutcome[] = [];
     let wake: (() => void) | undefined;
     let pending = 0;
+    let index = 0;
     let finished = false;
     let stopped = false;
     let failure: { error: unknown } | undefined;
     const push = (o: SubmitOutcome): void => {
       done.push(o);
       wake?.();
-    };
-    const produce = async (): Promise<void> => {
-      let index = 0;
-      try {
-        for await (const input of items) {
-          if (stopped) break;
-          const i = index++;
-          const p = prepareToSend(input);
-          if (!p.ok) {
-            push({ index: i, ok: false, error: invalid(p.problems) });
-            continue;
-          }
-          const size = p.decision.bytes.length;
-          if (!this.#budget.tryTake(size)) await this.#budget.take(size);
-          pending++;
-          this.#enqueue(p.decision, size, i, settle);
-        }
-      } catch (error) {
-        failure = { error };
-      } finally {
-        finished = true;
-        wake?.();
-      }
     };
     // One callback for the whole stream, not a promise per decision: a long stream settles
     // millions of them.
@@ -189,17 +200,39 @@ export class AgdrClient {
           : { index: s.tag, ok: false, error },
       );
     };
-    const producing = produce();
+    const send = (decision: ReadyDecision, size: number, i: number): boolean => {
+      pending++;
+      this.#enqueue(decision, size, i, settle);
+      return !stopped;
+    };
+    const submit = (input: DecisionInput): boolean | Promise<boolean> => {
+      if (stopped) return false;
+      const i = index++;
+      const p = prepareToSend(input);
+      if (!p.ok) {
+        push({ index: i, ok: false, error: invalid(p.problems) });
+        return true;
+      }
+      const size = p.decision.bytes.length;
+      if (this.#budget.tryTake(size)) return send(p.decision, size, i);
+      return this.#budget.take(size).then(() => send(p.decision, size, i));
+    };
+    const producing = (async () => {
+      try {
+        await feed(submit);
+      } catch (error) {
+        failure = { error };
+      } finally {
+        finished = true;
+        wake?.();
+      }
+    })();
     try {
       for (;;) {
-        if (head < done.length) {
-          const o = done[head] as SubmitOutcome;
-          done[head++] = undefined as unknown as SubmitOutcome;
-          if (head > 4096 && head * 2 > done.length) {
-            done.splice(0, head);
-            head = 0;
-          }
-          yield o;
+        if (done.length > 0) {
+          const settled = done;
+          done = [];
+          yield settled;
           continue;
         }
         if (finished && pending === 0) break;

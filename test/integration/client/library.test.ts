@@ -1,6 +1,7 @@
 // The client library against real shards (`agdr local`): receipts once durable, idempotent
 // resubmission, a record_id conflict refused and never retried, invalid input refused with its
-// field path before anything is sent, submitMany over an async source, prove and verify.
+// field path before anything is sent, submitMany over an async source, submitGroups, prove and
+// verify.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgdrClient, SubmitError, verify } from '../../../src/client/index.ts';
@@ -97,6 +98,38 @@ describe('AgdrClient', () => {
     const places = new Set([...receipts.values()].map((r) => `${r.shard_id}/${r.seq}`));
     expect(places.size).toBe(299);
     expect(new Set([...receipts.values()].map((r) => r.shard_id))).toEqual(new Set([0, 1]));
+  });
+
+  it('submitGroups: groups in, arrays of outcomes out, indexes across groups, a tight budget', async () => {
+    // A budget of two decisions makes the group feed wait for room many times.
+    const client = new AgdrClient({
+      coordinator: info.coordinator,
+      lingerMs: 1,
+      maxInFlightBytes: 2 * 1100,
+    });
+    const line = (i: number): string =>
+      sdkLine(upstreamRecord(i, { id: `groups-${i}`, ctx: { entity_id: `g${i % 7}` } }));
+    async function* groups() {
+      yield [line(0), line(1), line(2)];
+      yield [];
+      yield [line(3), '{"not": "a decision"}', line(5)];
+      await new Promise((r) => setTimeout(r, 5));
+      yield Array.from({ length: 40 }, (_, k) => line(6 + k));
+    }
+    const seen: number[] = [];
+    let arrays = 0;
+    for await (const settled of client.submitGroups(groups())) {
+      arrays++;
+      for (const o of settled) {
+        seen.push(o.index);
+        if (o.index === 4)
+          expect(o).toMatchObject({ ok: false, error: { code: 'invalid_decision' } });
+        else expect(o.ok && o.receipt.record_id).toBe(`groups-${o.index}`);
+      }
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 46 }, (_, i) => i));
+    expect(arrays).toBeGreaterThan(1);
+    expect(arrays).toBeLessThanOrEqual(46);
   });
 
   it('proves a record once it is sealed; the bundle verifies under the trust bundle', async () => {
