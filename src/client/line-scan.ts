@@ -11,7 +11,7 @@
 // makes it return undefined, or a key throw UnreadableKey, and the caller takes the full path
 // (prepare.ts), which reports problems itself. Text that is not valid JSON past what the scan
 // reads is the shard's to refuse.
-import { isCanonicalU64 } from '../core/decision/timestamp.ts';
+import { isCanonicalU64At } from '../core/decision/timestamp.ts';
 import { pointerTokens } from '../core/json-pointer.ts';
 import type { NonStringKey, RoutingSource } from '../core/routing.ts';
 
@@ -22,14 +22,11 @@ const COLON = 0x3a;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 
 const names = (list: string[]): Buffer[] => list.map((n) => Buffer.from(n, 'latin1'));
 /** Top-level members read in the one pass: what sending needs, and the default key roots. */
 const TOP_NAMES = ['record_id', 'timestamp_ns', 'ctx', 'entity_id', 'session_id', 'domain'];
 const TOP = names(TOP_NAMES);
-const RECORD_ID = 0;
-const TIMESTAMP = 1;
 const CTX = 2;
 /** Members of ctx read in the same pass (the default strategies' second pointers). */
 const CTX_NAMES = ['entity_id', 'session_id', 'domain'];
@@ -38,7 +35,8 @@ const CTX_MEMBERS = names(CTX_NAMES);
 /** A pointer as the scan reads it: one of the spans it records, or tokens to walk. */
 interface ScanPointer {
   span: number;
-  tokens: Buffer[];
+  /** Each token as a one-name list, as `scanMembers` takes it. */
+  tokens: Buffer[][];
 }
 
 /** Routing tables name a handful of pointers: each is resolved once. */
@@ -54,33 +52,107 @@ function pointerOf(pointer: string): ScanPointer {
     const k = CTX_NAMES.indexOf(tokens[1] as string);
     if (k >= 0) span = TOP.length + k;
   }
-  p = { span, tokens: tokens.map((t) => Buffer.from(t)) };
+  p = { span, tokens: tokens.map((t) => [Buffer.from(t)]) };
   if (POINTERS.size < 64) POINTERS.set(pointer, p);
   return p;
 }
+
+/**
+ * Value spans of the last scan, [start, end) per name, -1 when absent: TOP_NAMES, then
+ * CTX_NAMES. One array for every scan, not one per decision: routing reads a decision's keys
+ * right after its scan, and a decision routed again later (a routing change) is scanned again.
+ */
+const SPANS = new Int32Array(2 * (TOP_NAMES.length + CTX_NAMES.length));
+/** Each scan's number (a small integer for ages), and the one whose spans SPANS holds. */
+let scans = 0;
+let spansOf = -1;
+/** The value span of a member walked by `keyAt` for another table's pointer. */
+const WALK = new Int32Array(2);
 
 /** A key the scan cannot read exactly: the caller takes the full path for the decision. */
 export class UnreadableKey extends Error {}
 
 /**
- * A decision's text as the client routes it: where its fields lie in its bytes, nothing copied.
+ * A decision's text as the client routes and sends it: where its record_id and timestamp lie
+ * in its bytes, nothing copied (a decision in flight holds its bytes and a few numbers).
  * `bytes` may be moved to another buffer holding the same text (a request body).
  */
 export class ScannedDecision implements RoutingSource {
   bytes: Buffer;
-  readonly recordId: string;
-  readonly timestampNs: string;
-  readonly #spans: number[];
+  readonly #idStart: number;
+  readonly #idEnd: number;
+  readonly #tsStart: number;
+  readonly #tsEnd: number;
+  readonly #scan: number;
 
-  constructor(bytes: Buffer, spans: number[], recordId: string, timestampNs: string) {
+  constructor(bytes: Buffer, idStart: number, idEnd: number, tsStart: number, tsEnd: number) {
     this.bytes = bytes;
-    this.#spans = spans;
-    this.recordId = recordId;
-    this.timestampNs = timestampNs;
+    this.#scan = spansOf;
+    this.#idStart = idStart;
+    this.#idEnd = idEnd;
+    this.#tsStart = tsStart;
+    this.#tsEnd = tsEnd;
+  }
+
+  /** This object is what the client sends, and what it routes by. */
+  get source(): this {
+    return this;
+  }
+
+  get recordId(): string {
+    return this.bytes.toString('latin1', this.#idStart, this.#idEnd);
+  }
+
+  get timestampNs(): string {
+    return this.bytes.toString('latin1', this.#tsStart, this.#tsEnd);
   }
 
   keyAt(pointer: string): string | undefined | NonStringKey {
-    return keyAt(this.bytes, this.#spans, pointer);
+    const b = this.bytes;
+    const p = pointerOf(pointer);
+    let start: number;
+    let end: number;
+    if (p.span >= 0) {
+      // Scanned again when SPANS has moved on to other decisions (the same text, read the same).
+      if (spansOf !== this.#scan) {
+        spansOf = -1;
+        if (!scanInto(b)) throw new UnreadableKey(pointer);
+        spansOf = this.#scan;
+      }
+      start = SPANS[2 * p.span] as number;
+      end = SPANS[2 * p.span + 1] as number;
+    } else {
+      // Another table's pointer: walked member by member (arrays are left to the full path).
+      start = skipSpace(b, 0);
+      end = -1;
+      for (const token of p.tokens) {
+        if (b[start] === OPEN_ARRAY) throw new UnreadableKey(pointer);
+        if (b[start] !== OPEN_OBJECT) return undefined;
+        WALK[0] = -1;
+        WALK[1] = -1;
+        if (scanMembers(b, start, WALK, 0, token) < 0) throw new UnreadableKey(pointer);
+        start = WALK[0] as number;
+        end = WALK[1] as number;
+        if (start < 0) return undefined;
+      }
+    }
+    if (start < 0) return undefined;
+    const c = b[start];
+    if (c === QUOTE) {
+      if (!plainString(b, start, end)) throw new UnreadableKey(pointer);
+      return b.toString('latin1', start + 1, end - 1);
+    }
+    const kind =
+      c === OPEN_OBJECT
+        ? 'object'
+        : c === OPEN_ARRAY
+          ? 'array'
+          : c === 0x6e
+            ? 'null'
+            : c === 0x74 || c === 0x66
+              ? 'boolean'
+              : 'number';
+    return { nonString: kind };
   }
 }
 
@@ -92,63 +164,31 @@ export function scanDecision(bytes: Uint8Array): ScannedDecision | undefined {
   const b = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  // Value spans, [start, end) per name, -1 when absent: TOP_NAMES, then CTX_NAMES.
-  const spans = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1];
-  const end = scanMembers(b, skipSpace(b, 0), spans, 0, TOP);
-  if (end < 0 || skipSpace(b, end) !== b.length) return undefined;
-  const recordId = plainString(
+  spansOf = -1;
+  if (!scanInto(b)) return undefined;
+  // Wraps before it leaves the small integers; a decision is not held for 2^30 scans.
+  spansOf = scans = (scans + 1) & 0x3fffffff;
+  return new ScannedDecision(
     b,
-    spans[2 * RECORD_ID] as number,
-    spans[2 * RECORD_ID + 1] as number,
+    (SPANS[0] as number) + 1,
+    (SPANS[1] as number) - 1,
+    SPANS[2] as number,
+    SPANS[3] as number,
   );
-  const ts = digits(b, spans[2 * TIMESTAMP] as number, spans[2 * TIMESTAMP + 1] as number);
-  if (recordId === undefined || ts === undefined || !isCanonicalU64(ts)) return undefined;
-  const ctx = spans[2 * CTX] as number;
-  if (b[ctx] === OPEN_OBJECT && scanMembers(b, ctx, spans, TOP.length, CTX_MEMBERS) < 0) {
-    return undefined;
-  }
-  return new ScannedDecision(b, spans, recordId, ts);
 }
 
-/** The value at `pointer`, as routing reads it; throws UnreadableKey when the scan cannot. */
-function keyAt(b: Buffer, spans: number[], pointer: string): string | undefined | NonStringKey {
-  const p = pointerOf(pointer);
-  let start: number;
-  let end: number;
-  if (p.span >= 0) {
-    start = spans[2 * p.span] as number;
-    end = spans[2 * p.span + 1] as number;
-  } else {
-    // Another table's pointer: walked member by member (arrays are left to the full path).
-    start = skipSpace(b, 0);
-    end = -1;
-    for (const token of p.tokens) {
-      if (b[start] === OPEN_ARRAY) throw new UnreadableKey(pointer);
-      if (b[start] !== OPEN_OBJECT) return undefined;
-      const span = [-1, -1];
-      if (scanMembers(b, start, span, 0, [token]) < 0) throw new UnreadableKey(pointer);
-      [start, end] = span as [number, number];
-      if (start < 0) return undefined;
-    }
-  }
-  if (start < 0) return undefined;
-  const c = b[start];
-  if (c === QUOTE) {
-    const text = plainString(b, start, end);
-    if (text === undefined) throw new UnreadableKey(pointer);
-    return text;
-  }
-  const kind =
-    c === OPEN_OBJECT
-      ? 'object'
-      : c === OPEN_ARRAY
-        ? 'array'
-        : c === 0x6e
-          ? 'null'
-          : c === 0x74 || c === 0x66
-            ? 'boolean'
-            : 'number';
-  return { nonString: kind };
+/** Fills SPANS from b; false when the text is not in a form the scan reads exactly. */
+function scanInto(b: Buffer): boolean {
+  SPANS.fill(-1);
+  const end = scanMembers(b, skipSpace(b, 0), SPANS, 0, TOP);
+  if (end < 0 || skipSpace(b, end) !== b.length) return false;
+  if (!plainString(b, SPANS[0] as number, SPANS[1] as number)) return false;
+  const ts = SPANS[2] as number;
+  if (ts < 0 || !isCanonicalU64At(b, ts, SPANS[3] as number)) return false;
+  const ctx = SPANS[2 * CTX] as number;
+  return (
+    ctx < 0 || b[ctx] !== OPEN_OBJECT || scanMembers(b, ctx, SPANS, TOP.length, CTX_MEMBERS) >= 0
+  );
 }
 
 /**
@@ -157,7 +197,14 @@ function keyAt(b: Buffer, spans: number[], pointer: string): string | undefined 
  * followed, a member name has escapes or non-ASCII bytes (it could spell one of `names`), or a
  * wanted name occurs twice.
  */
-function scanMembers(b: Buffer, i: number, spans: number[], base: number, want: Buffer[]): number {
+function scanMembers(
+  b: Buffer,
+  i: number,
+  spans: Int32Array,
+  base: number,
+  want: Buffer[],
+): number {
+  const n = b.length;
   if (b[i] !== OPEN_OBJECT) return -1;
   i = skipSpace(b, i + 1);
   if (b[i] === CLOSE_OBJECT) return i + 1;
@@ -166,14 +213,19 @@ function scanMembers(b: Buffer, i: number, spans: number[], base: number, want: 
     const nameStart = i + 1;
     let nameEnd = nameStart;
     for (;;) {
-      const c = b[nameEnd];
+      if (nameEnd >= n) return -1;
+      const c = b[nameEnd] as number;
       if (c === QUOTE) break;
-      if (c === undefined || c === BACKSLASH || c >= 0x80 || c < 0x20) return -1;
+      if (c === BACKSLASH || c >= 0x80 || c < 0x20) return -1;
       nameEnd++;
     }
-    i = skipSpace(b, nameEnd + 1);
-    if (b[i] !== COLON) return -1;
-    const valueStart = skipSpace(b, i + 1);
+    i = nameEnd + 1;
+    if (b[i] !== COLON) {
+      i = skipSpace(b, i);
+      if (b[i] !== COLON) return -1;
+    }
+    let valueStart = i + 1;
+    if (valueStart < n && isSpace(b[valueStart] as number)) valueStart = skipSpace(b, valueStart);
     const valueEnd = skipValue(b, valueStart);
     if (valueEnd < 0) return -1;
     const k = nameIndex(b, nameStart, nameEnd, want);
@@ -183,10 +235,16 @@ function scanMembers(b: Buffer, i: number, spans: number[], base: number, want: 
       spans[at] = valueStart;
       spans[at + 1] = valueEnd;
     }
-    i = skipSpace(b, valueEnd);
-    if (b[i] === CLOSE_OBJECT) return i + 1;
-    if (b[i] !== COMMA) return -1;
-    i = skipSpace(b, i + 1);
+    i = valueEnd;
+    let c = b[i];
+    if (c !== COMMA && c !== CLOSE_OBJECT) {
+      i = skipSpace(b, i);
+      c = b[i];
+    }
+    if (c === CLOSE_OBJECT) return i + 1;
+    if (c !== COMMA) return -1;
+    i++;
+    if (i < n && b[i] !== QUOTE) i = skipSpace(b, i);
   }
 }
 
@@ -194,8 +252,8 @@ function nameIndex(b: Buffer, s: number, e: number, want: Buffer[]): number {
   const n = e - s;
   for (let k = 0; k < want.length; k++) {
     const name = want[k] as Buffer;
-    if (name.length !== n) continue;
-    let j = 0;
+    if (name.length !== n || b[s] !== name[0]) continue;
+    let j = 1;
     while (j < n && b[s + j] === name[j]) j++;
     if (j === n) return k;
   }
@@ -208,17 +266,20 @@ function nameIndex(b: Buffer, s: number, e: number, want: Buffer[]): number {
  * inside is the shard's to check.
  */
 function skipValue(b: Buffer, i: number): number {
-  const c = b[i];
+  const n = b.length;
+  if (i >= n) return -1;
+  const c = b[i] as number;
   if (c === QUOTE) return skipString(b, i + 1);
-  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-    let depth = 0;
-    for (let j = i; j < b.length; j++) {
-      const x = b[j];
+  // [ and { are 0x5b and 0x7b, ] and } 0x5d and 0x7d: one bit apart (x | 0x20 matches both).
+  if ((c | 0x20) === OPEN_OBJECT) {
+    let depth = 1;
+    for (let j = i + 1; j < n; j++) {
+      const x = b[j] as number;
       if (x === QUOTE) {
         j = skipString(b, j + 1) - 1;
         if (j < 0) return -1;
-      } else if (x === OPEN_OBJECT || x === OPEN_ARRAY) depth++;
-      else if (x === CLOSE_OBJECT || x === CLOSE_ARRAY) {
+      } else if ((x | 0x20) === OPEN_OBJECT) depth++;
+      else if ((x | 0x20) === CLOSE_OBJECT) {
         if (--depth === 0) return j + 1;
       }
     }
@@ -226,9 +287,9 @@ function skipValue(b: Buffer, i: number): number {
   }
   // A number or a literal: up to the next delimiter.
   let j = i;
-  while (j < b.length) {
+  while (j < n) {
     const x = b[j] as number;
-    if (x === COMMA || x === CLOSE_OBJECT || x === CLOSE_ARRAY || isSpace(x)) break;
+    if (x === COMMA || (x | 0x20) === CLOSE_OBJECT || isSpace(x)) break;
     j++;
   }
   return j === i ? -1 : j;
@@ -236,39 +297,29 @@ function skipValue(b: Buffer, i: number): number {
 
 /** Just past the closing quote of the string whose body starts at i; -1 if it never closes. */
 function skipString(b: Buffer, i: number): number {
-  for (;;) {
-    const q = b.indexOf(QUOTE, i);
-    if (q < 0) return -1;
-    // Escaped when preceded by an odd number of backslashes.
-    let k = q - 1;
-    while (k >= i && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) return q + 1;
-    i = q + 1;
+  const n = b.length;
+  while (i < n) {
+    const c = b[i] as number;
+    if (c === QUOTE) return i + 1;
+    // A backslash escapes the byte after it (the shard checks what it spells).
+    i += c === BACKSLASH ? 2 : 1;
   }
+  return -1;
 }
 
-/** The text of the string value [s, e) when it is printable ASCII without escapes. */
-function plainString(b: Buffer, s: number, e: number): string | undefined {
-  if (s < 0 || b[s] !== QUOTE || e - s < 2) return undefined;
+/** True when [s, e) is a string of printable ASCII without escapes. */
+function plainString(b: Buffer, s: number, e: number): boolean {
+  if (s < 0 || b[s] !== QUOTE || e - s < 2) return false;
   for (let j = s + 1; j < e - 1; j++) {
     const c = b[j] as number;
-    if (c < 0x20 || c === BACKSLASH || c >= 0x80) return undefined;
+    if (c < 0x20 || c === BACKSLASH || c >= 0x80) return false;
   }
-  return b.toString('latin1', s + 1, e - 1);
-}
-
-/** The number value [s, e) when it is plain decimal digits. */
-function digits(b: Buffer, s: number, e: number): string | undefined {
-  if (s < 0 || e <= s) return undefined;
-  for (let j = s; j < e; j++) {
-    const c = b[j] as number;
-    if (c < 0x30 || c > 0x39) return undefined;
-  }
-  return b.toString('latin1', s, e);
+  return true;
 }
 
 function skipSpace(b: Buffer, i: number): number {
-  while (i < b.length && isSpace(b[i] as number)) i++;
+  const n = b.length;
+  while (i < n && isSpace(b[i] as number)) i++;
   return i;
 }
 

@@ -15,19 +15,20 @@ import {
 import { RoutingError, route, routingSourceOf } from '../core/routing.ts';
 import type { EpochTable, RouteResult, RoutingSource } from '../core/routing.ts';
 import type { SubmitProblem } from './errors.ts';
-import { ScannedDecision, scanDecision } from './line-scan.ts';
+import { scanDecision } from './line-scan.ts';
 
 /** JSON text of one decision, its UTF-8 bytes, or the parsed record (bigints for big integers). */
 export type DecisionInput = string | Uint8Array | Readonly<Record<string, unknown>>;
 
+/** What the client sends of a decision (for scanned text, its ScannedDecision: one object). */
 export interface ReadyDecision {
   /**
    * The bytes sent: the canonical form, or the caller's own text when only its routing fields
    * were read (the shard validates and canonicalizes it).
    */
   bytes: Uint8Array;
-  recordId: string;
-  source: RoutingSource;
+  readonly recordId: string;
+  readonly source: RoutingSource;
 }
 
 export type Prepared =
@@ -45,10 +46,7 @@ export function prepareToSend(input: DecisionInput): Prepared {
   const bytes = typeof input === 'string' ? utf8.encode(input) : input;
   const scanned = bytes.length <= LIMITS.maxInputBytes ? scanDecision(bytes) : undefined;
   if (scanned === undefined) return prepareBytes(bytes);
-  return {
-    ok: true,
-    decision: { bytes, recordId: scanned.recordId, source: scanned },
-  };
+  return { ok: true, decision: scanned };
 }
 
 /** Validates and canonicalizes a decision as the shard would (every problem with its path). */
@@ -97,8 +95,9 @@ function fromResult(result: DecisionResult): Prepared {
 
 /** Lets a decision read its bytes from `to`, a copy of them (its request's body). */
 export function moveBytes(decision: ReadyDecision, to: Buffer): void {
+  // A scanned decision is its own routing source, so it reads its keys from `to` from now on;
+  // other sources hold what they read.
   decision.bytes = to;
-  if (decision.source instanceof ScannedDecision) decision.source.bytes = to;
 }
 
 /** The route of a decision under `table`, or the problem that keeps it from having one. */

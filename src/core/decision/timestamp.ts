@@ -12,6 +12,24 @@ export function isCanonicalU64(text: string): boolean {
   return text.length < 20 || text <= U64_MAX_TEXT;
 }
 
+const U64_MAX_BYTES = Buffer.from(U64_MAX_TEXT, 'latin1');
+
+/** `isCanonicalU64` of the ASCII text b[s, e), read in place (no string made). */
+export function isCanonicalU64At(b: Uint8Array, s: number, e: number): boolean {
+  const n = e - s;
+  if (n < 1 || n > 20 || (n > 1 && b[s] === 0x30)) return false;
+  for (let j = s; j < e; j++) {
+    const c = b[j] as number;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  if (n < 20) return true;
+  for (let k = 0; k < 20; k++) {
+    const d = (b[s + k] as number) - (U64_MAX_BYTES[k] as number);
+    if (d !== 0) return d < 0;
+  }
+  return true;
+}
+
 /** Parses a canonical u64 decimal string; throws RangeError otherwise. */
 export function parseU64(text: string): bigint {
   if (!isCanonicalU64(text)) {

@@ -55,6 +55,46 @@ function judge(text: string | Uint8Array): Verdict {
   return 'read';
 }
 
+function parseFullOrThrow(text: string): Record<string, unknown> {
+  const full = parseDecisionLine(utf8.encode(text));
+  if (!full.ok) throw new Error(`invalid: ${JSON.stringify(full.problems)}`);
+  return full.prepared.decision;
+}
+
+/**
+ * JSON text of `value` in another layout: whitespace from `spaces` (in turn) around every
+ * token, members in an order drawn from `seed`, and with `escape` every string's first
+ * character as a \\u escape (member names included).
+ */
+function spell(
+  value: unknown,
+  opts: { spaces: readonly string[]; seed: number; escape: boolean },
+): string {
+  let turn = 0;
+  let seed = opts.seed;
+  const ws = (): string => opts.spaces[turn++ % opts.spaces.length] as string;
+  const str = (v: string): string => {
+    if (!opts.escape || v.length === 0) return JSON.stringify(v);
+    const first = `\\u${v.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    return `"${first}${JSON.stringify(v.slice(1)).slice(1)}`;
+  };
+  const go = (v: unknown): string => {
+    if (typeof v === 'string') return str(v);
+    if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (v === null) return 'null';
+    if (Array.isArray(v)) return `[${ws()}${v.map((x) => go(x) + ws()).join(`,${ws()}`)}]`;
+    const entries = Object.entries(v as Record<string, unknown>);
+    for (let k = entries.length - 1; k > 0; k--) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const j = seed % (k + 1);
+      [entries[k], entries[j]] = [entries[j] as [string, unknown], entries[k] as [string, unknown]];
+    }
+    const members = entries.map(([k, x]) => `${str(k)}${ws()}:${ws()}${go(x)}${ws()}`);
+    return `{${ws()}${members.join(`,${ws()}`)}}`;
+  };
+  return `${ws()}${go(value)}${ws()}`;
+}
+
 const fixtureDir = new URL('../../fixtures/upstream/', import.meta.url);
 const fixtureTexts: [string, string][] = ['sdk', 'spec'].flatMap((dir) =>
   readdirSync(new URL(dir, fixtureDir))
@@ -89,6 +129,31 @@ describe('scanDecision (the client routing scan)', () => {
       expect(judge(recordLine(r))).toBe('read');
       expect(judge(`  ${recordLine(r)}\t`)).toBe('read');
     }
+  });
+
+  it('reads the keys of a decision again after other scans, and from its moved bytes', () => {
+    // Routing may come back to a decision later (a routing change): its keys are read again
+    // from its text, wherever the text now lies.
+    const lines = [
+      sdkLine(record(11, { entity_id: 'acct-11' })),
+      recordLine(record(12, { entity_id: 'acct-12', session_id: 'sess-12' })),
+      `{"entity_id":"top-13",${recordLine(record(13, { domain: 'fx' })).slice(1)}`,
+    ];
+    const scanned = lines.map((l) => scanDecision(utf8.encode(l)));
+    scanned.reverse();
+    lines.reverse();
+    scanned.forEach((d, i) => {
+      if (d === undefined) throw new Error(`line ${i} not read`);
+      const copy = Buffer.alloc(d.bytes.length + 7, 0x20);
+      copy.set(utf8.encode(lines[i] as string), 3);
+      d.bytes = copy.subarray(3, 3 + d.bytes.length);
+      const source = routingSourceOf(parseFullOrThrow(lines[i] as string));
+      expect(d.recordId).toBe(source.keyAt('/record_id'));
+      expect(d.timestampNs).toBe(source.timestampNs);
+      for (const pointer of POINTERS) {
+        expect(d.keyAt(pointer), pointer).toEqual(source.keyAt(pointer));
+      }
+    });
   });
 
   it('declines escapes and duplicates it cannot read exactly', () => {
@@ -131,6 +196,37 @@ describe('scanDecision (the client routing scan)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('generated records in any layout: whitespace, member order, escapes (fast-check)', () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom('e-1', 'fx', 'a"b', 'a\\b', 'é'));
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.record({
+          entity_id: fc.option(key, { nil: undefined }),
+          session_id: fc.option(key, { nil: undefined }),
+          domain: fc.option(key, { nil: undefined }),
+        }),
+        fc.option(key, { nil: undefined }),
+        fc.array(fc.constantFrom('', ' ', '\t', '\n', '\r\n  '), { minLength: 1 }),
+        fc.nat(),
+        fc.boolean(),
+        (i, ctxKeys, topEntity, spaces, seed, escape) => {
+          const ctx = Object.fromEntries(
+            Object.entries(ctxKeys).filter(([, v]) => v !== undefined),
+          );
+          const r: Record<string, unknown> = record(i, ctx);
+          if (topEntity !== undefined) r.entity_id = topEntity;
+          const text = spell(r, { spaces, seed, escape });
+          const verdict = judge(text);
+          // Whitespace, member order and escapes in strings it does not read (a key it cannot
+          // read exactly throws for that key alone) never make the scan decline.
+          if (!escape) expect(verdict).toBe('read');
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 
