@@ -22,7 +22,7 @@ import { buildEvidenceBundle } from './evidence.ts';
 import { Lane } from './lane.ts';
 import type { Item, LaneLimits } from './lane.ts';
 import { UnreadableKey } from './line-scan.ts';
-import { prepareInput, prepareToSend, routeOf } from './prepare.ts';
+import { bytesOf, prepareInput, prepareToSend, routeOf } from './prepare.ts';
 import { SlabPool, slabBody } from './slabs.ts';
 import type { DecisionInput, ReadyDecision } from './prepare.ts';
 import { refusalOf } from './refusal.ts';
@@ -122,7 +122,7 @@ export class AgdrClient {
   async submit(input: DecisionInput): Promise<Receipt> {
     const p = prepareToSend(input);
     if (!p.ok) throw invalid(p.problems);
-    const size = p.decision.bytes.length;
+    const size = p.decision.size;
     await this.#budget.take(size);
     try {
       return await new Promise<Receipt>((resolve, reject) =>
@@ -213,7 +213,7 @@ export class AgdrClient {
         push({ index: i, ok: false, error: invalid(p.problems) });
         return true;
       }
-      const size = p.decision.bytes.length;
+      const size = p.decision.size;
       if (this.#budget.tryTake(size)) return send(p.decision, size, i);
       return this.#budget.take(size).then(() => send(p.decision, size, i));
     };
@@ -313,7 +313,7 @@ export class AgdrClient {
     } catch (err) {
       // A key of the text the scan cannot read exactly: the full path validates and reads it.
       if (!(err instanceof UnreadableKey)) throw err;
-      const p = prepareInput(item.decision.bytes);
+      const p = prepareInput(bytesOf(item.decision));
       if (!p.ok) {
         item.reject(invalid(p.problems));
         return;

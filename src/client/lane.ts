@@ -2,7 +2,6 @@
 // company; a full batch (by count or bytes) goes at once; at most `maxRequests` requests are
 // in flight per shard, and whatever queued meanwhile goes as one batch when a request ends.
 // That is group commit seen from the client: the slower the shard, the bigger the batches.
-import { moveBytes } from './prepare.ts';
 import type { ReadyDecision } from './prepare.ts';
 import type { Slab, SlabPool } from './slabs.ts';
 import type { Receipt } from './types.ts';
@@ -36,7 +35,9 @@ export class Lane {
   readonly #send: (lane: Lane, batch: Item[]) => Promise<void>;
   readonly #slabs: SlabPool;
   #slab: Slab | undefined;
+  /** Waiting items are #queue[#head..]: a batch taken moves the head, not the rest. */
   #queue: Item[] = [];
+  #head = 0;
   #queuedBytes = 0;
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -56,15 +57,15 @@ export class Lane {
   }
 
   get idle(): boolean {
-    return this.#queue.length === 0 && this.#inFlight === 0;
+    return this.#queue.length === this.#head && this.#inFlight === 0;
   }
 
   push(item: Item): void {
     this.#copyIn(item);
     this.#queue.push(item);
-    this.#queuedBytes += item.decision.bytes.length + 1;
+    this.#queuedBytes += item.decision.size + 1;
     if (
-      this.#queue.length >= this.#limits.maxBatchDecisions ||
+      this.#queue.length - this.#head >= this.#limits.maxBatchDecisions ||
       this.#queuedBytes >= this.#limits.maxBatchBytes
     ) {
       this.flush();
@@ -77,43 +78,52 @@ export class Lane {
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#queue.length > 0 && this.#inFlight < this.#limits.maxRequests) {
+    while (this.#queue.length > this.#head && this.#inFlight < this.#limits.maxRequests) {
       const batch = this.#take();
       this.#inFlight++;
       void this.#send(this, batch).finally(() => {
         this.#inFlight--;
         // What queued while the request was out has waited long enough.
-        if (this.#queue.length > 0) this.flush();
+        if (this.#queue.length > this.#head) this.flush();
       });
     }
   }
 
   /** Moves the item's bytes into this lane's slab, out of the input (or another lane's slab). */
   #copyIn(item: Item): void {
-    const bytes = item.decision.bytes;
-    if (this.#slab === undefined || !this.#slab.fits(bytes.length)) {
+    const d = item.decision;
+    if (this.#slab === undefined || !this.#slab.fits(d.size)) {
       this.#slab?.seal();
-      this.#slab = this.#slabs.take(bytes.length);
+      this.#slab = this.#slabs.take(d.size);
     }
     const previous = item.slab;
     item.slab = this.#slab;
-    moveBytes(item.decision, this.#slab.append(bytes));
+    d.moveTo(this.#slab.buf, this.#slab.append(d.buf, d.at, d.size));
     previous?.release();
   }
 
   #take(): Item[] {
     const { maxBatchDecisions, maxBatchBytes } = this.#limits;
+    const queue = this.#queue;
+    const head = this.#head;
     let n = 0;
     let bytes = 0;
-    while (n < this.#queue.length && n < maxBatchDecisions) {
-      const size = (this.#queue[n] as Item).decision.bytes.length + 1;
+    while (head + n < queue.length && n < maxBatchDecisions) {
+      const size = (queue[head + n] as Item).decision.size + 1;
       if (n > 0 && bytes + size > maxBatchBytes) break;
       bytes += size;
       n++;
     }
-    const batch = this.#queue.slice(0, n);
-    this.#queue = this.#queue.slice(n);
+    const batch = queue.slice(head, head + n);
     this.#queuedBytes -= bytes;
+    if (head + n === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (head + n > 4096 && 2 * (head + n) > queue.length) {
+      // The taken front outweighs what waits: drop it (one copy per many batches).
+      this.#queue = queue.slice(head + n);
+      this.#head = 0;
+    } else this.#head = head + n;
     return batch;
   }
 }

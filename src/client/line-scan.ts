@@ -74,11 +74,14 @@ export class UnreadableKey extends Error {}
 
 /**
  * A decision's text as the client routes and sends it: where its record_id and timestamp lie
- * in its bytes, nothing copied (a decision in flight holds its bytes and a few numbers).
- * `bytes` may be moved to another buffer holding the same text (a request body).
+ * in its bytes, nothing copied (a decision in flight holds a few numbers and the buffer its
+ * bytes lie in, buf[at, at + size); offsets are from `at`). The bytes may move to another
+ * buffer holding the same text (a request body).
  */
 export class ScannedDecision implements RoutingSource {
-  bytes: Buffer;
+  buf: Buffer;
+  at = 0;
+  readonly size: number;
   readonly #idStart: number;
   readonly #idEnd: number;
   readonly #tsStart: number;
@@ -86,7 +89,8 @@ export class ScannedDecision implements RoutingSource {
   readonly #scan: number;
 
   constructor(bytes: Buffer, idStart: number, idEnd: number, tsStart: number, tsEnd: number) {
-    this.bytes = bytes;
+    this.buf = bytes;
+    this.size = bytes.length;
     this.#scan = spansOf;
     this.#idStart = idStart;
     this.#idEnd = idEnd;
@@ -100,29 +104,39 @@ export class ScannedDecision implements RoutingSource {
   }
 
   get recordId(): string {
-    return this.bytes.toString('latin1', this.#idStart, this.#idEnd);
+    return this.buf.toString('latin1', this.at + this.#idStart, this.at + this.#idEnd);
   }
 
   get timestampNs(): string {
-    return this.bytes.toString('latin1', this.#tsStart, this.#tsEnd);
+    return this.buf.toString('latin1', this.at + this.#tsStart, this.at + this.#tsEnd);
+  }
+
+  moveTo(buf: Buffer, at: number): void {
+    this.buf = buf;
+    this.at = at;
   }
 
   keyAt(pointer: string): string | undefined | NonStringKey {
-    const b = this.bytes;
     const p = pointerOf(pointer);
+    let b = this.buf;
     let start: number;
     let end: number;
     if (p.span >= 0) {
       // Scanned again when SPANS has moved on to other decisions (the same text, read the same).
       if (spansOf !== this.#scan) {
         spansOf = -1;
-        if (!scanInto(b)) throw new UnreadableKey(pointer);
+        if (!scanInto(this.#bytes())) throw new UnreadableKey(pointer);
         spansOf = this.#scan;
       }
       start = SPANS[2 * p.span] as number;
       end = SPANS[2 * p.span + 1] as number;
+      if (start >= 0) {
+        start += this.at;
+        end += this.at;
+      }
     } else {
       // Another table's pointer: walked member by member (arrays are left to the full path).
+      b = this.#bytes();
       start = skipSpace(b, 0);
       end = -1;
       for (const token of p.tokens) {
@@ -153,6 +167,12 @@ export class ScannedDecision implements RoutingSource {
               ? 'boolean'
               : 'number';
     return { nonString: kind };
+  }
+
+  /** Its bytes as a view of their own (only for the rare second reading). */
+  #bytes(): Buffer {
+    const { buf, at, size } = this;
+    return at === 0 && size === buf.length ? buf : buf.subarray(at, at + size);
   }
 }
 

@@ -23,12 +23,42 @@ export type DecisionInput = string | Uint8Array | Readonly<Record<string, unknow
 /** What the client sends of a decision (for scanned text, its ScannedDecision: one object). */
 export interface ReadyDecision {
   /**
-   * The bytes sent: the canonical form, or the caller's own text when only its routing fields
-   * were read (the shard validates and canonicalizes it).
+   * Where the bytes sent lie: buf[at, at + size). The canonical form, or the caller's own text
+   * when only its routing fields were read (the shard validates and canonicalizes it).
    */
-  bytes: Uint8Array;
+  readonly buf: Uint8Array;
+  readonly at: number;
+  readonly size: number;
   readonly recordId: string;
   readonly source: RoutingSource;
+  /** Its bytes lie at buf[at, at + size) from now on (a copy of them: its request's body). */
+  moveTo(buf: Buffer, at: number): void;
+}
+
+/** A decision whose routing source holds what it read (the full path's). */
+export class HeldDecision implements ReadyDecision {
+  buf: Uint8Array;
+  at = 0;
+  readonly size: number;
+  readonly recordId: string;
+  readonly source: RoutingSource;
+
+  constructor(bytes: Uint8Array, recordId: string, source: RoutingSource) {
+    this.buf = bytes;
+    this.size = bytes.length;
+    this.recordId = recordId;
+    this.source = source;
+  }
+
+  moveTo(buf: Buffer, at: number): void {
+    this.buf = buf;
+    this.at = at;
+  }
+}
+
+/** The bytes of a decision (a view made on demand: a decision in flight holds none). */
+export function bytesOf(d: ReadyDecision): Uint8Array {
+  return d.at === 0 && d.size === d.buf.length ? d.buf : d.buf.subarray(d.at, d.at + d.size);
 }
 
 export type Prepared =
@@ -59,10 +89,7 @@ export function prepareInput(input: DecisionInput): Prepared {
 function prepareBytes(bytes: Uint8Array): Prepared {
   const accepted = acceptCanonicalDecision(bytes, LIMITS);
   if (accepted !== undefined) {
-    return {
-      ok: true,
-      decision: { bytes, recordId: accepted.record_id, source: accepted },
-    };
+    return { ok: true, decision: new HeldDecision(bytes, accepted.record_id, accepted) };
   }
   // Valid JSON in another layout (the SDK's json.dumps) is canonicalized straight from its
   // bytes, as the shard's ingest does; whatever that declines takes the full path.
@@ -70,12 +97,10 @@ function prepareBytes(bytes: Uint8Array): Prepared {
     const canonical = canonicalCopyFromJsonBytes(bytes, LIMITS.maxDepth);
     const again = canonical === undefined ? undefined : acceptCanonicalDecision(canonical, LIMITS);
     if (again !== undefined) {
-      const decision = {
-        bytes: canonical as Uint8Array,
-        recordId: again.record_id,
-        source: again,
+      return {
+        ok: true,
+        decision: new HeldDecision(canonical as Uint8Array, again.record_id, again),
       };
-      return { ok: true, decision };
     }
   }
   return fromResult(parseDecisionLine(bytes, LIMITS));
@@ -87,17 +112,7 @@ function fromResult(result: DecisionResult): Prepared {
   // Routing reads the canonical bytes, not the parsed record: a decision waiting for its
   // acknowledgement then holds its bytes only, not an object graph many times their size.
   const source = acceptCanonicalDecision(p.canonical, LIMITS) ?? routingSourceOf(p.decision);
-  return {
-    ok: true,
-    decision: { bytes: p.canonical, recordId: p.recordId, source },
-  };
-}
-
-/** Lets a decision read its bytes from `to`, a copy of them (its request's body). */
-export function moveBytes(decision: ReadyDecision, to: Buffer): void {
-  // A scanned decision is its own routing source, so it reads its keys from `to` from now on;
-  // other sources hold what they read.
-  decision.bytes = to;
+  return { ok: true, decision: new HeldDecision(p.canonical, p.recordId, source) };
 }
 
 /** The route of a decision under `table`, or the problem that keeps it from having one. */

@@ -22,14 +22,14 @@ export class Slab {
     this.#pool = pool;
   }
 
-  /** Copies a line and its newline in; the line's bytes as they lie here. */
-  append(bytes: Uint8Array): Buffer {
+  /** Copies the line src[from, from + size) and a newline in; where the line now lies. */
+  append(src: Uint8Array, from: number, size: number): number {
     const at = this.used;
-    this.buf.set(bytes, at);
-    this.buf[at + bytes.length] = 0x0a;
-    this.used = at + bytes.length + 1;
+    this.buf.set(from === 0 && size === src.length ? src : src.subarray(from, from + size), at);
+    this.buf[at + size] = 0x0a;
+    this.used = at + size + 1;
     this.refs++;
-    return this.buf.subarray(at, at + bytes.length);
+    return at;
   }
 
   fits(bytes: number): boolean {
@@ -73,25 +73,26 @@ export class SlabPool {
  * after the other (usually one or two parts per request).
  */
 export function slabBody(
-  items: readonly { decision: { bytes: Uint8Array }; slab?: Slab }[],
+  items: readonly { decision: { buf: Uint8Array; at: number; size: number }; slab?: Slab }[],
 ): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let buf: Buffer | undefined;
   let start = 0;
   let end = 0;
   for (const item of items) {
-    const bytes = item.decision.bytes;
+    const { at, size } = item.decision;
     const slab = item.slab;
-    if (slab === undefined) throw new Error('a queued decision is not in a slab');
-    const at = bytes.byteOffset - slab.buf.byteOffset;
+    if (slab === undefined || slab.buf !== item.decision.buf) {
+      throw new Error('a queued decision is not in a slab');
+    }
     if (slab.buf === buf && at === end) {
-      end = at + bytes.length + 1;
+      end = at + size + 1;
       continue;
     }
     if (buf !== undefined) parts.push(buf.subarray(start, end));
     buf = slab.buf;
     start = at;
-    end = at + bytes.length + 1;
+    end = at + size + 1;
   }
   if (buf !== undefined) parts.push(buf.subarray(start, end));
   return parts;

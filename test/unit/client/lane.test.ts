@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/client/lane.ts';
 import type { Item } from '../../../src/client/lane.ts';
+import { HeldDecision } from '../../../src/client/prepare.ts';
 import { SlabPool } from '../../../src/client/slabs.ts';
 
 const item = (n: number, size = 10): Item => ({
-  decision: { bytes: new Uint8Array(size), recordId: `r${n}`, source: undefined as never },
+  decision: new HeldDecision(new Uint8Array(size), `r${n}`, undefined as never),
   shard: 0,
   deadline: 0,
   attempts: 0,
@@ -57,6 +58,21 @@ describe('Lane (one shard’s batching)', () => {
     expect(l.idle).toBe(false);
     answers.shift()?.();
     await tick(0);
+    expect(l.idle).toBe(true);
+  });
+
+  it('sends every queued decision once, in order, however long the queue grew', async () => {
+    // A shard that answers slowly lets thousands queue; each batch taken from the front must
+    // leave the rest as they were (the queue drops its sent front now and then, not per batch).
+    const { l, sent, answers } = lane({ maxBatchDecisions: 7, maxRequests: 1 });
+    const n = 12_000;
+    for (let i = 0; i < n; i++) l.push(item(i));
+    while (answers.length > 0) {
+      answers.shift()?.();
+      await new Promise(setImmediate);
+    }
+    expect(sent.every((b) => b.length <= 7)).toBe(true);
+    expect(sent.flat()).toEqual(Array.from({ length: n }, (_, i) => `r${i}`));
     expect(l.idle).toBe(true);
   });
 

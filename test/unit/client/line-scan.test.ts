@@ -144,9 +144,9 @@ describe('scanDecision (the client routing scan)', () => {
     lines.reverse();
     scanned.forEach((d, i) => {
       if (d === undefined) throw new Error(`line ${i} not read`);
-      const copy = Buffer.alloc(d.bytes.length + 7, 0x20);
+      const copy = Buffer.alloc(d.size + 7, 0x20);
       copy.set(utf8.encode(lines[i] as string), 3);
-      d.bytes = copy.subarray(3, 3 + d.bytes.length);
+      d.moveTo(copy, 3);
       const source = routingSourceOf(parseFullOrThrow(lines[i] as string));
       expect(d.recordId).toBe(source.keyAt('/record_id'));
       expect(d.timestampNs).toBe(source.timestampNs);
