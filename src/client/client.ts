@@ -4,6 +4,7 @@
 import { verifyBundle } from '../core/bundle.ts';
 import type { BundleReport, EvidenceBundle, TrustAnchor } from '../core/bundle.ts';
 import { reasonOf } from '../core/errors.ts';
+import { readReceiptBatch } from '../core/receipt-json.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { CoordinatorClient } from '../clients/coordinator-api.ts';
 import { ClientError, HttpError } from '../clients/errors.ts';
@@ -454,6 +455,16 @@ export class AgdrClient {
   }
 
   #acknowledge(url: string, batch: Item[], res: HttpResponse, shard: number): void {
+    // The shard's own form, every record_id the one sent: read from the bytes, no parse.
+    const exact = readReceiptBatch(
+      res.body,
+      batch.length,
+      (i) => (batch[i] as Item).decision.recordId,
+    );
+    if (exact !== undefined) {
+      for (let i = 0; i < batch.length; i++) (batch[i] as Item).resolve(exact[i] as Receipt);
+      return;
+    }
     let receipts: Receipt[];
     try {
       receipts = parseReceipts(url, JSON.parse(res.body.toString('utf8')) as unknown);

@@ -3,14 +3,15 @@
 // routing tables with core's validator, proofs as 32-byte hashes.
 import { fromBase64 } from '../core/bytes.ts';
 import { decodeEnvelope } from '../core/envelope.ts';
-import type { DecodedEnvelope, EnvelopeRouting } from '../core/envelope.ts';
+import type { DecodedEnvelope } from '../core/envelope.ts';
 import { checkKeyHistory, type KeyHistory } from '../core/key-history.ts';
 import { validateEpochTable } from '../core/routing.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { TokenSource } from './bearer-token.ts';
 import { HttpError } from './errors.ts';
 import { getJson, getText, joinUrl, postBody } from './http.ts';
-import { isIndex, isJsonObject } from '../core/json-shape.ts';
+import { isHashHex, isIndex, isJsonObject } from '../core/json-shape.ts';
+import type { Receipt } from '../core/receipt-json.ts';
 import type { ShapeChecks } from '../core/json-shape.ts';
 import { bodyChecks, checked, proofHashes } from './wire.ts';
 
@@ -19,13 +20,7 @@ import { bodyChecks, checked, proofHashes } from './wire.ts';
 const MAX_ANSWER_BYTES = 256 * 1024;
 
 /** The receipt of one accepted decision. */
-export interface ShardReceipt {
-  shard_id: number;
-  seq: number;
-  leaf_hash: string;
-  record_id: string;
-  routing: EnvelopeRouting;
-}
+export type ShardReceipt = Receipt;
 
 /** One stored record, as the shard served it. */
 export interface ShardRecord {
@@ -66,23 +61,30 @@ export function parseReceipts(url: string, body: unknown): ShardReceipt[] {
   return receipts as ShardReceipt[];
 }
 
-const HASH_HEX = /^[0-9a-f]{64}$/;
-
 function isReceipt(r: unknown): boolean {
   if (!isJsonObject(r)) return false;
   const routing = r.routing;
   return (
     isIndex(r.shard_id) &&
     isIndex(r.seq) &&
-    typeof r.leaf_hash === 'string' &&
-    HASH_HEX.test(r.leaf_hash) &&
+    isHashHex(r.leaf_hash) &&
     typeof r.record_id === 'string' &&
     r.record_id.length > 0 &&
     isJsonObject(routing) &&
     isIndex(routing.epoch) &&
     typeof routing.strategy === 'string' &&
     routing.strategy.length > 0 &&
-    typeof routing.key === 'string'
+    isRoutingKey(routing.key, routing.pointer)
+  );
+}
+
+/**
+ * A routing key and its pointer as a receipt holds them: both strings, or both null (a
+ * domain-partitioned decision without a domain, sent to the default shard).
+ */
+function isRoutingKey(key: unknown, pointer: unknown): boolean {
+  return (
+    (typeof key === 'string' && typeof pointer === 'string') || (key === null && pointer === null)
   );
 }
 
@@ -95,8 +97,15 @@ function checkReceipt(c: ShapeChecks, url: string, r: unknown, p: string): void 
   const routing = c.object(o.routing, `${p}.routing`);
   c.index(routing.epoch, `${p}.routing.epoch`);
   c.text(routing.strategy, `${p}.routing.strategy`);
-  if (typeof routing.key !== 'string') {
-    throw new HttpError('http_body', url, `${url}: ${p}.routing.key must be a string`);
+  if (typeof routing.key !== 'string' && routing.key !== null) {
+    throw new HttpError('http_body', url, `${url}: ${p}.routing.key must be a string or null`);
+  }
+  if (!isRoutingKey(routing.key, routing.pointer)) {
+    throw new HttpError(
+      'http_body',
+      url,
+      `${url}: ${p}.routing.pointer must be a string with a string key, null with a null key`,
+    );
   }
 }
 

@@ -102,6 +102,11 @@ export function rangesEqual(
   return true;
 }
 
+/** Whether `piece` is at b[at..] (no view made). */
+export function hasBytesAt(b: Uint8Array, at: number, piece: Uint8Array): boolean {
+  return rangesEqual(b, at, at + piece.length, piece, 0, piece.length);
+}
+
 /**
  * `buf` if it has room for `needed` bytes, else a buffer at least twice as large holding its
  * first `used` bytes: the growth step of every append-only byte buffer.
@@ -148,6 +153,32 @@ export function writeDecimal(target: Uint8Array, at: number, n: number): number 
   }
   return at + digits;
 }
+
+/**
+ * Where a decimal as `writeDecimal` writes it (a safe non-negative integer: digits only, no
+ * leading zero) that starts at b[at] ends, or -1 when the digits there are none or not such a
+ * number. What follows the digits is the caller's to check.
+ */
+export function decimalEnd(b: Uint8Array, at: number): number {
+  let k = at;
+  while (k < b.length && ((b[k] as number) - 0x30) >>> 0 < 10) k++;
+  const n = k - at;
+  if (n === 0 || n > MAX_SAFE_DIGITS || (n > 1 && b[at] === 0x30)) return -1;
+  // Sixteen digits may pass 2^53 - 1; the sum below is exact up to there and above it lands
+  // on 2^53 or more, so the test is exact.
+  if (n === MAX_SAFE_DIGITS && decimalAt(b, at, k) > Number.MAX_SAFE_INTEGER) return -1;
+  return k;
+}
+
+/** The value of the digits b[start..end) (`decimalEnd` says where they end). */
+export function decimalAt(b: Uint8Array, start: number, end: number): number {
+  let v = 0;
+  for (let k = start; k < end; k++) v = v * 10 + ((b[k] as number) - 0x30);
+  return v;
+}
+
+/** Digits of Number.MAX_SAFE_INTEGER. */
+const MAX_SAFE_DIGITS = 16;
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });

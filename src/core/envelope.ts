@@ -6,7 +6,16 @@
 // suffix bytes around it instead of re-serializing; tests prove the result equals RFC 8785 of
 // the whole object.
 import { FieldError } from './errors.ts';
-import { bytesEqual, copyBytes, rangesEqual, utf8, writeDecimal } from './bytes.ts';
+import {
+  bytesEqual,
+  copyBytes,
+  decimalAt,
+  decimalEnd,
+  hasBytesAt,
+  rangesEqual,
+  utf8,
+  writeDecimal,
+} from './bytes.ts';
 import { isCanonicalU64 } from './decision/timestamp.ts';
 import { canonicalJson, canonicalString, CanonicalJsonError } from './jcs.ts';
 import { JsonTextError, parseJsonExact } from './json-exact.ts';
@@ -320,6 +329,152 @@ export function writeRoutingJson(routing: EnvelopeRouting, target: Uint8Array, a
   target[at] = 0x7d; // }
   return at + 1;
 }
+
+/**
+ * The reading side of `writeRoutingJson`, for a run of routings (a batch answer's receipts):
+ * `read(b, at)` is the routing object at b[at..] when its bytes are exactly what
+ * `writeRoutingJson` writes with no escape in them, and sets `end` after it; undefined for any
+ * other bytes (the caller parses them in full). What it reads, `JSON.parse` reads as the same
+ * values. Routings in a row mostly share pointer and strategy: the bytes from `,"pointer":` on
+ * are compared with the last ones read, whose strings are then shared.
+ */
+export class RoutingJsonReader {
+  /** Where the last routing read ends. */
+  end = 0;
+  /** `,"pointer":P,"strategy":S}` of the last routing read, and P and S. */
+  #tail: Uint8Array | undefined;
+  #pointer: string | null = null;
+  #strategy = '';
+
+  read(b: Buffer, at: number): EnvelopeRouting | undefined {
+    if (!hasBytesAt(b, at, ROUTING_OPEN)) return undefined;
+    at += ROUTING_OPEN.length;
+    const digits = decimalEnd(b, at);
+    if (digits < 0 || !hasBytesAt(b, digits, KEY)) return undefined;
+    const epoch = decimalAt(b, at, digits);
+    at = digits + KEY.length;
+    let key: string | null = null;
+    if (hasBytesAt(b, at, NULL)) at += NULL.length;
+    else {
+      const k = readPlainString(b, at);
+      if (k === undefined) return undefined;
+      key = k;
+      at = stringEnd;
+    }
+    const tail = this.#tail;
+    if (tail !== undefined && hasBytesAt(b, at, tail)) at += tail.length;
+    else {
+      at = this.#readTail(b, at);
+      if (at < 0) return undefined;
+    }
+    // checkRouting's rule: a null key comes with a null pointer, and only with one.
+    if ((key === null) !== (this.#pointer === null)) return undefined;
+    this.end = at;
+    return { epoch, key, pointer: this.#pointer, strategy: this.#strategy };
+  }
+
+  /** Reads `,"pointer":P,"strategy":S}` at b[at..] and keeps it; the offset after it, or -1. */
+  #readTail(b: Buffer, at: number): number {
+    const start = at;
+    if (!hasBytesAt(b, at, POINTER)) return -1;
+    at += POINTER.length;
+    let pointer: string | null = null;
+    if (hasBytesAt(b, at, NULL)) at += NULL.length;
+    else {
+      const p = readPlainString(b, at);
+      if (p === undefined) return -1;
+      pointer = p;
+      at = stringEnd;
+    }
+    if (!hasBytesAt(b, at, STRATEGY)) return -1;
+    const strategy = readPlainString(b, at + STRATEGY.length);
+    if (strategy === undefined || strategy.length === 0 || b[stringEnd] !== 0x7d) return -1;
+    at = stringEnd + 1;
+    this.#tail = b.slice(start, at);
+    this.#pointer = pointer;
+    this.#strategy = strategy;
+    return at;
+  }
+}
+
+/**
+ * The JSON string literal at b[at..] when it has no escape (what `writeJsonString` writes for a
+ * string that needs none), and sets `stringEnd` after it; undefined for anything else, and for
+ * bytes that are not UTF-8 (`JSON.parse` of the text would read U+FFFD for them).
+ */
+function readPlainString(b: Buffer, at: number): string | undefined {
+  if (b[at] !== 0x22) return undefined;
+  let k = at + 1;
+  let ascii = true;
+  for (;;) {
+    const c = b[k];
+    if (c === undefined) return undefined;
+    if (c === 0x22) break;
+    if (c < 0x80) {
+      if (ESCAPED[c] === 1) return undefined;
+    } else ascii = false;
+    k++;
+  }
+  stringEnd = k + 1;
+  // Only printable ASCII: its Latin-1 decoding is its UTF-8 one, and a cheaper call.
+  if (ascii) return b.toString('latin1', at + 1, k);
+  const text = b.toString('utf8', at + 1, k);
+  return text.includes('\ufffd') ? undefined : text;
+}
+
+/** Where the string `readPlainString` read last ends (after its closing quote). */
+let stringEnd = 0;
+
+/**
+ * Where the characters of `s` at b[at..] end, when they are written as `writeJsonString` writes
+ * them with no escape (printable ASCII but `"` and `\` as they are, the rest as UTF-8), or -1:
+ * other bytes, or an `s` that needs an escape (controls, `"`, `\`, a lone surrogate), which is
+ * not compared. A client compares a receipt's record_id with the one it sent this way.
+ */
+export function matchJsonChars(b: Uint8Array, at: number, s: string): number {
+  let k = at;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (b[k] !== c || ESCAPED[c] === 1) return -1;
+      k += 1;
+    } else if (c < 0x800) {
+      if (b[k] !== (0xc0 | (c >> 6)) || b[k + 1] !== (0x80 | (c & 0x3f))) return -1;
+      k += 2;
+    } else if (c < 0xd800 || c > 0xdfff) {
+      if (
+        b[k] !== (0xe0 | (c >> 12)) ||
+        b[k + 1] !== (0x80 | ((c >> 6) & 0x3f)) ||
+        b[k + 2] !== (0x80 | (c & 0x3f))
+      ) {
+        return -1;
+      }
+      k += 3;
+    } else {
+      const d = s.charCodeAt(i + 1);
+      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) return -1;
+      const p = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+      if (
+        b[k] !== (0xf0 | (p >> 18)) ||
+        b[k + 1] !== (0x80 | ((p >> 12) & 0x3f)) ||
+        b[k + 2] !== (0x80 | ((p >> 6) & 0x3f)) ||
+        b[k + 3] !== (0x80 | (p & 0x3f))
+      ) {
+        return -1;
+      }
+      k += 4;
+      i++;
+    }
+  }
+  return k;
+}
+
+/** 1 for the ASCII characters a JSON string holds only as escapes: controls, `"` and `\\`. */
+const ESCAPED = new Uint8Array(0x80);
+ESCAPED.fill(1, 0, 0x20);
+ESCAPED[0x22] = 1;
+ESCAPED[0x5c] = 1;
 
 function checkMeta(meta: EnvelopeMeta): void {
   if (!isIndex(meta.shard)) bad('$.shard', 'must be a non-negative integer');

@@ -15,7 +15,15 @@ export function isIndex(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
-const HASH_HEX = /^[0-9a-f]{64}$/;
+/** A 32-byte hash in lowercase hex, the only accepted spelling (no RegExp: clients test thousands). */
+export function isHashHex(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
 
 export interface ShapeChecks {
   object(value: unknown, path: string): Record<string, unknown>;
@@ -31,7 +39,7 @@ export interface ShapeChecks {
 
 export function shapeChecks(fail: Fail): ShapeChecks {
   const hash = (v: unknown, path: string): Uint8Array => {
-    if (typeof v !== 'string' || !HASH_HEX.test(v)) {
+    if (!isHashHex(v)) {
       throw fail(path, 'must be a 32-byte hash in lowercase hex');
     }
     return fromHex(v);

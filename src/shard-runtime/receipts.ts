@@ -2,19 +2,24 @@
 // without an object or a string per receipt: the prepare step renders every decision's routing
 // as canonical JSON bytes (the same bytes its envelope holds), and the response is assembled in
 // one buffer from the seq numbers, the leaf hashes, the record_ids and those routing bytes. The
-// bytes are exactly `JSON.stringify` of the receipt objects (tests compare both).
+// bytes are exactly `JSON.stringify` of the receipt objects (tests compare both), in the one form
+// core/receipt-json.ts defines (and clients read back).
 import { copyBytes, startOf, toHex, writeDecimal } from '../core/bytes.ts';
 import type { EnvelopeRouting } from '../core/envelope.ts';
+import {
+  BATCH_CLOSE,
+  BATCH_OPEN,
+  LEAF_HASH,
+  RECORD_ID,
+  ROUTING,
+  SEQ,
+  SHARD_ID,
+  type Receipt,
+} from '../core/receipt-json.ts';
 import type { AppendedRange } from '../log-store/index.ts';
 import { recordIdAt, type IdList } from './record-ids.ts';
 
-export interface Receipt {
-  shard_id: number;
-  seq: number;
-  leaf_hash: string;
-  record_id: string;
-  routing: EnvelopeRouting;
-}
+export type { Receipt };
 
 /** What a receipt of a new decision is built from (a prepared batch has all of it). */
 export interface ReceiptSource extends IdList {
@@ -52,18 +57,11 @@ export function appendedReceipt(
   };
 }
 
-const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
-const BATCH_OPEN = ascii('{"receipts":[');
-const BATCH_CLOSE = ascii(']}');
-const SEQ = ascii(',"seq":');
-const LEAF_HASH = ascii(',"leaf_hash":"');
-const RECORD_ID = ascii('","record_id":"');
-const ROUTING = ascii('","routing":');
 /** Digits of the largest safe integer. */
 const MAX_INT_DIGITS = 16;
 /** A new decision's receipt without its record_id and routing (record_ids are ASCII). */
 const FIXED_MAX =
-  '{"shard_id":'.length +
+  SHARD_ID.length +
   MAX_INT_DIGITS +
   SEQ.length +
   MAX_INT_DIGITS +
@@ -86,11 +84,13 @@ export class ReceiptList {
   readonly #othersJson: (string | undefined)[];
   #range: AppendedRange | undefined;
   /** `{"shard_id":N`, the start of every receipt of this shard. */
-  readonly #head: Buffer;
+  readonly #head: Uint8Array;
 
   constructor(shardId: number, source: ReceiptSource, count: number) {
     this.#shardId = shardId;
-    this.#head = ascii(`{"shard_id":${shardId}`);
+    const head = new Uint8Array(SHARD_ID.length + MAX_INT_DIGITS);
+    head.set(SHARD_ID, 0);
+    this.#head = head.subarray(0, writeDecimal(head, SHARD_ID.length, shardId));
     this.#source = source;
     this.count = count;
     this.#appendedAs = new Int32Array(count).fill(-1);

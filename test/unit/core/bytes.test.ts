@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   copyBytes,
+  decimalAt,
+  decimalEnd,
   fromBase64,
   fromHex,
   hexInto,
@@ -84,6 +86,37 @@ describe('allocation-free writers', () => {
         String(n),
       );
     }
+  });
+});
+
+describe('decimalEnd reads back writeDecimal, and nothing else', () => {
+  const read = (text: string, at = 0): number | undefined => {
+    const b = utf8.encode(text);
+    const end = decimalEnd(b, at);
+    return end < 0 ? undefined : decimalAt(b, at, end);
+  };
+
+  it('reads every safe integer writeDecimal writes, up to the first non-digit', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.nat(4), (n, at) => {
+        const b = new Uint8Array(at + 20).fill(0x2c);
+        const end = writeDecimal(b, at, n);
+        expect(decimalEnd(b, at)).toBe(end);
+        expect(decimalAt(b, at, end)).toBe(n);
+      }),
+      { numRuns: 300 },
+    );
+    expect(read(String(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(read('0,')).toBe(0);
+    expect(read('x12}', 1)).toBe(12);
+  });
+
+  it('declines no digits, leading zeros and numbers past 2^53 - 1', () => {
+    for (const text of ['', ',', '-1', '00', '01', '9007199254740992', '9007199254740993']) {
+      expect(read(text)).toBeUndefined();
+    }
+    expect(read('99999999999999999')).toBeUndefined();
+    expect(read('1'.repeat(30))).toBeUndefined();
   });
 });
 

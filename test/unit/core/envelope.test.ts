@@ -10,10 +10,13 @@ import {
   envelopeMaxLength,
   EnvelopeError,
   EnvelopeTemplate,
+  matchJsonChars,
+  RoutingJsonReader,
   routingJson,
   routingJsonMaxLength,
   writeRoutingJson,
   type EnvelopeMeta,
+  type EnvelopeRouting,
 } from '../../../src/core/envelope.ts';
 import { canonicalBytes } from '../../../src/core/jcs.ts';
 import { parseJsonExact } from '../../../src/core/json-exact.ts';
@@ -259,6 +262,103 @@ describe('routing JSON rendered as bytes', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('RoutingJsonReader reads back what writeRoutingJson writes', () => {
+  // One reader for all (it keeps the pointer-and-strategy bytes of one routing for the next).
+  const reader = new RoutingJsonReader();
+  const read = (b: Uint8Array, at = 0): EnvelopeRouting | undefined =>
+    reader.read(Buffer.from(b.buffer, b.byteOffset, b.length), at);
+
+  /** Whether writeJsonString writes `s` with no escape (what the reader reads). */
+  const plain = (s: string | null): boolean =>
+    s === null || [...s].every((c) => c >= ' ' && c !== '"' && c !== '\\' && c !== '\ufffd');
+
+  it('reads every routing written with no escape as JSON.parse does, and sets its end', () => {
+    fc.assert(
+      fc.property(arbMeta, fc.nat(8), (m, at) => {
+        const r = m.routing;
+        const target = new Uint8Array(at + routingJsonMaxLength(r) + 2).fill(0x7d);
+        const end = writeRoutingJson(r, target, at);
+        const got = read(target, at);
+        if (plain(r.key) && plain(r.pointer) && plain(r.strategy)) {
+          expect(got).toEqual(JSON.parse(utf8.decode(target.subarray(at, end))));
+          expect(got).toEqual(r);
+          expect(reader.end).toBe(end);
+        } else expect(got).toBeUndefined();
+        // Not a byte shorter, nor one later.
+        expect(read(target.subarray(0, end - 1), at)).toBeUndefined();
+        expect(read(target, at + 1)).toBeUndefined();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads routings in a row that share, and then change, pointer and strategy', () => {
+    const routings: EnvelopeRouting[] = [
+      meta.routing,
+      { ...meta.routing, key: 'client-9', epoch: 7 },
+      { epoch: 2, key: null, pointer: null, strategy: 'domain-partitioned' },
+      { epoch: 2, key: 'k', pointer: '/ctx/domain', strategy: 'domain-partitioned' },
+      { ...meta.routing, strategy: 'hash-by-entity-2' },
+      meta.routing,
+    ];
+    const texts = routings.map((r) => routingJson(r));
+    const bytes = utf8.encode(texts.join(''));
+    let at = 0;
+    routings.forEach((r) => {
+      expect(read(bytes, at)).toEqual(r);
+      at = reader.end;
+    });
+    expect(at).toBe(bytes.length);
+  });
+
+  it('declines other spellings and what checkRouting refuses', () => {
+    const text = routingJson(meta.routing);
+    expect(read(utf8.encode(text))).toEqual(meta.routing);
+    for (const other of [
+      text.replace('"epoch":1', '"epoch":01'),
+      text.replace('"epoch":1', '"epoch":1.0'),
+      text.replace('"epoch":1', '"epoch":-1'),
+      text.replace('"epoch":1', '"epoch":9007199254740992'),
+      text.replace('"epoch":1', '"epoch": 1'),
+      text.replace('"client-8812"', '"client\\u002d8812"'),
+      text.replace('"client-8812"', '"client-8812\t"'),
+      text.replace('"/ctx/entity_id"', '"\\/ctx/entity_id"'),
+      text.replace('"hash-by-entity"', '""'),
+      text.replace('"hash-by-entity"', 'null'),
+      text.replace('"client-8812"', 'null'),
+      text.replace('"/ctx/entity_id"', 'null'),
+      text.replace('{"epoch":1,"key":"client-8812"', '{"key":"client-8812","epoch":1'),
+      text.replace('}', ',"x":1}'),
+      text.replace('}', ' }'),
+    ]) {
+      expect(other).not.toBe(text);
+      expect(read(utf8.encode(other))).toBeUndefined();
+    }
+    // Bytes that are not UTF-8 (JSON.parse of their text would read U+FFFD).
+    const broken = utf8.encode(text.replace('client', 'cli\u00e9nt'));
+    const k = broken.indexOf(0xc3);
+    broken[k + 1] = 0x41;
+    expect(read(broken)).toBeUndefined();
+  });
+
+  it('matchJsonChars compares UTF-8 of every width and declines what needs an escape', () => {
+    const chars = (s: string): Uint8Array => utf8.encode(`${JSON.stringify(s).slice(1, -1)}"`);
+    for (const s of ['', 'a', 'é', '中', '😀', 'a\u007fé中😀z']) {
+      const bytes = chars(s);
+      expect(matchJsonChars(bytes, 0, s)).toBe(bytes.length - 1);
+      if (s !== '') expect(matchJsonChars(bytes.subarray(0, bytes.length - 2), 0, s)).toBe(-1);
+      expect(matchJsonChars(chars(`${s.slice(0, -1)}x`), 0, s)).toBe(s === '' ? 0 : -1);
+    }
+    // A lone surrogate: never the bytes of U+FFFD that a lenient decoder would read.
+    expect(matchJsonChars(utf8.encode('\ufffd'), 0, '\ud800')).toBe(-1);
+    expect(matchJsonChars(utf8.encode('\ufffd'), 0, '\udc00')).toBe(-1);
+    for (const s of ['"', '\\', '\n', '\u0000']) {
+      expect(matchJsonChars(utf8.encode(s), 0, s)).toBe(-1);
+      expect(matchJsonChars(chars(s), 0, s)).toBe(-1);
+    }
   });
 });
 
