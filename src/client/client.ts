@@ -331,7 +331,7 @@ export class AgdrClient {
     if (url === undefined) {
       // A shard the client has not heard of yet (a scale-up the coordinator has not listed
       // yet): ask again, with backoff, until the decision's retry time is up.
-      const now = Date.now();
+      const now = clock();
       if (item.deadline === 0) item.deadline = now + this.#retryForMs;
       item.shard = shard;
       if (now >= item.deadline) {
@@ -379,7 +379,7 @@ export class AgdrClient {
 
   /** One batch to one shard, retried until it is answered for good or its deadline passes. */
   async #send(lane: Lane, batch: Item[]): Promise<void> {
-    const now = Date.now();
+    const now = clock();
     for (const item of batch) if (item.deadline === 0) item.deadline = now + this.#retryForMs;
     // The lines as the lane's slabs hold them (each with its newline): a part or two per request.
     const body = slabBody(batch);
@@ -441,7 +441,7 @@ export class AgdrClient {
         res === undefined ? 0 : retryAfterMs(res.headers['retry-after']),
       );
       const deadline = Math.min(...batch.map((i) => i.deadline));
-      if (Date.now() + delay > deadline) {
+      if (clock() + delay > deadline) {
         const error = new SubmitError(
           'unavailable',
           `shard ${lane.shard} (${lane.url}) did not take the decision within ${this.#retryForMs} ms: ${reason}`,
@@ -516,7 +516,7 @@ export class AgdrClient {
     } catch {
       // Unreachable table sources: the items are routed by the table we have, and retried.
     }
-    const now = Date.now();
+    const now = clock();
     const expired = batch.filter((i) => i.deadline <= now);
     for (const item of expired) item.reject(error(lane.shard));
     const live = batch.filter((i) => i.deadline > now);
@@ -615,6 +615,15 @@ function tokenSource(token: AgdrClientOptions['token']): TokenSource | undefined
     return () => Promise.resolve(fixed);
   }
   return async () => checkToken(await token(), 'token');
+}
+
+/**
+ * Milliseconds on a monotonic clock, for retry deadlines: whole and small (since the process
+ * started, not since 1970), so a decision's deadline is a small integer in its object, not a
+ * separately allocated number, and always above 0 (0 is "not set").
+ */
+function clock(): number {
+  return Math.ceil(performance.now());
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,10 @@ import type { SubmitError } from './errors.ts';
 export interface Item {
   decision: ReadyDecision;
   shard: number;
-  /** When the client stops retrying it (set when it is first sent, or first parked). */
+  /**
+   * When the client stops retrying it, on the client's monotonic millisecond clock (set when it
+   * is first sent, or first parked); 0 until then.
+   */
   deadline: number;
   /** Tries so far to find its shard's URL (for the backoff between them). */
   attempts: number;
