@@ -1,6 +1,7 @@
 // Real `agdr` processes on 127.0.0.1 for integration tests: spawn, read their output, wait
 // for conditions, and always clean up.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -26,7 +27,16 @@ const running = new Set<AgdrProcess>();
 
 /** `as`: run as another user (only root may), e.g. one without write access to a directory. */
 export function spawnAgdr(args: string[], as?: { uid: number; gid: number }): AgdrProcess {
-  const child = spawn(process.execPath, [AGDR, ...args], {
+  return spawnCli(AGDR, args, as);
+}
+
+/** `agdr` from another entry point: the built CLI of `buildCli`, as users run it. */
+export function spawnCli(
+  entry: string,
+  args: string[],
+  as?: { uid: number; gid: number },
+): AgdrProcess {
+  const child = spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
     ...as,
@@ -93,6 +103,27 @@ export async function runAgdr(
   else p.child.stdin?.end();
   const code = await p.exited;
   return { code, stdout: p.lines.join('\n'), stderr: p.stderr() };
+}
+
+/**
+ * Builds the package's JavaScript into `dir` as `npm run build` does (tsc with
+ * tsconfig.build.json; types are checked by `npm run typecheck`, not again here) and returns
+ * the CLI's entry point, for tests that measure the process users run (node strips types from
+ * the sources itself, which costs ~30 MiB of resident memory that the built CLI does not have).
+ */
+export async function buildCli(dir: string): Promise<string> {
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = ['-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dir, '--noCheck'];
+  const child = spawn(process.execPath, [tsc, ...args], { cwd: ROOT, stdio: 'pipe' });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`tsc -p tsconfig.build.json exited ${code}: ${out}`);
+  // Outside the checkout: its packages through a link, and ES modules as in package.json.
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+  return path.join(dir, 'cli/agdr.js');
 }
 
 export function tempDir(prefix: string): string {
