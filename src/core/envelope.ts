@@ -390,7 +390,8 @@ export class RoutingJsonReader {
     const strategy = readPlainString(b, at + STRATEGY.length);
     if (strategy === undefined || strategy.length === 0 || b[stringEnd] !== 0x7d) return -1;
     at = stringEnd + 1;
-    this.#tail = b.slice(start, at);
+    // A copy: a Buffer's slice is a view, and the next body may reuse this one's memory.
+    this.#tail = new Uint8Array(b.subarray(start, at));
     this.#pointer = pointer;
     this.#strategy = strategy;
     return at;

@@ -314,6 +314,16 @@ describe('RoutingJsonReader reads back what writeRoutingJson writes', () => {
     expect(at).toBe(bytes.length);
   });
 
+  it('keeps its own copy of the bytes it compares with (a body may be reused)', () => {
+    const r1 = { ...meta.routing, strategy: 'hash-by-entity-a' };
+    const r2 = { ...meta.routing, strategy: 'hash-by-entity-b' };
+    const body = Buffer.from(routingJson(r1));
+    expect(reader.read(body, 0)).toEqual(r1);
+    // The same memory now holds another answer.
+    body.write(routingJson(r2));
+    expect(reader.read(Buffer.from(routingJson(r2)), 0)).toEqual(r2);
+  });
+
   it('declines other spellings and what checkRouting refuses', () => {
     const text = routingJson(meta.routing);
     expect(read(utf8.encode(text))).toEqual(meta.routing);
