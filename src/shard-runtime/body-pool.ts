@@ -58,6 +58,8 @@ export class BodyLease {
   /** The body (a view of the whole buffer's start); replaced when it comes back from a worker. */
   bytes: Uint8Array;
   readonly #pool: BodyPool | undefined;
+  /** A buffer of the same pool read with the body (its re-serialized decisions), if any. */
+  #companion: ArrayBuffer | undefined;
   #holds = 1;
   #ended = false;
 
@@ -70,9 +72,15 @@ export class BodyLease {
     this.#holds++;
   }
 
+  /** `buf` is read as long as the body is, and goes back to the pool with it. */
+  keepWith(buf: ArrayBuffer): void {
+    this.#companion = buf;
+  }
+
   release(): void {
     if (--this.#holds > 0 || this.#ended) return;
     this.#ended = true;
     this.#pool?.give(this.bytes.buffer as ArrayBuffer);
+    if (this.#companion !== undefined) this.#pool?.give(this.#companion);
   }
 }

@@ -126,8 +126,20 @@ export function shardApp(d: ShardHttpDeps): express.Express {
     let body = lease.bytes;
     if (d.pool !== undefined && body.length >= POOL_MIN_BYTES) {
       try {
-        const result = await d.pool.prepare(body, ndjson, decisionLimits, true);
-        if (result.ok) lease.bytes = result.body;
+        // Re-serialized decisions (SDK-shaped lines) are written into a pooled buffer lent with
+        // the body: a new one per batch, handed from the worker's heap to this one, made the
+        // main thread's V8 heap collect in full for every ~20 MB of them.
+        const out = bodies.take(body.length);
+        const result = await d.pool.prepare(body, ndjson, decisionLimits, true, out);
+        if (result.ok) {
+          lease.bytes = result.body;
+          const lent = result.out;
+          if (lent !== undefined) {
+            if (result.canonical.buffer === lent && result.canonical.length > 0)
+              lease.keepWith(lent);
+            else bodies.give(lent);
+          }
+        }
         // A table reload raced the job: route again below with the table now in force.
         if (!result.ok || result.tableVersion === d.routing.current.version) return result;
         body = result.body;

@@ -78,7 +78,7 @@ export class PreparePool {
       if ('error' in msg) job.reject(new PreparePoolError(msg.error, msg.body ?? job.body));
       // A moved body always comes back with its result.
       else if (msg.result.ok)
-        job.resolve({ ...msg.result, body: (msg.body ?? job.body) as Uint8Array });
+        job.resolve({ ...msg.result, body: (msg.body ?? job.body) as Uint8Array, out: msg.out });
       else job.resolve(msg.result);
     });
     const fail = (why: string): void => {
@@ -113,13 +113,16 @@ export class PreparePool {
   /**
    * Prepares `body` in a worker. With `move`, the body's ArrayBuffer is transferred to the worker
    * and comes back as the result's `body` (the caller's view is detached meanwhile, and for
-   * good if the job fails: only a caller that owns the whole buffer may move it).
+   * good if the job fails: only a caller that owns the whole buffer may move it). `out`, when
+   * given, is transferred too: the worker writes re-serialized decisions into it and a packed
+   * result brings it back as `out` (lost with a failed job).
    */
   prepare(
     body: Uint8Array,
     ndjson: boolean,
     limits: Partial<DecisionLimits>,
     move = false,
+    out?: ArrayBuffer,
   ): Promise<PrepareResult> {
     if (this.#closed) return Promise.reject(new PreparePoolError('prepare pool is closed', body));
     let slot: Slot | undefined;
@@ -131,8 +134,10 @@ export class PreparePool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       target.jobs.set(id, { body: move ? undefined : body, resolve, reject });
-      const job = { type: 'job', id, body, ndjson, limits, move } satisfies WorkerRequest;
-      target.worker.postMessage(job, move ? [body.buffer as ArrayBuffer] : []);
+      const job = { type: 'job', id, body, ndjson, limits, move, out } satisfies WorkerRequest;
+      const transfer = move ? [body.buffer as ArrayBuffer] : [];
+      if (out !== undefined) transfer.push(out);
+      target.worker.postMessage(job, transfer);
     });
   }
 

@@ -55,6 +55,11 @@ export interface PackedBatch extends IdList {
   tableVersion: number;
   /** Who holds `body`: set by the HTTP layer, held by the ingestor while decisions are in flight. */
   lease?: BodyLease;
+  /**
+   * The storage the caller lent for re-serialized decisions (prepareBody's `out`), back from a
+   * worker: `canonical` lies in it unless it had to grow.
+   */
+  out?: ArrayBuffer;
 }
 
 export interface RejectedBatch {
@@ -124,6 +129,7 @@ function isBlank(body: Uint8Array, start: number, end: number): boolean {
 /**
  * Validates, canonicalizes and routes every line of `body` (NDJSON when `ndjson`, else the
  * whole body is one decision). Any problem rejects the batch with every problem listed.
+ * Re-serialized decisions are written into `out` when given (a new array only if they outgrow it).
  */
 export function prepareBody(
   body: Uint8Array,
@@ -131,6 +137,7 @@ export function prepareBody(
   limits: Partial<DecisionLimits>,
   table: EpochTable,
   tableVersion: number,
+  out?: Uint8Array,
 ): PrepareResult {
   const spans = ndjson ? splitLines(body) : wholeBody(body);
   // Lines as Buffers: the fast path decodes its strings with Buffer's decoder.
@@ -139,7 +146,7 @@ export function prepareBody(
   const full = decisionLimits(limits);
   const problems: LineProblem[] = [];
   // Re-serialized decisions, back to back (a line that itself is canonical is not copied).
-  let reserialized: Uint8Array = new Uint8Array(0);
+  let reserialized: Uint8Array = out ?? new Uint8Array(0);
   let reserializedBytes = 0;
   const starts = new Uint32Array(n);
   const ends = new Uint32Array(n);

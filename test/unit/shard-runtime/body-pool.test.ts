@@ -52,3 +52,19 @@ it('a lease gives back the buffer its body was moved to', () => {
   lease.release();
   expect(pool.take(1000)).toBe(back);
 });
+
+it('a lease gives back the buffer kept with its body at the same time', () => {
+  const pool = new BodyPool(16 << 20);
+  const buf = pool.take(1000);
+  const companion = pool.take(1000);
+  const lease = new BodyLease(new Uint8Array(buf, 0, 1000), pool);
+  lease.keepWith(companion);
+  lease.hold();
+  lease.release();
+  expect(pool.freeBytes).toBe(0);
+  lease.release();
+  expect(pool.freeBytes).toBe(buf.byteLength + companion.byteLength);
+  const again = [pool.take(1000), pool.take(1000)];
+  expect(again).toContain(buf);
+  expect(again).toContain(companion);
+});

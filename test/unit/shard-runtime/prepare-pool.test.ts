@@ -44,6 +44,31 @@ it('moves a body to the worker and back instead of copying it', async () => {
   expect((await pool.prepare(bad, true, {}, true)).ok).toBe(false);
 });
 
+it('writes re-serialized decisions into the buffer lent with the job and gives it back', async () => {
+  pool = new PreparePool(1, epochTable(4), 1, pino({ level: 'silent' }));
+  const text = utf8.encode(
+    ndjson(Array.from({ length: 50 }, (_, i) => decision(i))).replace(/,/g, ', '),
+  );
+  const inline = prepareBody(text, true, {}, epochTable(4), 1);
+  if (!inline.ok) throw new Error('rejected');
+  expect(inline.canonical.length).toBeGreaterThan(0);
+  const out = new ArrayBuffer(text.length);
+  const pending = pool.prepare(text, true, {}, false, out);
+  expect(out.detached).toBe(true);
+  const result = await pending;
+  if (!result.ok) throw new Error('rejected');
+  expect(result.out).toBeInstanceOf(ArrayBuffer);
+  expect(result.canonical.buffer).toBe(result.out);
+  expect(result.canonical).toEqual(inline.canonical);
+  expect({ ...result, out: undefined }).toEqual({ ...inline, body: result.body, out: undefined });
+  // Canonical lines need no room: the loan comes back unused.
+  const canonicalText = utf8.encode(ndjson([decision(1), decision(2)]));
+  const unused = await pool.prepare(canonicalText, true, {}, false, new ArrayBuffer(4096));
+  if (!unused.ok) throw new Error('rejected');
+  expect(unused.out?.byteLength).toBe(4096);
+  expect(unused.canonical.length).toBe(0);
+});
+
 it('rejects jobs after close', async () => {
   pool = new PreparePool(1, epochTable(1), 1, pino({ level: 'silent' }));
   await pool.close();

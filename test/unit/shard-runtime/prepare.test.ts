@@ -61,6 +61,25 @@ describe('prepareBody', () => {
     });
   });
 
+  it('writes re-serialized decisions into the storage it is lent, and grows past it if need be', () => {
+    const ds = Array.from({ length: 6 }, (_, i) => decision(i));
+    const text = utf8.encode(ds.map((d) => sdkLine(d)).join('\n'));
+    const plain = prepareBody(text, true, {}, table, 1);
+    const out = new Uint8Array(text.length);
+    const lent = prepareBody(text, true, {}, table, 1, out);
+    if (!plain.ok || !lent.ok) throw new Error('rejected');
+    expect(lent.canonical.buffer).toBe(out.buffer);
+    expect(lent).toEqual({ ...plain, canonical: lent.canonical });
+    expect(lent.canonical).toEqual(plain.canonical);
+    ds.forEach((d, i) => expect(utf8.decode(canonicalAt(lent, i))).toBe(canonicalJson(d)));
+    // Too small a loan: the decisions are still all there, in a new array.
+    const small = new Uint8Array(100);
+    const grown = prepareBody(text, true, {}, table, 1, small);
+    if (!grown.ok) throw new Error('rejected');
+    expect(grown.canonical.buffer).not.toBe(small.buffer);
+    expect(grown.canonical).toEqual(plain.canonical);
+  });
+
   it('canonical and other lines alike: long non-ASCII routing keys, repeated record_ids', () => {
     // Entity ids long enough that the routing buffer must grow, with escapes and non-ASCII.
     // (With an escape the fast path declines the line; without one it takes it.)
