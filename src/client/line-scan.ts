@@ -11,9 +11,10 @@
 // makes it return undefined, or a key throw UnreadableKey, and the caller takes the full path
 // (prepare.ts), which reports problems itself. Text that is not valid JSON past what the scan
 // reads is the shard's to refuse.
+import { rangeOf } from '../core/bytes.ts';
 import { isCanonicalU64At } from '../core/decision/timestamp.ts';
 import { pointerTokens } from '../core/json-pointer.ts';
-import type { NonStringKey, RoutingSource } from '../core/routing.ts';
+import { nonStringKey, type NonStringKey, type RoutingSource } from '../core/routing.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -154,23 +155,12 @@ export class ScannedDecision implements RoutingSource {
       if (!plainString(b, start, end)) throw new UnreadableKey(pointer);
       return b.toString('latin1', start + 1, end - 1);
     }
-    const kind =
-      c === OPEN_OBJECT
-        ? 'object'
-        : c === OPEN_ARRAY
-          ? 'array'
-          : c === 0x6e
-            ? 'null'
-            : c === 0x74 || c === 0x66
-              ? 'boolean'
-              : 'number';
-    return { nonString: kind };
+    return nonStringKey(c);
   }
 
   /** Its bytes as a view of their own (only for the rare second reading). */
   #bytes(): Buffer {
-    const { buf, at, size } = this;
-    return at === 0 && size === buf.length ? buf : buf.subarray(at, at + size);
+    return rangeOf(this.buf, this.at, this.at + this.size);
   }
 }
 

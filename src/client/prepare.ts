@@ -2,7 +2,7 @@
 // client sends: its canonical bytes, its record_id and what routing reads. Lines that are
 // already canonical (what `agdr submit` and the shards write) take core's one-pass check; every
 // other form is parsed, validated and canonicalized by core, as the shard would.
-import { utf8 } from '../core/bytes.ts';
+import { rangeOf, utf8 } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
 import { canonicalCopyFromJsonBytes } from '../core/jcs-from-bytes.ts';
 import {
@@ -58,7 +58,7 @@ export class HeldDecision implements ReadyDecision {
 
 /** The bytes of a decision (a view made on demand: a decision in flight holds none). */
 export function bytesOf(d: ReadyDecision): Uint8Array {
-  return d.at === 0 && d.size === d.buf.length ? d.buf : d.buf.subarray(d.at, d.at + d.size);
+  return rangeOf(d.buf, d.at, d.at + d.size);
 }
 
 export type Prepared =

@@ -5,6 +5,8 @@
 // lane. So what the client holds is its in-flight decisions once, in a few reused buffers: the
 // input's read chunks are garbage as soon as their lines are queued (they die young), and no
 // per-request body is allocated, so no buffer churn builds up ahead of the garbage collector.
+import { rangeOf } from '../core/bytes.ts';
+
 export const SLAB_BYTES = 1024 * 1024;
 
 export class Slab {
@@ -25,7 +27,7 @@ export class Slab {
   /** Copies the line src[from, from + size) and a newline in; where the line now lies. */
   append(src: Uint8Array, from: number, size: number): number {
     const at = this.used;
-    this.buf.set(from === 0 && size === src.length ? src : src.subarray(from, from + size), at);
+    this.buf.set(rangeOf(src, from, from + size), at);
     this.buf[at + size] = 0x0a;
     this.used = at + size + 1;
     this.refs++;

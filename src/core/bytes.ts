@@ -102,6 +102,11 @@ export function rangesEqual(
   return true;
 }
 
+/** b[start, end) as a view, or `b` itself when that is all of it (no view made then). */
+export function rangeOf<T extends Uint8Array>(b: T, start: number, end: number): T {
+  return start === 0 && end === b.length ? b : (b.subarray(start, end) as T);
+}
+
 /** Whether `piece` is at b[at..] (no view made). */
 export function hasBytesAt(b: Uint8Array, at: number, piece: Uint8Array): boolean {
   return rangesEqual(b, at, at + piece.length, piece, 0, piece.length);

@@ -15,7 +15,7 @@ import type { DecisionLimits } from './decision/limits.ts';
 import { ACTION_LABELS, SPEC_VERSION, TERMINAL_NODES } from './decision/types.ts';
 import { isAfter, scanPlainKey, scanString, scanValue } from './jcs-bytes.ts';
 import { pointerTokens } from './json-pointer.ts';
-import type { NonStringKey, RoutingSource } from './routing.ts';
+import { nonStringKey, type NonStringKey, type RoutingSource } from './routing.ts';
 
 /** What ingest needs of a decision: its idempotency key, its timestamp and its routing keys. */
 export interface AcceptedDecision extends RoutingSource {
@@ -413,17 +413,7 @@ class AcceptedFields implements AcceptedDecision {
       }
       return b.toString('utf8', at + 1, end - 1);
     }
-    const kind =
-      c === OPEN_OBJECT
-        ? 'object'
-        : c === OPEN_ARRAY
-          ? 'array'
-          : c === 0x74 || c === 0x66
-            ? 'boolean'
-            : c === 0x6e
-              ? 'null'
-              : 'number';
-    return { nonString: kind };
+    return nonStringKey(c);
   }
 }
 

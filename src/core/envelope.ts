@@ -352,15 +352,9 @@ export class RoutingJsonReader {
     const digits = decimalEnd(b, at);
     if (digits < 0 || !hasBytesAt(b, digits, KEY)) return undefined;
     const epoch = decimalAt(b, at, digits);
-    at = digits + KEY.length;
-    let key: string | null = null;
-    if (hasBytesAt(b, at, NULL)) at += NULL.length;
-    else {
-      const k = readPlainString(b, at);
-      if (k === undefined) return undefined;
-      key = k;
-      at = stringEnd;
-    }
+    const key = readPlainStringOrNull(b, digits + KEY.length);
+    if (key === undefined) return undefined;
+    at = stringEnd;
     const tail = this.#tail;
     if (tail !== undefined && hasBytesAt(b, at, tail)) at += tail.length;
     else {
@@ -377,15 +371,9 @@ export class RoutingJsonReader {
   #readTail(b: Buffer, at: number): number {
     const start = at;
     if (!hasBytesAt(b, at, POINTER)) return -1;
-    at += POINTER.length;
-    let pointer: string | null = null;
-    if (hasBytesAt(b, at, NULL)) at += NULL.length;
-    else {
-      const p = readPlainString(b, at);
-      if (p === undefined) return -1;
-      pointer = p;
-      at = stringEnd;
-    }
+    const pointer = readPlainStringOrNull(b, at + POINTER.length);
+    if (pointer === undefined) return -1;
+    at = stringEnd;
     if (!hasBytesAt(b, at, STRATEGY)) return -1;
     const strategy = readPlainString(b, at + STRATEGY.length);
     if (strategy === undefined || strategy.length === 0 || b[stringEnd] !== 0x7d) return -1;
@@ -423,7 +411,14 @@ function readPlainString(b: Buffer, at: number): string | undefined {
   return text.includes('\ufffd') ? undefined : text;
 }
 
-/** Where the string `readPlainString` read last ends (after its closing quote). */
+/** `readPlainString`, or null for `null` (the reading side of `writeJsonStringOrNull`). */
+function readPlainStringOrNull(b: Buffer, at: number): string | null | undefined {
+  if (!hasBytesAt(b, at, NULL)) return readPlainString(b, at);
+  stringEnd = at + NULL.length;
+  return null;
+}
+
+/** Where the string `readPlainStringOrNull` or `readPlainString` read last ends. */
 let stringEnd = 0;
 
 /**

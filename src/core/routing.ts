@@ -84,6 +84,21 @@ export interface NonStringKey {
   readonly nonString: string;
 }
 
+/** The NonStringKey of a JSON value whose text starts with byte `c` (not a string's quote). */
+export function nonStringKey(c: number | undefined): NonStringKey {
+  const kind =
+    c === 0x7b // {
+      ? 'object'
+      : c === 0x5b // [
+        ? 'array'
+        : c === 0x74 || c === 0x66 // t, f
+          ? 'boolean'
+          : c === 0x6e // n
+            ? 'null'
+            : 'number';
+  return { nonString: kind };
+}
+
 /**
  * What routing reads of a decision: its timestamp and, for the strategy in force only, the
  * value at each key pointer in turn. Implemented over a parsed decision (`routingSourceOf`)

@@ -1,5 +1,6 @@
 // NDJSON lines from a stream as they arrive (a file of any size, a pipe, `tail -f`), without
 // holding more than one chunk and one partial line: flat memory, whatever the input's size.
+import { rangeOf } from '../../core/bytes.ts';
 
 export type InputLine =
   | { line: number; bytes: Buffer }
@@ -14,7 +15,7 @@ function trim(b: Buffer): Buffer {
   let e = b.length;
   while (s < e && isSpace(b[s] as number)) s++;
   while (e > s && isSpace(b[e - 1] as number)) e--;
-  return s === 0 && e === b.length ? b : b.subarray(s, e);
+  return rangeOf(b, s, e);
 }
 
 function isSpace(c: number): boolean {

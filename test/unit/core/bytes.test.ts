@@ -7,6 +7,7 @@ import {
   fromBase64,
   fromHex,
   hexInto,
+  rangeOf,
   rangesEqual,
   toBase64,
   toHex,
@@ -146,5 +147,17 @@ describe('ranges and growth', () => {
     expect(grown.length).toBe(8);
     expect([...grown.subarray(0, 3)]).toEqual([1, 2, 3]);
     expect(withRoom(buf, 4, 100).length).toBe(100);
+  });
+});
+
+describe('rangeOf', () => {
+  it('is the array itself for the whole of it, else a view of the range', () => {
+    const b = Buffer.from('abcdef');
+    expect(rangeOf(b, 0, 6)).toBe(b);
+    const part = rangeOf(b, 1, 4);
+    expect(part).not.toBe(b);
+    expect(part.toString()).toBe('bcd');
+    expect(part.buffer).toBe(b.buffer);
+    expect(rangeOf(b, 0, 0).length).toBe(0);
   });
 });

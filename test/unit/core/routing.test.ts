@@ -12,9 +12,11 @@ import {
   keyHash,
   keyHashHalves,
   moduloBucket,
+  nonStringKey,
   defaultKeyPointers,
   routeDecision,
   routeInEpoch,
+  routingSourceOf,
   RoutingError,
   validateEpochTable,
   type EpochTable,
@@ -419,5 +421,16 @@ describe('validateEpochTable', () => {
     expect(epochTableProblems(null)).toEqual([
       expect.objectContaining({ path: '$', code: 'type' }),
     ]);
+  });
+});
+
+describe('nonStringKey', () => {
+  it('names the kind of a value from its first byte as routingSourceOf names the parsed value', () => {
+    for (const v of [{}, { a: 1 }, [], [1], true, false, null, 0, -12, 3.5]) {
+      const text = JSON.stringify(v);
+      expect(nonStringKey(text.charCodeAt(0)), text).toEqual(
+        routingSourceOf({ timestamp_ns: 1n, x: v }).keyAt('/x'),
+      );
+    }
   });
 });
