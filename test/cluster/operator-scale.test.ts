@@ -412,17 +412,45 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
     return out;
   }
 
-  /** When the StatefulSet controller last deleted pod `id` (its SuccessfulDelete Event), ms. */
-  async function deletedAt(id: number): Promise<number> {
-    const events = await k.getJson<{
-      items: { reason: string; message: string; lastTimestamp?: string; eventTime?: string }[];
-    }>(['events', '-n', ns, '--field-selector', 'reason=SuccessfulDelete']);
-    return Math.max(
-      0,
-      ...events.items
-        .filter((e) => e.message.includes(` Pod ${NAME}-shard-${id} `))
-        .map((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? '')),
-    );
+  /**
+   * Watches shard pod `id` and resolves with when its deletion was requested (ms; the API
+   * server's second precision): deletionTimestamp less the grace period the pod was given.
+   * Read from the pod itself, not from the StatefulSet controller's SuccessfulDelete Event: the
+   * controller's event recorder drops events beyond 25 per object (then one per 5 minutes), and
+   * a scale-down after several migrations, with pods re-created while older ones terminate, can
+   * reach that.
+   */
+  function watchDeletion(id: number): { requested: Promise<number>; stop: () => void } {
+    const info = clusterInfo();
+    const child = spawn(k.binary, [
+      '--kubeconfig',
+      info.kubeconfig,
+      'get',
+      'pod',
+      `${NAME}-shard-${id}`,
+      '-n',
+      ns,
+      '--watch',
+      '-o',
+      'jsonpath={.metadata.deletionTimestamp}{" "}{.metadata.deletionGracePeriodSeconds}{"\\n"}',
+    ]);
+    const requested = new Promise<number>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+          const [at = '', grace = '0'] = buffer.slice(0, i).trim().split(' ');
+          buffer = buffer.slice(i + 1);
+          if (at === '') continue;
+          child.kill();
+          resolve(Date.parse(at) - Number(grace) * 1000);
+        }
+      });
+      child.on('error', reject);
+      child.on('exit', () => reject(new Error(`the watch of pod ${id} ended without a deletion`)));
+    });
+    requested.catch(() => undefined);
+    return { requested, stop: () => child.kill() };
   }
 
   /**
@@ -474,7 +502,22 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
    */
   async function killedIn(phase: string, from: number, during?: () => Promise<void>) {
     const retiring = from - 1;
-    const before = await deletedAt(retiring);
+    const deletion = watchDeletion(retiring);
+    try {
+      return await killedInWatching(phase, from, deletion.requested, during);
+    } finally {
+      deletion.stop();
+    }
+  }
+
+  /** killedIn's steps, with the retiring pod's deletion watched from before the scale-down. */
+  async function killedInWatching(
+    phase: string,
+    from: number,
+    deletionRequested: Promise<number>,
+    during?: () => Promise<void>,
+  ) {
+    const retiring = from - 1;
     const watched = watchPhase(phase, from - 1);
     await scaleTo(from - 1);
     const seen = await watched;
@@ -494,13 +537,17 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
       return (parseCheckpointNote(e.checkpoint).timestampNs ?? 0n) >= boundary;
     });
     expect(sealedAt, `a seal of shard ${retiring} past the boundary`).toBeDefined();
-    await k.waitFor(
-      `pod ${retiring} deleted`,
-      async () => ((await deletedAt(retiring)) > before ? null : 'not yet'),
-      30_000,
-    );
-    const deleted = await deletedAt(retiring);
-    // Event times have second precision.
+    let timer: NodeJS.Timeout | undefined;
+    const deleted = await Promise.race([
+      deletionRequested,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`pod ${retiring} not deleted 30 s after its migration completed`)),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    // The API server's times have second precision.
     const sealedMs = Number(BigInt(sealedAt?.timestamp_ns ?? '0') / 1_000_000n);
     expect(deleted + 1000).toBeGreaterThanOrEqual(sealedMs);
     const retired = (await status()).shardStatus?.find((x) => x.id === retiring);
@@ -562,7 +609,12 @@ describe('kubectl scale: shard migrations with real shards, a coordinator and a 
     await killedIn('Draining', 2, async () => {
       process.kill(frozen, 'SIGCONT');
     }).catch((err: unknown) => {
-      process.kill(frozen, 'SIGCONT');
+      // Its process may be gone already (deleted, or restarted by its liveness probe).
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        /* not running */
+      }
       throw err;
     });
     const events = await migrationEvents();
