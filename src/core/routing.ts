@@ -10,6 +10,7 @@ import { CodedError } from './errors.ts';
 import { toHex } from './bytes.ts';
 import { compareU64Text, isCanonicalU64 } from './decision/timestamp.ts';
 import { blake3 } from './hash.ts';
+import { blake3Prefix64, CHUNK_LENGTH } from './blake3-chunk.ts';
 import { canonicalBytes, memberPath } from './jcs.ts';
 import { isIndex, isJsonObject } from './json-shape.ts';
 import { isKeyPointer, pointerPath, resolvePointer } from './json-pointer.ts';
@@ -193,21 +194,40 @@ export function keyHash(key: string): bigint {
  * and arithmetic cost several times the hash itself for short keys. Same value as keyHash.
  */
 export function keyHashHalves(key: string): [hi: number, lo: number] {
-  // Buffer.from encodes short strings several times faster than TextEncoder (same bytes).
+  hashKey(key);
+  return [halves[0] as number, halves[1] as number];
+}
+
+// The key's UTF-8 bytes and its hash halves, reused by every call (hashing is synchronous). Room
+// for every key of up to one BLAKE3 chunk in UTF-16 units: at most 3 UTF-8 bytes each.
+const keyBytes = Buffer.allocUnsafeSlow(3 * CHUNK_LENGTH);
+const halves = new Uint32Array(2);
+
+/**
+ * keyHashHalves into `halves` without allocating: the key is encoded into a reused buffer (ASCII
+ * by a loop, anything else by Buffer's encoder, the same bytes as Buffer.from) and hashed by the
+ * one-chunk BLAKE3; a key longer than a chunk goes to the WASM hasher.
+ */
+function hashKey(key: string): void {
+  let length = key.length;
+  if (length <= CHUNK_LENGTH) {
+    for (let k = 0; k < length; k++) {
+      const c = key.charCodeAt(k);
+      if (c > 0x7f) {
+        length = keyBytes.write(key, 'utf8');
+        break;
+      }
+      keyBytes[k] = c;
+    }
+    if (length <= CHUNK_LENGTH) {
+      blake3Prefix64(keyBytes, length, halves);
+      return;
+    }
+  }
   const d = blake3.digest(Buffer.from(key, 'utf8'));
-  const hi =
-    (((d[0] as number) << 24) |
-      ((d[1] as number) << 16) |
-      ((d[2] as number) << 8) |
-      (d[3] as number)) >>>
-    0;
-  const lo =
-    (((d[4] as number) << 24) |
-      ((d[5] as number) << 16) |
-      ((d[6] as number) << 8) |
-      (d[7] as number)) >>>
-    0;
-  return [hi, lo];
+  const view = new DataView(d.buffer, d.byteOffset, 8);
+  halves[0] = view.getUint32(0);
+  halves[1] = view.getUint32(4);
 }
 
 /** h mod n. */
@@ -376,9 +396,9 @@ export function routeInEpoch(source: RoutingSource, e: RoutingEpoch): RouteResul
 }
 
 function hashed(e: RoutingEpoch, key: string, pointer: string): RouteResult {
-  const [hi, lo] = keyHashHalves(key);
+  hashKey(key);
   return {
-    shard: bucketOfHalves(e.bucket, hi, lo, e.shards),
+    shard: bucketOfHalves(e.bucket, halves[0] as number, halves[1] as number, e.shards),
     epoch: e.epoch,
     strategy: e.strategy,
     key,

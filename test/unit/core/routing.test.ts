@@ -67,6 +67,49 @@ describe('key hash', () => {
     );
     expect(keyHash('')).toBe(0xaf1349b9f5f9a1a6n); // BLAKE3("") = af1349b9f5f9a1a6a040...
   });
+  it('is the same for ASCII, non-ASCII, lone surrogates, and keys about one chunk long', () => {
+    // The hot path hashes up to 1024 UTF-8 bytes itself and hands longer keys to the WASM
+    // hasher: keys on both sides of that edge, in 1, 2, 3 and 4 byte characters.
+    const keys = [
+      '',
+      'a',
+      'entity-0042',
+      'kunde-ø',
+      '顧客-42',
+      'id-😀',
+      'lone-\ud800-surrogate',
+      'x'.repeat(64),
+      'x'.repeat(65),
+      'x'.repeat(1023),
+      'x'.repeat(1024),
+      'x'.repeat(1025),
+      'x'.repeat(5000),
+      'é'.repeat(512),
+      'é'.repeat(513),
+      '€'.repeat(341),
+      '€'.repeat(342),
+      '€'.repeat(1024),
+      '😀'.repeat(256),
+      '😀'.repeat(257),
+      `${'x'.repeat(1023)}é`,
+    ];
+    for (const key of keys) expect(keyHash(key), key.slice(0, 20)).toBe(referenceKeyHash(key));
+  });
+  it('does not carry bytes of one key into the next (the encode buffer is reused)', () => {
+    // Each key is hashed after a longer one and after a non-ASCII one of the same length.
+    const keys = ['x'.repeat(900), 'abc', '€'.repeat(300), 'abc', '€€€', 'abc', 'ab', ''];
+    const want = keys.map(referenceKeyHash);
+    expect(keys.map((k) => keyHash(k))).toEqual(want);
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 1100 }), { maxLength: 8 }),
+        (ks) => {
+          for (const k of ks) expect(keyHash(k)).toBe(referenceKeyHash(k));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe('jump consistent hash', () => {
