@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { BROWSER_FLAG_OPTIONS, browserFlagsHelp, parseBrowserFlags } from './browser-flags.ts';
 import { defineCommand, UsageError } from './command.ts';
+import { countExternalMemoryInHeapLimit } from './v8-heap.ts';
 import {
   parseDuration,
   parseHttpUrl,
@@ -147,6 +148,7 @@ export const command = defineCommand({
     };
   },
   async run({ signer: signerFlags, keyFile, logLevel, json, ...config }) {
+    countExternalMemoryInHeapLimit();
     let opened: OpenedSigner | undefined;
     try {
       fs.mkdirSync(config.dataDir, { recursive: true, mode: DIR_MODE });

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { defineCommand, UsageError } from './command.ts';
+import { countExternalMemoryInHeapLimit } from './v8-heap.ts';
 import { parseDuration, parsePort, parsePositiveInt } from './client/duration.ts';
 import { existingShardCount, prepareLocalCluster } from './client/local-cluster.ts';
 import type { LocalClusterFiles } from './client/local-cluster.ts';
@@ -88,6 +89,7 @@ export const command = defineCommand({
     };
   },
   async run(values) {
+    countExternalMemoryInHeapLimit();
     const { dataDir, basePort, intervalMs, checkpointIntervalMs } = values;
     let files: LocalClusterFiles;
     try {

@@ -24,6 +24,7 @@ import {
 } from './client/duration.ts';
 import { BROWSER_FLAG_OPTIONS, browserFlagsHelp, parseBrowserFlags } from './browser-flags.ts';
 import { defineCommand, UsageError } from './command.ts';
+import { countExternalMemoryInHeapLimit } from './v8-heap.ts';
 import { waitForSignal } from './client/signals.ts';
 import {
   openSigner,
@@ -269,6 +270,7 @@ export const command = defineCommand({
     };
   },
   async run({ signer: signerFlags, logLevel, json, workers, ...options }) {
+    countExternalMemoryInHeapLimit();
     const logger = pino({ level: logLevel, base: { svc: 'shard' } }, pino.destination(2));
     let running;
     let opened;
