@@ -314,10 +314,17 @@ function isNonEmpty(b: Uint8Array, s: number, e: number): boolean {
 let lastSeen = 0;
 
 /**
+ * Scans the value at v of the known member m (its index in the name list) of an object; returns
+ * the index after it, or -1. Module-level functions, not closures: nothing is allocated per
+ * decision (what they learn goes to the module's scan state).
+ */
+type MemberScanner = (b: Uint8Array, m: number, v: number) => number;
+
+/**
  * Walks the members of the canonical object at b[i] === '{' (at nesting `depth`), strictly in
- * canonical order, calling `member(index in known, name start, value start, depth + 1)` for
- * each, which returns the index after the value or -1. Unknown members (index -1) are scanned
- * here. Returns the index after the object, or -1; `lastSeen` then holds the known members seen.
+ * canonical order, calling `member(b, index in known, value start)` for each known member.
+ * Unknown members (index -1) are scanned here. Returns the index after the object, or -1;
+ * `lastSeen` then holds the known members seen.
  */
 function scanObjectWith(
   b: Uint8Array,
@@ -325,7 +332,7 @@ function scanObjectWith(
   depth: number,
   maxDepth: number,
   known: readonly Uint8Array[],
-  member: (m: number, v: number) => number,
+  member: MemberScanner,
 ): number {
   if (b[i] !== OPEN_OBJECT || depth >= maxDepth) return -1;
   i++;
@@ -347,7 +354,7 @@ function scanObjectWith(
     const m = nameIndex(b, s, e, known);
     const v = e + 2;
     if (m >= 0) seen |= 1 << m;
-    i = m < 0 ? scanValue(b, v, depth + 1, maxDepth) : member(m, v);
+    i = m < 0 ? scanValue(b, v, depth + 1, maxDepth) : member(b, m, v);
     if (i < 0) return -1;
     if (b[i] === CLOSE_OBJECT) {
       lastSeen = seen;
@@ -363,29 +370,39 @@ function scanObjectWith(
  * (checked before this is made); the caller keeps them unchanged while reading.
  */
 class AcceptedFields implements AcceptedDecision {
-  readonly #b: Buffer;
-  readonly recordIdStart: number;
-  readonly recordIdEnd: number;
-  readonly #timeStart: number;
-  readonly #timeEnd: number;
-  /** Name start and value start of each top-level member, in order. */
-  readonly #members: readonly number[];
+  /** The decision's bytes, scanned again by keyAt. */
+  #b: Uint8Array = EMPTY;
+  /** Where strings are decoded from: a Buffer holding #b at #base. */
+  #text: Buffer = EMPTY_BUFFER;
+  #base = 0;
+  recordIdStart = 0;
+  recordIdEnd = 0;
+  #timeStart = 0;
+  #timeEnd = 0;
+  /** Name start and value start of each top-level member, in order: #members[0, #count). */
+  #members: Int32Array = new Int32Array(0);
+  #count = 0;
 
-  constructor(b: Uint8Array, spans: readonly number[], members: readonly number[]) {
-    this.#b = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    this.recordIdStart = spans[0] as number;
-    this.recordIdEnd = spans[1] as number;
-    this.#timeStart = spans[2] as number;
-    this.#timeEnd = spans[3] as number;
+  /** Takes what the last scan found about `b`; `text` holds b at `base`, `members` its members. */
+  bind(b: Uint8Array, text: Buffer, base: number, members: Int32Array, count: number): this {
+    this.#b = b;
+    this.#text = text;
+    this.#base = base;
+    this.recordIdStart = scanned.recordIdStart;
+    this.recordIdEnd = scanned.recordIdEnd;
+    this.#timeStart = scanned.timeStart;
+    this.#timeEnd = scanned.timeEnd;
     this.#members = members;
+    this.#count = count;
+    return this;
   }
 
   get record_id(): string {
-    return this.#b.toString('latin1', this.recordIdStart, this.recordIdEnd);
+    return this.#decode('latin1', this.recordIdStart, this.recordIdEnd);
   }
 
   get timestampNs(): string {
-    return this.#b.toString('latin1', this.#timeStart, this.#timeEnd);
+    return this.#decode('latin1', this.#timeStart, this.#timeEnd);
   }
 
   keyAt(pointer: string): string | undefined | NonStringKey {
@@ -395,7 +412,7 @@ class AcceptedFields implements AcceptedDecision {
     const first = tokens[0];
     if (first === undefined) return undefined;
     const members = this.#members;
-    for (let k = 0; k < members.length; k += 2) {
+    for (let k = 0; k < this.#count; k += 2) {
       const s = members[k] as number;
       const v = members[k + 1] as number;
       if (equals(b, s, v - 2, first)) {
@@ -409,13 +426,21 @@ class AcceptedFields implements AcceptedDecision {
     if (c === QUOTE) {
       const end = scanString(b, at + 1);
       for (let k = at + 1; k < end - 1; k++) {
-        if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', at, end)) as string;
+        if (b[k] === BACKSLASH) return JSON.parse(this.#decode('utf8', at, end)) as string;
       }
-      return b.toString('utf8', at + 1, end - 1);
+      return this.#decode('utf8', at + 1, end - 1);
     }
     return nonStringKey(c);
   }
+
+  /** The text of bytes [s, e) of the decision. */
+  #decode(encoding: 'latin1' | 'utf8', s: number, e: number): string {
+    return this.#text.toString(encoding, this.#base + s, this.#base + e);
+  }
 }
+
+const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 // Pointers in use are few (those of the routing tables in force): their tokens are kept.
 const pointerCache = new Map<string, Uint8Array[]>();
@@ -483,30 +508,83 @@ function isRecordIdBody(b: Uint8Array, s: number, e: number): boolean {
 /**
  * The decision whose canonical bytes `b` are, when `parseDecisionLine(b, limits)` accepts them
  * unchanged; undefined otherwise (take the full path). `b` is one NDJSON line without its end.
+ * The result is the caller's to keep (it holds `b`, which must not change while it is read).
  */
 export function acceptCanonicalDecision(
   b: Uint8Array,
   limits: DecisionLimits,
 ): AcceptedDecision | undefined {
-  if (b.length > limits.maxInputBytes || b.length > limits.maxRecordBytes) return undefined;
-  if (b[0] !== OPEN_OBJECT || limits.maxDepth <= 0) return undefined;
+  if (!scanDecision(b, limits)) return undefined;
+  const text = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const members = scanned.members.slice(0, scanned.count);
+  return new AcceptedFields().bind(b, text, 0, members, members.length);
+}
+
+/** The one AcceptedFields that acceptCanonicalDecisionTransient returns, bound anew each call. */
+const transient = new AcceptedFields();
+/** A Buffer over the whole ArrayBuffer the last transient decision lay in (often the same). */
+let transientText: Buffer = EMPTY_BUFFER;
+
+/**
+ * `acceptCanonicalDecision` without allocating: the result is one object reused by every call,
+ * valid only until the next call of either function (ingest reads it at once, per line): read
+ * what must outlive that first. It holds `b` (and reads strings through a Buffer over b's whole
+ * ArrayBuffer, made once per ArrayBuffer).
+ */
+export function acceptCanonicalDecisionTransient(
+  b: Uint8Array,
+  limits: DecisionLimits,
+): AcceptedDecision | undefined {
+  if (!scanDecision(b, limits)) return undefined;
+  if (transientText.buffer !== b.buffer) transientText = Buffer.from(b.buffer);
+  return transient.bind(b, transientText, b.byteOffset, scanned.members, scanned.count);
+}
+
+/**
+ * What the last scanDecision found (the scan is synchronous and not re-entrant): the name start
+ * and value start of each top-level member, members[0, count), and where record_id's text and
+ * timestamp_ns lie.
+ */
+const scanned = {
+  members: new Int32Array(64),
+  count: 0,
+  recordIdStart: 0,
+  recordIdEnd: 0,
+  timeStart: 0,
+  timeEnd: 0,
+};
+
+/** Notes a top-level member's name start s and value start v in `scanned`. */
+function addMember(s: number, v: number): void {
+  if (scanned.count + 2 > scanned.members.length) {
+    const more = new Int32Array(2 * scanned.members.length);
+    more.set(scanned.members);
+    scanned.members = more;
+  }
+  scanned.members[scanned.count++] = s;
+  scanned.members[scanned.count++] = v;
+}
+
+/** Whether `b` is a decision acceptCanonicalDecision accepts; `scanned` then says where things are. */
+function scanDecision(b: Uint8Array, limits: DecisionLimits): boolean {
+  if (b.length > limits.maxInputBytes || b.length > limits.maxRecordBytes) return false;
+  if (b[0] !== OPEN_OBJECT || limits.maxDepth <= 0) return false;
   const maxDepth = limits.maxDepth;
   let seen = 0;
-  const spans = [0, 0, 0, 0];
-  const members: number[] = [];
+  scanned.count = 0;
   let i = 1;
   let prevS = -1;
   let prevE = -1;
   for (;;) {
-    if (b[i] !== QUOTE) return undefined;
+    if (b[i] !== QUOTE) return false;
     const s = i + 1;
     const e = scanPlainKey(b, s);
-    if (e < 0 || b[e + 1] !== COLON) return undefined;
-    if (prevS >= 0 && !isAfter(b, prevS, prevE, s, e)) return undefined;
+    if (e < 0 || b[e + 1] !== COLON) return false;
+    if (prevS >= 0 && !isAfter(b, prevS, prevE, s, e)) return false;
     prevS = s;
     prevE = e;
     const v = e + 2;
-    members.push(s, v);
+    addMember(s, v);
     const m = nameIndex(b, s, e, TOP);
     if (m >= 0) seen |= 1 << m;
     let end: number;
@@ -532,39 +610,43 @@ export function acceptCanonicalDecision(
         end = scanStrOrNull(b, v);
         break;
       case T_PPP:
-        end = scanObjectWith(b, v, 1, maxDepth, PPP, (_, at) => scanStatement(b, at));
+        end = scanObjectWith(b, v, 1, maxDepth, PPP, statementMember);
         if (end >= 0 && !hadAll(ALL_PPP)) end = -1;
         break;
       case T_RECORD:
         end = scanStr(b, v);
-        if (end < 0 || end - v - 2 < 1 || end - v - 2 > limits.maxIdLength) return undefined;
-        if (!isRecordIdBody(b, v + 1, end - 1)) return undefined;
-        spans[0] = v + 1;
-        spans[1] = end - 1;
+        if (end < 0 || end - v - 2 < 1 || end - v - 2 > limits.maxIdLength) return false;
+        if (!isRecordIdBody(b, v + 1, end - 1)) return false;
+        scanned.recordIdStart = v + 1;
+        scanned.recordIdEnd = end - 1;
         break;
       case T_VERSION:
         end = v + VERSION_VALUE.length;
-        if (!equals(b, v, end, VERSION_VALUE)) return undefined;
+        if (!equals(b, v, end, VERSION_VALUE)) return false;
         break;
       case T_TIME:
         end = scanU64(b, v);
-        spans[2] = v;
-        spans[3] = end;
+        scanned.timeStart = v;
+        scanned.timeEnd = end;
         break;
       default: // T_OUTPUT, T_TRACE and members of the producer's own
         end = scanValue(b, v, 1, maxDepth);
     }
-    if (end < 0) return undefined;
+    if (end < 0) return false;
     if (b[end] === CLOSE_OBJECT) {
-      if (end + 1 !== b.length) return undefined;
+      if (end + 1 !== b.length) return false;
       break;
     }
-    if (b[end] !== COMMA) return undefined;
+    if (b[end] !== COMMA) return false;
     i = end + 1;
   }
-  if ((seen & REQUIRED_TOP) !== REQUIRED_TOP) return undefined;
-  return new AcceptedFields(b, spans, members);
+  return (seen & REQUIRED_TOP) === REQUIRED_TOP;
 }
+
+/** A PPP member: a statement (scanStatement). */
+const statementMember: MemberScanner = (b, _m, v) => scanStatement(b, v);
+/** A member that is a string (the actors' members). */
+const stringMember: MemberScanner = (b, _m, v) => scanStr(b, v);
 
 /** Whether the object scanObjectWith just scanned had every known member in `mask`. */
 function hadAll(mask: number): boolean {
@@ -577,169 +659,230 @@ const ALL_PPP = bits(0, 1, 2);
 const FOI_ACTOR_REQUIRED = bits(1, 2); // name, title
 const ACTOR_REQUIRED = bits(2, 3); // name, role
 
+/**
+ * Facts of the human_delta_chain being scanned, gathered by its member scanners (one chain at a
+ * time: the scan is synchronous and not re-entrant). Reset by scanChain.
+ */
+const chainFacts = {
+  maxDepth: 0,
+  maxChainLength: 0,
+  seen: 0,
+  resolved: -1, // -1 absent, 0 false, 1 true
+  autonomous: -1,
+  terminal: -1,
+  hasFoi: false,
+  seenFoi: 0,
+  foiTimeS: -1,
+  foiTimeE: -1,
+  // Facts of the deltas, gathered as the array is scanned.
+  count: 0,
+  lastAction: 2,
+  lastTimeS: -1,
+  lastTimeE: -1,
+};
+
+/** Facts of the delta being scanned (reset by deltaAt). */
+const deltaFacts = {
+  seen: 0,
+  action: -2,
+  sequenceOk: false,
+  reason: false,
+  modified: false,
+  timeS: -1,
+  timeE: -1,
+};
+
 /** human_delta_chain at i: every shape and invariant of chain.ts; index after it or -1. */
 function scanChain(b: Uint8Array, i: number, limits: DecisionLimits): number {
-  const maxDepth = limits.maxDepth;
-  let seen = 0;
-  let resolved = -1; // -1 absent, 0 false, 1 true
-  let autonomous = -1;
-  let terminal = -1;
-  let hasFoi = false;
-  let foiTimeS = -1;
-  let foiTimeE = -1;
-  // Facts of the deltas, gathered as the array is scanned.
-  let count = 0;
-  let lastAction = 2;
-  let lastTimeS = -1;
-  let lastTimeE = -1;
-  const end = scanObjectWith(b, i, 1, maxDepth, CHAIN, (m, v) => {
-    seen |= 1 << m;
-    switch (m) {
-      case C_REF:
-      case C_ID:
-      case C_AUTHORITY:
-      case C_SIGNATURE:
-      case C_ROOT:
-        return scanStr(b, v);
-      case C_AUTONOMOUS:
-      case C_RESOLVED: {
-        const e = scanBool(b, v);
-        const flag = e - v === 4 ? 1 : 0;
-        if (m === C_AUTONOMOUS) autonomous = flag;
-        else resolved = flag;
-        return e;
-      }
-      case C_INITIATED:
-        return scanInteger(b, v);
-      case C_TERMINAL: {
-        const e = scanStr(b, v);
-        terminal = e < 0 ? -1 : nameIndex(b, v, e, TERMINALS);
-        return terminal < 0 ? -1 : e;
-      }
-      case C_FOI: {
-        if (equals(b, v, v + 4, NULL)) return v + 4;
-        hasFoi = true;
-        let seenFoi = 0;
-        const e = scanObjectWith(b, v, 2, maxDepth, FOI, (f, w) => {
-          seenFoi |= 1 << f;
-          switch (f) {
-            case F_ACTOR: {
-              const a = scanObjectWith(b, w, 3, maxDepth, FOI_ACTOR, (_, x) => scanStr(b, x));
-              return a >= 0 && hadAll(FOI_ACTOR_REQUIRED) ? a : -1;
-            }
-            case F_CODE:
-              return tokenAt(b, w, [ACTIONS[1] as Uint8Array, ACTIONS[2] as Uint8Array]) < 0
-                ? -1
-                : w + 1;
-            case F_TIME: {
-              const t = scanU64(b, w);
-              foiTimeS = w;
-              foiTimeE = t;
-              return t;
-            }
-            default: // decision, rationale, signature
-              return scanStr(b, w);
-          }
-        });
-        const need = (1 << F_ACTOR) | (1 << F_DECISION) | (1 << F_CODE) | (1 << F_TIME);
-        return (seenFoi & need) === need ? e : -1;
-      }
-      case C_DELTAS: {
-        if (b[v] !== OPEN_ARRAY || 2 >= maxDepth) return -1;
-        let k = v + 1;
-        if (b[k] === CLOSE_ARRAY) return k + 1;
-        for (;;) {
-          if (count === limits.maxChainLength) return -1;
-          let seenDelta = 0;
-          let action = -2;
-          let sequenceOk = false;
-          let reason = false;
-          let modified = false;
-          let timeS = -1;
-          let timeE = -1;
-          k = scanObjectWith(b, k, 3, maxDepth, DELTA, (d, w) => {
-            seenDelta |= 1 << d;
-            switch (d) {
-              case D_ACTION:
-                action = tokenAt(b, w, ACTIONS) - 1;
-                return action < -1 ? -1 : w + (ACTIONS[action + 1] as Uint8Array).length;
-              case D_LABEL: {
-                const e = scanStr(b, w);
-                return e >= 0 && nameIndex(b, w, e, LABELS) >= 0 ? e : -1;
-              }
-              case D_ACTOR: {
-                const a = scanObjectWith(b, w, 4, maxDepth, ACTOR, (_, x) => scanStr(b, x));
-                return a >= 0 && hadAll(ACTOR_REQUIRED) ? a : -1;
-              }
-              case D_ESCALATED:
-                return scanBool(b, w);
-              case D_REASON: {
-                const e = scanStr(b, w);
-                reason = e - w > 2;
-                return e;
-              }
-              case D_LATENCY:
-                return scanInteger(b, w);
-              case D_MODIFICATION: {
-                const e = scanValue(b, w, 4, maxDepth);
-                modified = e >= 0 && isNonEmpty(b, w, e);
-                return e;
-              }
-              case D_SEQUENCE: {
-                const e = scanInteger(b, w);
-                if (e < 0 || e - w > MAX_SAFE_DIGITS) return -1;
-                let n = 0;
-                for (let x = w; x < e; x++) n = n * 10 + ((b[x] as number) - ZERO);
-                sequenceOk = b[w] !== MINUS && n === count;
-                return e;
-              }
-              case D_TIME: {
-                const e = scanU64(b, w);
-                timeS = w;
-                timeE = e;
-                return e;
-              }
-              default: // delta_id, signature
-                return scanStr(b, w);
-            }
-          });
-          if (k < 0) return -1;
-          const need =
-            (1 << D_ID) | (1 << D_SEQUENCE) | (1 << D_ACTOR) | (1 << D_ACTION) | (1 << D_TIME);
-          if ((seenDelta & need) !== need || !sequenceOk) return -1;
-          if (action === WITH_MODIFICATION && !modified) return -1;
-          if (action === ESCALATED && !reason) return -1;
-          // A halt is terminal; timestamps never go back.
-          if (count > 0 && lastAction === HALTED) return -1;
-          if (lastTimeS >= 0 && compareU64(b, timeS, timeE, lastTimeS, lastTimeE) < 0) return -1;
-          lastAction = action;
-          lastTimeS = timeS;
-          lastTimeE = timeE;
-          count++;
-          if (b[k] === CLOSE_ARRAY) return k + 1;
-          if (b[k] !== COMMA) return -1;
-          k++;
-        }
-      }
-      default:
-        return -1; // scanObjectWith passes indices of CHAIN only
-    }
-  });
+  const f = chainFacts;
+  f.maxDepth = limits.maxDepth;
+  f.maxChainLength = limits.maxChainLength;
+  f.seen = 0;
+  f.resolved = -1;
+  f.autonomous = -1;
+  f.terminal = -1;
+  f.hasFoi = false;
+  f.foiTimeS = -1;
+  f.foiTimeE = -1;
+  f.count = 0;
+  f.lastAction = 2;
+  f.lastTimeS = -1;
+  f.lastTimeE = -1;
+  const end = scanObjectWith(b, i, 1, f.maxDepth, CHAIN, chainMember);
   if (end < 0) return -1;
   const need = (1 << C_REF) | (1 << C_ID) | (1 << C_DELTAS);
-  if ((seen & need) !== need) return -1;
+  if ((f.seen & need) !== need) return -1;
   // Invariants between the nodes (chain.ts): the FOI review follows an escalation and comes
   // last in time; a chain ending in an escalation without it says it is unresolved.
-  if (hasFoi) {
-    if (count === 0 || lastAction !== ESCALATED) return -1;
-    if (compareU64(b, foiTimeS, foiTimeE, lastTimeS, lastTimeE) < 0) return -1;
+  const count = f.count;
+  if (f.hasFoi) {
+    if (count === 0 || f.lastAction !== ESCALATED) return -1;
+    if (compareU64(b, f.foiTimeS, f.foiTimeE, f.lastTimeS, f.lastTimeE) < 0) return -1;
   }
-  const pending = count > 0 && lastAction === ESCALATED && !hasFoi;
-  if (pending ? resolved !== 0 : resolved === 0) return -1;
-  if (autonomous >= 0 && autonomous !== (count === 0 ? 1 : 0)) return -1;
-  if (terminal >= 0) {
-    const want = hasFoi ? TERMINAL_FOI : count === 0 ? TERMINAL_AUTONOMOUS : TERMINAL_HUMAN;
-    if (terminal !== want) return -1;
+  const pending = count > 0 && f.lastAction === ESCALATED && !f.hasFoi;
+  if (pending ? f.resolved !== 0 : f.resolved === 0) return -1;
+  if (f.autonomous >= 0 && f.autonomous !== (count === 0 ? 1 : 0)) return -1;
+  if (f.terminal >= 0) {
+    const want = f.hasFoi ? TERMINAL_FOI : count === 0 ? TERMINAL_AUTONOMOUS : TERMINAL_HUMAN;
+    if (f.terminal !== want) return -1;
   }
   return end;
+}
+
+/** A member of human_delta_chain (index m of CHAIN) at v. */
+function chainMember(b: Uint8Array, m: number, v: number): number {
+  const f = chainFacts;
+  f.seen |= 1 << m;
+  switch (m) {
+    case C_REF:
+    case C_ID:
+    case C_AUTHORITY:
+    case C_SIGNATURE:
+    case C_ROOT:
+      return scanStr(b, v);
+    case C_AUTONOMOUS:
+    case C_RESOLVED: {
+      const e = scanBool(b, v);
+      const flag = e - v === 4 ? 1 : 0;
+      if (m === C_AUTONOMOUS) f.autonomous = flag;
+      else f.resolved = flag;
+      return e;
+    }
+    case C_INITIATED:
+      return scanInteger(b, v);
+    case C_TERMINAL: {
+      const e = scanStr(b, v);
+      f.terminal = e < 0 ? -1 : nameIndex(b, v, e, TERMINALS);
+      return f.terminal < 0 ? -1 : e;
+    }
+    case C_FOI: {
+      if (equals(b, v, v + 4, NULL)) return v + 4;
+      f.hasFoi = true;
+      f.seenFoi = 0;
+      const e = scanObjectWith(b, v, 2, f.maxDepth, FOI, foiEscalationMember);
+      const need = (1 << F_ACTOR) | (1 << F_DECISION) | (1 << F_CODE) | (1 << F_TIME);
+      return (f.seenFoi & need) === need ? e : -1;
+    }
+    case C_DELTAS:
+      return scanDeltas(b, v);
+    default:
+      return -1; // scanObjectWith passes indices of CHAIN only
+  }
+}
+
+/** The decision codes an FOI review may give (1 and 2). */
+const FOI_CODES = [ACTIONS[1] as Uint8Array, ACTIONS[2] as Uint8Array];
+
+/** A member of foi_escalation (index f of FOI) at w. */
+function foiEscalationMember(b: Uint8Array, f: number, w: number): number {
+  chainFacts.seenFoi |= 1 << f;
+  switch (f) {
+    case F_ACTOR: {
+      const a = scanObjectWith(b, w, 3, chainFacts.maxDepth, FOI_ACTOR, stringMember);
+      return a >= 0 && hadAll(FOI_ACTOR_REQUIRED) ? a : -1;
+    }
+    case F_CODE:
+      return tokenAt(b, w, FOI_CODES) < 0 ? -1 : w + 1;
+    case F_TIME: {
+      const t = scanU64(b, w);
+      chainFacts.foiTimeS = w;
+      chainFacts.foiTimeE = t;
+      return t;
+    }
+    default: // decision, rationale, signature
+      return scanStr(b, w);
+  }
+}
+
+/** The deltas array at v, each delta checked in order against the ones before it. */
+function scanDeltas(b: Uint8Array, v: number): number {
+  const f = chainFacts;
+  if (b[v] !== OPEN_ARRAY || 2 >= f.maxDepth) return -1;
+  let k = v + 1;
+  if (b[k] === CLOSE_ARRAY) return k + 1;
+  for (;;) {
+    if (f.count === f.maxChainLength) return -1;
+    k = deltaAt(b, k);
+    if (k < 0) return -1;
+    if (b[k] === CLOSE_ARRAY) return k + 1;
+    if (b[k] !== COMMA) return -1;
+    k++;
+  }
+}
+
+/** Delta number chainFacts.count at k: its shape, and its place after the previous one. */
+function deltaAt(b: Uint8Array, k: number): number {
+  const f = chainFacts;
+  const d = deltaFacts;
+  d.seen = 0;
+  d.action = -2;
+  d.sequenceOk = false;
+  d.reason = false;
+  d.modified = false;
+  d.timeS = -1;
+  d.timeE = -1;
+  const end = scanObjectWith(b, k, 3, f.maxDepth, DELTA, deltaMember);
+  if (end < 0) return -1;
+  const need = (1 << D_ID) | (1 << D_SEQUENCE) | (1 << D_ACTOR) | (1 << D_ACTION) | (1 << D_TIME);
+  if ((d.seen & need) !== need || !d.sequenceOk) return -1;
+  if (d.action === WITH_MODIFICATION && !d.modified) return -1;
+  if (d.action === ESCALATED && !d.reason) return -1;
+  // A halt is terminal; timestamps never go back.
+  if (f.count > 0 && f.lastAction === HALTED) return -1;
+  if (f.lastTimeS >= 0 && compareU64(b, d.timeS, d.timeE, f.lastTimeS, f.lastTimeE) < 0) return -1;
+  f.lastAction = d.action;
+  f.lastTimeS = d.timeS;
+  f.lastTimeE = d.timeE;
+  f.count++;
+  return end;
+}
+
+/** A member of a delta (index m of DELTA) at w. */
+function deltaMember(b: Uint8Array, m: number, w: number): number {
+  const d = deltaFacts;
+  const maxDepth = chainFacts.maxDepth;
+  d.seen |= 1 << m;
+  switch (m) {
+    case D_ACTION:
+      d.action = tokenAt(b, w, ACTIONS) - 1;
+      return d.action < -1 ? -1 : w + (ACTIONS[d.action + 1] as Uint8Array).length;
+    case D_LABEL: {
+      const e = scanStr(b, w);
+      return e >= 0 && nameIndex(b, w, e, LABELS) >= 0 ? e : -1;
+    }
+    case D_ACTOR: {
+      const a = scanObjectWith(b, w, 4, maxDepth, ACTOR, stringMember);
+      return a >= 0 && hadAll(ACTOR_REQUIRED) ? a : -1;
+    }
+    case D_ESCALATED:
+      return scanBool(b, w);
+    case D_REASON: {
+      const e = scanStr(b, w);
+      d.reason = e - w > 2;
+      return e;
+    }
+    case D_LATENCY:
+      return scanInteger(b, w);
+    case D_MODIFICATION: {
+      const e = scanValue(b, w, 4, maxDepth);
+      d.modified = e >= 0 && isNonEmpty(b, w, e);
+      return e;
+    }
+    case D_SEQUENCE: {
+      const e = scanInteger(b, w);
+      if (e < 0 || e - w > MAX_SAFE_DIGITS) return -1;
+      let n = 0;
+      for (let x = w; x < e; x++) n = n * 10 + ((b[x] as number) - ZERO);
+      d.sequenceOk = b[w] !== MINUS && n === chainFacts.count;
+      return e;
+    }
+    case D_TIME: {
+      const e = scanU64(b, w);
+      d.timeS = w;
+      d.timeE = e;
+      return e;
+    }
+    default: // delta_id, signature
+      return scanStr(b, w);
+  }
 }

@@ -62,8 +62,12 @@ export function canonicalFromJsonBytes(
   bytes: Uint8Array,
   depthLimit: number = DEFAULT_MAX_PARSE_DEPTH,
 ): Uint8Array | undefined {
-  // A plain view: one element kind and map for every read below (callers pass Buffers too).
-  b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A plain Uint8Array: one element kind and map for every read below (callers pass Buffers
+  // too, which get a view; ingest passes plain views, read as they are).
+  b =
+    Object.getPrototypeOf(bytes) === Uint8Array.prototype
+      ? bytes
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   maxDepth = depthLimit;
   o = 0;
   mp = 0;

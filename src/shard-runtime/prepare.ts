@@ -4,7 +4,7 @@
 // costs a few transfers, not one structured clone per decision; decisions whose line already
 // was canonical are positions in the request body, which the caller holds anyway.
 import { startOf, withRoom } from '../core/bytes.ts';
-import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
+import { acceptCanonicalDecisionTransient } from '../core/decision-bytes.ts';
 import { decisionLimits, parseDecisionLine, type DecisionLimits } from '../core/decision.ts';
 import { canonicalFromJsonBytes } from '../core/jcs-from-bytes.ts';
 import { routingJsonMaxLength, writeRoutingJson } from '../core/envelope.ts';
@@ -75,15 +75,18 @@ const ROUTING_BYTES_GUESS = 96;
 /** Most problems reported for one request (the rest are counted in the message). */
 export const MAX_PROBLEMS = 1000;
 
+/** Where the decisions of a body lie: decision i is body[starts[i], ends[i]), on line numbers[i]. */
+export interface LineSpans {
+  starts: Uint32Array;
+  ends: Uint32Array;
+  numbers: Uint32Array;
+}
+
 /** Start and end offsets of the non-empty lines of an NDJSON body (a trailing \r is dropped). */
-export function splitLines(body: Uint8Array): {
-  starts: number[];
-  ends: number[];
-  numbers: number[];
-} {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const numbers: number[] = [];
+export function splitLines(body: Uint8Array): LineSpans {
+  // Typed arrays grown by doubling: a few per batch, not a JavaScript array element per line.
+  let spans = lineSpans(64);
+  let n = 0;
   // Buffer's indexOf is a memchr; Uint8Array's is a generic loop, ten times slower.
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let start = 0;
@@ -94,26 +97,49 @@ export function splitLines(body: Uint8Array): {
     let end = nl;
     if (end > start && body[end - 1] === 0x0d) end--;
     if (!isBlank(body, start, end)) {
-      starts.push(start);
-      ends.push(end);
-      numbers.push(line);
+      if (n === spans.starts.length) spans = grownSpans(spans);
+      spans.starts[n] = start;
+      spans.ends[n] = end;
+      spans.numbers[n] = line;
+      n++;
     }
     start = nl + 1;
     line++;
   }
-  return { starts, ends, numbers };
+  return {
+    starts: spans.starts.subarray(0, n),
+    ends: spans.ends.subarray(0, n),
+    // A copy of exactly n: the line numbers go back to the caller in the result.
+    numbers: spans.numbers.slice(0, n),
+  };
+}
+
+function lineSpans(capacity: number): LineSpans {
+  return {
+    starts: new Uint32Array(capacity),
+    ends: new Uint32Array(capacity),
+    numbers: new Uint32Array(capacity),
+  };
+}
+
+function grownSpans(spans: LineSpans): LineSpans {
+  const more = lineSpans(2 * spans.starts.length);
+  more.starts.set(spans.starts);
+  more.ends.set(spans.ends);
+  more.numbers.set(spans.numbers);
+  return more;
 }
 
 /**
  * A single-decision body as one span without the JSON whitespace around it (a trailing newline
  * is common), so that a canonical body is recognized as such.
  */
-function wholeBody(body: Uint8Array): { starts: number[]; ends: number[]; numbers: number[] } {
+function wholeBody(body: Uint8Array): LineSpans {
   let start = 0;
   let end = body.length;
   while (start < end && isJsonSpace(body[start] as number)) start++;
   while (end > start && isJsonSpace(body[end - 1] as number)) end--;
-  return { starts: [start], ends: [end], numbers: [1] };
+  return { starts: Uint32Array.of(start), ends: Uint32Array.of(end), numbers: Uint32Array.of(1) };
 }
 
 const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -140,8 +166,6 @@ export function prepareBody(
   out?: Uint8Array,
 ): PrepareResult {
   const spans = ndjson ? splitLines(body) : wholeBody(body);
-  // Lines as Buffers: the fast path decodes its strings with Buffer's decoder.
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const n = spans.starts.length;
   const full = decisionLimits(limits);
   const problems: LineProblem[] = [];
@@ -168,7 +192,14 @@ export function prepareBody(
   }
   for (let i = 0; i < n; i++) {
     const line = spans.numbers[i] as number;
-    const bytes = buf.subarray(spans.starts[i], spans.ends[i]);
+    // A plain view (not a Buffer): the recognizers then see one kind of array, and
+    // canonicalFromJsonBytes reads it without making a view of its own.
+    const from = spans.starts[i] as number;
+    const bytes = new Uint8Array(
+      body.buffer,
+      body.byteOffset + from,
+      (spans.ends[i] as number) - from,
+    );
     // Canonical input of a valid decision is recognized in one pass over its bytes. Other valid
     // JSON (as serializers write it) is canonicalized straight from its bytes and the result
     // recognized the same way. Anything else (including every invalid line) takes the full
@@ -176,11 +207,13 @@ export function prepareBody(
     let canonical: Uint8Array = bytes;
     let recordId = '';
     let routable: RoutingSource;
-    let accepted = acceptCanonicalDecision(bytes, full);
+    // `accepted` and `rewritten` are valid until the next line's calls: everything they hold is
+    // read (route, the id's bytes) or copied (the canonical bytes) within this iteration.
+    let accepted = acceptCanonicalDecisionTransient(bytes, full);
     if (accepted === undefined && bytes.length <= full.maxInputBytes) {
-      // A view of a buffer the next line reuses: copied below, read by route() before that.
       const rewritten = canonicalFromJsonBytes(bytes, full.maxDepth);
-      accepted = rewritten === undefined ? undefined : acceptCanonicalDecision(rewritten, full);
+      accepted =
+        rewritten === undefined ? undefined : acceptCanonicalDecisionTransient(rewritten, full);
       if (accepted !== undefined) canonical = rewritten as Uint8Array;
     }
     if (accepted !== undefined) {
@@ -254,7 +287,7 @@ export function prepareBody(
     routingEnds,
     sameAs: repeats(idList),
     ...idList,
-    lines: Uint32Array.from(spans.numbers),
+    lines: spans.numbers,
     shards,
     epochs,
     tableVersion,

@@ -86,25 +86,27 @@ export function packIds(recordIds: readonly string[]): IdList {
 /** For each id, the index of its first occurrence when that is earlier, else -1. */
 export function repeats(list: IdList): Int32Array {
   const n = list.idEnds.length;
+  const hashes = list.idHashes;
   const sameAs = new Int32Array(n).fill(-1);
-  // By hash first (numbers hash cheaply): the first id with each hash is compared by bytes;
-  // ids that differ from it but share its hash are looked up as strings, in a map made only
-  // when that happens.
-  const firstByHash = new Map<number, number>();
-  let byText: Map<string, number> | undefined;
+  // An open-addressing table of the first index of each distinct id, found from its hash's
+  // slot on (a few typed arrays per batch, not a Map entry per decision): a lookup walks past
+  // other ids to its own (a repeat) or to a free slot (a first occurrence, which takes it).
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size).fill(-1);
   for (let i = 0; i < n; i++) {
-    const h = list.idHashes[i] as number;
-    const j = firstByHash.get(h);
-    if (j === undefined) {
-      firstByHash.set(h, i);
-    } else if (sameId(list, i, j)) {
-      sameAs[i] = j;
-    } else {
-      byText ??= new Map<string, number>();
-      const text = recordIdAt(list, i);
-      const earlier = byText.get(text);
-      if (earlier === undefined) byText.set(text, i);
-      else sameAs[i] = earlier;
+    const h = hashes[i] as number;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const j = slots[slot] as number;
+      if (j < 0) {
+        slots[slot] = i;
+        break;
+      }
+      if (hashes[j] === h && sameId(list, i, j)) {
+        sameAs[i] = j;
+        break;
+      }
     }
   }
   return sameAs;

@@ -7,7 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesEqual, utf8 } from '../../../src/core/bytes.ts';
-import { acceptCanonicalDecision } from '../../../src/core/decision-bytes.ts';
+import {
+  acceptCanonicalDecision,
+  acceptCanonicalDecisionTransient,
+  type AcceptedDecision,
+} from '../../../src/core/decision-bytes.ts';
 import {
   decisionLimits,
   parseDecisionLine,
@@ -56,7 +60,25 @@ function judge(bytes: Uint8Array, limits: DecisionLimits = DEFAULTS): Verdict {
     expect(fast.keyAt(pointer), pointer).toEqual(source.keyAt(pointer));
   // Ingest passes Buffers (views into request bodies): the same answer.
   expect(acceptCanonicalDecision(Buffer.from(bytes), limits)?.record_id).toBe(p.recordId);
+  // The shard's transient result, for the bytes where they lie in a larger body: the same.
+  const body = new Uint8Array(bytes.length + 10).fill(0x20);
+  body.set(bytes, 7);
+  const view = body.subarray(7, 7 + bytes.length);
+  const transient = acceptCanonicalDecisionTransient(view, limits);
+  if (transient === undefined) expect.fail(`only the owned result accepts ${show(bytes)}`);
+  expect(fieldsOf(transient)).toEqual(fieldsOf(fast));
   return 'accepted';
+}
+
+/** What a caller reads of an accepted decision. */
+function fieldsOf(d: AcceptedDecision): unknown[] {
+  return [
+    d.record_id,
+    d.recordIdStart,
+    d.recordIdEnd,
+    d.timestampNs,
+    ...POINTERS.map((pointer) => d.keyAt(pointer)),
+  ];
 }
 
 const fixtureDir = new URL('../../fixtures/upstream/', import.meta.url);
@@ -260,6 +282,23 @@ describe('soundness: whatever is accepted, the full path accepts the same', () =
     for (const text of ['"', '\\', '\ta', 'a\n', '\b']) {
       expect(judge(record(text)), JSON.stringify(text)).not.toBe('invalid');
     }
+  });
+  it('a transient result is rebound by the next call; an owned one stays as it was', () => {
+    const one = canonicalBytes(upstreamRecord(1, { entity: 'first' }));
+    const two = canonicalBytes(upstreamRecord(2, { entity: 'second' }));
+    const owned = acceptCanonicalDecision(one, DEFAULTS) as AcceptedDecision;
+    const kept = fieldsOf(owned);
+    const transient = acceptCanonicalDecisionTransient(one, DEFAULTS) as AcceptedDecision;
+    expect(fieldsOf(transient)).toEqual(kept);
+    const next = acceptCanonicalDecisionTransient(two, DEFAULTS) as AcceptedDecision;
+    expect(next).toBe(transient);
+    expect(transient.keyAt('/entity_id')).toBe('second');
+    // A declined line leaves the last result as it was; the owned one never changes.
+    expect(acceptCanonicalDecisionTransient(utf8.encode('{"a":1}'), DEFAULTS)).toBeUndefined();
+    expect(transient.keyAt('/entity_id')).toBe('second');
+    acceptCanonicalDecision(two, DEFAULTS);
+    expect(fieldsOf(owned)).toEqual(kept);
+    expect(owned.keyAt('/entity_id')).toBe('first');
   });
   it('keys with escapes are decoded as the full path reads them', () => {
     const r = upstreamRecord(1, { entity: 'a"b\\c\u00e9\ud83d\ude00', ctx: { entity_id: 'x\ny' } });

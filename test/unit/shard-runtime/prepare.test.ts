@@ -20,12 +20,23 @@ describe('splitLines', () => {
   it('numbers lines from 1, drops a trailing CR and skips blank lines', () => {
     const body = utf8.encode('a\r\n\n  \nbb\n\tc');
     const { starts, ends, numbers } = splitLines(body);
-    expect(numbers).toEqual([1, 4, 5]);
-    expect(starts.map((s, i) => utf8.decode(body.subarray(s, ends[i])))).toEqual([
+    expect([...numbers]).toEqual([1, 4, 5]);
+    expect([...starts].map((s, i) => utf8.decode(body.subarray(s, ends[i])))).toEqual([
       'a',
       'bb',
       '\tc',
     ]);
+  });
+  it('keeps every line of a body with more lines than it first has room for', () => {
+    const lines = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? '' : `line ${i}`));
+    const body = utf8.encode(lines.join('\n'));
+    const { starts, ends, numbers } = splitLines(body);
+    const kept = lines.flatMap((l, i) => (l === '' ? [] : [[i + 1, l] as const]));
+    expect([...numbers]).toEqual(kept.map(([n]) => n));
+    expect([...starts].map((s, i) => utf8.decode(body.subarray(s, ends[i])))).toEqual(
+      kept.map(([, l]) => l),
+    );
+    expect(numbers.buffer.byteLength).toBe(4 * kept.length); // exactly its lines: sent back
   });
 });
 

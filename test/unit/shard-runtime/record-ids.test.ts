@@ -86,6 +86,9 @@ describe('repeats', () => {
           // Few distinct hashes: different ids collide all the time.
           const colliding = { ...list, idHashes: list.idHashes.map((h) => h % buckets) };
           expect([...repeats(colliding)]).toEqual(reference(names));
+          // All in the table's last slot: lookups wrap around to its start.
+          const last = { ...list, idHashes: list.idHashes.map(() => 0xffff_ffff) };
+          expect([...repeats(last)]).toEqual(reference(names));
           expect([...repeats(list)]).toEqual(reference(names));
         },
       ),
