@@ -36,6 +36,15 @@ export class ByteBudget {
     await new Promise<void>((resolve) => this.#waiters.push({ bytes, resolve }));
   }
 
+  /**
+   * A decision that held `from` bytes holds `to` now (its text was canonicalized on the way): it
+   * keeps its place, even past the limit, as it already is in flight.
+   */
+  exchange(from: number, to: number): void {
+    if (to >= from) this.#used += to - from;
+    else this.give(from - to);
+  }
+
   give(bytes: number): void {
     this.#used -= bytes;
     for (;;) {

@@ -20,12 +20,13 @@ import { ShardDirectoryView } from './directory.ts';
 import { SubmitError } from './errors.ts';
 import type { SubmitProblem } from './errors.ts';
 import { buildEvidenceBundle } from './evidence.ts';
+import type { Owner, ReadyDecision } from './in-flight.ts';
 import { Lane } from './lane.ts';
-import type { Item, LaneLimits } from './lane.ts';
+import type { LaneLimits } from './lane.ts';
 import { UnreadableKey } from './line-scan.ts';
 import { bytesOf, prepareInput, prepareToSend, routeOf } from './prepare.ts';
 import { SlabPool, slabBody } from './slabs.ts';
-import type { DecisionInput, ReadyDecision } from './prepare.ts';
+import type { DecisionInput } from './prepare.ts';
 import { refusalOf } from './refusal.ts';
 import type { AgdrClientOptions, Receipt, SubmitOutcome } from './types.ts';
 import { checkToken } from '../clients/bearer-token.ts';
@@ -54,7 +55,7 @@ export class AgdrClient {
   readonly #backoff: BackoffPolicy;
   readonly #token: TokenSource | undefined;
   /** Decisions waiting for the routing table (the first load or a reload). */
-  #parked: Item[] = [];
+  #parked: ReadyDecision[] = [];
   #loading: Promise<void> | undefined;
   #unsettled = 0;
   #drained: (() => void)[] = [];
@@ -123,17 +124,18 @@ export class AgdrClient {
   async submit(input: DecisionInput): Promise<Receipt> {
     const p = prepareToSend(input);
     if (!p.ok) throw invalid(p.problems);
-    const size = p.decision.size;
-    await this.#budget.take(size);
-    try {
-      return await new Promise<Receipt>((resolve, reject) =>
-        this.#enqueue(p.decision, size, 0, (_s, receipt, error) =>
-          error === undefined ? resolve(receipt as Receipt) : reject(error),
-        ),
-      );
-    } finally {
-      this.#budget.give(size);
-    }
+    await this.#budget.take(p.decision.size);
+    return new Promise<Receipt>((resolve, reject) =>
+      this.#enqueue(
+        p.decision,
+        0,
+        this.#owner((d, receipt, error) => {
+          this.#budget.give(d.size);
+          if (error === undefined) resolve(receipt as Receipt);
+          else reject(error);
+        }),
+      ),
+    );
   }
 
   /**
@@ -192,18 +194,18 @@ export class AgdrClient {
     };
     // One callback for the whole stream, not a promise per decision: a long stream settles
     // millions of them.
-    const settle: Owner = (s, receipt, error) => {
-      this.#budget.give(s.size);
+    const settle = this.#owner((d, receipt, error) => {
+      this.#budget.give(d.size);
       pending--;
       push(
         error === undefined
-          ? { index: s.tag, ok: true, receipt: receipt as Receipt }
-          : { index: s.tag, ok: false, error },
+          ? { index: d.tag, ok: true, receipt: receipt as Receipt }
+          : { index: d.tag, ok: false, error },
       );
-    };
-    const send = (decision: ReadyDecision, size: number, i: number): boolean => {
+    });
+    const send = (decision: ReadyDecision, i: number): boolean => {
       pending++;
-      this.#enqueue(decision, size, i, settle);
+      this.#enqueue(decision, i, settle);
       return !stopped;
     };
     const submit = (input: DecisionInput): boolean | Promise<boolean> => {
@@ -214,9 +216,15 @@ export class AgdrClient {
         push({ index: i, ok: false, error: invalid(p.problems) });
         return true;
       }
-      const size = p.decision.size;
-      if (this.#budget.tryTake(size)) return send(p.decision, size, i);
-      return this.#budget.take(size).then(() => send(p.decision, size, i));
+      const decision = p.decision;
+      if (this.#budget.tryTake(decision.size)) return send(decision, i);
+      // Room is made by outcomes settling; their receipts reach the consumer in this turn's
+      // microtasks, so reading goes on in the next turn: the receipts then die before the burst
+      // of reading that follows allocates enough to collect them into the old generation.
+      return this.#budget
+        .take(decision.size)
+        .then(nextTurn)
+        .then(() => send(decision, i));
     };
     const producing = (async () => {
       try {
@@ -290,19 +298,24 @@ export class AgdrClient {
 
   // ---------------------------------------------------------------- routing and sending
 
-  #enqueue(decision: ReadyDecision, size: number, tag: number, owner: Owner): void {
+  #enqueue(decision: ReadyDecision, tag: number, owner: Owner): void {
     this.#unsettled++;
-    this.#route(new Submission(decision, size, tag, owner, this.#onSettled));
+    decision.submitted(tag, owner);
+    this.#route(decision);
   }
 
-  readonly #onSettled = (item: Item): void => {
-    item.slab?.release();
-    item.slab = undefined;
-    if (--this.#unsettled === 0) for (const d of this.#drained.splice(0)) d();
-  };
+  /** `tell`, after the client's own bookkeeping of a settled decision (one per stream). */
+  #owner(tell: Owner): Owner {
+    return (d, receipt, error) => {
+      d.slab?.release();
+      d.slab = undefined;
+      if (--this.#unsettled === 0) for (const w of this.#drained.splice(0)) w();
+      tell(d, receipt, error);
+    };
+  }
 
   /** Puts an item in its shard's lane, or parks it until the routing table is (re)loaded. */
-  #route(item: Item): void {
+  #route(item: ReadyDecision): void {
     const dir = this.#directory;
     if (!dir.loaded || dir.reloading !== undefined) {
       this.#park(item, dir.loaded ? dir.reloading : this.ready());
@@ -310,17 +323,20 @@ export class AgdrClient {
     }
     let r: ReturnType<typeof routeOf>;
     try {
-      r = routeOf(item.decision.source, dir.view.table);
+      r = routeOf(item.source, dir.view.table);
     } catch (err) {
-      // A key of the text the scan cannot read exactly: the full path validates and reads it.
+      // A key of the text the scan cannot read exactly: the full path validates and reads it,
+      // and its decision flies on in place of the scanned one.
       if (!(err instanceof UnreadableKey)) throw err;
-      const p = prepareInput(bytesOf(item.decision));
+      const p = prepareInput(bytesOf(item));
       if (!p.ok) {
         item.reject(invalid(p.problems));
         return;
       }
-      item.decision = p.decision;
-      r = routeOf(p.decision.source, dir.view.table);
+      p.decision.adopt(item);
+      this.#budget.exchange(item.size, p.decision.size);
+      item = p.decision;
+      r = routeOf(item.source, dir.view.table);
     }
     if (!r.ok) {
       item.reject(invalid([r.problem]));
@@ -360,7 +376,7 @@ export class AgdrClient {
     lane.push(item);
   }
 
-  #park(item: Item, until: Promise<void> | undefined): void {
+  #park(item: ReadyDecision, until: Promise<void> | undefined): void {
     this.#parked.push(item);
     if (this.#parked.length > 1) return;
     const release = (error?: unknown): void => {
@@ -378,7 +394,7 @@ export class AgdrClient {
   }
 
   /** One batch to one shard, retried until it is answered for good or its deadline passes. */
-  async #send(lane: Lane, batch: Item[]): Promise<void> {
+  async #send(lane: Lane, batch: ReadyDecision[]): Promise<void> {
     const now = clock();
     for (const item of batch) if (item.deadline === 0) item.deadline = now + this.#retryForMs;
     // The lines as the lane's slabs hold them (each with its newline): a part or two per request.
@@ -423,7 +439,7 @@ export class AgdrClient {
           // others go again.
           for (const [line, error] of refusal.lines) batch[line - 1]?.reject(error(lane.shard));
           for (let i = 0; i < batch.length; i++) {
-            if (!refusal.lines.has(i + 1)) this.#route(batch[i] as Item);
+            if (!refusal.lines.has(i + 1)) this.#route(batch[i] as ReadyDecision);
           }
           return;
         }
@@ -454,15 +470,13 @@ export class AgdrClient {
     }
   }
 
-  #acknowledge(url: string, batch: Item[], res: HttpResponse, shard: number): void {
+  #acknowledge(url: string, batch: ReadyDecision[], res: HttpResponse, shard: number): void {
     // The shard's own form, every record_id the one sent: read from the bytes, no parse.
-    const exact = readReceiptBatch(
-      res.body,
-      batch.length,
-      (i) => (batch[i] as Item).decision.recordId,
-    );
+    const exact = readReceiptBatch(res.body, batch.length, (i) => batch[i] as ReadyDecision);
     if (exact !== undefined) {
-      for (let i = 0; i < batch.length; i++) (batch[i] as Item).resolve(exact[i] as Receipt);
+      for (let i = 0; i < batch.length; i++) {
+        (batch[i] as ReadyDecision).resolve(exact[i] as Receipt);
+      }
       return;
     }
     let receipts: Receipt[];
@@ -481,11 +495,11 @@ export class AgdrClient {
     }
     batch.forEach((item, i) => {
       const receipt = receipts[i] as Receipt;
-      if (receipt.record_id !== item.decision.recordId) {
+      if (receipt.record_id !== item.recordId) {
         item.reject(
           new SubmitError(
             'rejected',
-            `${url} answered receipt ${i} for record_id ${receipt.record_id}, not ${item.decision.recordId}`,
+            `${url} answered receipt ${i} for record_id ${receipt.record_id}, not ${item.recordId}`,
             { shard, status: res.status },
           ),
         );
@@ -506,7 +520,7 @@ export class AgdrClient {
   /** 421 or shard_retired: reload the table and route the batch again (nothing was appended). */
   async #reroute(
     lane: Lane,
-    batch: Item[],
+    batch: ReadyDecision[],
     attempt: number,
     error: (shard: number) => SubmitError,
   ) {
@@ -527,48 +541,6 @@ export class AgdrClient {
       await sleep(backoffDelay(this.#backoff, attempt, Math.random, 200));
     }
     for (const item of live) this.#route(item);
-  }
-}
-
-/** Told once of each decision's outcome: its receipt, or the error that settles it. */
-type Owner = (s: Submission, receipt: Receipt | undefined, error: SubmitError | undefined) => void;
-
-/** A decision in the client's hands, from submit until it settles (one object, no closures). */
-class Submission implements Item {
-  decision: ReadyDecision;
-  shard = -1;
-  deadline = 0;
-  attempts = 0;
-  slab: Item['slab'] = undefined;
-  /** Bytes it holds of the in-flight budget. */
-  readonly size: number;
-  /** The caller's tag: submitMany's index. */
-  readonly tag: number;
-  readonly #owner: Owner;
-  readonly #settled: (item: Item) => void;
-
-  constructor(
-    decision: ReadyDecision,
-    size: number,
-    tag: number,
-    owner: Owner,
-    settled: (item: Item) => void,
-  ) {
-    this.decision = decision;
-    this.size = size;
-    this.tag = tag;
-    this.#owner = owner;
-    this.#settled = settled;
-  }
-
-  resolve(receipt: Receipt): void {
-    this.#settled(this);
-    this.#owner(this, receipt, undefined);
-  }
-
-  reject(error: SubmitError): void {
-    this.#settled(this);
-    this.#owner(this, undefined, error);
   }
 }
 
@@ -624,6 +596,10 @@ function tokenSource(token: AgdrClientOptions['token']): TokenSource | undefined
  */
 function clock(): number {
   return Math.ceil(performance.now());
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number): Promise<void> {

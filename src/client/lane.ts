@@ -2,27 +2,8 @@
 // company; a full batch (by count or bytes) goes at once; at most `maxRequests` requests are
 // in flight per shard, and whatever queued meanwhile goes as one batch when a request ends.
 // That is group commit seen from the client: the slower the shard, the bigger the batches.
-import type { ReadyDecision } from './prepare.ts';
+import type { ReadyDecision } from './in-flight.ts';
 import type { Slab, SlabPool } from './slabs.ts';
-import type { Receipt } from './types.ts';
-import type { SubmitError } from './errors.ts';
-
-/** A decision on its way: routed to `shard`, settled exactly once. */
-export interface Item {
-  decision: ReadyDecision;
-  shard: number;
-  /**
-   * When the client stops retrying it, on the client's monotonic millisecond clock (set when it
-   * is first sent, or first parked); 0 until then.
-   */
-  deadline: number;
-  /** Tries so far to find its shard's URL (for the backoff between them). */
-  attempts: number;
-  /** Where its bytes lie while a lane holds it (slabs.ts); released when it settles. */
-  slab?: Slab;
-  resolve(receipt: Receipt): void;
-  reject(error: SubmitError): void;
-}
 
 export interface LaneLimits {
   lingerMs: number;
@@ -35,11 +16,11 @@ export class Lane {
   readonly shard: number;
   url: string;
   readonly #limits: LaneLimits;
-  readonly #send: (lane: Lane, batch: Item[]) => Promise<void>;
+  readonly #send: (lane: Lane, batch: ReadyDecision[]) => Promise<void>;
   readonly #slabs: SlabPool;
   #slab: Slab | undefined;
   /** Waiting items are #queue[#head..]: a batch taken moves the head, not the rest. */
-  #queue: Item[] = [];
+  #queue: ReadyDecision[] = [];
   #head = 0;
   #queuedBytes = 0;
   #inFlight = 0;
@@ -49,7 +30,7 @@ export class Lane {
     shard: number,
     url: string,
     limits: LaneLimits,
-    send: (lane: Lane, batch: Item[]) => Promise<void>,
+    send: (lane: Lane, batch: ReadyDecision[]) => Promise<void>,
     slabs: SlabPool,
   ) {
     this.shard = shard;
@@ -63,10 +44,10 @@ export class Lane {
     return this.#queue.length === this.#head && this.#inFlight === 0;
   }
 
-  push(item: Item): void {
+  push(item: ReadyDecision): void {
     this.#copyIn(item);
     this.#queue.push(item);
-    this.#queuedBytes += item.decision.size + 1;
+    this.#queuedBytes += item.size + 1;
     if (
       this.#queue.length - this.#head >= this.#limits.maxBatchDecisions ||
       this.#queuedBytes >= this.#limits.maxBatchBytes
@@ -93,26 +74,25 @@ export class Lane {
   }
 
   /** Moves the item's bytes into this lane's slab, out of the input (or another lane's slab). */
-  #copyIn(item: Item): void {
-    const d = item.decision;
-    if (this.#slab === undefined || !this.#slab.fits(d.size)) {
+  #copyIn(item: ReadyDecision): void {
+    if (this.#slab === undefined || !this.#slab.fits(item.size)) {
       this.#slab?.seal();
-      this.#slab = this.#slabs.take(d.size);
+      this.#slab = this.#slabs.take(item.size);
     }
     const previous = item.slab;
     item.slab = this.#slab;
-    d.moveTo(this.#slab.buf, this.#slab.append(d.buf, d.at, d.size));
+    item.moveTo(this.#slab.buf, this.#slab.append(item.buf, item.at, item.size));
     previous?.release();
   }
 
-  #take(): Item[] {
+  #take(): ReadyDecision[] {
     const { maxBatchDecisions, maxBatchBytes } = this.#limits;
     const queue = this.#queue;
     const head = this.#head;
     let n = 0;
     let bytes = 0;
     while (head + n < queue.length && n < maxBatchDecisions) {
-      const size = (queue[head + n] as Item).decision.size + 1;
+      const size = (queue[head + n] as ReadyDecision).size + 1;
       if (n > 0 && bytes + size > maxBatchBytes) break;
       bytes += size;
       n++;

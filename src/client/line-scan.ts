@@ -11,10 +11,11 @@
 // makes it return undefined, or a key throw UnreadableKey, and the caller takes the full path
 // (prepare.ts), which reports problems itself. Text that is not valid JSON past what the scan
 // reads is the shard's to refuse.
-import { rangeOf } from '../core/bytes.ts';
+import { rangeOf, rangesEqual } from '../core/bytes.ts';
 import { isCanonicalU64At } from '../core/decision/timestamp.ts';
 import { pointerTokens } from '../core/json-pointer.ts';
 import { nonStringKey, type NonStringKey, type RoutingSource } from '../core/routing.ts';
+import { ReadyDecision } from './in-flight.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -74,31 +75,45 @@ const WALK = new Int32Array(2);
 export class UnreadableKey extends Error {}
 
 /**
- * A decision's text as the client routes and sends it: its record_id, and where its timestamp
- * lies in its bytes (a decision in flight holds that string, a few numbers and the buffer its
- * bytes lie in, buf[at, at + size); offsets are from `at`). The bytes may move to another
- * buffer holding the same text (a request body).
+ * A decision's text as the client routes and sends it: where its record_id and timestamp lie
+ * in its bytes (a decision in flight holds a few numbers and the buffer its bytes lie in,
+ * buf[at, at + size); offsets are from `at`), and its flight state. The bytes may move to
+ * another buffer holding the same text (a slab).
  */
-export class ScannedDecision implements RoutingSource {
+export class ScannedDecision extends ReadyDecision implements RoutingSource {
   buf: Buffer;
   at = 0;
   readonly size: number;
-  /**
-   * Read at the scan, while the line is in the CPU's cache: read again from a slab when its
-   * receipt comes, it cost several times as much.
-   */
-  readonly recordId: string;
+  readonly #idStart: number;
+  readonly #idEnd: number;
   readonly #tsStart: number;
   readonly #tsEnd: number;
   readonly #scan: number;
 
-  constructor(bytes: Buffer, recordId: string, tsStart: number, tsEnd: number) {
+  constructor(bytes: Buffer, idStart: number, idEnd: number, tsStart: number, tsEnd: number) {
+    super();
     this.buf = bytes;
     this.size = bytes.length;
     this.#scan = spansOf;
-    this.recordId = recordId;
+    this.#idStart = idStart;
+    this.#idEnd = idEnd;
     this.#tsStart = tsStart;
     this.#tsEnd = tsEnd;
+  }
+
+  /**
+   * Read from its bytes when asked (errors, a receipt the client parses in full): a string per
+   * decision in flight would be one more object for the garbage collector to copy and promote.
+   */
+  get recordId(): string {
+    return this.buf.toString('latin1', this.at + this.#idStart, this.at + this.#idEnd);
+  }
+
+  /** Its record_id is printable ASCII without escapes: the same bytes in a JSON string. */
+  matchRecordId(b: Uint8Array, at: number): number {
+    const end = at + this.#idEnd - this.#idStart;
+    const from = this.at + this.#idStart;
+    return rangesEqual(this.buf, from, this.at + this.#idEnd, b, at, end) ? end : -1;
   }
 
   /** This object is what the client sends, and what it routes by. */
@@ -178,7 +193,8 @@ export function scanDecision(bytes: Uint8Array): ScannedDecision | undefined {
   spansOf = scans = (scans + 1) & 0x3fffffff;
   return new ScannedDecision(
     b,
-    b.toString('latin1', (SPANS[0] as number) + 1, (SPANS[1] as number) - 1),
+    (SPANS[0] as number) + 1,
+    (SPANS[1] as number) - 1,
     SPANS[2] as number,
     SPANS[3] as number,
   );

@@ -4,6 +4,7 @@
 // other form is parsed, validated and canonicalized by core, as the shard would.
 import { rangeOf, utf8 } from '../core/bytes.ts';
 import { acceptCanonicalDecision } from '../core/decision-bytes.ts';
+import { matchJsonChars } from '../core/envelope.ts';
 import { canonicalCopyFromJsonBytes } from '../core/jcs-from-bytes.ts';
 import {
   decisionLimits,
@@ -15,28 +16,14 @@ import {
 import { RoutingError, route, routingSourceOf } from '../core/routing.ts';
 import type { EpochTable, RouteResult, RoutingSource } from '../core/routing.ts';
 import type { SubmitProblem } from './errors.ts';
+import { ReadyDecision } from './in-flight.ts';
 import { scanDecision } from './line-scan.ts';
 
 /** JSON text of one decision, its UTF-8 bytes, or the parsed record (bigints for big integers). */
 export type DecisionInput = string | Uint8Array | Readonly<Record<string, unknown>>;
 
-/** What the client sends of a decision (for scanned text, its ScannedDecision: one object). */
-export interface ReadyDecision {
-  /**
-   * Where the bytes sent lie: buf[at, at + size). The canonical form, or the caller's own text
-   * when only its routing fields were read (the shard validates and canonicalizes it).
-   */
-  readonly buf: Uint8Array;
-  readonly at: number;
-  readonly size: number;
-  readonly recordId: string;
-  readonly source: RoutingSource;
-  /** Its bytes lie at buf[at, at + size) from now on (a copy of them: its request's body). */
-  moveTo(buf: Buffer, at: number): void;
-}
-
 /** A decision whose routing source holds what it read (the full path's). */
-export class HeldDecision implements ReadyDecision {
+export class HeldDecision extends ReadyDecision {
   buf: Uint8Array;
   at = 0;
   readonly size: number;
@@ -44,6 +31,7 @@ export class HeldDecision implements ReadyDecision {
   readonly source: RoutingSource;
 
   constructor(bytes: Uint8Array, recordId: string, source: RoutingSource) {
+    super();
     this.buf = bytes;
     this.size = bytes.length;
     this.recordId = recordId;
@@ -53,6 +41,10 @@ export class HeldDecision implements ReadyDecision {
   moveTo(buf: Buffer, at: number): void {
     this.buf = buf;
     this.at = at;
+  }
+
+  matchRecordId(b: Uint8Array, at: number): number {
+    return matchJsonChars(b, at, this.recordId);
   }
 }
 

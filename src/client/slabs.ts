@@ -75,16 +75,15 @@ export class SlabPool {
  * after the other (usually one or two parts per request).
  */
 export function slabBody(
-  items: readonly { decision: { buf: Uint8Array; at: number; size: number }; slab?: Slab }[],
+  items: readonly { buf: Uint8Array; at: number; size: number; slab: Slab | undefined }[],
 ): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let buf: Buffer | undefined;
   let start = 0;
   let end = 0;
   for (const item of items) {
-    const { at, size } = item.decision;
-    const slab = item.slab;
-    if (slab === undefined || slab.buf !== item.decision.buf) {
+    const { at, size, slab } = item;
+    if (slab === undefined || slab.buf !== item.buf) {
       throw new Error('a queued decision is not in a slab');
     }
     if (slab.buf === buf && at === end) {

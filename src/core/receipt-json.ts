@@ -7,7 +7,7 @@
 // (shard-runtime/receipts.ts); a client reads it back with `readReceiptBatch`, comparing each
 // receipt's record_id with the one it sent and reading the rest straight from the bytes.
 import { decimalAt, decimalEnd, hasBytesAt, utf8 } from './bytes.ts';
-import { matchJsonChars, RoutingJsonReader } from './envelope.ts';
+import { RoutingJsonReader } from './envelope.ts';
 import type { EnvelopeRouting } from './envelope.ts';
 
 /** The receipt of one accepted decision (a plain object: it is what `JSON.parse` gives too). */
@@ -35,19 +35,28 @@ const CLOSE_BRACE = 0x7d;
 const LOWER_HEX = new Uint8Array(256);
 for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
 
+/** A decision sent, as the receipt reader compares its record_id with the receipt's. */
+export interface SentRecordId {
+  /** Its record_id, when the receipt's cannot be read as plain ASCII. */
+  readonly recordId: string;
+  /** Just past its record_id if b[at..] spells it as JSON string characters, else -1. */
+  matchRecordId(b: Uint8Array, at: number): number;
+}
+
 /**
  * The receipts of a batch answer to `count` decisions, read from the bytes without a JSON parse
  * when `body` is exactly the form above and receipt i holds decision i's record_id
- * (`recordIdOf(i)`, the string it then holds too). Undefined for anything else: another count,
- * spacing, member order or number spelling, an escape in a record_id or routing string, a hash
- * not in lowercase hex, another record_id. The caller then parses the body in full, which
+ * (`sentOf(i)` compares the bytes; the receipt's record_id is then read from the answer, or is
+ * that decision's string). Undefined for anything else: another count, spacing, member order or
+ * number spelling, an escape in a record_id or routing string, a hash not in lowercase hex,
+ * another record_id. The caller then parses the body in full, which
  * accepts those it should and names the fault of the rest. What this accepts, `JSON.parse` reads
  * as the same values.
  */
 export function readReceiptBatch(
   body: Buffer,
   count: number,
-  recordIdOf: (i: number) => string,
+  sentOf: (i: number) => SentRecordId,
 ): Receipt[] | undefined {
   if (!hasBytesAt(body, 0, BATCH_OPEN)) return undefined;
   let at = BATCH_OPEN.length;
@@ -69,10 +78,14 @@ export function readReceiptBatch(
     const leafHash = body.toString('latin1', at, at + 64);
     at += 64;
     if (!hasBytesAt(body, at, RECORD_ID)) return undefined;
-    const recordId = recordIdOf(i);
-    if (recordId.length === 0) return undefined;
-    at = matchJsonChars(body, at + RECORD_ID.length, recordId);
-    if (at < 0 || !hasBytesAt(body, at, ROUTING)) return undefined;
+    const sent = sentOf(i);
+    const idStart = at + RECORD_ID.length;
+    at = sent.matchRecordId(body, idStart);
+    if (at <= idStart || !hasBytesAt(body, at, ROUTING)) return undefined;
+    // Matched characters are unescaped: ASCII ones are their Latin-1 decoding (a cheap call).
+    const recordId = isAscii(body, idStart, at)
+      ? body.toString('latin1', idStart, at)
+      : sent.recordId;
     const routing = routings.read(body, at + ROUTING.length);
     if (routing === undefined) return undefined;
     at = routings.end;
@@ -83,6 +96,11 @@ export function readReceiptBatch(
     return undefined;
   }
   return receipts;
+}
+
+function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) if ((b[k] as number) >= 0x80) return false;
+  return true;
 }
 
 /** Whether b[start..end) are lowercase hex digits, all of them present. */

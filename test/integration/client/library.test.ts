@@ -132,6 +132,37 @@ describe('AgdrClient', () => {
     expect(arrays).toBeLessThanOrEqual(46);
   });
 
+  it('a key the line scan cannot read (an escape) takes the full path, and its budget comes back', async () => {
+    // Each such decision flies on canonicalized (fewer bytes than its SDK text): the budget of
+    // two decisions must get back what each held, or the feed would wait for room for ever.
+    const client = new AgdrClient({
+      coordinator: info.coordinator,
+      lingerMs: 1,
+      maxInFlightBytes: 2 * 1100,
+    });
+    const line = (i: number): string =>
+      sdkLine(upstreamRecord(i, { id: `escaped-${i}`, ctx: { entity_id: `k-${i % 3}` } })).replace(
+        '"k-',
+        '"k\\u002d',
+      );
+    const receipts: Receipt[] = [];
+    for await (const o of client.submitMany(Array.from({ length: 30 }, (_, i) => line(i)))) {
+      if (!o.ok) throw o.error;
+      receipts[o.index] = o.receipt;
+    }
+    expect(receipts.map((r) => r.record_id)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `escaped-${i}`),
+    );
+    expect(receipts.map((r) => r.routing.key)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `k-${i % 3}`),
+    );
+    // Routed by the key's value, as the unescaped spelling is.
+    const plain = await client.submit(
+      upstreamRecord(99, { id: 'escaped-plain', ctx: { entity_id: 'k-0' } }),
+    );
+    expect(receipts[0]?.shard_id).toBe(plain.shard_id);
+  });
+
   it('proves a record once it is sealed; the bundle verifies under the trust bundle', async () => {
     const client = new AgdrClient({ coordinator: info.coordinator });
     const receipt = await client.submit(

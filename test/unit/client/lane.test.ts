@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/client/lane.ts';
-import type { Item } from '../../../src/client/lane.ts';
 import { HeldDecision } from '../../../src/client/prepare.ts';
 import { SlabPool } from '../../../src/client/slabs.ts';
 
-const item = (n: number, size = 10): Item => ({
-  decision: new HeldDecision(new Uint8Array(size), `r${n}`, undefined as never),
-  shard: 0,
-  deadline: 0,
-  attempts: 0,
-  resolve: () => {},
-  reject: () => {},
-});
+const item = (n: number, size = 10): HeldDecision =>
+  new HeldDecision(new Uint8Array(size), `r${n}`, undefined as never);
 
 function lane(limits: Partial<ConstructorParameters<typeof Lane>[2]> = {}) {
   const sent: string[][] = [];
@@ -21,7 +14,7 @@ function lane(limits: Partial<ConstructorParameters<typeof Lane>[2]> = {}) {
     'http://x',
     { lingerMs: 5, maxBatchDecisions: 3, maxBatchBytes: 1000, maxRequests: 1, ...limits },
     (_lane, batch) => {
-      sent.push(batch.map((b) => b.decision.recordId));
+      sent.push(batch.map((b) => b.recordId));
       return new Promise<void>((resolve) => answers.push(resolve));
     },
     new SlabPool(4),

@@ -153,6 +153,11 @@ describe('scanDecision (the client routing scan)', () => {
       for (const pointer of POINTERS) {
         expect(d.keyAt(pointer), pointer).toEqual(source.keyAt(pointer));
       }
+      // A receipt's record_id is compared with the moved bytes, not with a string it holds.
+      const receipt = Buffer.from(`x"${d.recordId}","routing"`);
+      expect(d.matchRecordId(receipt, 2)).toBe(2 + d.recordId.length);
+      expect(d.matchRecordId(Buffer.from(`x"${d.recordId.slice(0, -1)}~"`), 2)).toBe(-1);
+      expect(d.matchRecordId(Buffer.from(`x"${d.recordId.slice(0, -1)}`), 2)).toBe(-1);
     });
   });
 

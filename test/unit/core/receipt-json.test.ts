@@ -4,11 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { hexInto, writeDecimal } from '../../../src/core/bytes.ts';
 import {
+  matchJsonChars,
   routingJsonMaxLength,
   writeRoutingJson,
   type EnvelopeRouting,
 } from '../../../src/core/envelope.ts';
-import { readReceiptBatch, type Receipt } from '../../../src/core/receipt-json.ts';
+import {
+  readReceiptBatch,
+  type Receipt,
+  type SentRecordId,
+} from '../../../src/core/receipt-json.ts';
 import { parseReceipts } from '../../../src/clients/shard-api.ts';
 import type { AppendedRange } from '../../../src/log-store/index.ts';
 import { packIds } from '../../../src/shard-runtime/record-ids.ts';
@@ -79,11 +84,13 @@ function answer(
   return list.batchJson();
 }
 
-/** The record_ids sent, as readReceiptBatch asks for them. */
+/** The record_ids sent, as readReceiptBatch asks for them (compared as the full path's are). */
 const sentOf =
   (lines: readonly Line[]) =>
-  (i: number): string =>
-    (lines[i] as Line).id;
+  (i: number): SentRecordId => {
+    const id = (lines[i] as Line).id;
+    return { recordId: id, matchRecordId: (b, at) => matchJsonChars(b, at, id) };
+  };
 
 /** What the full path reads: JSON.parse and the field checks. */
 const parsed = (body: Buffer): Receipt[] =>
