@@ -214,18 +214,25 @@ function prefixKey(start: number, end: number): number {
   return key; // printable ASCII: below 2^31, never negative
 }
 
-/** name of member x sorts before name of member y (positions on the members stack). */
-function before(x: number, y: number): boolean {
+/**
+ * The order of the names of members x and y (positions on the members stack): negative when x
+ * sorts first, 0 when they are equal, positive when y does. One comparison answers both
+ * questions an insertion step asks.
+ */
+function compareNames(x: number, y: number): number {
   const kx = members[x + 4] as number;
   const ky = members[y + 4] as number;
-  if (kx !== ky) return kx < ky;
-  return isAfter(
-    b,
-    members[x] as number,
-    members[x + 1] as number,
-    members[y] as number,
-    members[y + 1] as number,
-  );
+  if (kx !== ky) return kx - ky;
+  const sx = members[x] as number;
+  const sy = members[y] as number;
+  const lx = (members[x + 1] as number) - sx;
+  const ly = (members[y + 1] as number) - sy;
+  const n = Math.min(lx, ly);
+  for (let k = 0; k < n; k++) {
+    const d = (b[sx + k] as number) - (b[sy + k] as number);
+    if (d !== 0) return d;
+  }
+  return lx - ly;
 }
 
 let order = new Int32Array(64);
@@ -243,8 +250,9 @@ function sortMembers(first: number, start: number, scanned: number): boolean {
     let j = k;
     while (j > 0) {
       const prev = order[j - 1] as number;
-      if (before(prev, at)) break;
-      if (!before(at, prev)) return false; // equal names
+      const c = compareNames(prev, at);
+      if (c < 0) break;
+      if (c === 0) return false; // equal names
       order[j] = prev;
       j--;
     }

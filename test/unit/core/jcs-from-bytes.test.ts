@@ -71,6 +71,11 @@ describe('canonicalFromJsonBytes: hand cases', () => {
       '{"a":{"x":true,"y":null},"b":[3,{"a":2,"z":1}]}',
     );
     expect(canon('{"aa":1,"a":2,"ab":3,"a~":4,"A":5}')).toBe('{"A":5,"a":2,"aa":1,"ab":3,"a~":4}');
+    // Names alike in their first four bytes are told apart by the rest, then by length.
+    expect(canon('{"merkle_position":1,"merkle_hash":2,"merkle":3,"merklf":4}')).toBe(
+      '{"merkle":3,"merkle_hash":2,"merkle_position":1,"merklf":4}',
+    );
+    expect(canon('{"merkle_hash":1,"merkle":3,"merkle_hash":2}')).toBeUndefined();
     expect(canon('{ }')).toBe('{}');
     expect(canon('[ ]')).toBe('[]');
   });
