@@ -60,8 +60,14 @@ function spawnShard(o: ShardProcessOptions): {
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
   const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       live.delete(child);
+      // A shard ended by a signal it was not sent (a crash), or by SIGTERM (its handler was not
+      // in place): a test then sees only a null exit code, so say which signal and what it logged.
+      if (signal !== null && signal !== 'SIGKILL')
+        process.stderr.write(
+          `agdr shard (pid ${child.pid}) ended by ${signal}; its stderr ends:\n${err.slice(-3000)}\n`,
+        );
       resolve(code);
     }),
   );
