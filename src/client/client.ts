@@ -311,7 +311,6 @@ export class AgdrClient {
       d.slab = undefined;
       if (--this.#unsettled === 0) for (const w of this.#drained.splice(0)) w();
       tell(d, receipt, error);
-      d.recycle();
     };
   }
 
@@ -532,10 +531,9 @@ export class AgdrClient {
       // Unreachable table sources: the items are routed by the table we have, and retried.
     }
     const now = clock();
-    // Both taken before any settles: a settled decision's object may serve another.
     const expired = batch.filter((i) => i.deadline <= now);
-    const live = batch.filter((i) => i.deadline > now);
     for (const item of expired) item.reject(error(lane.shard));
+    const live = batch.filter((i) => i.deadline > now);
     if (live.length === 0) return;
     // Same table: the shard has not re-read its routing file yet (or ours is ahead); give it
     // time before routing the same way again.

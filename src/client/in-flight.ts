@@ -67,22 +67,6 @@ export abstract class ReadyDecision {
     this.#owner = other.#owner;
   }
 
-  /**
-   * Called once its outcome has been told: nothing refers to it any more, and the object may
-   * serve a later decision (see ScannedDecision).
-   */
-  recycle(): void {}
-
-  /** Back to the state of a decision not yet submitted. */
-  protected clearFlight(): void {
-    this.shard = -1;
-    this.deadline = 0;
-    this.attempts = 0;
-    this.slab = undefined;
-    this.tag = 0;
-    this.#owner = undefined;
-  }
-
   resolve(receipt: Receipt): void {
     this.#owner?.(this, receipt, undefined);
   }

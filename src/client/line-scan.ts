@@ -71,15 +71,6 @@ let spansOf = -1;
 /** The value span of a member walked by `keyAt` for another table's pointer. */
 const WALK = new Int32Array(2);
 
-/**
- * Settled decisions' objects, for reuse (`ScannedDecision.recycle`): at most as many as a
- * default in-flight budget of 1 KB lines holds, so a stream of small lines keeps a bounded set.
- */
-const FREE: ScannedDecision[] = [];
-const MAX_FREE = 65_536;
-/** What a recycled object holds instead of the slab of its last decision (slabs are pooled). */
-const NO_BYTES = Buffer.alloc(0);
-
 /** A key the scan cannot read exactly: the caller takes the full path for the decision. */
 export class UnreadableKey extends Error {}
 
@@ -90,45 +81,24 @@ export class UnreadableKey extends Error {}
  * another buffer holding the same text (a slab).
  */
 export class ScannedDecision extends ReadyDecision implements RoutingSource {
-  buf: Buffer = NO_BYTES;
+  buf: Buffer;
   at = 0;
-  size = 0;
-  #idStart = 0;
-  #idEnd = 0;
-  #tsStart = 0;
-  #tsEnd = 0;
-  #scan = -1;
+  readonly size: number;
+  readonly #idStart: number;
+  readonly #idEnd: number;
+  readonly #tsStart: number;
+  readonly #tsEnd: number;
+  readonly #scan: number;
 
-  /** A decision scanned from `bytes` (offsets from its start): a recycled object if any. */
-  static of(
-    bytes: Buffer,
-    idStart: number,
-    idEnd: number,
-    tsStart: number,
-    tsEnd: number,
-  ): ScannedDecision {
-    const d = FREE.pop() ?? new ScannedDecision();
-    d.buf = bytes;
-    d.at = 0;
-    d.size = bytes.length;
-    d.#scan = spansOf;
-    d.#idStart = idStart;
-    d.#idEnd = idEnd;
-    d.#tsStart = tsStart;
-    d.#tsEnd = tsEnd;
-    return d;
-  }
-
-  /**
-   * Its decision has settled and nothing refers to it any more: the object serves a later
-   * decision. A stream's decisions in flight are then the same few tens of thousands of objects
-   * in the old generation, not a new one per decision that the young generation copies twice
-   * and promotes to die there.
-   */
-  override recycle(): void {
-    this.buf = NO_BYTES;
-    this.clearFlight();
-    if (FREE.length < MAX_FREE) FREE.push(this);
+  constructor(bytes: Buffer, idStart: number, idEnd: number, tsStart: number, tsEnd: number) {
+    super();
+    this.buf = bytes;
+    this.size = bytes.length;
+    this.#scan = spansOf;
+    this.#idStart = idStart;
+    this.#idEnd = idEnd;
+    this.#tsStart = tsStart;
+    this.#tsEnd = tsEnd;
   }
 
   /**
@@ -221,7 +191,7 @@ export function scanDecision(bytes: Uint8Array): ScannedDecision | undefined {
   if (!scanInto(b)) return undefined;
   // Wraps before it leaves the small integers; a decision is not held for 2^30 scans.
   spansOf = scans = (scans + 1) & 0x3fffffff;
-  return ScannedDecision.of(
+  return new ScannedDecision(
     b,
     (SPANS[0] as number) + 1,
     (SPANS[1] as number) - 1,

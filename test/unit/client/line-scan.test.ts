@@ -161,42 +161,6 @@ describe('scanDecision (the client routing scan)', () => {
     });
   });
 
-  it("a settled decision's object serves the next scan, with none of its old state", () => {
-    const first = scanDecision(utf8.encode(sdkLine(record(21, { entity_id: 'acct-21' }))));
-    if (first === undefined) throw new Error('not read');
-    const slab = Buffer.alloc(first.size + 1);
-    first.moveTo(slab, 0);
-    first.shard = 3;
-    first.deadline = 99;
-    first.submitted(7, () => {
-      throw new Error('told after it was recycled');
-    });
-    first.recycle();
-    // It holds neither its slab's bytes nor its flight.
-    expect(first.buf.length).toBe(0);
-    const line = recordLine(record(22, { entity_id: 'acct-22', session_id: 's-22' }));
-    const next = scanDecision(utf8.encode(line));
-    expect(next).toBe(first);
-    const source = routingSourceOf(parseFullOrThrow(line));
-    expect(next?.recordId).toBe('scan-22');
-    expect(next?.timestampNs).toBe(source.timestampNs);
-    for (const pointer of POINTERS) {
-      expect(next?.keyAt(pointer), pointer).toEqual(source.keyAt(pointer));
-    }
-    expect([next?.at, next?.size, next?.shard, next?.deadline, next?.tag, next?.slab]).toEqual([
-      0,
-      utf8.encode(line).length,
-      -1,
-      0,
-      0,
-      undefined,
-    ]);
-    // Its old owner is not told of the new decision's outcome.
-    next?.resolve(undefined as never);
-    // Another scan while it is in flight gets an object of its own.
-    expect(scanDecision(utf8.encode(line))).not.toBe(next);
-  });
-
   it('declines escapes and duplicates it cannot read exactly', () => {
     const line = recordLine(record(5, { entity_id: 'e-5' }));
     // An escaped member name could spell a name it reads; an escaped id or timestamp form it
