@@ -11,6 +11,7 @@
 // not check, such as member names with escapes) makes it return undefined, and the caller takes
 // the full path, which reports problems. Tests check this agreement on generated and mutated
 // decisions.
+import { decimalAt } from './bytes.ts';
 import type { DecisionLimits } from './decision/limits.ts';
 import { ACTION_LABELS, SPEC_VERSION, TERMINAL_NODES } from './decision/types.ts';
 import { isAfter, scanPlainKey, scanString, scanValue } from './jcs-bytes.ts';
@@ -871,9 +872,7 @@ function deltaMember(b: Uint8Array, m: number, w: number): number {
     case D_SEQUENCE: {
       const e = scanInteger(b, w);
       if (e < 0 || e - w > MAX_SAFE_DIGITS) return -1;
-      let n = 0;
-      for (let x = w; x < e; x++) n = n * 10 + ((b[x] as number) - ZERO);
-      d.sequenceOk = b[w] !== MINUS && n === chainFacts.count;
+      d.sequenceOk = b[w] !== MINUS && decimalAt(b, w, e) === chainFacts.count;
       return e;
     }
     case D_TIME: {

@@ -104,7 +104,7 @@ function isAscii(b: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Whether b[start..end) are lowercase hex digits, all of them present. */
-export function isLowerHex(b: Uint8Array, start: number, end: number): boolean {
+function isLowerHex(b: Uint8Array, start: number, end: number): boolean {
   if (end > b.length) return false;
   for (let k = start; k < end; k++) if (LOWER_HEX[b[k] as number] !== 1) return false;
   return true;
