@@ -7,6 +7,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { toHex } from '../core/bytes.ts';
+import { isHashHex } from '../core/json-shape.ts';
 import type { GlobalRootRecord } from '../core/global-root/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 import type { GlobalLogEntry, ShardListing } from '../clients/coordinator-api.ts';
@@ -242,7 +243,7 @@ export function coordinatorApi(
   });
   app.get('/v1/routing-tables/:hash', async (req, res) => {
     const hash = String(req.params.hash);
-    if (!/^[0-9a-f]{64}$/.test(hash)) {
+    if (!isHashHex(hash)) {
       throw new ApiError(400, 'bad_parameter', 'hash must be 64 lowercase hex digits', 'hash');
     }
     const table = await view.routingTable(hash);

@@ -3,12 +3,11 @@
 // after the table in force has changed.
 import fs from 'node:fs';
 import path from 'node:path';
+import { isHashHex } from '../core/json-shape.ts';
 import { epochTableHash, validateEpochTable } from '../core/routing.ts';
 import { DIR_MODE } from '../log-store/index.ts';
 import type { EpochTable } from '../core/routing.ts';
 import { writeFileDurably } from './durable-file.ts';
-
-const HASH = /^[0-9a-f]{64}$/;
 
 export class RoutingHistory {
   readonly dir: string;
@@ -34,7 +33,7 @@ export class RoutingHistory {
 
   /** The table with this hash, if one was used. */
   async get(hash: string): Promise<EpochTable | undefined> {
-    if (!HASH.test(hash) || !this.#known.has(hash)) return undefined;
+    if (!isHashHex(hash) || !this.#known.has(hash)) return undefined;
     const text = await fs.promises.readFile(path.join(this.dir, `${hash}.json`), 'utf8');
     return validateEpochTable(JSON.parse(text));
   }
